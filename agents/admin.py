@@ -1,0 +1,74 @@
+from django.contrib import admin
+
+from agents.forms import AgentCreationForm
+from agents.models import Agent, PhoneNumber, TwimlApp
+
+
+@admin.register(TwimlApp)
+class TwimlAppAdmin(admin.ModelAdmin):
+    list_display = ["friendly_name", "sid", "push_credential_sid", "agent_count"]
+    search_fields = ["friendly_name", "sid", "description"]
+
+    @admin.display(description="agents")
+    def agent_count(self, app):
+        return app.agents.count()
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = [
+        "identity",
+        "user",
+        "full_name",
+        "twiml_app",
+        "caller_id",
+        "incoming_allowed",
+        "is_active",
+    ]
+    list_filter = ["is_active", "incoming_allowed", "twiml_app"]
+    list_select_related = ["user", "twiml_app"]
+    search_fields = ["identity", "user__username", "user__first_name", "user__last_name"]
+    autocomplete_fields = ["twiml_app"]
+    fields = ["user", "identity", "twiml_app", "caller_id", "incoming_allowed", "is_active"]
+    readonly_fields = ["user"]
+    add_fieldsets = [
+        ("Login", {"fields": ["username", "first_name", "last_name", "email"]}),
+        ("Password", {"fields": ["password1", "password2"]}),
+        (
+            "Twilio client",
+            {"fields": ["identity", "twiml_app", "caller_id", "incoming_allowed", "is_active"]},
+        ),
+    ]
+
+    @admin.display(description="name", ordering="user__last_name")
+    def full_name(self, agent):
+        return agent.user.get_full_name()
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.add_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else []
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = AgentCreationForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, **kwargs)
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(admin.ModelAdmin):
+    list_display = ["number", "friendly_name", "agent_list"]
+    search_fields = ["number", "friendly_name", "agents__identity"]
+    list_filter = ["agents"]
+    filter_horizontal = ["agents"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("agents")
+
+    @admin.display(description="rings")
+    def agent_list(self, number):
+        return ", ".join(agent.identity for agent in number.agents.all())

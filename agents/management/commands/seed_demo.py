@@ -1,0 +1,77 @@
+"""Create demo users, agents, a TwiML App and a number so a newcomer can click around."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from agents.models import Agent, PhoneNumber, TwimlApp
+from agents.roles import ANALYSTS, SUPERVISORS
+
+User = get_user_model()
+
+DEMO_APP_SID = "AP" + "d" * 32
+DEMO_NUMBER = "+14155550100"
+DEMO_AGENTS = [
+    ("alice", "Alice", "Agent", "+14155550100"),
+    ("bob", "Bob", "Agent", "+14155550100"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo users and Twilio resources; passwords are printed once, on creation."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset-passwords",
+            action="store_true",
+            help="Give existing demo users new passwords and print them.",
+        )
+
+    @transaction.atomic
+    def handle(self, *args, reset_passwords=False, **options):
+        app, _ = TwimlApp.objects.get_or_create(
+            sid=DEMO_APP_SID,
+            defaults={"friendly_name": "Demo softphone", "description": "Created by seed_demo."},
+        )
+        credentials = []
+        supervisor = self.demo_user("supervisor", SUPERVISORS, reset_passwords, credentials)
+        supervisor.is_staff = True
+        supervisor.save(update_fields=["is_staff"])
+        analyst = self.demo_user("analyst", ANALYSTS, reset_passwords, credentials)
+        analyst.is_staff = True
+        analyst.save(update_fields=["is_staff"])
+
+        agents = []
+        for username, first_name, last_name, caller_id in DEMO_AGENTS:
+            user = self.demo_user(username, None, reset_passwords, credentials)
+            user.first_name, user.last_name = first_name, last_name
+            user.save(update_fields=["first_name", "last_name"])
+            agent, _ = Agent.objects.get_or_create(
+                user=user,
+                defaults={"identity": username, "twiml_app": app, "caller_id": caller_id},
+            )
+            agents.append(agent)
+
+        number, _ = PhoneNumber.objects.get_or_create(
+            number=DEMO_NUMBER, defaults={"friendly_name": "Demo support line"}
+        )
+        number.agents.add(*agents)
+
+        for username, password in credentials:
+            self.stdout.write(f"  {username:<12} password: {password}")
+        if not credentials:
+            self.stdout.write("Demo users already exist; --reset-passwords prints new passwords.")
+
+    def demo_user(self, username, group_name, reset_password, credentials):
+        user, created = User.objects.get_or_create(username=username)
+        if created or reset_password:
+            password = secrets.token_urlsafe(9)
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            credentials.append((username, password))
+        if group_name:
+            user.groups.add(Group.objects.get(name=group_name))
+        return user

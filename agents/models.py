@@ -1,0 +1,139 @@
+from django.conf import settings
+from django.db import models
+
+from agents.validators import (
+    IDENTITY_MAX_LENGTH,
+    validate_application_sid,
+    validate_e164,
+    validate_identity,
+    validate_push_credential_sid,
+)
+
+
+class TwimlApp(models.Model):
+    """A Twilio TwiML App: its SID goes into each agent's token as the outgoing application."""
+
+    sid = models.CharField(
+        "application SID",
+        max_length=34,
+        unique=True,
+        validators=[validate_application_sid],
+        help_text="The TwiML App's SID from the Twilio Console (AP…).",
+    )
+    friendly_name = models.CharField(max_length=64)
+    push_credential_sid = models.CharField(
+        "push credential SID",
+        max_length=34,
+        blank=True,
+        validators=[validate_push_credential_sid],
+        help_text="Needed by the iOS and Android SDKs to receive calls (CR…).",
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "TwiML App"
+        ordering = ["friendly_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sid__regex=r"^AP[0-9a-f]{32}$"),
+                name="twimlapp_sid_format",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(push_credential_sid="")
+                | models.Q(push_credential_sid__regex=r"^CR[0-9a-f]{32}$"),
+                name="twimlapp_push_credential_sid_format",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.friendly_name} ({self.sid})"
+
+
+class Agent(models.Model):
+    """A user who may place and take calls with a Voice SDK as one Twilio client identity."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent"
+    )
+    identity = models.CharField(
+        max_length=IDENTITY_MAX_LENGTH,
+        unique=True,
+        validators=[validate_identity],
+        help_text="Twilio client identity: letters, digits and underscores, "
+        f"at most {IDENTITY_MAX_LENGTH} characters.",
+    )
+    twiml_app = models.ForeignKey(
+        TwimlApp,
+        verbose_name="TwiML App",
+        on_delete=models.PROTECT,
+        related_name="agents",
+        help_text="The app whose Voice URL handles this agent's outgoing calls.",
+    )
+    caller_id = models.CharField(
+        "caller ID",
+        max_length=16,
+        blank=True,
+        validators=[validate_e164],
+        help_text="E.164 number shown to the people this agent dials; one of your Twilio numbers.",
+    )
+    incoming_allowed = models.BooleanField(
+        default=True, help_text="Whether this agent's devices may receive calls."
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive agents get no token and are never dialled."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["identity"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(identity__regex=r"^[A-Za-z0-9_]+$"),
+                name="agent_identity_format",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(caller_id="")
+                | models.Q(caller_id__regex=r"^\+[1-9][0-9]{1,14}$"),
+                name="agent_caller_id_e164",
+            ),
+        ]
+
+    def __str__(self):
+        return self.identity
+
+    @property
+    def client_address(self) -> str:
+        """The address Twilio uses for this agent in From/To: client:<identity>."""
+        return f"client:{self.identity}"
+
+
+class PhoneNumber(models.Model):
+    """One of our Twilio numbers and the agents whose devices ring when it is called."""
+
+    number = models.CharField(
+        max_length=16,
+        unique=True,
+        validators=[validate_e164],
+        help_text="E.164, for example +14155550100.",
+    )
+    friendly_name = models.CharField(max_length=64, blank=True)
+    agents = models.ManyToManyField(
+        Agent,
+        blank=True,
+        related_name="phone_numbers",
+        help_text="Agents who ring simultaneously when this number is called.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(number__regex=r"^\+[1-9][0-9]{1,14}$"),
+                name="phonenumber_e164",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.friendly_name} {self.number}".strip()

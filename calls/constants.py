@@ -1,0 +1,45 @@
+"""Call statuses and directions as Twilio names them, and the order statuses move in."""
+
+from django.db import models
+
+
+class CallStatus(models.TextChoices):
+    QUEUED = "queued"
+    INITIATED = "initiated"
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    FAILED = "failed"
+    NO_ANSWER = "no-answer"
+    CANCELED = "canceled"
+
+
+class CallDirection(models.TextChoices):
+    INBOUND = "inbound"
+    OUTBOUND_API = "outbound-api"
+    OUTBOUND_DIAL = "outbound-dial"
+    TRUNKING_ORIGINATING = "trunking-originating"
+    TRUNKING_TERMINATING = "trunking-terminating"
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        CallStatus.COMPLETED,
+        CallStatus.BUSY,
+        CallStatus.FAILED,
+        CallStatus.NO_ANSWER,
+        CallStatus.CANCELED,
+    }
+)
+
+# How far along a leg is. A status never moves to a lower rank; all terminal statuses share
+# the top rank because a leg ends only once.
+STATUS_RANK = {
+    "": -1,
+    CallStatus.QUEUED: 0,
+    CallStatus.INITIATED: 1,
+    CallStatus.RINGING: 2,
+    CallStatus.IN_PROGRESS: 3,
+    **dict.fromkeys(TERMINAL_STATUSES, 4),
+}

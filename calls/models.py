@@ -1,0 +1,141 @@
+from django.db import models
+from django.db.models import F, Q
+
+from calls.constants import CallDirection, CallStatus
+
+CALL_SID_REGEX = r"^CA[0-9a-f]{32}$"
+
+
+class Call(models.Model):
+    """One Twilio call leg. Children (legs created by <Dial>) point to their parent leg.
+
+    A row may start as a placeholder, known only by its SID because a child's callback named
+    it as parent; later callbacks or reconciliation fill in the rest.
+    """
+
+    sid = models.CharField("call SID", max_length=34, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    account_sid = models.CharField(max_length=34, blank=True)
+    direction = models.CharField(max_length=24, choices=CallDirection.choices, blank=True)
+    from_number = models.CharField("from", max_length=255, blank=True)
+    to_number = models.CharField("to", max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=CallStatus.choices, blank=True)
+    # Ordering of the status last applied: Twilio's per-leg SequenceNumber and Timestamp.
+    sequence_number = models.PositiveIntegerField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    start_time = models.DateTimeField(null=True, blank=True)
+    answer_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    duration = models.PositiveIntegerField("duration (s)", null=True, blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=5, null=True, blank=True)
+    price_unit = models.CharField(max_length=3, blank=True)
+    agent = models.ForeignKey(
+        "agents.Agent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        help_text="Our agent on this leg, when From or To is one of our clients.",
+    )
+    error_code = models.PositiveIntegerField(null=True, blank=True)
+    error_url = models.URLField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start_time", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(sid__regex=CALL_SID_REGEX), name="call_sid_format"),
+            models.CheckConstraint(
+                condition=Q(status="") | Q(status__in=CallStatus.values), name="call_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(direction="") | Q(direction__in=CallDirection.values),
+                name="call_direction_valid",
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="call_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(end_time__isnull=True)
+                | Q(start_time__isnull=True)
+                | Q(end_time__gte=F("start_time")),
+                name="call_ends_after_start",
+            ),
+        ]
+        indexes = [
+            # The call log lists parents newest first and nests their children.
+            models.Index(
+                fields=["-start_time", "-id"],
+                condition=Q(parent__isnull=True),
+                name="call_parent_start_idx",
+            ),
+            models.Index(fields=["agent", "start_time"], name="call_agent_start_idx"),
+            models.Index(fields=["from_number"], name="call_from_idx"),
+            models.Index(fields=["to_number"], name="call_to_idx"),
+            models.Index(fields=["status", "start_time"], name="call_status_start_idx"),
+        ]
+
+    def __str__(self):
+        return self.sid
+
+
+class CallEvent(models.Model):
+    """One delivery from Twilio about a leg (status callback or webhook), stored once."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=16, choices=CallStatus.choices, blank=True)
+    sequence_number = models.PositiveIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField(null=True, blank=True)
+    callback_source = models.CharField(max_length=64, blank=True)
+    parameters = models.JSONField(help_text="The form parameters exactly as Twilio sent them.")
+    # SHA-256 of the sorted parameters: a redelivery of the same callback has the same digest.
+    delivery_digest = models.CharField(max_length=64, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["call", "timestamp", "sequence_number", "id"]
+        indexes = [models.Index(fields=["call", "received_at"], name="callevent_call_idx")]
+
+    def __str__(self):
+        return f"{self.call_id} {self.status} #{self.sequence_number}"
+
+
+class ReconcileRun(models.Model):
+    """One pass of reconciliation against Twilio's Calls API, kept for supervisors to see."""
+
+    class Kind(models.TextChoices):
+        RECENT = "recent"
+        STALE = "stale"
+        SINGLE = "single", "single call"
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    outcome = models.CharField(max_length=9, choices=Outcome.choices, default=Outcome.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateTimeField(
+        null=True, blank=True, help_text="Calls started after this time were listed."
+    )
+    watermark = models.DateTimeField(
+        null=True, blank=True, help_text="The next run lists calls from here (minus an overlap)."
+    )
+    pages = models.PositiveIntegerField(default=0)
+    calls_seen = models.PositiveIntegerField(default=0)
+    calls_created = models.PositiveIntegerField(default=0)
+    calls_updated = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["kind", "outcome", "-started_at"], name="reconcile_last_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} run {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"

@@ -1,0 +1,18 @@
+import pytest
+
+# Credentials shaped like Twilio's, used by every test; nothing here reaches Twilio.
+TEST_ACCOUNT_SID = "AC" + "a1" * 16
+TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+TEST_API_KEY_SID = "SK" + "b2" * 16
+TEST_API_KEY_SECRET = "test-api-key-secret-0123456789ab"
+
+
+@pytest.fixture(autouse=True)
+def twilio_credentials(settings):
+    settings.TWILIO_ACCOUNT_SID = TEST_ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = TEST_AUTH_TOKEN
+    settings.TWILIO_API_KEY_SID = TEST_API_KEY_SID
+    settings.TWILIO_API_KEY_SECRET = TEST_API_KEY_SECRET
+    settings.TWILIO_REGION = ""
+    settings.TWILIO_TOKEN_TTL = 3600
+    return settings

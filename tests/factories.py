@@ -1,0 +1,72 @@
+"""factory_boy factories for the project's models."""
+
+import secrets
+
+import factory
+from django.contrib.auth import get_user_model
+
+from agents.models import Agent, PhoneNumber, TwimlApp
+from calls.models import Call
+
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
+
+
+def random_sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+
+    @factory.post_generation
+    def groups(self, create, names):
+        """UserFactory(groups=["Analysts"]) puts the user in those existing groups."""
+        if create and names:
+            from django.contrib.auth.models import Group
+
+            self.groups.add(*Group.objects.filter(name__in=names))
+        self.save()
+
+
+class TwimlAppFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TwimlApp
+
+    sid = factory.LazyFunction(lambda: random_sid("AP"))
+    friendly_name = factory.Sequence(lambda n: f"Softphone {n}")
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agent
+
+    user = factory.SubFactory(UserFactory)
+    identity = factory.Sequence(lambda n: f"agent_{n}")
+    twiml_app = factory.SubFactory(TwimlAppFactory)
+    caller_id = "+14155550100"
+
+
+class PhoneNumberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PhoneNumber
+
+    number = factory.Sequence(lambda n: f"+1415555{n % 10000:04d}")
+    friendly_name = factory.Sequence(lambda n: f"Line {n}")
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Call
+
+    sid = factory.LazyFunction(lambda: random_sid("CA"))
+    account_sid = factory.LazyFunction(lambda: random_sid("AC"))
+    direction = "inbound"
+    from_number = "+14155550199"
+    to_number = "+14155550100"
+    status = "completed"

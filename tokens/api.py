@@ -1,0 +1,63 @@
+from django.views.decorators.cache import never_cache
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents.models import Agent
+from tokens.services import TwilioCredentialsMissing, access_token_for_agent
+
+
+class ServiceUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "twilio_not_configured"
+
+
+class AccessTokenApi(APIView):
+    """Issue a Voice AccessToken for the logged-in user's own agent identity.
+
+    Call it again before `expires_at` (the SDK's `tokenWillExpire` event) to refresh.
+    """
+
+    class InputSerializer(serializers.Serializer):
+        ttl = serializers.IntegerField(
+            required=False,
+            min_value=60,
+            help_text="Seconds; may shorten the configured lifetime, never lengthen it.",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        identity = serializers.CharField()
+        token = serializers.CharField()
+        ttl = serializers.IntegerField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
+    def get(self, request):
+        return self.issue(request, request.query_params)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request):
+        return self.issue(request, request.data)
+
+    def issue(self, request, data):
+        serializer = self.InputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        agent = (
+            Agent.objects.select_related("twiml_app")
+            .filter(user=request.user, is_active=True)
+            .first()
+        )
+        if agent is None:
+            raise PermissionDenied("This user has no active agent, so it cannot get a token.")
+        try:
+            issued = access_token_for_agent(agent=agent, ttl=serializer.validated_data.get("ttl"))
+        except TwilioCredentialsMissing as error:
+            raise ServiceUnavailable(f"Voice tokens are not available: {error}") from error
+        return Response(self.OutputSerializer(issued).data)
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # Tokens are credentials: no cache may keep them.
+        return never_cache(super().as_view(**initkwargs))
