@@ -12,4 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("tokens.urls")),
+    path("api/calls/", include("calls.api_urls")),
+    path("calls/", include("calls.urls")),
+    path("twilio/", include("calls.webhook_urls")),
 ]

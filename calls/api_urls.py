@@ -1,0 +1,3 @@
+"""The call log's JSON API."""
+
+urlpatterns = []
