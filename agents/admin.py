@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import Count
 
 from agents.forms import AgentCreationForm
 from agents.models import Agent, PhoneNumber, TwimlApp
@@ -8,10 +9,16 @@ from agents.models import Agent, PhoneNumber, TwimlApp
 class TwimlAppAdmin(admin.ModelAdmin):
     list_display = ["friendly_name", "sid", "push_credential_sid", "agent_count"]
     search_fields = ["friendly_name", "sid", "description"]
+    # Explicit: a counting (GROUP BY) query drops the model's default ordering, and the
+    # agent form's TwiML App picker pages through this list.
+    ordering = ["friendly_name"]
 
-    @admin.display(description="agents")
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(number_of_agents=Count("agents"))
+
+    @admin.display(description="agents", ordering="number_of_agents")
     def agent_count(self, app):
-        return app.agents.count()
+        return app.number_of_agents
 
 
 @admin.register(Agent)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from agents.validators import (
+    E164_PATTERN,
     IDENTITY_MAX_LENGTH,
     validate_application_sid,
     validate_e164,
@@ -93,8 +94,7 @@ class Agent(models.Model):
                 name="agent_identity_format",
             ),
             models.CheckConstraint(
-                condition=models.Q(caller_id="")
-                | models.Q(caller_id__regex=r"^\+[1-9][0-9]{1,14}$"),
+                condition=models.Q(caller_id="") | models.Q(caller_id__regex=f"^{E164_PATTERN}$"),
                 name="agent_caller_id_e164",
             ),
         ]
@@ -130,7 +130,7 @@ class PhoneNumber(models.Model):
         ordering = ["number"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(number__regex=r"^\+[1-9][0-9]{1,14}$"),
+                condition=models.Q(number__regex=f"^{E164_PATTERN}$"),
                 name="phonenumber_e164",
             ),
         ]

@@ -8,6 +8,9 @@ from django.core.validators import RegexValidator
 
 # Twilio Voice client identities: letters, digits and underscore, at most 121 characters.
 IDENTITY_MAX_LENGTH = 121
+# E.164: a plus, a country code that never starts with 0, at most 15 digits in all. ASCII
+# digits only: \d would also let Arabic-Indic and other digits through.
+E164_PATTERN = r"\+[1-9][0-9]{1,14}"
 
 validate_identity = RegexValidator(
     regex=r"\A[A-Za-z0-9_]+\Z",
@@ -31,7 +34,7 @@ validate_push_credential_sid = sid_validator("CR", "push credential")
 
 def is_e164(value: str) -> bool:
     """Tell whether value is a valid phone number written in E.164 (+ and digits only)."""
-    if not re.fullmatch(r"\+[1-9]\d{1,14}", value):
+    if not re.fullmatch(E164_PATTERN, value):
         return False
     try:
         number = phonenumbers.parse(value, None)
@@ -41,6 +44,7 @@ def is_e164(value: str) -> bool:
 
 
 def validate_e164(value: str) -> None:
+    """Refuse anything Twilio would not accept as a phone number in To, From or callerId."""
     if not is_e164(value):
         raise ValidationError(
             "Enter a valid phone number in E.164 format, for example +14155550100.",

@@ -16,3 +16,9 @@ def twilio_credentials(settings):
     settings.TWILIO_REGION = ""
     settings.TWILIO_TOKEN_TTL = 3600
     return settings
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Hash test passwords cheaply: the production hasher costs a third of a second each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -5,7 +5,7 @@ from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents.models import Agent
+from agents.selectors import agent_get_for_user
 from tokens.services import TwilioCredentialsMissing, access_token_for_agent
 
 
@@ -42,15 +42,18 @@ class AccessTokenApi(APIView):
         return self.issue(request, request.data)
 
     def issue(self, request, data):
+        agent = agent_get_for_user(user=request.user)
+        if agent is None:
+            raise PermissionDenied(
+                "This user is not an agent, so it cannot get a voice token; "
+                "a supervisor can make it one in the admin."
+            )
+        if not agent.is_active:
+            raise PermissionDenied(
+                f"The agent {agent.identity!r} is inactive, so it cannot get a voice token."
+            )
         serializer = self.InputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        agent = (
-            Agent.objects.select_related("twiml_app")
-            .filter(user=request.user, is_active=True)
-            .first()
-        )
-        if agent is None:
-            raise PermissionDenied("This user has no active agent, so it cannot get a token.")
         try:
             issued = access_token_for_agent(agent=agent, ttl=serializer.validated_data.get("ttl"))
         except TwilioCredentialsMissing as error:

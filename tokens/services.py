@@ -38,7 +38,7 @@ def access_token_for_agent(*, agent: Agent, ttl: int | None = None) -> IssuedTok
         if not getattr(settings, name)
     ]
     if missing:
-        raise TwilioCredentialsMissing(f"The server is missing {', '.join(missing)}.")
+        raise TwilioCredentialsMissing(f"the server lacks {', '.join(missing)}.")
 
     lifetime = token_ttl(ttl)
     expires = int(time.time()) + lifetime

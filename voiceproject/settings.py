@@ -4,6 +4,7 @@ Local defaults need nothing: SQLite, tasks run in-process, DEBUG on. Production 
 SECRET_KEY and a real DATABASE_URL; HTTPS is then enforced unless HTTPS_ONLY=0.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -14,7 +15,36 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=True)
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Read a boolean; a typo must stop the server, not silently mean False."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in TRUE_WORDS | FALSE_WORDS:
+        return value in TRUE_WORDS
+    raise ImproperlyConfigured(
+        f"{name} must be one of 1/0, true/false, yes/no, on/off; got {os.environ[name]!r}."
+    )
+
+
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """Read a whole number within bounds, naming the variable when it is wrong."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}.") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ImproperlyConfigured(f"{name} must be {bounds}; got {value}.")
+    return value
+
+
+DEBUG = env_bool("DEBUG", default=True)
 
 SECRET_KEY = env("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -79,7 +109,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers queue for the lock instead of failing at once with "database is locked".
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -113,36 +143,43 @@ LOGOUT_REDIRECT_URL = "login"
 
 # HTTPS. On by default in production; HTTPS_ONLY=0 for a plain-HTTP server behind a proxy that
 # redirects by itself, or on loopback.
-HTTPS_ONLY = env.bool("HTTPS_ONLY", default=not DEBUG)
+HTTPS_ONLY = env_bool("HTTPS_ONLY", default=not DEBUG)
 if HTTPS_ONLY:
     SECURE_SSL_REDIRECT = True
+    # Load balancers probe over plain HTTP and must see the real answer, not a redirect.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
-if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+if env_bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-USE_X_FORWARDED_HOST = env.bool("TRUST_X_FORWARDED_HOST", default=False)
+USE_X_FORWARDED_HOST = env_bool("TRUST_X_FORWARDED_HOST", default=False)
 
 # Twilio.
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_API_KEY_SID = env("TWILIO_API_KEY_SID", default="")
 TWILIO_API_KEY_SECRET = env("TWILIO_API_KEY_SECRET", default="")
+# The region the API key was made in (us1, ie1, au1, ...); tokens carry it in their `twr`
+# header. A key used outside its region is rejected with error 20101.
 TWILIO_REGION = env("TWILIO_REGION", default="")
+if TWILIO_REGION and not re.fullmatch(r"[a-z]{2}[0-9]", TWILIO_REGION):
+    raise ImproperlyConfigured(
+        f"TWILIO_REGION must be a Twilio region such as us1, ie1 or au1; got {TWILIO_REGION!r}."
+    )
 # Twilio refuses AccessTokens that live longer than 24 hours (error 20157).
 TWILIO_TOKEN_MAX_TTL = 24 * 60 * 60
-TWILIO_TOKEN_TTL = env.int("TWILIO_TOKEN_TTL", default=3600)
-if not 60 <= TWILIO_TOKEN_TTL <= TWILIO_TOKEN_MAX_TTL:
-    raise ImproperlyConfigured(
-        f"TWILIO_TOKEN_TTL must be between 60 and {TWILIO_TOKEN_MAX_TTL} seconds, "
-        f"got {TWILIO_TOKEN_TTL}."
-    )
+TWILIO_TOKEN_TTL = env_int(
+    "TWILIO_TOKEN_TTL", default=3600, minimum=60, maximum=TWILIO_TOKEN_MAX_TTL
+)
 for _name, _prefix in [("TWILIO_ACCOUNT_SID", "AC"), ("TWILIO_API_KEY_SID", "SK")]:
     _value = globals()[_name]
     if _value and not re.fullmatch(_prefix + r"[0-9a-f]{32}", _value):
-        raise ImproperlyConfigured(f"{_name} must be '{_prefix}' followed by 32 hex digits.")
+        raise ImproperlyConfigured(
+            f"{_name} must be '{_prefix}' followed by 32 lowercase hex digits; got {_value!r}."
+        )
 
 # Celery. Without a broker (the local default) tasks run in-process.
 REDIS_URL = env("REDIS_URL", default="")
@@ -173,10 +210,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL; got {LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

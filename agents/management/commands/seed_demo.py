@@ -60,9 +60,11 @@ class Command(BaseCommand):
         )
         number.agents.add(*agents)
 
-        for username, password in credentials:
-            self.stdout.write(f"  {username:<12} password: {password}")
-        if not credentials:
+        if credentials:
+            self.stdout.write("Demo users (passwords are shown this once):")
+            for username, password in credentials:
+                self.stdout.write(f"  {username:<12} password: {password}")
+        else:
             self.stdout.write("Demo users already exist; --reset-passwords prints new passwords.")
 
     def demo_user(self, username, group_name, reset_password, credentials):

@@ -1,0 +1,238 @@
+"""Settings read from the environment: production hardening, proxies, refusing bad values."""
+
+import os
+import re
+import runpy
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.conf import global_settings, settings
+from django.core.exceptions import ImproperlyConfigured
+
+pytestmark = pytest.mark.django_db
+
+SETTINGS_FILE = settings.BASE_DIR / "voiceproject" / "settings.py"
+# Variables a developer's shell may hold that would change what these tests read.
+VARIABLES_UNDER_TEST = [
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "HTTPS_ONLY",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "TRUST_X_FORWARDED_PROTO",
+    "TRUST_X_FORWARDED_HOST",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_API_KEY_SID",
+    "TWILIO_REGION",
+    "TWILIO_TOKEN_TTL",
+    "CONN_MAX_AGE",
+    "LOG_LEVEL",
+]
+HTTPS_SETTINGS = [
+    "SECURE_SSL_REDIRECT",
+    "SECURE_REDIRECT_EXEMPT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SECURE_PROXY_SSL_HEADER",
+    "USE_X_FORWARDED_HOST",
+]
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "production-" + "k" * 50}
+
+
+@pytest.fixture
+def read_settings(monkeypatch):
+    """Run settings.py afresh under the given environment and return what it defines."""
+
+    def read(**environment) -> dict:
+        for name in VARIABLES_UNDER_TEST:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        return runpy.run_path(str(SETTINGS_FILE))
+
+    return read
+
+
+@pytest.fixture
+def serve_with(settings):
+    """Make the test client's server use the HTTPS settings of another environment."""
+
+    def serve(values: dict):
+        for name in HTTPS_SETTINGS:
+            setattr(settings, name, values.get(name, getattr(global_settings, name)))
+
+    return serve
+
+
+def run_manage(*arguments, **environment) -> subprocess.CompletedProcess:
+    """Start manage.py the way a server starts: a new process reading the environment."""
+    env = {name: value for name, value in os.environ.items() if name not in VARIABLES_UNDER_TEST}
+    env.update(environment)
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_settings_pass_the_deploy_check_without_warnings():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_out_of_range_token_ttl_stops_the_server_at_start_up():
+    result = run_manage("check", TWILIO_TOKEN_TTL="999999")
+
+    assert result.returncode != 0
+    assert "TWILIO_TOKEN_TTL must be between 60 and 86400; got 999999." in result.stderr
+
+
+def test_production_redirects_to_https_with_hsts_and_secure_cookies(
+    read_settings, serve_with, client
+):
+    values = read_settings(**PRODUCTION)
+    serve_with(values)
+
+    plain = client.get("/login/")
+    secure = client.get("/login/", secure=True)
+
+    assert plain.status_code == 301
+    assert plain["Location"] == "https://testserver/login/"
+    assert secure.status_code == 200
+    assert secure["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert values["SESSION_COOKIE_SECURE"]
+    assert values["CSRF_COOKIE_SECURE"]
+
+
+def test_production_health_check_answers_plain_http(read_settings, serve_with, client):
+    serve_with(read_settings(**PRODUCTION))
+
+    assert client.get("/healthz").status_code == 200
+
+
+def test_https_only_0_serves_plain_http_in_production(read_settings, serve_with, client):
+    values = read_settings(**PRODUCTION, HTTPS_ONLY="0")
+    serve_with(values)
+
+    response = client.get("/login/")
+
+    assert response.status_code == 200
+    assert "Strict-Transport-Security" not in response
+    assert not values.get("SESSION_COOKIE_SECURE")
+
+
+def test_local_defaults_serve_plain_http(read_settings):
+    values = read_settings()
+
+    assert values["DEBUG"] is True
+    assert values["HTTPS_ONLY"] is False
+    assert "SECURE_SSL_REDIRECT" not in values
+
+
+def test_forwarded_proto_is_ignored_unless_trusted(read_settings, serve_with, client):
+    serve_with(read_settings(**PRODUCTION))
+
+    response = client.get("/login/", headers={"X-Forwarded-Proto": "https"})
+
+    assert response.status_code == 301
+
+
+def test_trusted_forwarded_proto_marks_requests_secure(read_settings, serve_with, client):
+    serve_with(read_settings(**PRODUCTION, TRUST_X_FORWARDED_PROTO="1"))
+
+    forwarded = client.get("/login/", headers={"X-Forwarded-Proto": "https"})
+    plain = client.get("/login/", headers={"X-Forwarded-Proto": "http"})
+
+    assert forwarded.status_code == 200
+    assert plain.status_code == 301
+
+
+def test_trusted_forwarded_host_is_the_host_redirected_to(
+    read_settings, serve_with, client, settings
+):
+    settings.ALLOWED_HOSTS = ["voice.example.com"]
+    serve_with(read_settings(**PRODUCTION, TRUST_X_FORWARDED_HOST="1"))
+
+    response = client.get("/login/", headers={"X-Forwarded-Host": "voice.example.com"})
+
+    assert response["Location"] == "https://voice.example.com/login/"
+
+
+def test_twilio_settings_default_to_a_one_hour_token_and_no_region(read_settings):
+    values = read_settings()
+
+    assert values["TWILIO_TOKEN_TTL"] == 3600
+    assert values["TWILIO_TOKEN_MAX_TTL"] == 86400
+    assert values["TWILIO_REGION"] == ""
+
+
+def test_postgresql_connections_are_kept_open_and_checked(read_settings, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://voice:secret@db.internal:5432/voice")
+
+    database = read_settings(CONN_MAX_AGE="120")["DATABASES"]["default"]
+
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], database["NAME"]) == ("db.internal", "voice")
+    assert database["CONN_MAX_AGE"] == 120
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_without_database_url_the_database_is_a_local_sqlite_file(read_settings, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    database = read_settings()["DATABASES"]["default"]
+
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["NAME"] == str(settings.BASE_DIR / "db.sqlite3")
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG must be one of 1/0, true/false, yes/no, on/off; got 'maybe'."),
+        ({"DEBUG": "0"}, "SECRET_KEY must be set when DEBUG is off."),
+        ({"HTTPS_ONLY": "2"}, "HTTPS_ONLY must be one of"),
+        ({"TRUST_X_FORWARDED_PROTO": "https"}, "TRUST_X_FORWARDED_PROTO must be one of"),
+        ({"TWILIO_TOKEN_TTL": "1h"}, "TWILIO_TOKEN_TTL must be a whole number; got '1h'."),
+        ({"TWILIO_TOKEN_TTL": "86401"}, "TWILIO_TOKEN_TTL must be between 60 and 86400"),
+        ({"TWILIO_TOKEN_TTL": "59"}, "TWILIO_TOKEN_TTL must be between 60 and 86400"),
+        ({"TWILIO_REGION": "Ireland"}, "TWILIO_REGION must be a Twilio region such as us1"),
+        ({"TWILIO_ACCOUNT_SID": "AC123"}, "TWILIO_ACCOUNT_SID must be 'AC' followed by 32"),
+        ({"TWILIO_API_KEY_SID": "AC" + "0" * 32}, "TWILIO_API_KEY_SID must be 'SK' followed"),
+        (
+            {"CONN_MAX_AGE": "-1", "DATABASE_URL": "postgres://voice@db.internal/voice"},
+            "CONN_MAX_AGE must be >= 0; got -1.",
+        ),
+        ({"SECURE_HSTS_SECONDS": "a year", **PRODUCTION}, "SECURE_HSTS_SECONDS must be a whole"),
+        ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    ],
+)
+def test_bad_values_stop_start_up_with_a_message_naming_the_variable(
+    read_settings, environment, message
+):
+    with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
+        read_settings(**environment)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("yes", True), ("Off", False)])
+def test_booleans_accept_the_usual_spellings(read_settings, value, expected):
+    assert read_settings(TRUST_X_FORWARDED_HOST=value)["USE_X_FORWARDED_HOST"] is expected

@@ -1,0 +1,256 @@
+"""GET/POST /api/token/: a Twilio AccessToken for the logged-in agent's own identity."""
+
+import time
+from datetime import datetime
+
+import jwt
+import pytest
+from rest_framework.authtoken.models import Token
+
+from tests.conftest import TEST_ACCOUNT_SID, TEST_API_KEY_SECRET, TEST_API_KEY_SID
+from tests.factories import AgentFactory, TwimlAppFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/token/"
+
+
+def token_header(user) -> dict:
+    """The header a mobile app sends after POST /api/auth/token/."""
+    key, _ = Token.objects.get_or_create(user=user)
+    return {"Authorization": f"Token {key}"}
+
+
+def decode(access_token: str) -> tuple[dict, dict]:
+    """Verify the signature with the API key secret, as Twilio does; return header and claims."""
+    claims = jwt.decode(access_token, TEST_API_KEY_SECRET, algorithms=["HS256"])
+    return jwt.get_unverified_header(access_token), claims
+
+
+def test_token_carries_the_agents_identity_app_and_incoming_grant(client):
+    agent = AgentFactory(identity="alice_01", incoming_allowed=True)
+    before = int(time.time())
+
+    response = client.get(URL, headers=token_header(agent.user))
+    after = int(time.time())
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["identity"] == "alice_01"
+    assert body["ttl"] == 3600
+    header, claims = decode(body["token"])
+    assert header == {"alg": "HS256", "typ": "JWT", "cty": "twilio-fpa;v=1"}
+    assert set(claims) == {"jti", "grants", "iss", "sub", "nbf", "exp"}
+    key_sid, _, issued_at = claims["jti"].rpartition("-")
+    assert key_sid == TEST_API_KEY_SID
+    assert before <= int(issued_at) <= after
+    assert claims["iss"] == TEST_API_KEY_SID
+    assert claims["sub"] == TEST_ACCOUNT_SID
+    assert before <= claims["nbf"] <= after
+    assert before + 3600 <= claims["exp"] <= after + 3600
+    assert claims["grants"] == {
+        "identity": "alice_01",
+        "voice": {
+            "incoming": {"allow": True},
+            "outgoing": {"application_sid": agent.twiml_app.sid},
+        },
+    }
+    assert datetime.fromisoformat(body["expires_at"]).timestamp() == claims["exp"]
+
+
+def test_token_of_an_agent_without_incoming_calls_has_no_incoming_grant(client):
+    agent = AgentFactory(incoming_allowed=False)
+
+    response = client.get(URL, headers=token_header(agent.user))
+
+    _, claims = decode(response.json()["token"])
+    assert claims["grants"]["voice"] == {"outgoing": {"application_sid": agent.twiml_app.sid}}
+
+
+def test_token_carries_the_push_credential_of_the_agents_app(client):
+    app = TwimlAppFactory(push_credential_sid="CR" + "c3" * 16)
+    agent = AgentFactory(twiml_app=app)
+
+    response = client.get(URL, headers=token_header(agent.user))
+
+    _, claims = decode(response.json()["token"])
+    assert claims["grants"]["voice"]["push_credential_sid"] == "CR" + "c3" * 16
+
+
+def test_token_has_no_push_credential_when_the_app_has_none(client):
+    agent = AgentFactory(twiml_app=TwimlAppFactory(push_credential_sid=""))
+
+    response = client.get(URL, headers=token_header(agent.user))
+
+    _, claims = decode(response.json()["token"])
+    assert "push_credential_sid" not in claims["grants"]["voice"]
+
+
+def test_token_header_names_the_region_when_one_is_set(client, settings):
+    settings.TWILIO_REGION = "ie1"
+    agent = AgentFactory()
+
+    response = client.get(URL, headers=token_header(agent.user))
+
+    header, _ = decode(response.json()["token"])
+    assert header == {"alg": "HS256", "typ": "JWT", "cty": "twilio-fpa;v=1", "twr": "ie1"}
+
+
+def test_token_lives_as_long_as_twilio_token_ttl(client, settings):
+    settings.TWILIO_TOKEN_TTL = 600
+    agent = AgentFactory()
+
+    response = client.get(URL, headers=token_header(agent.user))
+
+    body = response.json()
+    _, claims = decode(body["token"])
+    assert body["ttl"] == 600
+    assert claims["exp"] - claims["nbf"] in (600, 601)
+
+
+def test_post_issues_a_token_too(client):
+    agent = AgentFactory(identity="bob")
+
+    response = client.post(URL, headers=token_header(agent.user))
+
+    assert response.status_code == 200
+    _, claims = decode(response.json()["token"])
+    assert claims["grants"]["identity"] == "bob"
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_shorter_ttl_asked_for_is_honoured(client, method):
+    agent = AgentFactory()
+
+    response = getattr(client, method)(URL, {"ttl": 300}, headers=token_header(agent.user))
+
+    body = response.json()
+    _, claims = decode(body["token"])
+    assert body["ttl"] == 300
+    assert claims["exp"] - claims["nbf"] in (300, 301)
+
+
+def test_ttl_in_a_json_body_is_honoured(client):
+    agent = AgentFactory()
+
+    response = client.post(
+        URL, {"ttl": 120}, content_type="application/json", headers=token_header(agent.user)
+    )
+
+    assert response.json()["ttl"] == 120
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_longer_ttl_asked_for_is_capped_at_the_configured_one(client, settings, method):
+    settings.TWILIO_TOKEN_TTL = 900
+    agent = AgentFactory()
+
+    response = getattr(client, method)(URL, {"ttl": 86400 * 30}, headers=token_header(agent.user))
+
+    body = response.json()
+    _, claims = decode(body["token"])
+    assert body["ttl"] == 900
+    assert claims["exp"] - claims["nbf"] in (900, 901)
+
+
+def test_no_token_outlives_twilios_24_hour_maximum(client, settings):
+    settings.TWILIO_TOKEN_TTL = 86400
+    agent = AgentFactory()
+
+    response = client.get(URL, {"ttl": 86401}, headers=token_header(agent.user))
+
+    _, claims = decode(response.json()["token"])
+    assert claims["exp"] - claims["nbf"] <= 86400 + 1
+
+
+@pytest.mark.parametrize("ttl", ["abc", "59", "0", "-5", "1.5"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_invalid_ttl_is_refused_with_400(client, method, ttl):
+    agent = AgentFactory()
+
+    response = getattr(client, method)(URL, {"ttl": ttl}, headers=token_header(agent.user))
+
+    assert response.status_code == 400
+    assert "ttl" in response.json()
+
+
+def test_no_parameter_gets_a_token_for_another_identity(client):
+    AgentFactory(identity="victim")
+    agent = AgentFactory(identity="mallory")
+
+    response = client.get(URL, {"identity": "victim"}, headers=token_header(agent.user))
+
+    _, claims = decode(response.json()["token"])
+    assert response.json()["identity"] == "mallory"
+    assert claims["grants"]["identity"] == "mallory"
+
+
+def test_browser_session_gets_a_token(client):
+    agent = AgentFactory(identity="carol")
+    client.force_login(agent.user)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert response.json()["identity"] == "carol"
+
+
+def test_token_responses_are_never_cached(client):
+    agent = AgentFactory()
+
+    response = client.get(URL, headers=token_header(agent.user))
+
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_anonymous_request_is_refused_with_401(client):
+    response = client.get(URL)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_unknown_drf_token_is_refused_with_401(client):
+    response = client.get(URL, headers={"Authorization": "Token " + "0" * 40})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid token."}
+
+
+def test_inactive_agent_is_refused_with_403(client):
+    agent = AgentFactory(identity="dormant", is_active=False)
+
+    response = client.get(URL, headers=token_header(agent.user))
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "The agent 'dormant' is inactive, so it cannot get a voice token."
+    }
+
+
+def test_user_without_an_agent_is_refused_with_403(client):
+    user = UserFactory()
+
+    response = client.get(URL, headers=token_header(user))
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "This user is not an agent, so it cannot get a voice token; "
+        "a supervisor can make it one in the admin."
+    }
+
+
+@pytest.mark.parametrize(
+    "missing", ["TWILIO_ACCOUNT_SID", "TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET"]
+)
+def test_missing_twilio_credentials_answer_503_naming_them(client, settings, missing):
+    setattr(settings, missing, "")
+    agent = AgentFactory()
+
+    response = client.get(URL, headers=token_header(agent.user))
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": f"Voice tokens are not available: the server lacks {missing}."
+    }
