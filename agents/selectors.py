@@ -4,5 +4,15 @@ from agents.models import Agent
 
 
 def agent_get_for_user(*, user) -> Agent | None:
-    """Return the user's agent profile with its TwiML App, active or not; None if it has none."""
-    return Agent.objects.select_related("twiml_app").filter(user_id=user.pk).first()
+    """Return the user's agent with its TwiML App, active or not; None if it has none.
+
+    When the agent was loaded along with the user (tokens.authentication does so), use it
+    instead of asking the database again.
+    """
+    agent_relation = user._meta.get_field("agent")
+    if agent_relation.is_cached(user):
+        return agent_relation.get_cached_value(user)
+    try:
+        return Agent.objects.select_related("twiml_app").get(user_id=user.pk)
+    except Agent.DoesNotExist:
+        return None

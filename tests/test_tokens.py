@@ -254,3 +254,22 @@ def test_missing_twilio_credentials_answer_503_naming_them(client, settings, mis
     assert response.json() == {
         "detail": f"Voice tokens are not available: the server lacks {missing}."
     }
+
+
+def test_token_request_costs_one_query_with_a_drf_token(client, django_assert_num_queries):
+    agent = AgentFactory()
+    headers = token_header(agent.user)
+
+    with django_assert_num_queries(1):
+        response = client.get(URL, headers=headers)
+
+    assert response.json()["identity"] == agent.identity
+
+
+def test_user_without_an_agent_is_told_so_with_a_drf_token(client, django_assert_num_queries):
+    headers = token_header(UserFactory())
+
+    with django_assert_num_queries(1):
+        response = client.get(URL, headers=headers)
+
+    assert response.status_code == 403

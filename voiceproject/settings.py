@@ -195,8 +195,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 
 REST_FRAMEWORK = {
     # Token first, so that anonymous requests get 401 with a WWW-Authenticate header.
+    # DRF's token authentication, loading the user's agent in the same query.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "tokens.authentication.AgentTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -1,0 +1,219 @@
+"""Benchmark /api/token/ against Twilio's quickstart token endpoint, served the same way.
+
+Ours runs as in production (gunicorn, DEBUG=0, PostgreSQL, DRF token header); the reference
+is benches/quickstart_token_app.py (the helper library, no login, no database) under the
+same gunicorn settings. wrk drives both with the same load, rounds interleaved so that noise
+from other work on the machine falls on both sides.
+
+    python benches/token_bench.py [--duration 15] [--rounds 2]
+
+Needs wrk (apt-get install wrk) and PostgreSQL at BENCH_POSTGRES_URL (default
+postgres://postgres@127.0.0.1:5432); creates and drops its own database, token_bench.
+Targets: ours at least half the reference's rate, p99 under 50 ms at 16 connections.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import jwt
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_NAME = "token_bench"
+CONNECTIONS = 16
+TWILIO_ENVIRONMENT = {
+    "TWILIO_ACCOUNT_SID": "AC" + "a1" * 16,
+    "TWILIO_AUTH_TOKEN": "bench-auth-token",
+    "TWILIO_API_KEY_SID": "SK" + "b2" * 16,
+    "TWILIO_API_KEY_SECRET": "bench-api-key-secret-0123456789ab",
+    "QUICKSTART_APP_SID": "AP" + "c3" * 16,
+}
+# Run by manage.py shell: an agent with a DRF token; prints the token's key last.
+CREATE_AGENT = f"""
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from agents.models import Agent, TwimlApp
+
+app = TwimlApp.objects.create(sid="{TWILIO_ENVIRONMENT["QUICKSTART_APP_SID"]}", friendly_name="B")
+user = get_user_model().objects.create_user("bench_agent")
+Agent.objects.create(user=user, identity="bench_agent", twiml_app=app)
+print(Token.objects.create(user=user).key)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def bench_database(server_url: str):
+    """Create an empty database for this benchmark; drop it afterwards."""
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE_NAME} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {DATABASE_NAME}")
+    try:
+        yield f"{server_url}/{DATABASE_NAME}"
+    finally:
+        with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE_NAME} WITH (FORCE)")
+
+
+@contextmanager
+def gunicorn(app: str, options: list[str], environment: dict, ready_path: str):
+    """Serve a WSGI app on a loopback port; yield its base URL once it answers."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", *options],
+        cwd=ROOT,
+        env=environment,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base_url + ready_path, timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"token_bench: gunicorn for {app} did not start") from None
+                time.sleep(0.2)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def fetch_token(url: str, headers: dict) -> dict:
+    """Get one token and check it is signed with the bench's API key secret."""
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
+        body = json.load(response)
+    jwt.decode(body["token"], TWILIO_ENVIRONMENT["TWILIO_API_KEY_SECRET"], algorithms=["HS256"])
+    return body
+
+
+def run_wrk(url: str, headers: dict, seconds: int) -> dict:
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s"]
+    command += ["-s", str(ROOT / "benches" / "token_bench.lua"), url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    if result["non_2xx"] or result["socket_errors"]:
+        raise SystemExit(f"token_bench: {url} failed under load: {result}")
+    return result
+
+
+def database_statements(database_url: str) -> int:
+    """Statements the server has run so far: in autocommit each one is a transaction."""
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute("SELECT pg_stat_force_next_flush()")
+        row = connection.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
+            [DATABASE_NAME],
+        ).fetchone()
+    return row[0]
+
+
+def summarize(results: list[dict]) -> dict:
+    requests = sum(result["requests"] for result in results)
+    seconds = sum(result["duration_us"] for result in results) / 1e6
+    return {
+        "requests": requests,
+        "rate": requests / seconds,
+        "p50_ms": max(result["p50_us"] for result in results) / 1000,
+        "p99_ms": max(result["p99_us"] for result in results) / 1000,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=15, help="seconds per measured run")
+    parser.add_argument("--rounds", type=int, default=2, help="measured runs per side")
+    # One server configuration for both sides: a process per core, threads so that keep-alive
+    # connections are served while another request waits on the database.
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    options = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("token_bench: wrk is missing; install it with: apt-get install wrk")
+
+    server_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+    with bench_database(server_url) as database_url:
+        environment = {
+            **os.environ,
+            **TWILIO_ENVIRONMENT,
+            "DATABASE_URL": database_url,
+            "DEBUG": "0",
+            "HTTPS_ONLY": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+        }
+        environment.pop("REDIS_URL", None)
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=environment, check=True)
+        key = subprocess.run(
+            [*manage, "shell", "-c", CREATE_AGENT],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()[-1]
+        ours_headers = {"Authorization": f"Token {key}"}
+
+        server_options = ["--workers", str(options.workers), "--threads", str(options.threads)]
+        server_options += ["--worker-class", "gthread", "--log-level", "warning"]
+        ours_app, ref_app = (
+            "voiceproject.wsgi:application",
+            "benches.quickstart_token_app:application",
+        )
+        with (
+            gunicorn(ours_app, server_options, environment, "/healthz") as ours_url,
+            gunicorn(ref_app, server_options, environment, "/") as ref_url,
+        ):
+            ours_url += "/api/token/"
+            assert fetch_token(ours_url, ours_headers)["identity"] == "bench_agent"
+            fetch_token(ref_url, {})
+            run_wrk(ours_url, ours_headers, 3)  # warm-up: connections, imports, caches
+            run_wrk(ref_url, {}, 3)
+
+            ours, reference = [], []
+            statements_before = database_statements(database_url)
+            for _ in range(options.rounds):
+                ours.append(run_wrk(ours_url, ours_headers, options.duration))
+                reference.append(run_wrk(ref_url, {}, options.duration))
+            statements = database_statements(database_url) - statements_before
+
+    ours_summary, reference_summary = summarize(ours), summarize(reference)
+    ratio = ours_summary["rate"] / reference_summary["rate"]
+    print(
+        f"token_bench: {CONNECTIONS} connections, {options.rounds} x {options.duration} s per "
+        f"side, gunicorn gthread {options.workers} workers x {options.threads} threads, PostgreSQL"
+    )
+    print(f"{'':30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, summary in [
+        ("ours (/api/token/, DRF token)", ours_summary),
+        ("reference (quickstart)", reference_summary),
+    ]:
+        print(f"{name:30} {summary['rate']:9.1f} {summary['p50_ms']:8.1f} {summary['p99_ms']:8.1f}")
+    print(f"ratio ours/reference: {ratio:.2f} (target >= 0.5)")
+    print(f"p99 ours: {ours_summary['p99_ms']:.1f} ms (target < 50 ms)")
+    print(f"database statements per token request: {statements / ours_summary['requests']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
