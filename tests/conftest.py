@@ -16,3 +16,18 @@ def twilio_credentials(settings):
     settings.TWILIO_REGION = ""
     settings.TWILIO_TOKEN_TTL = 3600
     return settings
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """Test SQLite in a file, not in memory, so live-server threads get connections of their own.
+
+    In memory, Django shares one connection between the test and every server thread, and
+    concurrent requests then interleave inside each other's transactions.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        test_file = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(test_file)
