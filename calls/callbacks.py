@@ -11,6 +11,9 @@ from calls.twilio_values import ACCOUNT_SID_PATTERN, is_call_sid, parse_twilio_d
 # Longest From/To we keep; Call.from_number and Call.to_number hold this many characters.
 ADDRESS_MAX_LENGTH = 255
 ERROR_URL_MAX_LENGTH = 1000
+# TextChoices.values builds a new list on every use; these are read on every request.
+KNOWN_STATUSES = frozenset(CallStatus.values)
+KNOWN_DIRECTIONS = frozenset(CallDirection.values)
 
 
 class InvalidCallback(ValueError):
@@ -69,10 +72,10 @@ def parse_twilio_callback(parameters: dict[str, str], *, received_at: datetime) 
     if parent_call_sid == call_sid:
         raise InvalidCallback("ParentCallSid names the call itself.")
     status = parameters.get("CallStatus", "")
-    if status not in CallStatus.values:
+    if status not in KNOWN_STATUSES:
         raise InvalidCallback(f"CallStatus {status[:40]!r} is not a Twilio call status.")
     direction = parameters.get("Direction", "")
-    if direction and direction not in CallDirection.values:
+    if direction and direction not in KNOWN_DIRECTIONS:
         raise InvalidCallback(f"Direction {direction[:40]!r} is not a Twilio call direction.")
     from_address = parameters.get("From", "")
     to_address = parameters.get("To", "")
