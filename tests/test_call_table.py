@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from django.db import connection
 
 from calls.models import Call, CallEvent
 from calls.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
@@ -246,3 +247,10 @@ def test_concurrent_duplicated_deliveries_give_one_row_per_leg(live_server):
         statuses = list(pool.map(send, deliveries))
     assert set(statuses) <= {200, 204}
     assert_table_is_exact(scenarios)
+
+
+def test_a_callback_costs_one_statement_on_postgresql(client, django_assert_num_queries):
+    """Round trips bound the callback rate: one statement, or three in a transaction on SQLite."""
+    child_event = three_scenarios()["agent_to_pstn"][2]
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 3):
+        assert deliver(client, child_event).status_code == 204
