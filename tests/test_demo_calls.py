@@ -63,10 +63,10 @@ def test_demo_week_has_every_kind_of_call_and_outcome(settings):
 
 def test_seed_demo_adds_calls_only_to_an_empty_table_unless_asked(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--days=2", stdout=StringIO())
     first = Call.objects.count()
     assert first > 0
     call_command("seed_demo", stdout=StringIO())
     assert Call.objects.count() == first
-    call_command("seed_demo", "--calls", stdout=StringIO())
+    call_command("seed_demo", "--calls", "--days=2", stdout=StringIO())
     assert Call.objects.count() > first

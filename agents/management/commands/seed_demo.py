@@ -37,11 +37,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--calls",
             action="store_true",
-            help="Add a month of demo calls even when the call table is not empty.",
+            help="Add demo calls even when the call table is not empty.",
+        )
+        parser.add_argument(
+            "--days", type=int, default=30, help="How many days of demo calls to add (30)."
         )
 
     @transaction.atomic
-    def handle(self, *args, reset_passwords=False, calls=False, **options):
+    def handle(self, *args, reset_passwords=False, calls=False, days=30, **options):
         app, _ = TwimlApp.objects.get_or_create(
             sid=DEMO_APP_SID,
             defaults={"friendly_name": "Demo softphone", "description": "Created by seed_demo."},
@@ -76,8 +79,9 @@ class Command(BaseCommand):
                 application_sid=app.sid,
                 number=number.number,
                 caller_ids={agent.identity: agent.caller_id for agent in agents},
+                days=days,
             )
-            self.stdout.write(f"Created {made} demo calls over the last 30 days.")
+            self.stdout.write(f"Created {made} demo calls over the last {days} days.")
 
         for username, password in credentials:
             self.stdout.write(f"  {username:<12} password: {password}")
