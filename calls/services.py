@@ -121,6 +121,7 @@ leg AS ({_upsert_leg("(SELECT id FROM parent)")})
 # Elsewhere (SQLite): the same in three statements inside a transaction.
 _RECORD_PLACEHOLDER_PARENT = _PLACEHOLDER_PARENT + " NOTHING"
 _RECORD_LEG = _upsert_leg(f"(SELECT id FROM {_CALL} WHERE sid = %(parent_sid)s)")
+# "WHERE true" lets SQLite read the ON CONFLICT that follows as the upsert clause.
 _RECORD_EVENT = _insert_event("%(call_id)s, " + _EVENT_VALUES + " WHERE true")
 
 
