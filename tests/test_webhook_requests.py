@@ -3,12 +3,17 @@
 import logging
 import random
 import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.utils import timezone
 
+from calls.callbacks import parse_twilio_callback
 from calls.models import Call, CallEvent
 from calls.scenarios import CallPlan, agent_to_pstn
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
@@ -222,3 +227,51 @@ def test_retry_after_an_outage_is_stored_once(client, database_down):
     assert post_signed(client, STATUS_PATH, parameters).status_code == 204
     assert post_signed(client, STATUS_PATH, parameters).status_code == 204
     assert (Call.objects.count(), CallEvent.objects.count()) == (2, 1)
+
+
+def blocked_backends(watcher) -> list[int]:
+    return [
+        pid
+        for (pid,) in watcher.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_connection_lost_mid_write_leaves_no_half_written_rows(client):
+    """End the database process serving a callback after it wrote the leg, while its event
+    waits on the same delivery being inserted by another transaction."""
+    if connection.vendor != "postgresql":
+        pytest.skip("ends a server process with PostgreSQL's pg_terminate_backend")
+    parameters = child_callback()
+    parent = Call.objects.create(sid=parameters["ParentCallSid"])
+    digest = parse_twilio_callback(parameters, received_at=timezone.now()).delivery_digest
+    database = connection.settings_dict
+    address = {
+        "host": database["HOST"],
+        "port": database["PORT"] or 5432,
+        "user": database["USER"],
+        "dbname": database["NAME"],
+    }
+    with (
+        psycopg.connect(**address) as locker,
+        psycopg.connect(**address, autocommit=True) as watcher,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        locker.execute(
+            "INSERT INTO calls_callevent (call_id, status, callback_source, parameters,"
+            " delivery_digest, received_at) VALUES (%s, '', '', '{}', %s, now())",
+            [parent.id, digest],
+        )
+        pending = pool.submit(post_signed, client, STATUS_PATH, parameters)
+        deadline = time.monotonic() + 10
+        while not (blocked := blocked_backends(watcher)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert blocked, "the callback never reached the database"
+        watcher.execute("SELECT pg_terminate_backend(%s)", blocked)
+        assert pending.result(timeout=10).status_code == 503
+        locker.rollback()
+    assert list(Call.objects.values_list("sid", flat=True)) == [parameters["ParentCallSid"]]
+    assert not CallEvent.objects.exists()
