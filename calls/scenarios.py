@@ -67,10 +67,9 @@ def pstn_to_agents(
         "CalledCountry": "US",
     }
     deliveries = [Delivery("voice", {**parent, "CallStatus": CallStatus.RINGING}, plan.started_at)]
-    answering = rng.choice(identities)
-    for identity in identities:
+    for position, identity in enumerate(identities):
         # When one agent answers, Twilio hangs up the others' devices.
-        outcome = CallStatus.CANCELED if plan.answered and identity != answering else plan.outcome
+        outcome = CallStatus.CANCELED if plan.answered and position > 0 else plan.outcome
         child = {
             **_leg(plan, call_sid(rng), "outbound-dial", caller, f"client:{identity}"),
             "ParentCallSid": parent_sid,
