@@ -22,3 +22,18 @@ def twilio_credentials(settings):
 def fast_password_hashing(settings):
     """Hash test passwords cheaply: the production hasher costs a third of a second each."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """Test SQLite in a file, not in memory, so live-server threads get connections of their own.
+
+    In memory, Django shares one connection between the test and every server thread, and
+    concurrent requests then interleave inside each other's transactions.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        test_file = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(test_file)

@@ -181,6 +181,23 @@ for _name, _prefix in [("TWILIO_ACCOUNT_SID", "AC"), ("TWILIO_API_KEY_SID", "SK"
             f"{_name} must be '{_prefix}' followed by 32 lowercase hex digits; got {_value!r}."
         )
 
+# Twilio webhooks (calls/webhooks.py). Signatures are checked on the URL Twilio requested: by
+# default the request's own URL (with X-Forwarded-Proto/Host when trusted above); behind a
+# proxy or tunnel that rewrites them, set the public origin, e.g. https://voice.example.com.
+TWILIO_WEBHOOK_BASE_URL = env("TWILIO_WEBHOOK_BASE_URL", default="").rstrip("/")
+if TWILIO_WEBHOOK_BASE_URL and not re.fullmatch(r"https?://[^/?#@\s]+", TWILIO_WEBHOOK_BASE_URL):
+    raise ImproperlyConfigured(
+        "TWILIO_WEBHOOK_BASE_URL must be a scheme and host only, e.g. https://voice.example.com."
+    )
+# Only for local experiments: anyone could then write to the call table.
+TWILIO_VALIDATE_SIGNATURES = env.bool("TWILIO_VALIDATE_SIGNATURES", default=True)
+# Seconds <Dial> rings agents or numbers before giving up; Twilio accepts 5 to 600.
+TWILIO_DIAL_TIMEOUT = env.int("TWILIO_DIAL_TIMEOUT", default=20)
+if not 5 <= TWILIO_DIAL_TIMEOUT <= 600:
+    raise ImproperlyConfigured(
+        f"TWILIO_DIAL_TIMEOUT must be between 5 and 600 seconds, got {TWILIO_DIAL_TIMEOUT}."
+    )
+
 # Celery. Without a broker (the local default) tasks run in-process.
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

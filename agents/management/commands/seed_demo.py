@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -9,11 +10,15 @@ from django.db import transaction
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from agents.roles import ANALYSTS, SUPERVISORS
+from calls.demo import demo_calls_create
+from calls.models import Call
 
 User = get_user_model()
 
 DEMO_APP_SID = "AP" + "d" * 32
 DEMO_NUMBER = "+14155550100"
+# Used only when TWILIO_ACCOUNT_SID is unset: demo calls still need an account SID.
+DEMO_ACCOUNT_SID = "AC" + "0" * 32
 DEMO_AGENTS = [
     ("alice", "Alice", "Agent", "+14155550100"),
     ("bob", "Bob", "Agent", "+14155550100"),
@@ -29,9 +34,17 @@ class Command(BaseCommand):
             action="store_true",
             help="Give existing demo users new passwords and print them.",
         )
+        parser.add_argument(
+            "--calls",
+            action="store_true",
+            help="Add demo calls even when the call table is not empty.",
+        )
+        parser.add_argument(
+            "--days", type=int, default=30, help="How many days of demo calls to add (30)."
+        )
 
     @transaction.atomic
-    def handle(self, *args, reset_passwords=False, **options):
+    def handle(self, *args, reset_passwords=False, calls=False, days=30, **options):
         app, _ = TwimlApp.objects.get_or_create(
             sid=DEMO_APP_SID,
             defaults={"friendly_name": "Demo softphone", "description": "Created by seed_demo."},
@@ -59,6 +72,16 @@ class Command(BaseCommand):
             number=DEMO_NUMBER, defaults={"friendly_name": "Demo support line"}
         )
         number.agents.add(*agents)
+
+        if calls or not Call.objects.exists():
+            made = demo_calls_create(
+                account_sid=settings.TWILIO_ACCOUNT_SID or DEMO_ACCOUNT_SID,
+                application_sid=app.sid,
+                number=number.number,
+                caller_ids={agent.identity: agent.caller_id for agent in agents},
+                days=days,
+            )
+            self.stdout.write(f"Created {made} demo calls over the last {days} days.")
 
         if credentials:
             self.stdout.write("Demo users (passwords are shown this once):")

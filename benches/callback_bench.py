@@ -1,0 +1,226 @@
+"""Signed Twilio status callbacks per second, against a bare Django view as the floor.
+
+Sets itself up: creates the PostgreSQL database `callback_bench`, migrates it, starts
+gunicorn (DEBUG off) on an ephemeral loopback port, then at 32 concurrent connections sends
+the same number of requests first to a view that only answers 204 (the framework floor),
+then signed status callbacks for realistic calls (each leg's full event sequence, with some
+deliveries repeated as Twilio's retries do). Prints both rates, their ratio, p99 latencies
+and the loss count: distinct callbacks sent minus CallEvents stored.
+
+    python benches/callback_bench.py [--requests 6000] [--concurrency 32] [--workers 5]
+
+Targets: ratio at least 0.33, callback p99 under 100 ms, nothing lost.
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import psycopg
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from calls.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents  # noqa: E402
+
+DATABASE = "callback_bench"
+SERVER_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+ACCOUNT_SID = "AC" + "b0" * 16
+AUTH_TOKEN = "callback-bench-auth-token"
+DUPLICATE_SHARE = 0.05
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=6000, help="per phase")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    options = parser.parse_args()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benches.callback_bench_settings",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+        "DEBUG": "0",
+        "HTTPS_ONLY": "0",
+        "SECRET_KEY": "callback-bench-secret-key",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_WEBHOOK_BASE_URL": "",
+        "TWILIO_VALIDATE_SIGNATURES": "1",
+        "LOG_LEVEL": "WARNING",
+        # WhiteNoise warns once per worker that collectstatic never ran; irrelevant here.
+        "PYTHONWARNINGS": "ignore:No directory at",
+    }
+    recreate_database()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "voiceproject.wsgi",
+            f"--bind=127.0.0.1:{port}",
+            f"--workers={options.workers}",
+            "--log-level=warning",
+        ],
+        cwd=ROOT,
+        env=environment,
+    )
+    try:
+        wait_until_up(f"{base}/healthz")
+        callbacks = signed_callbacks(f"{base}/twilio/status/", options.requests)
+        distinct = len({body for body, _ in callbacks})
+        floor_requests = [(body, "") for body, _ in callbacks]
+        asyncio.run(run_phase(f"{base}/bench/bare/", floor_requests[:300], options.concurrency))
+        floor = asyncio.run(run_phase(f"{base}/bench/bare/", floor_requests, options.concurrency))
+        webhook = asyncio.run(run_phase(f"{base}/twilio/status/", callbacks, options.concurrency))
+        stored = count_stored_events()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    drop_database()
+
+    print(f"machine: {os.cpu_count()} CPUs (shared), gunicorn sync workers: {options.workers}")
+    print(f"requests per phase: {options.requests}, concurrency: {options.concurrency}")
+    for name, phase in [("bare Django 204 view", floor), ("signed status callbacks", webhook)]:
+        print(
+            f"{name:<26} {phase['rate']:8.0f} req/s   p50 {phase['p50']:6.1f} ms   "
+            f"p99 {phase['p99']:6.1f} ms   errors {phase['errors']}"
+        )
+    ratio = webhook["rate"] / floor["rate"]
+    lost = distinct - stored
+    print(f"ratio callbacks/floor: {ratio:.2f} (target >= 0.33)")
+    print(f"callback p99: {webhook['p99']:.1f} ms (target < 100 ms)")
+    print(f"loss: {lost} (distinct callbacks sent {distinct}, CallEvents stored {stored})")
+    ok = ratio >= 0.33 and webhook["p99"] < 100 and lost == 0 and webhook["errors"] == 0
+    sys.exit(0 if ok else 1)
+
+
+def signed_callbacks(url: str, count: int) -> list[tuple[str, str]]:
+    """Status callbacks of realistic calls, with a few repeated, signed for url, shuffled."""
+    rng = random.Random(42)
+    validator = RequestValidator(AUTH_TOKEN)
+    started_at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    callbacks = []
+    while len(callbacks) < count * (1 - DUPLICATE_SHARE):
+        started_at += timedelta(seconds=rng.randint(1, 90))
+        plan = CallPlan(
+            account_sid=ACCOUNT_SID,
+            application_sid="AP" + "d" * 32,
+            started_at=started_at,
+            outcome=rng.choice(["completed"] * 7 + ["busy", "no-answer", "failed", "canceled"]),
+            ring_seconds=rng.randint(2, 20),
+            talk_seconds=rng.randint(5, 900),
+        )
+        kind = rng.randrange(3)
+        if kind == 0:
+            deliveries = pstn_to_agents(
+                plan, rng, caller="+12125550123", number="+14155550100", identities=["a", "b"]
+            )
+        elif kind == 1:
+            deliveries = agent_to_pstn(
+                plan, rng, identity="a", caller_id="+14155550100", destination="+12125550199"
+            )
+        else:
+            deliveries = agent_to_agent(plan, rng, identity="a", callee_identity="b")
+        callbacks += [d.parameters for d in deliveries if d.webhook == "status"]
+    callbacks += rng.sample(callbacks, count - len(callbacks))
+    rng.shuffle(callbacks)
+    return [
+        (urlencode(parameters), validator.compute_signature(url, parameters))
+        for parameters in callbacks
+    ]
+
+
+async def run_phase(url: str, requests: list[tuple[str, str]], concurrency: int) -> dict:
+    """Send every request over `concurrency` connections; return rate and latencies."""
+    queue = iter(requests)
+    latencies, errors = [], 0
+
+    async def connection(session):
+        nonlocal errors
+        for body, signature in queue:
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            if signature:
+                headers["X-Twilio-Signature"] = signature
+            began = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as response:
+                await response.read()
+                if response.status >= 300:
+                    errors += 1
+            latencies.append(time.perf_counter() - began)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        began = time.perf_counter()
+        await asyncio.gather(*(connection(session) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "rate": len(latencies) / elapsed,
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+        "errors": errors,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_up(url: str) -> None:
+    async def probe():
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(url) as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise SystemExit(f"gunicorn did not answer {url}")
+
+    asyncio.run(probe())
+
+
+def recreate_database() -> None:
+    drop_database()
+    with psycopg.connect(SERVER_DATABASE_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def drop_database() -> None:
+    with psycopg.connect(SERVER_DATABASE_URL, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+def count_stored_events() -> int:
+    url = SERVER_DATABASE_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
+    with psycopg.connect(url) as connection:
+        return connection.execute("SELECT count(*) FROM calls_callevent").fetchone()[0]
+
+
+if __name__ == "__main__":
+    main()

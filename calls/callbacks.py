@@ -1,0 +1,116 @@
+"""Read the form Twilio posts to our webhooks into a typed value, refusing malformed fields."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from calls.constants import TERMINAL_STATUSES, CallDirection, CallStatus
+from calls.twilio_values import ACCOUNT_SID_PATTERN, is_call_sid, parse_twilio_datetime
+
+# Longest From/To we keep; Call.from_number and Call.to_number hold this many characters.
+ADDRESS_MAX_LENGTH = 255
+ERROR_URL_MAX_LENGTH = 1000
+# TextChoices.values builds a new list on every use; these are read on every request.
+KNOWN_STATUSES = frozenset(CallStatus.values)
+KNOWN_DIRECTIONS = frozenset(CallDirection.values)
+
+
+class InvalidCallback(ValueError):
+    """A field Twilio would never send like this; the message is a one-line reason."""
+
+
+@dataclass(frozen=True)
+class TwilioCallback:
+    """One request from Twilio about one call leg: Voice URL, fallback or status callback."""
+
+    account_sid: str
+    call_sid: str
+    parent_call_sid: str | None
+    status: str
+    direction: str
+    from_address: str
+    to_address: str
+    # Twilio's Timestamp, or when we received a request that carries none (the Voice URL's).
+    timestamp: datetime
+    sequence_number: int | None
+    callback_source: str
+    call_duration: int | None
+    error_code: int | None
+    error_url: str
+    parameters: dict[str, str]
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def start_time_bound(self) -> datetime:
+        """The latest the leg can have started: a final callback's time minus its duration."""
+        if self.is_terminal and self.call_duration is not None:
+            return self.timestamp - timedelta(seconds=self.call_duration)
+        return self.timestamp
+
+    @property
+    def delivery_digest(self) -> str:
+        """Identify this delivery: Twilio's retries repeat every parameter exactly."""
+        canonical = json.dumps(sorted(self.parameters.items()), separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_twilio_callback(parameters: dict[str, str], *, received_at: datetime) -> TwilioCallback:
+    """Check and convert the fields we use; raise InvalidCallback naming the first bad one."""
+    account_sid = parameters.get("AccountSid", "")
+    if not ACCOUNT_SID_PATTERN.fullmatch(account_sid):
+        raise InvalidCallback("AccountSid is missing or is not an account SID.")
+    call_sid = parameters.get("CallSid", "")
+    if not is_call_sid(call_sid):
+        raise InvalidCallback("CallSid is missing or is not a call SID.")
+    parent_call_sid = parameters.get("ParentCallSid") or None
+    if parent_call_sid is not None and not is_call_sid(parent_call_sid):
+        raise InvalidCallback("ParentCallSid is not a call SID.")
+    if parent_call_sid == call_sid:
+        raise InvalidCallback("ParentCallSid names the call itself.")
+    status = parameters.get("CallStatus", "")
+    if status not in KNOWN_STATUSES:
+        raise InvalidCallback(f"CallStatus {status[:40]!r} is not a Twilio call status.")
+    direction = parameters.get("Direction", "")
+    if direction and direction not in KNOWN_DIRECTIONS:
+        raise InvalidCallback(f"Direction {direction[:40]!r} is not a Twilio call direction.")
+    from_address = parameters.get("From", "")
+    to_address = parameters.get("To", "")
+    if len(from_address) > ADDRESS_MAX_LENGTH or len(to_address) > ADDRESS_MAX_LENGTH:
+        raise InvalidCallback(f"From or To is longer than {ADDRESS_MAX_LENGTH} characters.")
+    try:
+        timestamp = parse_twilio_datetime(parameters.get("Timestamp")) or received_at
+    except ValueError:
+        raise InvalidCallback("Timestamp is not an RFC 2822 date.") from None
+    error_url = parameters.get("ErrorUrl", "")
+    if len(error_url) > ERROR_URL_MAX_LENGTH:
+        raise InvalidCallback(f"ErrorUrl is longer than {ERROR_URL_MAX_LENGTH} characters.")
+    return TwilioCallback(
+        account_sid=account_sid,
+        call_sid=call_sid,
+        parent_call_sid=parent_call_sid,
+        status=status,
+        direction=direction,
+        from_address=from_address,
+        to_address=to_address,
+        timestamp=timestamp,
+        sequence_number=_counter(parameters, "SequenceNumber"),
+        callback_source=parameters.get("CallbackSource", "")[:64],
+        call_duration=_counter(parameters, "CallDuration"),
+        error_code=_counter(parameters, "ErrorCode"),
+        error_url=error_url,
+        parameters=dict(parameters),
+    )
+
+
+def _counter(parameters: dict[str, str], name: str) -> int | None:
+    """Read an optional whole number that fits the database's positive integer columns."""
+    value = parameters.get(name, "")
+    if value == "":
+        return None
+    if not value.isascii() or not value.isdigit() or int(value) > 2**31 - 1:
+        raise InvalidCallback(f"{name} is not a whole number.")
+    return int(value)

@@ -1,0 +1,189 @@
+"""Twilio's traffic for the three kinds of Voice SDK call, request by request.
+
+Builds the forms Twilio posts to our Voice URL and status callback URL for every leg of a
+call, with each leg's full event sequence, as described in "Call legs with Voice SDK calls".
+The tests replay them over HTTP; the demo data feeds them to the same service.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+
+from calls.constants import CallStatus
+
+API_VERSION = "2010-04-01"
+CALLBACK_SOURCE = "call-progress-events"
+# Seconds a callee's phone rings before it answers busy.
+BUSY_AFTER_SECONDS = 3
+SIP_RESPONSE_CODES = {
+    CallStatus.COMPLETED: "200",
+    CallStatus.BUSY: "486",
+    CallStatus.NO_ANSWER: "480",
+    CallStatus.CANCELED: "487",
+    CallStatus.FAILED: "500",
+}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One request Twilio makes: the webhook it targets ('voice' or 'status') and its form."""
+
+    webhook: str
+    parameters: dict[str, str]
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """How one call goes: who answers, how long it rings and how long they talk."""
+
+    account_sid: str
+    application_sid: str
+    started_at: datetime
+    outcome: str = CallStatus.COMPLETED
+    ring_seconds: int = 5
+    talk_seconds: int = 60
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome == CallStatus.COMPLETED
+
+
+def call_sid(rng: random.Random) -> str:
+    return f"CA{rng.getrandbits(128):032x}"
+
+
+def pstn_to_agents(
+    plan: CallPlan, rng: random.Random, *, caller: str, number: str, identities: list[str]
+) -> list[Delivery]:
+    """A phone calls our number, whose agents ring at once; the first one listed answers."""
+    parent_sid = call_sid(rng)
+    parent = {
+        **_leg(plan, parent_sid, "inbound", caller, number),
+        "Caller": caller,
+        "Called": number,
+        "CallerCountry": "US",
+        "CalledCountry": "US",
+    }
+    deliveries = [Delivery("voice", {**parent, "CallStatus": CallStatus.RINGING}, plan.started_at)]
+    for position, identity in enumerate(identities):
+        # When one agent answers, Twilio hangs up the others' devices.
+        outcome = CallStatus.CANCELED if plan.answered and position > 0 else plan.outcome
+        child = {
+            **_leg(plan, call_sid(rng), "outbound-dial", caller, f"client:{identity}"),
+            "ParentCallSid": parent_sid,
+            "Caller": caller,
+            "Called": f"client:{identity}",
+        }
+        deliveries += _child_events(plan, child, outcome)
+    return deliveries + _parent_end(plan, parent)
+
+
+def agent_to_pstn(
+    plan: CallPlan, rng: random.Random, *, identity: str, caller_id: str, destination: str
+) -> list[Delivery]:
+    """An agent's softphone dials a phone number, shown the agent's caller ID."""
+    parent_sid = call_sid(rng)
+    child = {
+        **_leg(plan, call_sid(rng), "outbound-dial", caller_id, destination),
+        "ParentCallSid": parent_sid,
+        "Caller": caller_id,
+        "Called": destination,
+        "CalledCountry": "US",
+    }
+    return _sdk_call(plan, parent_sid, identity, destination) + (
+        _child_events(plan, child, plan.outcome)
+    )
+
+
+def agent_to_agent(
+    plan: CallPlan, rng: random.Random, *, identity: str, callee_identity: str
+) -> list[Delivery]:
+    """An agent's softphone dials another agent by identity."""
+    parent_sid = call_sid(rng)
+    caller, callee = f"client:{identity}", f"client:{callee_identity}"
+    child = {
+        **_leg(plan, call_sid(rng), "outbound-dial", caller, callee),
+        "ParentCallSid": parent_sid,
+        "Caller": caller,
+        "Called": callee,
+    }
+    return _sdk_call(plan, parent_sid, identity, callee_identity) + (
+        _child_events(plan, child, plan.outcome)
+    )
+
+
+def _sdk_call(plan: CallPlan, parent_sid: str, identity: str, dialled: str) -> list[Delivery]:
+    """The parent leg of a softphone's call: the Voice URL request, then its end."""
+    parent = {
+        **_leg(plan, parent_sid, "inbound", f"client:{identity}", ""),
+        "Caller": f"client:{identity}",
+        "Called": "",
+        "ApplicationSid": plan.application_sid,
+    }
+    # The SDK's connect() parameters arrive as fields of their own; To is what was dialled.
+    voice_request = {**parent, "To": dialled, "CallStatus": CallStatus.RINGING}
+    return [Delivery("voice", voice_request, plan.started_at), *_parent_end(plan, parent)]
+
+
+def _leg(plan: CallPlan, sid: str, direction: str, from_: str, to: str) -> dict[str, str]:
+    return {
+        "AccountSid": plan.account_sid,
+        "ApiVersion": API_VERSION,
+        "CallSid": sid,
+        "Direction": direction,
+        "From": from_,
+        "To": to,
+    }
+
+
+def _child_events(plan: CallPlan, child: dict[str, str], outcome: str) -> list[Delivery]:
+    """A <Dial> child's status callbacks: initiated, ringing, answered, completed."""
+    steps = [(CallStatus.INITIATED, plan.started_at + timedelta(seconds=1))]
+    if outcome != CallStatus.FAILED:
+        steps.append((CallStatus.RINGING, plan.started_at + timedelta(seconds=2)))
+    if outcome == CallStatus.COMPLETED:
+        answered_at = plan.started_at + timedelta(seconds=2 + plan.ring_seconds)
+        steps.append((CallStatus.IN_PROGRESS, answered_at))
+    steps.append((outcome, _ended_at(plan, outcome)))
+    talk = plan.talk_seconds if outcome == CallStatus.COMPLETED else 0
+    return [
+        _status_callback(child, status, at, sequence_number, talk)
+        for sequence_number, (status, at) in enumerate(steps)
+    ]
+
+
+def _parent_end(plan: CallPlan, parent: dict[str, str]) -> list[Delivery]:
+    """The TwiML App's own status callback: the parent leg's end, a single event."""
+    ended_at = _ended_at(plan, plan.outcome)
+    # With answerOnBridge the parent is answered only when a child is.
+    duration = int((ended_at - plan.started_at).total_seconds()) if plan.answered else 0
+    return [_status_callback(parent, plan.outcome, ended_at, 0, duration)]
+
+
+def _ended_at(plan: CallPlan, outcome: str) -> datetime:
+    """When a leg ends: after the talk, the busy signal, the failure or the ringing."""
+    seconds = {
+        CallStatus.COMPLETED: 2 + plan.ring_seconds + plan.talk_seconds,
+        CallStatus.BUSY: 2 + BUSY_AFTER_SECONDS,
+        CallStatus.FAILED: 2,
+    }.get(outcome, 2 + plan.ring_seconds)
+    return plan.started_at + timedelta(seconds=seconds)
+
+
+def _status_callback(
+    leg: dict[str, str], status: str, at: datetime, sequence_number: int, duration: int
+) -> Delivery:
+    parameters = {
+        **leg,
+        "CallStatus": status,
+        "Timestamp": format_datetime(at),
+        "CallbackSource": CALLBACK_SOURCE,
+        "SequenceNumber": str(sequence_number),
+    }
+    if status in SIP_RESPONSE_CODES:
+        parameters["CallDuration"] = str(duration)
+        parameters["Duration"] = str(-(-duration // 60))
+        parameters["SipResponseCode"] = SIP_RESPONSE_CODES[status]
+    return Delivery("status", parameters, at)

@@ -1,0 +1,97 @@
+"""The TwiML that tells Twilio what to do with a call reaching our Voice URL."""
+
+import re
+
+from django.conf import settings
+from twilio.twiml.voice_response import VoiceResponse
+
+from agents.models import Agent, PhoneNumber
+from agents.validators import IDENTITY_MAX_LENGTH, is_e164
+from calls.callbacks import TwilioCallback
+from calls.twilio_values import client_identity
+
+IDENTITY_PATTERN = re.compile(rf"[A-Za-z0-9_]{{1,{IDENTITY_MAX_LENGTH}}}")
+# Twilio refuses a <Dial> with more than ten nouns.
+DIAL_MAX_NOUNS = 10
+# Child legs report every step, so the call table has them from their first event.
+STATUS_CALLBACK_EVENTS = "initiated ringing answered completed"
+
+APOLOGY = "We're sorry. An error has occurred. Please try your call again."
+UNKNOWN_CALLER = "Your softphone is not allowed to place calls. Please contact your supervisor."
+NO_CALLER_ID = "Your account has no caller ID for calling phone numbers."
+INVALID_DESTINATION = "Please dial a phone number in international format, or an agent's name."
+AGENT_UNAVAILABLE = "That agent is not available right now. Please try again later."
+NUMBER_NOT_IN_SERVICE = "The number you have called is not in service."
+NOBODY_AVAILABLE = "Nobody is available to take your call. Please try again later."
+
+
+def twiml_for_voice_request(*, callback: TwilioCallback, status_callback_url: str) -> str:
+    """Dial what an agent's softphone asked for, or ring the agents of the number called."""
+    caller_identity = client_identity(callback.from_address)
+    if caller_identity is not None:
+        return _twiml_for_agent_call(caller_identity, callback.to_address, status_callback_url)
+    return _twiml_for_phone_call(callback.to_address, status_callback_url)
+
+
+def twiml_apology() -> str:
+    return str(_spoken(APOLOGY))
+
+
+def _twiml_for_agent_call(caller_identity: str, destination: str, status_callback_url: str):
+    caller = Agent.objects.filter(identity=caller_identity, is_active=True).first()
+    if caller is None:
+        return str(_spoken(UNKNOWN_CALLER))
+    noun_options = _noun_options(status_callback_url)
+    if is_e164(destination):
+        if not caller.caller_id:
+            return str(_spoken(NO_CALLER_ID))
+        response = VoiceResponse()
+        _dial(response, caller_id=caller.caller_id).number(destination, **noun_options)
+        return str(response)
+    callee_identity = client_identity(destination) or destination
+    if not IDENTITY_PATTERN.fullmatch(callee_identity):
+        return str(_spoken(INVALID_DESTINATION))
+    callee = Agent.objects.filter(
+        identity=callee_identity, is_active=True, incoming_allowed=True
+    ).first()
+    if callee is None:
+        return str(_spoken(AGENT_UNAVAILABLE))
+    response = VoiceResponse()
+    _dial(response, caller_id=caller.client_address).client(callee.identity, **noun_options)
+    return str(response)
+
+
+def _twiml_for_phone_call(called_number: str, status_callback_url: str) -> str:
+    phone_number = PhoneNumber.objects.filter(number=called_number).first()
+    if phone_number is None:
+        return str(_spoken(NUMBER_NOT_IN_SERVICE))
+    agents = phone_number.agents.filter(is_active=True, incoming_allowed=True).order_by("identity")
+    identities = list(agents.values_list("identity", flat=True)[:DIAL_MAX_NOUNS])
+    if not identities:
+        return str(_spoken(NOBODY_AVAILABLE))
+    response = VoiceResponse()
+    dial = _dial(response)
+    noun_options = _noun_options(status_callback_url)
+    for identity in identities:
+        dial.client(identity, **noun_options)
+    return str(response)
+
+
+def _dial(response: VoiceResponse, **options):
+    # answerOnBridge: the caller hears ringing, and is not billed, until someone answers.
+    return response.dial(answer_on_bridge=True, timeout=settings.TWILIO_DIAL_TIMEOUT, **options)
+
+
+def _noun_options(status_callback_url: str) -> dict[str, str]:
+    return {
+        "status_callback": status_callback_url,
+        "status_callback_event": STATUS_CALLBACK_EVENTS,
+        "status_callback_method": "POST",
+    }
+
+
+def _spoken(message: str) -> VoiceResponse:
+    response = VoiceResponse()
+    response.say(message)
+    response.hangup()
+    return response

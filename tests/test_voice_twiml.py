@@ -1,0 +1,199 @@
+"""The TwiML our Voice URL answers, read back as XML."""
+
+import random
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import pytest
+
+from calls.models import Call, CallEvent
+from calls.scenarios import CallPlan, agent_to_pstn, pstn_to_agents
+from tests.conftest import TEST_ACCOUNT_SID
+from tests.factories import AgentFactory, PhoneNumberFactory
+from tests.twilio_requests import post_signed, twilio_signature
+
+pytestmark = pytest.mark.django_db
+
+SUPPORT_LINE = "+14155550100"
+CUSTOMER = "+12125550123"
+STATUS_URL = "http://testserver/twilio/status/"
+PLAN = CallPlan(
+    account_sid=TEST_ACCOUNT_SID,
+    application_sid="AP" + "d" * 32,
+    started_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def softphone_form(identity: str, dialled: str) -> dict[str, str]:
+    """What Twilio posts when an agent's softphone calls `dialled`."""
+    deliveries = agent_to_pstn(
+        PLAN, random.Random(), identity=identity, caller_id=SUPPORT_LINE, destination=dialled
+    )
+    return deliveries[0].parameters
+
+
+def phone_form(number: str) -> dict[str, str]:
+    """What Twilio posts when a phone calls one of our numbers."""
+    deliveries = pstn_to_agents(
+        PLAN, random.Random(), caller=CUSTOMER, number=number, identities=["anyone"]
+    )
+    return deliveries[0].parameters
+
+
+def answer(client, form) -> ET.Element:
+    response = post_signed(client, "/twilio/voice/", form)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/xml")
+    return ET.fromstring(response.content)
+
+
+def assert_spoken_and_hung_up(document: ET.Element, message: str):
+    assert [element.tag for element in document] == ["Say", "Hangup"]
+    assert message in document.find("Say").text
+
+
+def assert_reports_every_step(noun: ET.Element):
+    assert noun.attrib == {
+        "statusCallback": STATUS_URL,
+        "statusCallbackEvent": "initiated ringing answered completed",
+        "statusCallbackMethod": "POST",
+    }
+
+
+def test_agent_dialling_a_number_calls_it_from_the_agents_caller_id(client):
+    AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    document = answer(client, softphone_form("alice", CUSTOMER))
+    (dial,) = document
+    assert (dial.tag, dial.attrib) == (
+        "Dial",
+        {"callerId": SUPPORT_LINE, "answerOnBridge": "true", "timeout": "20"},
+    )
+    (number,) = dial
+    assert (number.tag, number.text) == ("Number", CUSTOMER)
+    assert_reports_every_step(number)
+
+
+@pytest.mark.parametrize("dialled", ["bob", "client:bob"])
+def test_agent_dialling_an_agent_rings_that_client(client, dialled):
+    AgentFactory(identity="alice")
+    AgentFactory(identity="bob")
+    (dial,) = answer(client, softphone_form("alice", dialled))
+    assert dial.attrib["callerId"] == "client:alice"
+    (noun,) = dial
+    assert (noun.tag, noun.text) == ("Client", "bob")
+    assert_reports_every_step(noun)
+
+
+def test_dial_rings_for_the_configured_timeout(client, settings):
+    settings.TWILIO_DIAL_TIMEOUT = 35
+    AgentFactory(identity="alice")
+    (dial,) = answer(client, softphone_form("alice", CUSTOMER))
+    assert dial.attrib["timeout"] == "35"
+
+
+def test_status_callbacks_point_at_the_public_base_url(client, settings):
+    settings.TWILIO_WEBHOOK_BASE_URL = "https://voice.example.com"
+    AgentFactory(identity="alice")
+    form = softphone_form("alice", CUSTOMER)
+    signature = twilio_signature("https://voice.example.com/twilio/voice/", form)
+    response = client.post("/twilio/voice/", form, headers={"X-Twilio-Signature": signature})
+    (number,) = ET.fromstring(response.content).find("Dial")
+    assert number.attrib["statusCallback"] == "https://voice.example.com/twilio/status/"
+
+
+@pytest.mark.parametrize(
+    ("caller", "message"),
+    [
+        ({"identity": "alice", "is_active": False}, "not allowed to place calls"),
+        ({"identity": "carol"}, "not allowed to place calls"),
+        ({"identity": "alice", "caller_id": ""}, "no caller ID"),
+    ],
+)
+def test_caller_who_may_not_dial_a_number_hears_why(client, caller, message):
+    AgentFactory(**caller)
+    assert_spoken_and_hung_up(answer(client, softphone_form("alice", CUSTOMER)), message)
+
+
+@pytest.mark.parametrize("dialled", ["", "client:", "not a number!", "+1"])
+def test_missing_or_invalid_destination_is_explained(client, dialled):
+    AgentFactory(identity="alice")
+    document = answer(client, softphone_form("alice", dialled))
+    assert_spoken_and_hung_up(document, "international format")
+
+
+@pytest.mark.parametrize(
+    "callee", [{"is_active": False}, {"incoming_allowed": False}, {"identity": "carol"}]
+)
+def test_unavailable_agent_is_explained(client, callee):
+    AgentFactory(identity="alice")
+    AgentFactory(**{"identity": "bob", **callee})
+    document = answer(client, softphone_form("alice", "bob"))
+    assert_spoken_and_hung_up(document, "not available")
+
+
+def test_call_to_our_number_rings_its_available_agents_at_once(client):
+    line = PhoneNumberFactory(number=SUPPORT_LINE)
+    line.agents.add(
+        AgentFactory(identity="bob"),
+        AgentFactory(identity="alice"),
+        AgentFactory(identity="away", is_active=False),
+        AgentFactory(identity="mute", incoming_allowed=False),
+    )
+    AgentFactory(identity="elsewhere")
+    (dial,) = answer(client, phone_form(SUPPORT_LINE))
+    assert dial.attrib == {"answerOnBridge": "true", "timeout": "20"}
+    assert [(noun.tag, noun.text) for noun in dial] == [("Client", "alice"), ("Client", "bob")]
+    for noun in dial:
+        assert_reports_every_step(noun)
+
+
+def test_dial_never_holds_more_than_ten_clients(client):
+    line = PhoneNumberFactory(number=SUPPORT_LINE)
+    line.agents.add(*AgentFactory.create_batch(12))
+    (dial,) = answer(client, phone_form(SUPPORT_LINE))
+    assert len(dial) == 10
+
+
+def test_call_to_our_number_with_nobody_available_is_told_so(client):
+    PhoneNumberFactory(number=SUPPORT_LINE)
+    assert_spoken_and_hung_up(answer(client, phone_form(SUPPORT_LINE)), "Nobody is available")
+
+
+def test_call_to_an_unknown_number_is_told_so(client):
+    assert_spoken_and_hung_up(answer(client, phone_form("+14155550177")), "not in service")
+
+
+def test_voice_request_records_the_parent_leg(client):
+    alice = AgentFactory(identity="alice")
+    form = softphone_form("alice", CUSTOMER)
+    answer(client, form)
+    call = Call.objects.get()
+    assert (call.sid, call.parent, call.direction, call.status, call.agent) == (
+        form["CallSid"],
+        None,
+        "inbound",
+        "ringing",
+        alice,
+    )
+    assert (call.from_number, call.to_number) == ("client:alice", CUSTOMER)
+    assert call.events.get().parameters == form
+
+
+def test_fallback_apologises_and_stores_twilios_error(client):
+    form = {
+        **phone_form(SUPPORT_LINE),
+        "ErrorCode": "11200",
+        "ErrorUrl": "https://voice.example.com/twilio/voice/",
+    }
+    response = post_signed(client, "/twilio/voice/fallback/", form)
+    assert response.status_code == 200
+    document = ET.fromstring(response.content)
+    assert_spoken_and_hung_up(document, "We're sorry. An error has occurred.")
+    call = Call.objects.get()
+    assert (call.error_code, call.error_url) == (11200, "https://voice.example.com/twilio/voice/")
+    assert CallEvent.objects.count() == 1

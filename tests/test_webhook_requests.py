@@ -1,0 +1,277 @@
+"""Which requests our Twilio webhooks accept: signatures, accounts, fields, sizes, outages."""
+
+import logging
+import random
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from django.apps import apps
+from django.db import connection
+from django.utils import timezone
+
+from calls.callbacks import parse_twilio_callback
+from calls.models import Call, CallEvent
+from calls.scenarios import CallPlan, agent_to_pstn
+from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from tests.twilio_requests import post_signed, twilio_signature
+
+pytestmark = pytest.mark.django_db
+
+STATUS_PATH = "/twilio/status/"
+PLAN = CallPlan(
+    account_sid=TEST_ACCOUNT_SID,
+    application_sid="AP" + "d" * 32,
+    started_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+)
+
+
+def child_callback(**changes) -> dict[str, str]:
+    """A child leg's 'answered' status callback, with fields changed or removed (None)."""
+    deliveries = agent_to_pstn(
+        PLAN,
+        random.Random(),
+        identity="alice",
+        caller_id="+14155550100",
+        destination="+12125550123",
+    )
+    answered = next(d for d in deliveries if d.parameters["CallStatus"] == "in-progress")
+    parameters = {**answered.parameters, **changes}
+    return {name: value for name, value in parameters.items() if value is not None}
+
+
+def assert_nothing_stored():
+    assert (Call.objects.count(), CallEvent.objects.count()) == (0, 0)
+
+
+def test_signing_helper_matches_twilios_published_vector():
+    parameters = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+12349013030",
+        "Digits": "1234",
+        "From": "+12349013030",
+        "To": "+18005551212",
+    }
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert twilio_signature(url, parameters, "12345") == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+
+
+def test_signed_status_callback_is_stored(client):
+    response = post_signed(client, STATUS_PATH, child_callback())
+    assert (response.status_code, response.content) == (204, b"")
+    assert (Call.objects.count(), CallEvent.objects.count()) == (2, 1)
+
+
+@pytest.mark.parametrize("path", ["/twilio/voice/", "/twilio/voice/fallback/", STATUS_PATH])
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,
+        "",
+        "0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
+        twilio_signature("http://testserver/twilio/status/", child_callback(), "other-token"),
+    ],
+)
+def test_forged_or_missing_signature_is_refused(client, path, signature):
+    headers = {} if signature is None else {"X-Twilio-Signature": signature}
+    response = client.post(path, child_callback(), headers=headers)
+    assert response.status_code == 403
+    assert_nothing_stored()
+
+
+def test_signature_over_other_parameters_is_refused(client):
+    parameters = child_callback()
+    signature = twilio_signature(f"http://testserver{STATUS_PATH}", parameters)
+    tampered = {**parameters, "CallStatus": "completed"}
+    response = client.post(STATUS_PATH, tampered, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+    assert_nothing_stored()
+
+
+def test_callback_for_another_account_is_refused(client):
+    response = post_signed(client, STATUS_PATH, child_callback(AccountSid="AC" + "9" * 32))
+    assert response.status_code == 403
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"CallSid": None}, "CallSid is missing"),
+        ({"CallSid": "CA123"}, "CallSid is missing or is not a call SID."),
+        ({"ParentCallSid": "PA" + "0" * 32}, "ParentCallSid is not a call SID."),
+        ({"AccountSid": "nonsense"}, "AccountSid"),
+        ({"CallStatus": "dancing"}, "CallStatus 'dancing' is not a Twilio call status."),
+        ({"CallStatus": None}, "CallStatus '' is not"),
+        ({"Direction": "sideways"}, "Direction"),
+        ({"Timestamp": "yesterday"}, "Timestamp is not an RFC 2822 date."),
+        ({"SequenceNumber": "-1"}, "SequenceNumber is not a whole number."),
+        ({"CallDuration": "12.5"}, "CallDuration is not a whole number."),
+        ({"SequenceNumber": "99999999999"}, "SequenceNumber"),
+        ({"From": "x" * 256}, "From or To"),
+    ],
+)
+def test_malformed_field_is_refused_with_a_one_line_reason(client, changes, reason):
+    response = post_signed(client, STATUS_PATH, child_callback(**changes))
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert reason in body
+    assert "\n" not in body
+    assert_nothing_stored()
+
+
+def test_child_naming_itself_as_parent_is_refused(client):
+    parameters = child_callback()
+    parameters["ParentCallSid"] = parameters["CallSid"]
+    response = post_signed(client, STATUS_PATH, parameters)
+    assert (response.status_code, response.content) == (
+        400,
+        b"ParentCallSid names the call itself.",
+    )
+
+
+def test_oversized_body_is_refused(client):
+    response = post_signed(client, STATUS_PATH, child_callback(Padding="x" * 70_000))
+    assert response.status_code == 413
+    assert_nothing_stored()
+
+
+def test_webhooks_take_only_post(client):
+    assert client.get(STATUS_PATH).status_code == 405
+
+
+def test_public_base_url_is_what_twilio_signed(client, settings):
+    settings.TWILIO_WEBHOOK_BASE_URL = "https://voice.example.com"
+    parameters = child_callback()
+    assert post_signed(client, STATUS_PATH, parameters).status_code == 403
+    signature = twilio_signature(f"https://voice.example.com{STATUS_PATH}", parameters)
+    response = client.post(STATUS_PATH, parameters, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 204
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_forwarded_scheme_and_host_count_only_when_trusted(client, settings, trusted):
+    if trusted:
+        settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+        settings.USE_X_FORWARDED_HOST = True
+    settings.ALLOWED_HOSTS = ["testserver", "voice.example.com"]
+    parameters = child_callback()
+    signature = twilio_signature(f"https://voice.example.com{STATUS_PATH}", parameters)
+    headers = {
+        "X-Twilio-Signature": signature,
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "voice.example.com",
+    }
+    response = client.post(STATUS_PATH, parameters, headers=headers)
+    assert response.status_code == (204 if trusted else 403)
+
+
+def test_validation_switched_off_accepts_unsigned_callbacks_and_warns(client, settings, caplog):
+    settings.TWILIO_VALIDATE_SIGNATURES = False
+    with caplog.at_level(logging.WARNING, logger="calls.apps"):
+        apps.get_app_config("calls").ready()
+    assert "TWILIO_VALIDATE_SIGNATURES is off" in caplog.text
+    assert client.post(STATUS_PATH, child_callback()).status_code == 204
+
+
+def test_without_an_auth_token_nothing_is_accepted(client, settings):
+    settings.TWILIO_AUTH_TOKEN = ""
+    parameters = child_callback()
+    signature = twilio_signature(f"http://testserver{STATUS_PATH}", parameters, TEST_AUTH_TOKEN)
+    response = client.post(STATUS_PATH, parameters, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+
+
+@pytest.fixture
+def database_down(transactional_db):
+    """Point the connection at a database that is not there: a closed port, or for SQLite a
+    file in a directory that does not exist. Yields a function that brings it back."""
+    original = dict(connection.settings_dict)
+
+    def restore():
+        connection.close()
+        connection.settings_dict.update(original)
+
+    connection.close()
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent/directory/voice.sqlite3"
+    else:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port))
+    yield restore
+    restore()
+
+
+@pytest.mark.parametrize("path", ["/twilio/voice/", STATUS_PATH])
+def test_database_outage_answers_503_so_twilio_retries(client, database_down, path):
+    response = post_signed(client, path, child_callback())
+    assert response.status_code == 503
+    assert response.content == b"The database is unavailable; try again later."
+
+
+def test_fallback_still_apologises_when_the_database_is_down(client, database_down):
+    response = post_signed(client, "/twilio/voice/fallback/", child_callback(ErrorCode="11200"))
+    assert response.status_code == 200
+    assert b"An error has occurred" in response.content
+
+
+def test_retry_after_an_outage_is_stored_once(client, database_down):
+    parameters = child_callback()
+    assert post_signed(client, STATUS_PATH, parameters).status_code == 503
+    database_down()
+    assert post_signed(client, STATUS_PATH, parameters).status_code == 204
+    assert post_signed(client, STATUS_PATH, parameters).status_code == 204
+    assert (Call.objects.count(), CallEvent.objects.count()) == (2, 1)
+
+
+def blocked_backends(watcher) -> list[int]:
+    return [
+        pid
+        for (pid,) in watcher.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_connection_lost_mid_write_leaves_no_half_written_rows(client):
+    """End the database process serving a callback after it wrote the leg, while its event
+    waits on the same delivery being inserted by another transaction."""
+    if connection.vendor != "postgresql":
+        pytest.skip("ends a server process with PostgreSQL's pg_terminate_backend")
+    parameters = child_callback()
+    parent = Call.objects.create(sid=parameters["ParentCallSid"])
+    digest = parse_twilio_callback(parameters, received_at=timezone.now()).delivery_digest
+    database = connection.settings_dict
+    address = {
+        "host": database["HOST"],
+        "port": database["PORT"] or 5432,
+        "user": database["USER"],
+        "dbname": database["NAME"],
+    }
+    with (
+        psycopg.connect(**address) as locker,
+        psycopg.connect(**address, autocommit=True) as watcher,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        locker.execute(
+            "INSERT INTO calls_callevent (call_id, status, callback_source, parameters,"
+            " delivery_digest, received_at) VALUES (%s, '', '', '{}', %s, now())",
+            [parent.id, digest],
+        )
+        pending = pool.submit(post_signed, client, STATUS_PATH, parameters)
+        deadline = time.monotonic() + 10
+        while not (blocked := blocked_backends(watcher)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert blocked, "the callback never reached the database"
+        watcher.execute("SELECT pg_terminate_backend(%s)", blocked)
+        assert pending.result(timeout=10).status_code == 503
+        locker.rollback()
+    assert list(Call.objects.values_list("sid", flat=True)) == [parameters["ParentCallSid"]]
+    assert not CallEvent.objects.exists()
