@@ -16,3 +16,24 @@ def twilio_credentials(settings):
     settings.TWILIO_REGION = ""
     settings.TWILIO_TOKEN_TTL = 3600
     return settings
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    """Twilio's Calls API on loopback, with the REST client pointed at it and quick retries."""
+    from tests.fake_twilio import FakeTwilio
+
+    fake = FakeTwilio(
+        account_sid=TEST_ACCOUNT_SID,
+        credentials={
+            (TEST_ACCOUNT_SID, TEST_AUTH_TOKEN),
+            (TEST_API_KEY_SID, TEST_API_KEY_SECRET),
+        },
+    ).start()
+    settings.TWILIO_API_BASE_URL = fake.base_url
+    settings.TWILIO_API_TIMEOUT = 2.0
+    settings.TWILIO_API_RETRIES = 3
+    settings.TWILIO_API_BACKOFF = 0.01
+    settings.TWILIO_API_BACKOFF_MAX = 2.0
+    yield fake
+    fake.stop()
