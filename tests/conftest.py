@@ -37,3 +37,14 @@ def fake_twilio(settings):
     settings.TWILIO_API_BACKOFF_MAX = 2.0
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def celery_in_process():
+    """Run tasks in-process, as the settings do when no broker is configured."""
+    from voiceproject.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield celery_app
+    celery_app.conf.task_always_eager = previous
