@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int], None]
 
 ADDRESS_MAX_LENGTH = 255
+STATUSES = frozenset(CallStatus.values)
+DIRECTIONS = frozenset(CallDirection.values)
 ABANDONED_MESSAGE = "Abandoned: no progress for RECONCILE_LOCK_TIMEOUT (worker killed?)."
 
 
@@ -82,16 +84,30 @@ _MERGED_COLUMNS = {
     "price": _rest_value_if_known("price"),
     "price_unit": _rest_text_if_given("price_unit"),
 }
-_INSERTED_COLUMNS = ["sid", *_MERGED_COLUMNS, "error_url", "created_at", "updated_at"]
-# One row per leg; the parent is looked up by SID, which is why placeholders go in first.
-_LEG_ROW = (
-    f"(%s, (SELECT id FROM {_CALL} WHERE sid = %s), "
-    f"{', '.join(['%s'] * (len(_MERGED_COLUMNS) - 1))}, '', %s, %s)"
-)
+# Each column written, with its PostgreSQL type for the arrays rows travel in (see _rows).
+_LEG_COLUMNS = {
+    "sid": "text",
+    "parent_id": "bigint",
+    "account_sid": "text",
+    "direction": "text",
+    "from_number": "text",
+    "to_number": "text",
+    "agent_id": "bigint",
+    "status": "text",
+    "status_changed_at": "timestamptz",
+    "start_time": "timestamptz",
+    "end_time": "timestamptz",
+    "duration": "integer",
+    "price": "numeric",
+    "price_unit": "text",
+    "error_url": "text",
+    "created_at": "timestamptz",
+    "updated_at": "timestamptz",
+}
 # Rows where nothing would change are left alone: an unchanged rerun writes nothing.
 # RETURNING tells inserted rows (created_at = updated_at) from updated ones.
 _UPSERT_LEGS = f"""
-INSERT INTO {_CALL} ({", ".join(_INSERTED_COLUMNS)}) VALUES {{rows}}
+INSERT INTO {_CALL} ({", ".join(_LEG_COLUMNS)}) {{rows}}
 ON CONFLICT (sid) DO UPDATE SET
     {", ".join(f"{column} = {merged}" for column, merged in _MERGED_COLUMNS.items())},
     updated_at = EXCLUDED.updated_at
@@ -103,13 +119,33 @@ WHERE {
 }
 RETURNING created_at = updated_at
 """
-_PLACEHOLDER_ROW = "(%s, %s, '', '', '', '', '', '', %s, %s)"
+_PLACEHOLDER_COLUMNS = {
+    column: _LEG_COLUMNS[column]
+    for column in (
+        *["sid", "account_sid", "direction", "from_number", "to_number", "status"],
+        *["price_unit", "error_url", "created_at", "updated_at"],
+    )
+}
 _INSERT_PLACEHOLDERS = f"""
-INSERT INTO {_CALL} (sid, account_sid, direction, from_number, to_number, status, price_unit,
-                     error_url, created_at, updated_at) VALUES {{rows}}
+INSERT INTO {_CALL} ({", ".join(_PLACEHOLDER_COLUMNS)}) {{rows}}
 ON CONFLICT (sid) DO NOTHING
 RETURNING sid
 """
+
+
+def _rows(columns: dict[str, str], rows: list[tuple]) -> tuple[str, list]:
+    """Return the row source for an INSERT and its parameters.
+
+    PostgreSQL gets one array per column: a statement with thousands of placeholders costs
+    more to prepare than to run. SQLite gets a VALUES list.
+    """
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in columns.values())
+        return f"SELECT * FROM unnest({arrays})", [
+            list(column) for column in zip(*rows, strict=True)
+        ]
+    row = f"({', '.join(['%s'] * len(columns))})"
+    return "VALUES " + ", ".join([row] * len(rows)), [value for row in rows for value in row]
 
 
 def reconcile_recent_calls(
@@ -271,9 +307,10 @@ def _agent_ids() -> dict[str, int]:
 def calls_upsert_from_rest(
     *, legs: list[CallInstance], agent_ids: dict[str, int]
 ) -> tuple[int, int]:
-    """Upsert legs as Twilio's REST API describes them, in two statements per batch.
+    """Upsert legs as Twilio's REST API describes them, in three statements per batch.
 
-    A parent not stored yet gets a placeholder row first. Returns (created, updated) counts;
+    A parent not stored yet gets a placeholder row first, so that every child has an id to
+    point to. Returns (created, updated) counts;
     legs that already matched count in neither.
     """
     if not legs:
@@ -282,20 +319,22 @@ def calls_upsert_from_rest(
     page_sids = {leg.sid for leg in legs}
     parent_sids = sorted({leg.parent_call_sid for leg in legs if leg.parent_call_sid})
     created = updated = 0
+    parent_ids = {}
     with connection.cursor() as cursor:
         if parent_sids:
             account_sid = legs[0].account_sid or ""
-            placeholder_params = [
-                value for sid in parent_sids for value in (sid, account_sid, now, now)
-            ]
-            cursor.execute(
-                _INSERT_PLACEHOLDERS.format(rows=", ".join([_PLACEHOLDER_ROW] * len(parent_sids))),
-                placeholder_params,
+            rows, params = _rows(
+                _PLACEHOLDER_COLUMNS,
+                [(sid, account_sid, "", "", "", "", "", "", now, now) for sid in parent_sids],
             )
+            cursor.execute(_INSERT_PLACEHOLDERS.format(rows=rows), params)
             # Parents in this batch are counted as created by the upsert below.
             created += sum(1 for (sid,) in cursor.fetchall() if sid not in page_sids)
-        params = [value for leg in legs for value in _leg_values(leg, agent_ids, now)]
-        cursor.execute(_UPSERT_LEGS.format(rows=", ".join([_LEG_ROW] * len(legs))), params)
+            parent_ids = dict(Call.objects.filter(sid__in=parent_sids).values_list("sid", "id"))
+        rows, params = _rows(
+            _LEG_COLUMNS, [_leg_values(leg, parent_ids, agent_ids, now) for leg in legs]
+        )
+        cursor.execute(_UPSERT_LEGS.format(rows=rows), params)
         for (inserted,) in cursor.fetchall():
             if inserted:
                 created += 1
@@ -304,29 +343,32 @@ def calls_upsert_from_rest(
     return created, updated
 
 
-def _leg_values(leg: CallInstance, agent_ids: dict[str, int], now) -> list:
+def _leg_values(
+    leg: CallInstance, parent_ids: dict[str, int], agent_ids: dict[str, int], now
+) -> tuple:
     adapt_datetime = connection.ops.adapt_datetimefield_value
     from_address = (leg._from or "")[:ADDRESS_MAX_LENGTH]
     to_address = (leg.to or "")[:ADDRESS_MAX_LENGTH]
     identity = _agent_identity(leg.direction, from_address, to_address)
-    return [
+    return (
         leg.sid,
-        leg.parent_call_sid,
+        parent_ids.get(leg.parent_call_sid),
         leg.account_sid or "",
-        leg.direction if leg.direction in CallDirection.values else "",
+        leg.direction if leg.direction in DIRECTIONS else "",
         from_address,
         to_address,
         agent_ids.get(identity),
-        leg.status if leg.status in CallStatus.values else "",
+        leg.status if leg.status in STATUSES else "",
         adapt_datetime(leg.date_updated),
         adapt_datetime(leg.start_time),
         adapt_datetime(leg.end_time),
         int(leg.duration) if leg.duration else None,
         _price(leg.price),
         leg.price_unit or "",
+        "",
         now,
         now,
-    ]
+    )
 
 
 def _agent_identity(direction: str | None, from_address: str, to_address: str) -> str | None:
