@@ -10,6 +10,7 @@ field once known is never blanked.
 
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -268,15 +269,27 @@ def _run_finish(run: ReconcileRun, *, outcome: str, error: str = "") -> None:
 
 
 def _apply_pages(run: ReconcileRun, page: Page, on_progress: ProgressCallback | None) -> None:
-    """Upsert page after page; only one page of calls is ever held in memory."""
+    """Upsert page after page, downloading the next page while the database writes this one.
+
+    At most two pages of calls are held in memory, however long the listing.
+    """
     agent_ids = _agent_ids()
-    while page is not None:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="twilio-page") as downloader:
         legs = list(page)
-        run.pages += 1
-        _apply_legs(run, legs, agent_ids)
-        if on_progress:
-            on_progress(len(legs))
-        page = page.next_page()
+        while True:
+            upcoming = downloader.submit(_next_page_legs, page)
+            run.pages += 1
+            _apply_legs(run, legs, agent_ids)
+            if on_progress:
+                on_progress(len(legs))
+            page, legs = upcoming.result()
+            if page is None:
+                return
+
+
+def _next_page_legs(page: Page) -> tuple[Page | None, list[CallInstance]]:
+    upcoming = page.next_page()
+    return upcoming, list(upcoming) if upcoming is not None else []
 
 
 @transaction.atomic

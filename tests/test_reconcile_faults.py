@@ -1,4 +1,5 @@
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -138,7 +139,7 @@ def test_a_second_run_refuses_to_start_while_one_is_running(fake_twilio):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_runs_never_both_write(fake_twilio):
     sids = add_recent_calls(fake_twilio, 3)
-    fake_twilio.slow_next(1, delay=1.0)
+    fake_twilio.slow_next(1, delay=1.5)
     outcomes = []
 
     def run_in_thread():
@@ -149,13 +150,15 @@ def test_concurrent_runs_never_both_write(fake_twilio):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run_in_thread) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    first = threading.Thread(target=run_in_thread)
+    first.start()
+    # The second starts while the first waits on Twilio's slow answer, holding the lock.
+    while not fake_twilio.requests:
+        time.sleep(0.01)
+    run_in_thread()
+    first.join()
 
-    assert sorted(outcomes) == ["refused", ReconcileRun.Outcome.SUCCEEDED]
+    assert outcomes == ["refused", ReconcileRun.Outcome.SUCCEEDED]
     assert ReconcileRun.objects.count() == 1
     assert sorted(Call.objects.values_list("sid", flat=True)) == sorted(sids)
 
