@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from calls.constants import CallDirection, CallStatus
 
@@ -117,7 +118,13 @@ class ReconcileRun(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices)
     outcome = models.CharField(max_length=9, choices=Outcome.choices, default=Outcome.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(
+        default=timezone.now, help_text="Last progress; a running run silent for long is abandoned."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
+    call_sid = models.CharField(
+        "call SID", max_length=34, blank=True, help_text="The leg a single-call run asked about."
+    )
     since = models.DateTimeField(
         null=True, blank=True, help_text="Calls started after this time were listed."
     )
@@ -133,6 +140,14 @@ class ReconcileRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        constraints = [
+            # The lock: at most one run writes at a time.
+            models.UniqueConstraint(
+                fields=["outcome"],
+                condition=Q(outcome="running"),
+                name="reconcile_one_running",
+            )
+        ]
         indexes = [
             models.Index(fields=["kind", "outcome", "-started_at"], name="reconcile_last_idx")
         ]

@@ -37,3 +37,35 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     if database["ENGINE"] == "django.db.backends.sqlite3":
         test_file = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
         database.setdefault("TEST", {})["NAME"] = str(test_file)
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    """Twilio's Calls API on loopback, with the REST client pointed at it and quick retries."""
+    from tests.fake_twilio import FakeTwilio
+
+    fake = FakeTwilio(
+        account_sid=TEST_ACCOUNT_SID,
+        credentials={
+            (TEST_ACCOUNT_SID, TEST_AUTH_TOKEN),
+            (TEST_API_KEY_SID, TEST_API_KEY_SECRET),
+        },
+    ).start()
+    settings.TWILIO_API_BASE_URL = fake.base_url
+    settings.TWILIO_API_TIMEOUT = 2.0
+    settings.TWILIO_API_RETRIES = 3
+    settings.TWILIO_API_BACKOFF = 0.01
+    settings.TWILIO_API_BACKOFF_MAX = 2.0
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def celery_in_process():
+    """Run tasks in-process, as the settings do when no broker is configured."""
+    from voiceproject.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield celery_app
+    celery_app.conf.task_always_eager = previous

@@ -210,6 +210,39 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 
+# Reconciliation against Twilio's REST API (calls/reconcile.py), run by Celery beat.
+# Another base URL for Twilio's REST API, e.g. a local fake; empty means https://api.twilio.com.
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="").rstrip("/")
+TWILIO_API_TIMEOUT = env.float("TWILIO_API_TIMEOUT", default=30.0)
+# 429s, 5xx and timeouts are retried this many times, waiting Retry-After or an exponential
+# backoff from TWILIO_API_BACKOFF seconds, never more than TWILIO_API_BACKOFF_MAX at once.
+TWILIO_API_RETRIES = env.int("TWILIO_API_RETRIES", default=4)
+TWILIO_API_BACKOFF = env.float("TWILIO_API_BACKOFF", default=1.0)
+TWILIO_API_BACKOFF_MAX = env.float("TWILIO_API_BACKOFF_MAX", default=30.0)
+RECONCILE_INTERVAL = env.int("RECONCILE_INTERVAL", default=5 * 60)
+RECONCILE_STALE_INTERVAL = env.int("RECONCILE_STALE_INTERVAL", default=15 * 60)
+# Each run lists calls started since the last good watermark minus this overlap, because
+# Twilio's list is eventually consistent.
+RECONCILE_OVERLAP = env.int("RECONCILE_OVERLAP", default=15 * 60)
+RECONCILE_FIRST_LOOKBACK = env.int("RECONCILE_FIRST_LOOKBACK", default=24 * 60 * 60)
+RECONCILE_PAGE_SIZE = env.int("RECONCILE_PAGE_SIZE", default=1000)
+if not 1 <= RECONCILE_PAGE_SIZE <= 1000:
+    raise ImproperlyConfigured("RECONCILE_PAGE_SIZE must be between 1 and 1000 (Twilio's max).")
+RECONCILE_STALE_AFTER = env.int("RECONCILE_STALE_AFTER", default=60 * 60)
+RECONCILE_STALE_LIMIT = env.int("RECONCILE_STALE_LIMIT", default=500)
+# A running run that has shown no progress for this long is presumed dead and replaced.
+RECONCILE_LOCK_TIMEOUT = env.int("RECONCILE_LOCK_TIMEOUT", default=10 * 60)
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-recent-calls": {
+        "task": "calls.tasks.reconcile_recent_calls",
+        "schedule": RECONCILE_INTERVAL,
+    },
+    "reconcile-stale-calls": {
+        "task": "calls.tasks.reconcile_stale_calls",
+        "schedule": RECONCILE_STALE_INTERVAL,
+    },
+}
+
 REST_FRAMEWORK = {
     # Token first, so that anonymous requests get 401 with a WWW-Authenticate header.
     # DRF's token authentication, loading the user's agent in the same query.
@@ -240,3 +273,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+# twilio-python logs every request and its headers at INFO; reconciliation makes thousands.
+LOGGING["loggers"] = {"twilio.http_client": {"level": "WARNING"}}

@@ -1,0 +1,78 @@
+from django.contrib import admin, messages
+
+from calls import tasks
+from calls.models import Call, ReconcileRun
+
+# More selected calls than this would ask Twilio for too much at once.
+RECONCILE_ACTION_LIMIT = 50
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Browse only: these rows are written by Twilio's webhooks and by reconciliation."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Call)
+class CallAdmin(ReadOnlyAdmin):
+    list_display = [
+        "sid",
+        "parent",
+        "direction",
+        "from_number",
+        "to_number",
+        "agent",
+        "status",
+        "start_time",
+        "duration",
+    ]
+    list_filter = ["status", "direction"]
+    list_select_related = ["parent", "agent"]
+    search_fields = ["=sid", "=parent__sid", "from_number", "to_number"]
+    show_full_result_count = False
+    actions = ["reconcile_with_twilio"]
+
+    @admin.action(description="Reconcile with Twilio", permissions=["view"])
+    def reconcile_with_twilio(self, request, queryset):
+        sids = list(queryset.values_list("sid", flat=True)[: RECONCILE_ACTION_LIMIT + 1])
+        if len(sids) > RECONCILE_ACTION_LIMIT:
+            self.message_user(
+                request,
+                f"Select at most {RECONCILE_ACTION_LIMIT} calls to reconcile at once.",
+                messages.ERROR,
+            )
+            return
+        for sid in sids:
+            tasks.reconcile_call.delay(sid)
+        self.message_user(
+            request, f"Asked Twilio about {len(sids)} call(s); reconcile runs show the outcome."
+        )
+
+
+@admin.register(ReconcileRun)
+class ReconcileRunAdmin(ReadOnlyAdmin):
+    """Each reconciliation pass, so supervisors can see failures and what was fixed."""
+
+    list_display = [
+        "started_at",
+        "kind",
+        "outcome",
+        "call_sid",
+        "since",
+        "watermark",
+        "pages",
+        "calls_seen",
+        "calls_created",
+        "calls_updated",
+        "errors",
+        "error_message",
+    ]
+    list_filter = ["outcome", "kind"]
+    search_fields = ["=call_sid", "error_message"]

@@ -1,0 +1,43 @@
+"""Celery tasks: thin wrappers that run reconciliation services (beat schedules the first two).
+
+Temporary Twilio errors are retried inside the REST client; a run that still fails is
+recorded and left for the next scheduled run rather than retried here, so a Twilio outage
+never turns into a retry storm.
+"""
+
+import logging
+
+from celery import shared_task
+
+from calls import reconcile
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def reconcile_recent_calls() -> int | None:
+    return _scheduled_run(reconcile.reconcile_recent_calls)
+
+
+@shared_task
+def reconcile_stale_calls() -> int | None:
+    return _scheduled_run(reconcile.reconcile_stale_calls)
+
+
+def _scheduled_run(service) -> int | None:
+    """Run the service and return its run's id; None when skipped because another runs."""
+    try:
+        return service().pk
+    except reconcile.ReconcileAlreadyRunning:
+        # The schedule brings the next chance soon; queueing this one would only pile up.
+        logger.info("Skipped %s: another reconciliation is running.", service.__name__)
+        return None
+
+
+@shared_task(bind=True, max_retries=10)
+def reconcile_call(self, sid: str) -> int:
+    try:
+        return reconcile.reconcile_call(sid=sid).pk
+    except reconcile.ReconcileAlreadyRunning as error:
+        # Asked for by a person, so it waits its turn instead of being skipped.
+        raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 600)) from None

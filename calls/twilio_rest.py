@@ -1,0 +1,125 @@
+"""The Twilio REST client, built once from settings, and the retry policy it talks with."""
+
+import email.utils
+import functools
+import logging
+import time
+from datetime import UTC, datetime
+
+import requests
+from django.conf import settings
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+logger = logging.getLogger(__name__)
+
+
+class TwilioCredentialsRejected(Exception):
+    """Twilio answered 401 (error 20003): the account SID or secret is wrong."""
+
+
+class TwilioUnavailable(Exception):
+    """Twilio kept answering 429, 5xx or nothing at all after every retry."""
+
+
+class RetryingHttpClient(TwilioHttpClient):
+    """Retry what Twilio asks us to retry, at the HTTP layer, so every API call gets it.
+
+    twilio-python's list() and stream() turn any failed page into a bare TwilioException with
+    no status, so the policy lives here where the status is still known: 429 waits as long as
+    Retry-After says, 5xx and timeouts back off exponentially up to a cap, and 401 stops at
+    once because repeating a wrong password only locks the account out.
+    """
+
+    def __init__(self, *, timeout: float, retries: int, backoff: float, backoff_max: float):
+        super().__init__(timeout=timeout)
+        self.retries = retries
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+
+    def request(self, method, url, *args, **kwargs) -> Response:
+        for attempt in range(self.retries + 1):
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except (requests.Timeout, requests.ConnectionError) as error:
+                problem, wait = f"{type(error).__name__}", None
+            else:
+                if response.status_code == 401:
+                    raise TwilioCredentialsRejected(
+                        "Twilio refused the credentials (HTTP 401, error 20003): check "
+                        "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN or the API key settings."
+                    )
+                if response.status_code != 429 and response.status_code < 500:
+                    return response
+                problem = f"HTTP {response.status_code}"
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+            if wait is None:
+                wait = min(self.backoff * 2**attempt, self.backoff_max)
+            if attempt == self.retries or wait > self.backoff_max:
+                break
+            logger.warning("Twilio %s %s: %s, retrying in %.1f s", method, url, problem, wait)
+            time.sleep(wait)
+        raise TwilioUnavailable(
+            f"Twilio API unavailable: {problem} on {method} {url} after {attempt + 1} attempts."
+        )
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Read Retry-After, given in seconds or as an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def twilio_rest_client() -> Client:
+    """Return the REST client for the configured account, built once per configuration."""
+    return _client(
+        account_sid=settings.TWILIO_ACCOUNT_SID,
+        username=settings.TWILIO_API_KEY_SID or settings.TWILIO_ACCOUNT_SID,
+        password=settings.TWILIO_API_KEY_SECRET
+        if settings.TWILIO_API_KEY_SID
+        else settings.TWILIO_AUTH_TOKEN,
+        base_url=settings.TWILIO_API_BASE_URL,
+        region=settings.TWILIO_REGION,
+        timeout=settings.TWILIO_API_TIMEOUT,
+        retries=settings.TWILIO_API_RETRIES,
+        backoff=settings.TWILIO_API_BACKOFF,
+        backoff_max=settings.TWILIO_API_BACKOFF_MAX,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _client(
+    *,
+    account_sid: str,
+    username: str,
+    password: str,
+    base_url: str,
+    region: str,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    backoff_max: float,
+) -> Client:
+    client = Client(
+        username,
+        password,
+        account_sid,
+        region=None if base_url else region or None,
+        http_client=RetryingHttpClient(
+            timeout=timeout, retries=retries, backoff=backoff, backoff_max=backoff_max
+        ),
+        # Settings are the only configuration: TWILIO_EDGE or TWILIO_REGION in the process
+        # environment would otherwise rewrite every host, the base URL's included.
+        environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
+    )
+    if base_url:
+        client.api.base_url = base_url
+    return client
