@@ -15,6 +15,7 @@ DIRECTION_COLORS = {
 OTHER_COLOR = "#9aa3b5"
 WIDTH, HEIGHT = 720, 240
 LEFT, BOTTOM, TOP = 44, 22, 8
+GRIDLINES = 4
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,14 @@ def direction_color(direction: str) -> str:
     return DIRECTION_COLORS.get(direction, OTHER_COLOR)
 
 
-def _nice_ceiling(value: int) -> int:
-    """The smallest of 1, 2, 2.5 or 5 times a power of ten that is at least `value`."""
+def _tick_step(largest: int, intervals: int) -> int:
+    """The smallest step of 1, 2 or 5 times a power of ten that fits `largest` in
+    `intervals` steps, so that every gridline has a round label."""
     scale = 1
     while True:
-        for step in (1, 2, 2.5, 5):
-            if step * scale >= value:
-                return int(step * scale) if step * scale >= 1 else 1
+        for step in (1, 2, 5):
+            if step * scale * intervals >= largest:
+                return step * scale
         scale *= 10
 
 
@@ -68,7 +70,9 @@ def stacked_bar_chart(
     plot_width = WIDTH - LEFT
     plot_height = HEIGHT - BOTTOM - TOP
     baseline = HEIGHT - BOTTOM
-    top = _nice_ceiling(max((sum(counts.values()) for counts in columns.values()), default=0))
+    largest = max((sum(counts.values()) for counts in columns.values()), default=0)
+    step = _tick_step(largest, GRIDLINES)
+    top = step * GRIDLINES
     slot = plot_width / max(len(columns), 1)
     bar_width = max(slot * 0.8, 1)
     bars, x_labels, table = [], [], []
@@ -87,8 +91,8 @@ def stacked_bar_chart(
         if index % every == 0:
             x_labels.append(Tick(x + bar_width / 2, label(key)))
     y_ticks = [
-        Tick(baseline - fraction * plot_height, f"{round(top * fraction):,}")
-        for fraction in (0, 0.25, 0.5, 0.75, 1)
+        Tick(baseline - line / GRIDLINES * plot_height, f"{line * step:,}")
+        for line in range(GRIDLINES + 1)
     ]
     legend = [(direction_color(name), name) for name in series]
     return BarChart(WIDTH, HEIGHT, LEFT, baseline, bars, y_ticks, x_labels, legend, table)

@@ -24,10 +24,10 @@ class CallFamilyFilter(django_filters.FilterSet):
         label="Started",
         widget=DateRangeWidget(attrs={"type": "date"}),
     )
-    direction = django_filters.ChoiceFilter(choices=CallDirection.choices)
-    status = django_filters.ChoiceFilter(choices=CallStatus.choices)
+    direction = django_filters.ChoiceFilter(choices=CallDirection.choices, empty_label="Any")
+    status = django_filters.ChoiceFilter(choices=CallStatus.choices, empty_label="Any")
     agent = django_filters.ModelChoiceFilter(
-        queryset=Agent.objects.order_by("identity"), to_field_name="identity"
+        queryset=Agent.objects.order_by("identity"), to_field_name="identity", empty_label="Any"
     )
     number = django_filters.CharFilter(
         method="filter_number",
