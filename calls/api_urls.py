@@ -1,3 +1,10 @@
 """The call log's JSON API."""
 
-urlpatterns = []
+from django.urls import path
+
+from calls import api
+
+urlpatterns = [
+    path("", api.CallFamilyListApi.as_view(), name="api-calls"),
+    path("<str:sid>/", api.CallFamilyDetailApi.as_view(), name="api-call-family"),
+]

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from calls.constants import CallDirection, CallStatus
@@ -71,6 +72,15 @@ class Call(models.Model):
                 condition=Q(parent__isnull=True),
                 name="call_parent_start_idx",
             ),
+            # The call log sorted by duration, both ways.
+            models.Index(
+                fields=["duration", "id"],
+                condition=Q(parent__isnull=True),
+                name="call_parent_duration_idx",
+            ),
+            # A leg's family, COALESCE(parent_id, id): families of filtered legs and the
+            # legs of a family are index lookups (calls.selectors.family_id).
+            models.Index(Coalesce("parent", "id"), name="call_family_idx"),
             models.Index(fields=["agent", "start_time"], name="call_agent_start_idx"),
             models.Index(fields=["from_number"], name="call_from_idx"),
             models.Index(fields=["to_number"], name="call_to_idx"),

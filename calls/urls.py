@@ -1,4 +1,13 @@
-"""The call log pages for analysts and supervisors."""
+"""The call log pages for analysts, supervisors and agents."""
+
+from django.urls import path
+
+from calls import views
 
 app_name = "calls"
-urlpatterns = []
+urlpatterns = [
+    path("", views.call_list, name="list"),
+    path("export.csv", views.call_export, name="export"),
+    path("stats/", views.call_statistics, name="stats"),
+    path("<str:sid>/", views.call_detail, name="detail"),
+]

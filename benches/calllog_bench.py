@@ -1,0 +1,339 @@
+"""Benchmark the call log on one million call legs in PostgreSQL.
+
+Builds the database `calllog_bench` (kept between runs; `--regenerate` builds it again),
+starts gunicorn with DEBUG=0 on an ephemeral loopback port, and times, as an analyst:
+the list page (first page, deep pages, each filter, each sort), the JSON API, the family
+page, and the CSV export of every leg (rows per second, growth of the worker's peak memory).
+Times are measured at the client over loopback, so they are an upper bound of server time.
+Queries per request are counted in-process through the same Django stack.
+
+    python benches/calllog_bench.py [--regenerate] [--requests 40]
+
+Exits 1 when a figure misses its target.
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "calllog_bench"
+SERVER_URL = "postgres://postgres@127.0.0.1:5432/"
+TARGET_LEGS = 1_000_000
+DAYS = 90
+AGENTS = 20
+ACCOUNT_SID = "AC" + "be" * 16
+LIST_P95_MS = 100
+DETAIL_P95_MS = 50
+CSV_MIN_ROWS_PER_SECOND = 50_000
+CSV_MAX_MEMORY_GROWTH_MB = 100
+
+os.environ.update(
+    DATABASE_URL=SERVER_URL + DATABASE,
+    DEBUG="0",
+    HTTPS_ONLY="0",
+    SECRET_KEY="calllog-bench-secret-key-not-for-production",
+    ALLOWED_HOSTS="127.0.0.1,testserver",
+    LOG_LEVEL="WARNING",
+)
+sys.path.insert(0, str(ROOT))
+
+
+def create_database() -> None:
+    with psycopg.connect(SERVER_URL + "postgres", autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{DATABASE}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, check=True
+    )
+
+
+def parent_counts() -> tuple[int, int]:
+    """Parents with their usual children, and childless parents that top up to exactly 1M.
+
+    Mirrors the leg counts of calllog_data.sql (see its comment).
+    """
+    parents = legs = 0
+    while True:
+        i = parents + 1
+        family_legs = 1 if i % 10 == 0 else 2 if i % 10 <= 3 else 2 + (i // 10) % 3
+        if legs + family_legs > TARGET_LEGS:
+            return parents, TARGET_LEGS - legs
+        parents, legs = i, legs + family_legs
+
+
+def generate_data() -> None:
+    from agents.models import Agent, TwimlApp
+    from tests.factories import UserFactory
+
+    app, _ = TwimlApp.objects.get_or_create(
+        sid="AP" + "be" * 16, defaults={"friendly_name": "Bench softphone"}
+    )
+    agent_ids = [
+        Agent.objects.get_or_create(
+            identity=f"agent_{n:02d}",
+            defaults={"user": UserFactory(username=f"agent_{n:02d}"), "twiml_app": app},
+        )[0].id
+        for n in range(AGENTS)
+    ]
+    parents, extra_parents = parent_counts()
+    parameters = {
+        "parents": parents,
+        "extra_parents": extra_parents,
+        "agent_ids": agent_ids,
+        "account_sid": ACCOUNT_SID,
+        "days": DAYS,
+    }
+    script = (Path(__file__).parent / "calllog_data.sql").read_text()
+    script = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
+    statements = [statement for statement in script.split(";\n") if statement.strip()]
+    started = time.perf_counter()
+    with psycopg.connect(SERVER_URL + DATABASE) as connection:
+        connection.execute("TRUNCATE calls_callevent, calls_call")
+        for statement in statements:
+            connection.execute(statement, parameters)
+    with psycopg.connect(SERVER_URL + DATABASE, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE calls_call")
+        connection.execute("VACUUM ANALYZE calls_callevent")
+    print(f"generated {TARGET_LEGS:,} legs in {time.perf_counter() - started:.1f} s")
+
+
+def analyst_session_cookie() -> str:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from agents.roles import ANALYSTS
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="bench_analyst", groups=[ANALYSTS])
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "voiceproject.wsgi",
+            "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120",
+        ],
+        cwd=ROOT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not answer within 30 s")
+
+
+def worker_pid(master_pid: int) -> int:
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return int(children[0])
+
+
+def memory_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+class Bench:
+    def __init__(self, base_url: str, cookie: str, requests: int):
+        self.base_url = base_url
+        self.cookie = cookie
+        self.requests = requests
+        self.misses = []
+
+    def get(self, path: str) -> bytes:
+        request = urllib.request.Request(self.base_url + path, headers={"Cookie": self.cookie})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.read()
+
+    def time_page(self, name: str, path: str, target_ms: float) -> None:
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        client = Client()
+        client.cookies.load(self.cookie)
+        with CaptureQueriesContext(connection) as queries:
+            status = client.get(path).status_code
+        assert status == 200, f"{path} answered {status}"
+
+        for _ in range(2):
+            self.get(path)
+        timings = []
+        for _ in range(self.requests):
+            started = time.perf_counter()
+            self.get(path)
+            timings.append((time.perf_counter() - started) * 1000)
+        p95 = statistics.quantiles(timings, n=20)[-1]
+        verdict = "ok" if p95 < target_ms else "MISSED"
+        if p95 >= target_ms:
+            self.misses.append(name)
+        print(
+            f"{name:<34} p50 {statistics.median(timings):6.1f} ms  p95 {p95:6.1f} ms  "
+            f"max {max(timings):6.1f} ms  queries {len(queries):2d}  "
+            f"(target p95 < {target_ms} ms: {verdict})"
+        )
+
+    def time_export(self, master_pid: int) -> None:
+        worker = worker_pid(master_pid)
+        # Writing 5 to clear_refs resets the peak resident set size (VmHWM) to the current one.
+        Path(f"/proc/{worker}/clear_refs").write_text("5")
+        before_kb = memory_kb(worker, "VmRSS")
+        started = time.perf_counter()
+        request = urllib.request.Request(
+            self.base_url + "/calls/export.csv", headers={"Cookie": self.cookie}
+        )
+        rows = -1  # the header line
+        with urllib.request.urlopen(request, timeout=300) as response:
+            for _line in response:
+                rows += 1
+        seconds = time.perf_counter() - started
+        growth_mb = (memory_kb(worker, "VmHWM") - before_kb) / 1024
+        rate = rows / seconds
+        rate_ok = rate >= CSV_MIN_ROWS_PER_SECOND
+        memory_ok = growth_mb < CSV_MAX_MEMORY_GROWTH_MB
+        if not (rate_ok and memory_ok):
+            self.misses.append("CSV export")
+        print(
+            f"{'CSV export, every leg':<34} {rows:,} rows in {seconds:.1f} s = {rate:,.0f} rows/s "
+            f"(target >= {CSV_MIN_ROWS_PER_SECOND:,}: {'ok' if rate_ok else 'MISSED'}); "
+            f"worker peak memory growth {growth_mb:.1f} MB "
+            f"(target < {CSV_MAX_MEMORY_GROWTH_MB} MB: {'ok' if memory_ok else 'MISSED'})"
+        )
+        assert rows == TARGET_LEGS, f"exported {rows} rows, expected {TARGET_LEGS}"
+
+
+def list_cases() -> list[tuple[str, str]]:
+    """(name, path) of each list request: pages deep in the range, every filter and sort."""
+    from django.utils import timezone
+
+    from calls.models import Call
+    from calls.selectors import call_page_cursor
+
+    now = timezone.now()
+    parents = Call.objects.filter(parent__isnull=True)
+    middle = parents.filter(start_time__lte=now - timedelta(days=DAYS // 2)).order_by(
+        "-start_time", "-id"
+    )[0]
+    near_oldest = parents.order_by("start_time", "id")[30]
+    family = parents.filter(id__gt=1000, id__lt=2000, children__isnull=False).order_by("id")[0]
+    child = family.children.order_by("id")[0]
+    customer = family.from_number if family.from_number.startswith("+") else family.to_number
+    week_start = (now - timedelta(days=30)).date()
+    week_end = (now - timedelta(days=24)).date()
+
+    def query(**parameters):
+        return "/calls/?" + urllib.parse.urlencode(parameters)
+
+    agent = child.agent.identity
+    week = {"started_after": week_start, "started_before": week_end}
+    deep = call_page_cursor(middle, sort="-start_time")
+    oldest = call_page_cursor(near_oldest, sort="-start_time")
+    deep_by_duration = call_page_cursor(middle, sort="-duration")
+    return [
+        ("list: first page", "/calls/"),
+        ("list: page 45 days deep", query(cursor=deep)),
+        ("list: page near the oldest", query(cursor=oldest)),
+        ("list: oldest first", query(sort="start_time")),
+        ("list: longest first", query(sort="-duration")),
+        ("list: longest first, deep page", query(sort="-duration", cursor=deep_by_duration)),
+        ("list: date range (a week)", query(**week)),
+        ("list: direction outbound-api", query(direction="outbound-api")),
+        ("list: direction outbound-dial", query(direction="outbound-dial")),
+        ("list: status no-answer", query(status="no-answer")),
+        ("list: status canceled", query(status="canceled")),
+        ("list: agent", query(agent=agent)),
+        ("list: agent + status no-answer", query(agent=agent, status="no-answer")),
+        ("list: agent + date range", query(agent=agent, **week)),
+        ("list: customer number", query(number=customer)),
+        ("list: our busiest number", query(number="+14155550100")),
+        ("list: agent's client address", query(number=f"client:{agent}")),
+        ("list: child SID", query(sid=child.sid)),
+        ("API: first page", "/api/calls/"),
+        ("API: status no-answer", "/api/calls/?status=no-answer"),
+    ]
+
+
+def detail_cases() -> list[tuple[str, str]]:
+    from calls.models import Call
+
+    with_events = Call.objects.filter(parent__isnull=False, events__isnull=False).order_by("id")
+    child = with_events.first()
+    return [
+        ("family page from a child SID", f"/calls/{child.sid}/"),
+        ("family page from a parent SID", f"/calls/{child.parent.sid}/"),
+        ("API family from a child SID", f"/api/calls/{child.sid}/"),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--regenerate", action="store_true", help="rebuild the data set")
+    parser.add_argument("--requests", type=int, default=40, help="timed requests per case")
+    arguments = parser.parse_args()
+
+    create_database()
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceproject.settings")
+    django.setup()
+    from calls.models import Call
+
+    if arguments.regenerate or Call.objects.count() != TARGET_LEGS:
+        generate_data()
+    else:
+        print(f"reusing {TARGET_LEGS:,} legs in database {DATABASE} (--regenerate rebuilds)")
+    cookie = analyst_session_cookie()
+
+    port = free_port()
+    server = start_gunicorn(port)
+    try:
+        bench = Bench(f"http://127.0.0.1:{port}", cookie, arguments.requests)
+        for name, path in list_cases():
+            bench.time_page(name, path, LIST_P95_MS)
+        for name, path in detail_cases():
+            bench.time_page(name, path, DETAIL_P95_MS)
+        bench.time_export(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    if bench.misses:
+        print("missed targets:", ", ".join(bench.misses))
+        return 1
+    print("every target met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""The call log's JSON API: families with their children, and one family with its events."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import BasePagination
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
+
+from calls.filters import CallFamilyFilter
+from calls.selectors import (
+    DEFAULT_SORT,
+    PAGE_SIZE,
+    InvalidCursor,
+    call_families_visible_to,
+    call_family_get,
+    call_family_page,
+    can_view_call_log,
+)
+
+
+class CanViewCallLog(BasePermission):
+    """Analysts, supervisors and superusers see every call; agents see their own families."""
+
+    def has_permission(self, request, view):
+        return can_view_call_log(request.user)
+
+
+class CallFamilyPagination(BasePagination):
+    """Keyset (cursor) pages of families in the order of the `sort` filter: as fast on the
+    last page of millions of calls as on the first, and no COUNT of the table."""
+
+    cursor_query_param = "cursor"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        sort = request.query_params.get("sort") or DEFAULT_SORT
+        try:
+            self.page = call_family_page(
+                queryset, sort=sort, cursor=request.query_params.get(self.cursor_query_param)
+            )
+        except InvalidCursor as error:
+            raise NotFound("Invalid cursor.") from error
+        return self.page.families
+
+    def _link(self, cursor):
+        if cursor is None:
+            return None
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "next": self._link(self.page.next_cursor),
+                "previous": self._link(self.page.previous_cursor),
+                "first": remove_query_param(
+                    self.request.build_absolute_uri(), self.cursor_query_param
+                ),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "first", "results"],
+            "properties": {
+                "next": link,
+                "previous": link,
+                "first": {"type": "string", "format": "uri"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Opaque position from a `next` or `previous` link; "
+                f"pages hold {PAGE_SIZE} families.",
+                "schema": {"type": "string"},
+            }
+        ]
+
+
+class LegOutput(serializers.Serializer):
+    sid = serializers.CharField()
+    parent_sid = serializers.CharField(source="parent.sid", default=None, allow_null=True)
+    direction = serializers.CharField()
+    from_number = serializers.CharField()
+    to_number = serializers.CharField()
+    agent = serializers.CharField(source="agent.identity", default=None, allow_null=True)
+    status = serializers.CharField()
+    start_time = serializers.DateTimeField(allow_null=True)
+    answer_time = serializers.DateTimeField(allow_null=True)
+    end_time = serializers.DateTimeField(allow_null=True)
+    duration = serializers.IntegerField(allow_null=True, help_text="Seconds.")
+    price = serializers.DecimalField(max_digits=12, decimal_places=5, allow_null=True)
+    price_unit = serializers.CharField()
+    error_code = serializers.IntegerField(allow_null=True)
+
+
+class FamilyOutput(LegOutput):
+    children = LegOutput(many=True, source="children.all")
+
+
+class EventOutput(serializers.Serializer):
+    call_sid = serializers.CharField(source="call.sid")
+    status = serializers.CharField()
+    sequence_number = serializers.IntegerField(allow_null=True)
+    timestamp = serializers.DateTimeField(allow_null=True)
+    callback_source = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    parameters = serializers.DictField(
+        child=serializers.CharField(), help_text="The form parameters as Twilio sent them."
+    )
+
+
+class FamilyDetailOutput(serializers.Serializer):
+    parent = LegOutput()
+    children = LegOutput(many=True)
+    events = EventOutput(many=True)
+
+
+@extend_schema(
+    summary="List call families",
+    description="Parent legs, each with its child legs, newest first (or as `sort` says). "
+    "A filter other than the date range matches a family when one of its legs matches.",
+)
+class CallFamilyListApi(generics.ListAPIView):
+    serializer_class = FamilyOutput
+    filterset_class = CallFamilyFilter
+    pagination_class = CallFamilyPagination
+    permission_classes = [CanViewCallLog]
+
+    def get_queryset(self):
+        return call_families_visible_to(self.request.user)
+
+
+class CallFamilyDetailApi(APIView):
+    permission_classes = [CanViewCallLog]
+
+    @extend_schema(
+        summary="Get a call family",
+        description="Any leg's SID (parent or child) returns its whole family and the "
+        "callbacks Twilio sent about each leg.",
+        parameters=[OpenApiParameter("sid", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses=FamilyDetailOutput,
+    )
+    def get(self, request, sid):
+        family = call_family_get(sid=sid, user=request.user)
+        if family is None:
+            raise NotFound("No call with this SID that you may see.")
+        return Response(FamilyDetailOutput(family).data)

@@ -1,0 +1,75 @@
+"""The call log's filters, shared by its pages, its CSV export and its API."""
+
+import django_filters
+from django.db.models import Q
+from django_filters.constants import EMPTY_VALUES
+from django_filters.widgets import DateRangeWidget
+
+from agents.models import Agent
+from calls.constants import CallDirection, CallStatus
+from calls.models import Call
+from calls.selectors import DEFAULT_SORT, SORTS, families_of
+
+
+class CallFamilyFilter(django_filters.FilterSet):
+    """Filters over parent legs (families).
+
+    The date range bounds the family's start; every other filter matches a family when one of
+    its legs matches them all together (so `agent=alice&status=no-answer` finds the calls Alice
+    missed).
+    """
+
+    started = django_filters.DateFromToRangeFilter(
+        field_name="start_time",
+        label="Started",
+        widget=DateRangeWidget(attrs={"type": "date"}),
+    )
+    direction = django_filters.ChoiceFilter(choices=CallDirection.choices, empty_label="Any")
+    status = django_filters.ChoiceFilter(choices=CallStatus.choices, empty_label="Any")
+    agent = django_filters.ModelChoiceFilter(
+        queryset=Agent.objects.order_by("identity"), to_field_name="identity", empty_label="Any"
+    )
+    number = django_filters.CharFilter(
+        method="filter_number",
+        label="Number",
+        help_text="A phone number or client:<identity>, as From or To of any leg.",
+    )
+    sid = django_filters.CharFilter(label="Call SID", help_text="Any leg's SID finds its family.")
+    sort = django_filters.ChoiceFilter(
+        choices=list(SORTS.items()), empty_label=None, method="sort_by_keyset", label="Sort"
+    )
+
+    LEG_FILTERS = frozenset({"direction", "status", "agent", "number", "sid"})
+
+    class Meta:
+        model = Call
+        fields = []
+
+    @property
+    def sort_order(self) -> str:
+        """The sort order asked for; the keyset paginator applies it."""
+        if self.is_bound and self.is_valid() and self.form.cleaned_data.get("sort"):
+            return self.form.cleaned_data["sort"]
+        return DEFAULT_SORT
+
+    def filter_queryset(self, queryset):
+        legs = Call.objects.all()
+        any_leg_filter = False
+        for name, value in self.form.cleaned_data.items():
+            if value in EMPTY_VALUES:
+                continue
+            if name in self.LEG_FILTERS:
+                legs = self.filters[name].filter(legs, value)
+                any_leg_filter = True
+            else:
+                queryset = self.filters[name].filter(queryset, value)
+        if any_leg_filter:
+            queryset = queryset.filter(id__in=families_of(legs))
+        return queryset
+
+    def filter_number(self, legs, name, value):
+        value = value.strip()
+        return legs.filter(Q(from_number=value) | Q(to_number=value))
+
+    def sort_by_keyset(self, queryset, name, value):
+        return queryset

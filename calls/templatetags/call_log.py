@@ -1,0 +1,38 @@
+"""Template helpers for the call log pages."""
+
+from django import template
+
+from calls import selectors
+
+register = template.Library()
+
+
+@register.filter
+def can_view_call_log(user) -> bool:
+    return selectors.can_view_call_log(user)
+
+
+@register.filter
+def seconds(value) -> str:
+    """Format a number of seconds as m:ss or h:mm:ss; empty when unknown."""
+    if value is None:
+        return ""
+    minutes, second = divmod(int(value), 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02d}:{second:02d}" if hours else f"{minute}:{second:02d}"
+
+
+@register.filter
+def percent(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes) -> str:
+    """The current query string with some parameters replaced (or dropped when empty)."""
+    query = context["request"].GET.copy()
+    for name, value in changes.items():
+        query.pop(name, None)
+        if value not in (None, ""):
+            query[name] = value
+    return "?" + query.urlencode() if query else "?"

@@ -1,0 +1,126 @@
+"""The call log pages: families, one family, CSV export and statistics."""
+
+import csv
+from datetime import timedelta
+
+from django.contrib.auth.decorators import user_passes_test
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from calls import charts
+from calls.filters import CallFamilyFilter
+from calls.selectors import (
+    CSV_HEADER,
+    SORTS,
+    InvalidCursor,
+    call_export_rows,
+    call_families_visible_to,
+    call_family_get,
+    call_family_page,
+    call_stats,
+    can_view_call_log,
+)
+
+# Anyone who may not see the call log goes to the login page, as Django does for staff pages.
+call_log_required = user_passes_test(can_view_call_log)
+CSV_ROWS_PER_CHUNK = 1000
+STATS_DEFAULT_DAYS = 30
+
+
+def _filters(request, data=None) -> CallFamilyFilter:
+    return CallFamilyFilter(
+        request.GET if data is None else data, queryset=call_families_visible_to(request.user)
+    )
+
+
+@require_GET
+@call_log_required
+def call_list(request):
+    """Families newest first (or as sorted), filtered, one keyset page at a time."""
+    filters = _filters(request)
+    try:
+        page = call_family_page(
+            filters.qs, sort=filters.sort_order, cursor=request.GET.get("cursor")
+        )
+    except InvalidCursor as error:
+        raise Http404("This page of the call log does not exist.") from error
+    return render(
+        request,
+        "calls/list.html",
+        {"filters": filters, "page": page, "sort": filters.sort_order, "sorts": SORTS},
+    )
+
+
+@require_GET
+@call_log_required
+def call_detail(request, sid):
+    """Any leg's SID opens its family: legs, callback timeline and raw parameters."""
+    family = call_family_get(sid=sid, user=request.user)
+    if family is None:
+        raise Http404("No call with this SID that you may see.")
+    return render(request, "calls/detail.html", {"family": family, "sid": sid})
+
+
+class _Echo:
+    """A file-like object whose write() returns what it was given, for csv.writer."""
+
+    def write(self, value):
+        return value
+
+
+def _csv_chunks(rows):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADER)
+    chunk = []
+    for row in rows:
+        chunk.append(writer.writerow(row))
+        if len(chunk) == CSV_ROWS_PER_CHUNK:
+            yield "".join(chunk)
+            chunk = []
+    yield "".join(chunk)
+
+
+@require_GET
+@call_log_required
+def call_export(request):
+    """Stream every leg of the filtered families as CSV, one row per leg with its parent."""
+    rows = call_export_rows(_filters(request).qs)
+    response = StreamingHttpResponse(_csv_chunks(rows), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="calls-{stamp}.csv"'
+    return response
+
+
+@require_GET
+@call_log_required
+def call_statistics(request):
+    """Charts with their numbers over the filtered families (the last 30 days by default)."""
+    data = request.GET.copy()
+    if not data.get("started_after") and not data.get("started_before"):
+        today = timezone.localdate()
+        data["started_after"] = (today - timedelta(days=STATS_DEFAULT_DAYS - 1)).isoformat()
+        data["started_before"] = today.isoformat()
+    filters = _filters(request, data)
+    stats = call_stats(filters.qs)
+    per_day = charts.stacked_bar_chart(
+        stats.per_day,
+        series=stats.directions,
+        label=lambda day: day.strftime("%b %d"),
+        every=max(len(stats.per_day) // 10, 1),
+    )
+    per_hour = charts.stacked_bar_chart(
+        stats.per_hour, series=stats.directions, label=lambda hour: f"{hour:02d}", every=2
+    )
+    return render(
+        request,
+        "calls/stats.html",
+        {
+            "filters": filters,
+            "stats": stats,
+            "per_day": per_day,
+            "per_hour": per_hour,
+            "time_zone": timezone.get_current_timezone_name(),
+        },
+    )

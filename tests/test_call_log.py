@@ -1,0 +1,316 @@
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+
+from agents.roles import ANALYSTS, SUPERVISORS
+from calls.models import Call
+from calls.selectors import call_families_visible_to, call_family_page
+from tests.call_log_data import START, call_family, callback
+from tests.factories import AgentFactory, CallFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def analyst_client(client):
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+    return client
+
+
+def listed_sids(response) -> list[str]:
+    return [family.sid for family in response.context["page"].families]
+
+
+def test_list_shows_families_newest_first_with_children_nested(analyst_client):
+    older = call_family(start=START, children=[{"status": "completed"}])
+    newer = call_family(start=START + timedelta(hours=1), children=[{"status": "no-answer"}, {}])
+
+    response = analyst_client.get("/calls/")
+
+    assert response.status_code == 200
+    assert listed_sids(response) == [newer.sid, older.sid]
+    families = response.context["page"].families
+    assert [len(family.children.all()) for family in families] == [2, 1]
+    assert Call.objects.count() == 5
+    body = response.content.decode()
+    assert body.index(newer.children.first().sid) < body.index(older.sid)
+
+
+def test_parent_known_only_by_its_sid_lists_as_newest(analyst_client):
+    started = call_family(start=START)
+    placeholder = call_family(start=None, status="", direction="")
+
+    response = analyst_client.get("/calls/")
+
+    assert listed_sids(response) == [placeholder.sid, started.sid]
+
+
+def expected_order(calls, sort):
+    """The order the call log promises: NULLs above every value, ties broken by id."""
+    field, descending = sort.removeprefix("-"), sort.startswith("-")
+
+    def key(call):
+        value = getattr(call, field)
+        return (value is None, value if value is not None else 0, call.id)
+
+    return sorted(calls, key=key, reverse=descending)
+
+
+@pytest.mark.parametrize("sort", ["-start_time", "start_time", "-duration", "duration"])
+def test_keyset_pages_walk_every_family_once_forwards_and_back(sort):
+    durations = [30, None, 30, 5, None, 120, 30, 5]
+    starts = [START, None, START, START + timedelta(minutes=1), None, START, START, START]
+    calls = [
+        call_family(start=start, duration=duration)
+        for start, duration in zip(starts, durations, strict=True)
+    ]
+    families = call_families_visible_to(UserFactory(is_superuser=True))
+
+    pages, cursor = [], None
+    while True:
+        page = call_family_page(families, sort=sort, cursor=cursor, size=3)
+        pages.append(page)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    walked = [family.sid for page in pages for family in page.families]
+    assert walked == [call.sid for call in expected_order(calls, sort)]
+    assert pages[0].previous_cursor is None
+
+    back = call_family_page(families, sort=sort, cursor=pages[-1].previous_cursor, size=3)
+    assert [f.sid for f in back.families] == [f.sid for f in pages[-2].families]
+
+
+def test_unknown_cursor_is_not_found(analyst_client):
+    assert analyst_client.get("/calls/?cursor=bm90LWEtY3Vyc29y").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "matches"),
+    [
+        ({"direction": "outbound-api"}, "api"),
+        ({"status": "busy"}, "dialled"),
+        ({"agent": "alice"}, "dialled"),
+        ({"number": "client:alice"}, "dialled"),
+        ({"number": "+14155550123"}, "api"),
+        ({"started_after": "2026-11-03", "started_before": "2026-11-03"}, "api"),
+        ({"started_before": "2026-11-02"}, "dialled"),
+        ({"agent": "alice", "status": "busy"}, "dialled"),
+        ({"agent": "alice", "status": "completed"}, None),
+    ],
+)
+def test_filters_match_a_family_when_one_leg_matches_them_all(analyst_client, query, matches):
+    alice = AgentFactory(identity="alice")
+    bob = AgentFactory(identity="bob")
+    families = {
+        "dialled": call_family(
+            start=START,
+            from_number="+14155550199",
+            children=[
+                {"to_number": "client:alice", "agent": alice, "status": "busy"},
+                {"to_number": "client:bob", "agent": bob, "status": "completed"},
+            ],
+        ),
+        "api": call_family(
+            start=START + timedelta(days=1), direction="outbound-api", to_number="+14155550123"
+        ),
+    }
+
+    response = analyst_client.get("/calls/", query)
+
+    assert listed_sids(response) == ([families[matches].sid] if matches else [])
+
+
+def test_sid_filter_finds_the_family_of_a_child_leg(analyst_client):
+    family = call_family(children=[{}, {}])
+    call_family(start=START + timedelta(hours=1))
+    child = family.children.last()
+
+    response = analyst_client.get("/calls/", {"sid": child.sid})
+
+    assert listed_sids(response) == [family.sid]
+
+
+def test_list_sorts_by_duration_from_the_column_header(analyst_client):
+    short = call_family(duration=10)
+    long = call_family(duration=600)
+
+    response = analyst_client.get("/calls/", {"sort": "-duration"})
+
+    assert listed_sids(response) == [long.sid, short.sid]
+    assert "sort=duration" in response.content.decode()
+
+
+def test_child_sid_opens_the_whole_family_with_its_timeline(analyst_client):
+    family = call_family(children=[{"to_number": "client:alice"}, {"to_number": "client:bob"}])
+    child = family.children.order_by("id").last()
+    callback(family, "ringing", 0, From="+14155550199")
+    callback(child, "ringing", 1, ParentCallSid=family.sid)
+    callback(child, "completed", 2, ParentCallSid=family.sid, CallDuration="42")
+
+    response = analyst_client.get(f"/calls/{child.sid}/")
+
+    assert response.status_code == 200
+    found = response.context["family"]
+    assert found.parent == family
+    assert [leg.sid for leg in found.legs] == [
+        family.sid,
+        *family.children.values_list("sid", flat=True).order_by("id"),
+    ]
+    assert [(event.call.sid, event.status) for event in found.events] == [
+        (family.sid, "ringing"),
+        (child.sid, "ringing"),
+        (child.sid, "completed"),
+    ]
+    body = response.content.decode()
+    assert "CallDuration" in body
+    assert "client:bob" in body
+
+
+def test_unknown_sid_is_not_found(analyst_client):
+    assert analyst_client.get("/calls/CA" + "0" * 32 + "/").status_code == 404
+
+
+def exported_rows(response) -> list[dict]:
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_csv_export_streams_one_row_per_leg_with_its_parent_sid(analyst_client):
+    alice = AgentFactory(identity="alice")
+    family = call_family(
+        duration=75,
+        children=[{"to_number": "client:alice", "agent": alice, "duration": 70}],
+    )
+    child = family.children.get()
+    call_family(start=START - timedelta(days=1), direction="outbound-api")
+
+    response = analyst_client.get("/calls/export.csv", {"direction": "inbound"})
+
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="calls-')
+    rows = exported_rows(response)
+    assert [(row["parent_sid"], row["sid"]) for row in rows] == [
+        ("", family.sid),
+        (family.sid, child.sid),
+    ]
+    assert rows[1]["agent"] == "alice"
+    assert rows[1]["to"] == "client:alice"
+    assert rows[1]["duration"] == "70"
+    assert rows[0]["start_time"].startswith("2026-11-02 09:00:00")
+
+
+def test_stats_count_legs_by_direction_and_agents_answer_rate(analyst_client):
+    alice = AgentFactory(identity="alice")
+    for status in ["completed", "completed", "no-answer", "busy"]:
+        call_family(children=[{"agent": alice, "status": status, "duration": 60}])
+    call_family(start=START + timedelta(days=1, hours=5), direction="outbound-api")
+
+    response = analyst_client.get(
+        "/calls/stats/", {"started_after": "2026-11-01", "started_before": "2026-11-30"}
+    )
+
+    assert response.status_code == 200
+    stats = response.context["stats"]
+    day = START.date()
+    assert stats.per_day[day] == {"inbound": 4, "outbound-dial": 4}
+    assert stats.per_day[day + timedelta(days=1)] == {"outbound-api": 1}
+    assert stats.per_hour[9] == {"inbound": 4, "outbound-dial": 4}
+    [agent] = stats.agents
+    assert (agent.identity, agent.legs, agent.answered) == ("alice", 4, 2)
+    assert agent.answer_rate == 0.5
+    assert agent.average_talk_seconds == 60
+    body = response.content.decode()
+    assert "<svg" in body
+    assert "50%" in body
+
+
+def test_stats_default_to_the_last_thirty_days(analyst_client):
+    response = analyst_client.get("/calls/stats/")
+
+    assert response.status_code == 200
+    assert response.context["filters"].data["started_after"]
+
+
+# Who sees what
+
+
+@pytest.fixture
+def agent_families():
+    """One family in which Alice took a leg, one without her."""
+    alice = AgentFactory(identity="alice")
+    hers = call_family(children=[{"agent": alice}, {"agent": AgentFactory()}])
+    other = call_family(start=START + timedelta(hours=1), children=[{"agent": AgentFactory()}])
+    return alice, hers, other
+
+
+@pytest.mark.parametrize(
+    "user_fields",
+    [{"groups": [ANALYSTS]}, {"groups": [SUPERVISORS]}, {"is_superuser": True}],
+)
+def test_analysts_supervisors_and_superusers_see_every_family(client, agent_families, user_fields):
+    _, hers, other = agent_families
+    client.force_login(UserFactory(**user_fields))
+
+    assert listed_sids(client.get("/calls/")) == [other.sid, hers.sid]
+    assert client.get(f"/calls/{other.sid}/").status_code == 200
+
+
+def test_an_agent_sees_only_the_families_of_its_own_legs(client, agent_families):
+    alice, hers, other = agent_families
+    client.force_login(alice.user)
+
+    assert listed_sids(client.get("/calls/")) == [hers.sid]
+    response = client.get(f"/calls/{hers.sid}/")
+    assert response.status_code == 200
+    assert len(response.context["family"].children) == 2
+    assert client.get(f"/calls/{other.sid}/").status_code == 404
+    assert client.get(f"/calls/{other.children.get().sid}/").status_code == 404
+    exported = {row["sid"] for row in exported_rows(client.get("/calls/export.csv"))}
+    assert exported == {hers.sid, *hers.children.values_list("sid", flat=True)}
+
+
+@pytest.mark.parametrize("path", ["/calls/", "/calls/stats/", "/calls/export.csv"])
+def test_users_without_a_role_are_sent_to_the_login_page(client, path):
+    client.force_login(UserFactory())
+
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+@pytest.mark.parametrize("path", ["/calls/", "/calls/stats/", "/calls/export.csv"])
+def test_anonymous_visitors_are_sent_to_the_login_page(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+def test_detail_page_sends_users_without_a_role_to_login(client):
+    family = call_family()
+    client.force_login(UserFactory())
+
+    assert client.get(f"/calls/{family.sid}/").status_code == 302
+
+
+def test_navigation_links_to_the_call_log_only_for_those_who_may_see_it(client):
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+    assert 'href="/calls/"' in client.get("/").content.decode()
+
+    client.force_login(UserFactory())
+    assert 'href="/calls/"' not in client.get("/").content.decode()
+
+
+def test_list_page_queries_stay_few(analyst_client, django_assert_max_num_queries):
+    for hour in range(5):
+        call_family(start=START + timedelta(hours=hour), children=[{"agent": AgentFactory()}])
+    CallFactory(start_time=START)
+
+    with django_assert_max_num_queries(9):
+        analyst_client.get("/calls/")
