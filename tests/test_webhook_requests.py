@@ -33,7 +33,7 @@ def child_callback(**changes) -> dict[str, str]:
     """A child leg's 'answered' status callback, with fields changed or removed (None)."""
     deliveries = agent_to_pstn(
         PLAN,
-        random.Random(),
+        random.Random(7),
         identity="alice",
         caller_id="+14155550100",
         destination="+12125550123",
@@ -74,6 +74,7 @@ def test_signed_status_callback_is_stored(client):
         "0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
         twilio_signature("http://testserver/twilio/status/", child_callback(), "other-token"),
     ],
+    ids=["missing", "empty", "for another request", "with another auth token"],
 )
 def test_forged_or_missing_signature_is_refused(client, path, signature):
     headers = {} if signature is None else {"X-Twilio-Signature": signature}
