@@ -1,5 +1,8 @@
 import pytest
 
+from tests.fake_twilio import FakeTwilio
+from voiceproject.celery import app as celery_app
+
 # Credentials shaped like Twilio's, used by every test; nothing here reaches Twilio.
 TEST_ACCOUNT_SID = "AC" + "a1" * 16
 TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -42,8 +45,6 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 @pytest.fixture
 def fake_twilio(settings):
     """Twilio's Calls API on loopback, with the REST client pointed at it and quick retries."""
-    from tests.fake_twilio import FakeTwilio
-
     fake = FakeTwilio(
         account_sid=TEST_ACCOUNT_SID,
         credentials={
@@ -63,8 +64,6 @@ def fake_twilio(settings):
 @pytest.fixture
 def celery_in_process():
     """Run tasks in-process, as the settings do when no broker is configured."""
-    from voiceproject.celery import app as celery_app
-
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield celery_app

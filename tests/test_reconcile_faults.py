@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from calls.models import Call, ReconcileRun
-from calls.reconcile import ReconcileAlreadyRunning, reconcile_recent_calls
+from calls.reconcile import ReconcileAlreadyRunning, ReconcileLockLost, reconcile_recent_calls
 from calls.twilio_rest import TwilioCredentialsRejected, TwilioUnavailable, twilio_rest_client
 from tests.factories import random_sid
 
@@ -161,6 +161,20 @@ def test_concurrent_runs_never_both_write(fake_twilio):
     assert outcomes == ["refused", ReconcileRun.Outcome.SUCCEEDED]
     assert ReconcileRun.objects.count() == 1
     assert sorted(Call.objects.values_list("sid", flat=True)) == sorted(sids)
+
+
+def test_run_declared_abandoned_stops_writing(fake_twilio, settings):
+    settings.RECONCILE_PAGE_SIZE = 1
+    newer_sid, _ = add_recent_calls(fake_twilio, 2)
+
+    def abandon_after_the_first_page(calls: int) -> None:
+        # What a later run does once this one has been silent for RECONCILE_LOCK_TIMEOUT.
+        ReconcileRun.objects.update(outcome=ReconcileRun.Outcome.FAILED)
+
+    with pytest.raises(ReconcileLockLost):
+        reconcile_recent_calls(on_progress=abandon_after_the_first_page)
+
+    assert list(Call.objects.values_list("sid", flat=True)) == [newer_sid]
 
 
 def test_twilio_edge_and_region_in_the_environment_do_not_redirect_the_client(

@@ -232,14 +232,17 @@ RECONCILE_STALE_AFTER = env.int("RECONCILE_STALE_AFTER", default=60 * 60)
 RECONCILE_STALE_LIMIT = env.int("RECONCILE_STALE_LIMIT", default=500)
 # A running run that has shown no progress for this long is presumed dead and replaced.
 RECONCILE_LOCK_TIMEOUT = env.int("RECONCILE_LOCK_TIMEOUT", default=10 * 60)
+# Each entry expires after its interval, so runs queued while no worker listens don't pile up.
 CELERY_BEAT_SCHEDULE = {
     "reconcile-recent-calls": {
         "task": "calls.tasks.reconcile_recent_calls",
         "schedule": RECONCILE_INTERVAL,
+        "options": {"expires": RECONCILE_INTERVAL},
     },
     "reconcile-stale-calls": {
         "task": "calls.tasks.reconcile_stale_calls",
         "schedule": RECONCILE_STALE_INTERVAL,
+        "options": {"expires": RECONCILE_STALE_INTERVAL},
     },
 }
 
