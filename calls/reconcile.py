@@ -28,7 +28,7 @@ from agents.models import Agent
 from calls.constants import STATUS_RANK, TERMINAL_STATUSES, CallDirection, CallStatus
 from calls.models import Call, ReconcileRun
 from calls.twilio_rest import twilio_rest_client
-from calls.twilio_values import client_identity
+from calls.twilio_values import agent_identity_on_leg
 
 logger = logging.getLogger(__name__)
 
@@ -369,7 +369,9 @@ def _leg_values(
 ) -> tuple:
     from_address = (leg._from or "")[:ADDRESS_MAX_LENGTH]
     to_address = (leg.to or "")[:ADDRESS_MAX_LENGTH]
-    identity = _agent_identity(leg.direction, from_address, to_address)
+    identity = agent_identity_on_leg(
+        direction=leg.direction, from_address=from_address, to_address=to_address
+    )
     return (
         leg.sid,
         parent_ids.get(leg.parent_call_sid),
@@ -389,18 +391,6 @@ def _leg_values(
         now,
         now,
     )
-
-
-def _agent_identity(direction: str | None, from_address: str, to_address: str) -> str | None:
-    """Name our client on this leg: the one dialled on a <Dial> child, else the caller."""
-    addresses = [from_address, to_address]
-    if direction == CallDirection.OUTBOUND_DIAL:
-        addresses.reverse()
-    for address in addresses:
-        identity = client_identity(address)
-        if identity is not None:
-            return identity
-    return None
 
 
 def _price(value: str | None) -> Decimal | None:

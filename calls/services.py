@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.callbacks import TwilioCallback
-from calls.constants import STATUS_RANK, TERMINAL_STATUSES, CallDirection, CallStatus
+from calls.constants import STATUS_RANK, TERMINAL_STATUSES, CallStatus
 from calls.models import Call, CallEvent
-from calls.twilio_values import client_identity
+from calls.twilio_values import agent_identity_on_leg
 
 _CALL = Call._meta.db_table
 # The stored leg is aliased "c" in the upsert. Its status's rank, as in STATUS_RANK; the
@@ -170,7 +170,11 @@ def _statement_parameters(callback: TwilioCallback) -> dict:
         "answer_time": adapt(callback.timestamp if is_answer else None),
         "end_time": adapt(callback.timestamp if callback.is_terminal else None),
         "duration": callback.call_duration if callback.is_terminal else None,
-        "agent_identity": _agent_identity(callback),
+        "agent_identity": agent_identity_on_leg(
+            direction=callback.direction,
+            from_address=callback.from_address,
+            to_address=callback.to_address,
+        ),
         "error_code": callback.error_code,
         "error_url": callback.error_url,
         "callback_source": callback.callback_source,
@@ -178,15 +182,3 @@ def _statement_parameters(callback: TwilioCallback) -> dict:
         "delivery_digest": callback.delivery_digest,
         "now": adapt(timezone.now()),
     }
-
-
-def _agent_identity(callback: TwilioCallback) -> str | None:
-    """Name our client on this leg: the one dialled on a <Dial> child, else the caller."""
-    addresses = [callback.from_address, callback.to_address]
-    if callback.direction == CallDirection.OUTBOUND_DIAL:
-        addresses.reverse()
-    for address in addresses:
-        identity = client_identity(address)
-        if identity is not None:
-            return identity
-    return None

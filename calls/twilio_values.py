@@ -4,6 +4,8 @@ import re
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
+from calls.constants import CallDirection
+
 CALL_SID_PATTERN = re.compile(r"CA[0-9a-f]{32}")
 ACCOUNT_SID_PATTERN = re.compile(r"AC[0-9a-f]{32}")
 CLIENT_PREFIX = "client:"
@@ -34,3 +36,17 @@ def parse_twilio_datetime(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         raise ValueError(f"RFC 2822 date without a zone: {value!r}")
     return parsed
+
+
+def agent_identity_on_leg(
+    *, direction: str | None, from_address: str, to_address: str
+) -> str | None:
+    """Name our client on a leg: the one dialled on a <Dial> child, else the caller."""
+    addresses = [from_address, to_address]
+    if direction == CallDirection.OUTBOUND_DIAL:
+        addresses.reverse()
+    for address in addresses:
+        identity = client_identity(address)
+        if identity is not None:
+            return identity
+    return None
