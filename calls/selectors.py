@@ -38,9 +38,10 @@ SORTS = {
     "duration": "Shortest first",
 }
 DEFAULT_SORT = "-start_time"
-PAGE_SIZE = 50
+# Families per page: about a screenful of rows once their children are nested.
+PAGE_SIZE = 25
 # What a page of families shows (the pages and the API alike): loading no more keeps a page
-# of 50 families and their children cheap to build.
+# cheap to build.
 PAGE_FIELDS = (
     "sid", "parent_id", "direction", "from_number", "to_number", "status", "start_time",
     "answer_time", "end_time", "duration", "price", "price_unit", "error_code",
