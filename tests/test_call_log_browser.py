@@ -81,7 +81,7 @@ def a_week_of_calls():
     return families
 
 
-def test_an_analyst_filters_opens_a_family_exports_and_sees_charts(live_server):
+def test_an_analyst_filters_opens_a_family_exports_and_sees_charts_and_api_docs(live_server):
     assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     families = a_week_of_calls()
@@ -131,4 +131,8 @@ def test_an_analyst_filters_opens_a_family_exports_and_sees_charts(live_server):
         page.get_by_role("link", name="Charts").first.click()
         expect(page.locator("svg.chart")).to_have_count(2)
         page.screenshot(path=SCREENSHOTS / "call-charts.png", full_page=True)
+
+        page.get_by_role("link", name="API").click()
+        expect(page.locator(".swagger-ui .opblock-summary-path").first).to_be_visible()
+        page.screenshot(path=SCREENSHOTS / "api-docs.png", full_page=False)
         browser.close()
