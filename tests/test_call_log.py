@@ -314,3 +314,17 @@ def test_list_page_queries_stay_few(analyst_client, django_assert_max_num_querie
 
     with django_assert_max_num_queries(9):
         analyst_client.get("/calls/")
+
+
+def test_an_invalid_filter_is_shown_and_the_others_still_apply(analyst_client):
+    short = call_family(duration=10, direction="outbound-api")
+    long = call_family(duration=600, direction="outbound-api")
+    call_family(duration=300)
+
+    response = analyst_client.get(
+        "/calls/", {"status": "ringing-forever", "sort": "-duration", "direction": "outbound-api"}
+    )
+
+    assert response.status_code == 200
+    assert listed_sids(response) == [long.sid, short.sid]
+    assert "ringing-forever is not one of the available choices" in response.content.decode()
