@@ -59,6 +59,10 @@ def create_database() -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, check=True
     )
+    # DEBUG off serves hashed static files from STATIC_ROOT, as in production.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, check=True
+    )
 
 
 def parent_counts() -> tuple[int, int]:
@@ -139,6 +143,7 @@ def start_gunicorn(port: int) -> subprocess.Popen:
         [
             sys.executable, "-m", "gunicorn", "voiceproject.wsgi",
             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120",
+            "--no-control-socket",
         ],
         cwd=ROOT,
     )  # fmt: skip
@@ -247,9 +252,9 @@ def list_cases() -> list[tuple[str, str]]:
         "-start_time", "-id"
     )[0]
     near_oldest = parents.order_by("start_time", "id")[30]
-    family = parents.filter(id__gt=1000, id__lt=2000, children__isnull=False).order_by("id")[0]
-    child = family.children.order_by("id")[0]
-    customer = family.from_number if family.from_number.startswith("+") else family.to_number
+    # A customer's call that rang agents: its child legs name them.
+    child = Call.objects.filter(parent__id__range=(1000, 2000), agent__isnull=False)[0]
+    customer = child.from_number
     week_start = (now - timedelta(days=30)).date()
     week_end = (now - timedelta(days=24)).date()
 
@@ -314,6 +319,9 @@ def main() -> int:
         generate_data()
     else:
         print(f"reusing {TARGET_LEGS:,} legs in database {DATABASE} (--regenerate rebuilds)")
+        # A migration may have added an index since: the planner needs its statistics.
+        with psycopg.connect(SERVER_URL + DATABASE, autocommit=True) as connection:
+            connection.execute("ANALYZE calls_call")
     cookie = analyst_session_cookie()
 
     port = free_port()

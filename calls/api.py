@@ -44,7 +44,7 @@ class CallFamilyPagination(BasePagination):
             )
         except InvalidCursor as error:
             raise NotFound("Invalid cursor.") from error
-        return self.page.families
+        return [family.parent for family in self.page.families]
 
     def _link(self, cursor):
         if cursor is None:

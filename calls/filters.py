@@ -47,10 +47,10 @@ class CallFamilyFilter(django_filters.FilterSet):
 
     @property
     def sort_order(self) -> str:
-        """The sort order asked for; the keyset paginator applies it."""
-        if self.is_bound and self.is_valid() and self.form.cleaned_data.get("sort"):
-            return self.form.cleaned_data["sort"]
-        return DEFAULT_SORT
+        """The sort order asked for, when valid; the keyset paginator applies it."""
+        if not self.is_bound or "sort" in self.form.errors:
+            return DEFAULT_SORT
+        return self.form.cleaned_data.get("sort") or DEFAULT_SORT
 
     def filter_queryset(self, queryset):
         legs = Call.objects.all()
@@ -72,4 +72,6 @@ class CallFamilyFilter(django_filters.FilterSet):
         return legs.filter(Q(from_number=value) | Q(to_number=value))
 
     def sort_by_keyset(self, queryset, name, value):
+        """Ordering is the keyset paginator's job; `sort` is a filter so that it is validated
+        and documented with the others."""
         return queryset

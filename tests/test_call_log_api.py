@@ -5,6 +5,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from agents.roles import ANALYSTS, SUPERVISORS
+from calls.selectors import PAGE_SIZE
 from tests.call_log_data import START, call_family, callback
 from tests.factories import AgentFactory, UserFactory
 
@@ -33,20 +34,20 @@ def test_list_returns_families_with_parent_sid_and_children(analyst_client):
 
 
 def test_list_pages_with_cursor_links(analyst_client):
-    for minutes in range(55):
+    for minutes in range(PAGE_SIZE + 5):
         call_family(start=START + timedelta(minutes=minutes))
 
     first = analyst_client.get("/api/calls/").json()
     second = analyst_client.get(first["next"]).json()
     back = analyst_client.get(second["previous"]).json()
 
-    assert len(first["results"]) == 50
+    assert len(first["results"]) == PAGE_SIZE
     assert len(second["results"]) == 5
     assert first["previous"] is None
     assert second["next"] is None
     assert back["results"] == first["results"]
     sids = [item["sid"] for item in first["results"] + second["results"]]
-    assert len(set(sids)) == 55
+    assert len(set(sids)) == PAGE_SIZE + 5
 
 
 def test_list_applies_the_same_filters_as_the_pages(analyst_client):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
 from agents.roles import ANALYSTS
+from calls.selectors import PAGE_SIZE
 from tests.call_log_data import call_family, callback
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, UserFactory
 
@@ -80,7 +81,7 @@ def a_week_of_calls():
     return families
 
 
-def test_an_analyst_filters_opens_a_family_exports_and_sees_charts(live_server):
+def test_an_analyst_filters_opens_a_family_exports_and_sees_charts_and_api_docs(live_server):
     assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     families = a_week_of_calls()
@@ -103,8 +104,10 @@ def test_an_analyst_filters_opens_a_family_exports_and_sees_charts(live_server):
         page.fill("#id_password", DEFAULT_PASSWORD)
         page.click("button[type=submit]")
         expect(page.locator("h1")).to_have_text("Call log")
-        expect(page.locator("tbody.family")).to_have_count(36)
+        expect(page.locator("tbody.family")).to_have_count(PAGE_SIZE)
         page.screenshot(path=SCREENSHOTS / "call-log.png", full_page=False)
+        page.locator("a[rel=next]").click()
+        expect(page.locator("tbody.family")).to_have_count(36 - PAGE_SIZE)
 
         page.select_option("select[name=status]", "no-answer")
         page.get_by_role("button", name="Filter", exact=True).click()
@@ -128,4 +131,8 @@ def test_an_analyst_filters_opens_a_family_exports_and_sees_charts(live_server):
         page.get_by_role("link", name="Charts").first.click()
         expect(page.locator("svg.chart")).to_have_count(2)
         page.screenshot(path=SCREENSHOTS / "call-charts.png", full_page=True)
+
+        page.get_by_role("link", name="API").click()
+        expect(page.locator(".swagger-ui .opblock-summary-path").first).to_be_visible()
+        page.screenshot(path=SCREENSHOTS / "api-docs.png", full_page=False)
         browser.close()
