@@ -185,7 +185,7 @@ def test_twilio_settings_default_to_a_one_hour_token_and_no_region(read_settings
     assert values["TWILIO_REGION"] == ""
 
 
-def test_postgresql_connections_are_kept_open_and_checked(read_settings, monkeypatch):
+def test_postgresql_connections_are_kept_open_without_health_checks(read_settings, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://voice:secret@db.internal:5432/voice")
 
     database = read_settings(CONN_MAX_AGE="120")["DATABASES"]["default"]
@@ -193,6 +193,14 @@ def test_postgresql_connections_are_kept_open_and_checked(read_settings, monkeyp
     assert database["ENGINE"] == "django.db.backends.postgresql"
     assert (database["HOST"], database["NAME"]) == ("db.internal", "voice")
     assert database["CONN_MAX_AGE"] == 120
+    assert database["CONN_HEALTH_CHECKS"] is False
+
+
+def test_connection_health_checks_can_be_turned_on(read_settings, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://voice:secret@db.internal:5432/voice")
+
+    database = read_settings(CONN_HEALTH_CHECKS="1")["DATABASES"]["default"]
+
     assert database["CONN_HEALTH_CHECKS"] is True
 
 
