@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+from urllib.parse import urlencode
 
 from calls.scenarios import Delivery
 from tests.conftest import TEST_AUTH_TOKEN
@@ -18,9 +19,14 @@ def twilio_signature(url: str, parameters: dict[str, str], auth_token: str = TES
 
 
 def post_signed(client, path: str, parameters: dict[str, str], **headers):
-    """POST a form through Django's test client, signed for http://testserver<path>."""
+    """POST a form as Twilio does (URL-encoded), signed for http://testserver<path>."""
     signature = twilio_signature(f"http://testserver{path}", parameters)
-    return client.post(path, parameters, headers={"X-Twilio-Signature": signature, **headers})
+    return client.post(
+        path,
+        urlencode(parameters),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature, **headers},
+    )
 
 
 def deliver(client, delivery: Delivery):
