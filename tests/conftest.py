@@ -1,4 +1,7 @@
+import socket
+
 import pytest
+from django.db import connection
 
 from tests.fake_twilio import FakeTwilio
 from voiceproject.celery import app as celery_app
@@ -68,3 +71,25 @@ def celery_in_process():
     celery_app.conf.task_always_eager = True
     yield celery_app
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def database_down(transactional_db):
+    """Point the connection at a database that is not there: a closed port, or for SQLite a
+    file in a directory that does not exist. Yields a function that brings it back."""
+    original = dict(connection.settings_dict)
+
+    def restore():
+        connection.close()
+        connection.settings_dict.update(original)
+
+    connection.close()
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent/directory/voice.sqlite3"
+    else:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port))
+    yield restore
+    restore()

@@ -2,7 +2,6 @@
 
 import logging
 import random
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -184,28 +183,6 @@ def test_without_an_auth_token_nothing_is_accepted(client, settings):
     signature = twilio_signature(f"http://testserver{STATUS_PATH}", parameters, TEST_AUTH_TOKEN)
     response = client.post(STATUS_PATH, parameters, headers={"X-Twilio-Signature": signature})
     assert response.status_code == 403
-
-
-@pytest.fixture
-def database_down(transactional_db):
-    """Point the connection at a database that is not there: a closed port, or for SQLite a
-    file in a directory that does not exist. Yields a function that brings it back."""
-    original = dict(connection.settings_dict)
-
-    def restore():
-        connection.close()
-        connection.settings_dict.update(original)
-
-    connection.close()
-    if connection.vendor == "sqlite":
-        connection.settings_dict["NAME"] = "/nonexistent/directory/voice.sqlite3"
-    else:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            closed_port = probe.getsockname()[1]
-        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port))
-    yield restore
-    restore()
 
 
 @pytest.mark.parametrize("path", ["/twilio/voice/", STATUS_PATH])
