@@ -18,3 +18,19 @@ ROLE_PERMISSIONS = {
         ("calls", "callevent", ("view",)),
     ],
 }
+
+
+def roles_create(*, group_model, permission_model) -> None:
+    """Create each role's group with its permissions; safe to repeat.
+
+    Takes the models as arguments so that the data migration can pass its historical ones.
+    """
+    for group_name, grants in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=group_name)
+        for app_label, model, actions in grants:
+            codenames = [f"{action}_{model}" for action in actions]
+            group.permissions.add(
+                *permission_model.objects.filter(
+                    content_type__app_label=app_label, codename__in=codenames
+                )
+            )

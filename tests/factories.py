@@ -4,8 +4,10 @@ import secrets
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 
 from agents.models import Agent, PhoneNumber, TwimlApp
+from agents.roles import roles_create
 from calls.models import Call
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
@@ -26,10 +28,13 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def groups(self, create, names):
-        """UserFactory(groups=["Analysts"]) puts the user in those existing groups."""
-        if create and names:
-            from django.contrib.auth.models import Group
+        """UserFactory(groups=["Analysts"]) puts the user in those role groups.
 
+        The groups come from a data migration, which a transactional test's flush empties:
+        make them again when they are missing.
+        """
+        if create and names:
+            roles_create(group_model=Group, permission_model=Permission)
             self.groups.add(*Group.objects.filter(name__in=names))
         self.save()
 

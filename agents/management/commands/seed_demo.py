@@ -4,12 +4,12 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agents.models import Agent, PhoneNumber, TwimlApp
-from agents.roles import ANALYSTS, SUPERVISORS
+from agents.roles import ANALYSTS, SUPERVISORS, roles_create
 from calls.demo import demo_calls_create
 from calls.models import Call
 
@@ -98,5 +98,7 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
             credentials.append((username, password))
         if group_name:
+            # The groups come from a migration; `manage.py flush` empties them.
+            roles_create(group_model=Group, permission_model=Permission)
             user.groups.add(Group.objects.get(name=group_name))
         return user
