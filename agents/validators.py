@@ -12,11 +12,18 @@ IDENTITY_MAX_LENGTH = 121
 # digits only: \d would also let Arabic-Indic and other digits through.
 E164_PATTERN = r"\+[1-9][0-9]{1,14}"
 
+IDENTITY_PATTERN = re.compile(rf"[A-Za-z0-9_]{{1,{IDENTITY_MAX_LENGTH}}}")
+
 validate_identity = RegexValidator(
     regex=r"\A[A-Za-z0-9_]+\Z",
     message="A Twilio client identity may contain only letters, digits and underscores.",
     code="invalid_identity",
 )
+
+
+def is_identity(value: str) -> bool:
+    """Tell whether value is a client identity Twilio accepts."""
+    return bool(IDENTITY_PATTERN.fullmatch(value))
 
 
 def sid_validator(prefix: str, resource: str) -> RegexValidator:

@@ -4,8 +4,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from calls.constants import CallDirection, CallStatus
-
-CALL_SID_REGEX = r"^CA[0-9a-f]{32}$"
+from calls.twilio_values import CALL_SID_REGEX
 
 
 class Call(models.Model):

@@ -6,7 +6,9 @@ from email.utils import parsedate_to_datetime
 
 from calls.constants import CallDirection
 
-CALL_SID_PATTERN = re.compile(r"CA[0-9a-f]{32}")
+# Also the call table's check constraint, hence the anchors.
+CALL_SID_REGEX = r"^CA[0-9a-f]{32}$"
+CALL_SID_PATTERN = re.compile(CALL_SID_REGEX)
 ACCOUNT_SID_PATTERN = re.compile(r"AC[0-9a-f]{32}")
 CLIENT_PREFIX = "client:"
 

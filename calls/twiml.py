@@ -1,16 +1,13 @@
 """The TwiML that tells Twilio what to do with a call reaching our Voice URL."""
 
-import re
-
 from django.conf import settings
 from twilio.twiml.voice_response import VoiceResponse
 
 from agents.models import Agent, PhoneNumber
-from agents.validators import IDENTITY_MAX_LENGTH, is_e164
+from agents.validators import is_e164, is_identity
 from calls.callbacks import TwilioCallback
 from calls.twilio_values import client_identity
 
-IDENTITY_PATTERN = re.compile(rf"[A-Za-z0-9_]{{1,{IDENTITY_MAX_LENGTH}}}")
 # Twilio refuses a <Dial> with more than ten nouns.
 DIAL_MAX_NOUNS = 10
 # Child legs report every step, so the call table has them from their first event.
@@ -49,7 +46,7 @@ def _twiml_for_agent_call(caller_identity: str, destination: str, status_callbac
         _dial(response, caller_id=caller.caller_id).number(destination, **noun_options)
         return str(response)
     callee_identity = client_identity(destination) or destination
-    if not IDENTITY_PATTERN.fullmatch(callee_identity):
+    if not is_identity(callee_identity):
         return str(_spoken(INVALID_DESTINATION))
     callee = Agent.objects.filter(
         identity=callee_identity, is_active=True, incoming_allowed=True
