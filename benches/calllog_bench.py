@@ -243,8 +243,8 @@ def list_cases() -> list[tuple[str, str]]:
     """(name, path) of each list request: pages deep in the range, every filter and sort."""
     from django.utils import timezone
 
+    from calls.log.selectors import call_page_cursor
     from calls.models import Call
-    from calls.selectors import call_page_cursor
 
     now = timezone.now()
     parents = Call.objects.filter(parent__isnull=True)

@@ -142,7 +142,7 @@ def run_benchmark(calls: int, base_url: str, since: datetime) -> None:
     from django.db import connection
 
     from calls.models import Call
-    from calls.reconcile import reconcile_recent_calls
+    from calls.reconcile.runs import reconcile_recent_calls
     from tests.factories import AgentFactory
 
     call_command("migrate", verbosity=0)

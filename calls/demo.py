@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from calls.callbacks import parse_twilio_callback
+from calls.call_table import call_apply_callback
 from calls.constants import CallStatus
 from calls.scenarios import CallPlan, Delivery, agent_to_agent, agent_to_pstn, pstn_to_agents
-from calls.services import call_apply_callback
+from calls.webhooks.callbacks import parse_twilio_callback
 
 # Relative call volume by hour of day: office hours, a lunch dip, quiet nights.
 HOURLY_WEIGHTS = [0.1] * 7 + [0.6, 2, 3, 3, 2.5, 1.5, 2, 3, 3, 2.5, 1.5, 0.6, 0.4] + [0.2] * 4

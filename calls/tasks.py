@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from calls import reconcile
+from calls.reconcile import runs as reconcile
 
 logger = logging.getLogger(__name__)
 

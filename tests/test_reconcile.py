@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from calls.models import Call, ReconcileRun
-from calls.reconcile import reconcile_call, reconcile_recent_calls, reconcile_stale_calls
+from calls.reconcile.runs import reconcile_call, reconcile_recent_calls, reconcile_stale_calls
 from tests.factories import AgentFactory, CallFactory, random_sid
 
 pytestmark = pytest.mark.django_db

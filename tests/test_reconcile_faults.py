@@ -7,8 +7,12 @@ from django.db import connection
 from django.utils import timezone
 
 from calls.models import Call, ReconcileRun
-from calls.reconcile import ReconcileAlreadyRunning, ReconcileLockLost, reconcile_recent_calls
-from calls.twilio_rest import TwilioCredentialsRejected, TwilioUnavailable, twilio_rest_client
+from calls.reconcile.runs import ReconcileAlreadyRunning, ReconcileLockLost, reconcile_recent_calls
+from calls.reconcile.twilio_rest import (
+    TwilioCredentialsRejected,
+    TwilioUnavailable,
+    twilio_rest_client,
+)
 from tests.factories import random_sid
 
 pytestmark = pytest.mark.django_db

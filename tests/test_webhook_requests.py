@@ -12,9 +12,9 @@ from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
-from calls.callbacks import parse_twilio_callback
 from calls.models import Call, CallEvent
 from calls.scenarios import CallPlan, agent_to_pstn
+from calls.webhooks.callbacks import parse_twilio_callback
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from tests.twilio_requests import post_signed, twilio_signature
 

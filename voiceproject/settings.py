@@ -184,7 +184,7 @@ for _name, _prefix in [("TWILIO_ACCOUNT_SID", "AC"), ("TWILIO_API_KEY_SID", "SK"
             f"{_name} must be '{_prefix}' followed by 32 lowercase hex digits; got {_value!r}."
         )
 
-# Twilio webhooks (calls/webhooks.py). Signatures are checked on the URL Twilio requested: by
+# Twilio webhooks (calls/webhooks/views.py). Signatures are checked on the URL Twilio requested: by
 # default the request's own URL (with X-Forwarded-Proto/Host when trusted above); behind a
 # proxy or tunnel that rewrites them, set the public origin, e.g. https://voice.example.com.
 TWILIO_WEBHOOK_BASE_URL = env("TWILIO_WEBHOOK_BASE_URL", default="").rstrip("/")
@@ -213,7 +213,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 
-# Reconciliation against Twilio's REST API (calls/reconcile.py), run by Celery beat.
+# Reconciliation against Twilio's REST API (calls/reconcile/runs.py), run by Celery beat.
 # Another base URL for Twilio's REST API, e.g. a local fake; empty means https://api.twilio.com.
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="").rstrip("/")
 TWILIO_API_TIMEOUT = env.float("TWILIO_API_TIMEOUT", default=30.0)

@@ -13,9 +13,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("tokens.urls")),
-    path("api/calls/", include("calls.api_urls")),
+    path("api/calls/", include("calls.log.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("calls/", include("calls.urls")),
-    path("twilio/", include("calls.webhook_urls")),
+    path("calls/", include("calls.log.urls")),
+    path("twilio/", include("calls.webhooks.urls")),
 ]

@@ -3,7 +3,7 @@
 from django import template
 from django.utils.html import format_html, format_html_join
 
-from calls import selectors
+from calls.log import selectors
 
 register = template.Library()
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from calls.reconcile import reconcile_call, reconcile_recent_calls
+from calls.reconcile.runs import reconcile_call, reconcile_recent_calls
 from calls.twilio_values import is_call_sid
 
 

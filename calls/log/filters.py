@@ -7,8 +7,8 @@ from django_filters.widgets import DateRangeWidget
 
 from agents.models import Agent
 from calls.constants import CallDirection, CallStatus
+from calls.log.selectors import DEFAULT_SORT, SORTS, families_of
 from calls.models import Call
-from calls.selectors import DEFAULT_SORT, SORTS, families_of
 
 
 class CallFamilyFilter(django_filters.FilterSet):

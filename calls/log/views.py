@@ -11,9 +11,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from calls import charts
-from calls.filters import CallFamilyFilter
-from calls.selectors import (
+from calls.log import charts
+from calls.log.filters import CallFamilyFilter
+from calls.log.selectors import (
     CSV_HEADER,
     SORTS,
     InvalidCursor,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from calls import webhooks
+from calls.webhooks import views as webhooks
 
 app_name = "webhooks"
 urlpatterns = [

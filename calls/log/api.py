@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-from calls.filters import CallFamilyFilter
-from calls.selectors import (
+from calls.log.filters import CallFamilyFilter
+from calls.log.selectors import (
     DEFAULT_SORT,
     PAGE_SIZE,
     InvalidCursor,

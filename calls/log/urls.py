@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from calls import views
+from calls.log import views
 
 app_name = "calls"
 urlpatterns = [

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from calls import api
+from calls.log import api
 
 urlpatterns = [
     path("", api.CallFamilyListApi.as_view(), name="api-calls"),

@@ -1,7 +1,7 @@
 """The URLs Twilio requests: the Voice URL, the Voice Fallback URL and status callbacks.
 
 Each view checks the signature, reads the form into a TwilioCallback, calls one service and
-answers; rules about calls live in calls.services, TwiML in calls.twiml.
+answers; rules about calls live in calls.call_table, TwiML in calls.webhooks.twiml.
 """
 
 import functools
@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from calls.callbacks import InvalidCallback, TwilioCallback, parse_twilio_callback
-from calls.services import call_apply_callback
-from calls.signatures import public_url, twilio_signature_required
-from calls.twiml import twiml_apology, twiml_for_voice_request
+from calls.call_table import call_apply_callback
+from calls.webhooks.callbacks import InvalidCallback, TwilioCallback, parse_twilio_callback
+from calls.webhooks.signatures import public_url, twilio_signature_required
+from calls.webhooks.twiml import twiml_apology, twiml_for_voice_request
 
 logger = logging.getLogger(__name__)
 

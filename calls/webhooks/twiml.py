@@ -5,8 +5,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from agents.models import Agent, PhoneNumber
 from agents.validators import is_e164, is_identity
-from calls.callbacks import TwilioCallback
 from calls.twilio_values import client_identity
+from calls.webhooks.callbacks import TwilioCallback
 
 # Twilio refuses a <Dial> with more than ten nouns.
 DIAL_MAX_NOUNS = 10
