@@ -9,11 +9,13 @@ ROLE_PERMISSIONS = {
         ("agents", "twimlapp", ("add", "change", "delete", "view")),
         ("agents", "agent", ("add", "change", "delete", "view")),
         ("agents", "phonenumber", ("add", "change", "delete", "view")),
+        ("agents", "presencechange", ("view",)),
         ("calls", "call", ("view",)),
         ("calls", "callevent", ("view",)),
         ("calls", "reconcilerun", ("view",)),
     ],
     ANALYSTS: [
+        ("agents", "presencechange", ("view",)),
         ("calls", "call", ("view",)),
         ("calls", "callevent", ("view",)),
     ],

@@ -201,6 +201,14 @@ if not 5 <= TWILIO_DIAL_TIMEOUT <= 600:
         f"TWILIO_DIAL_TIMEOUT must be between 5 and 600 seconds, got {TWILIO_DIAL_TIMEOUT}."
     )
 
+# Presence. Availability set by the browser softphone lapses to offline after this many
+# seconds without a heartbeat (the page heartbeats every third of it); set through the API
+# by a mobile app, it does not lapse.
+PRESENCE_TIMEOUT = env_int("PRESENCE_TIMEOUT", default=90, minimum=15, maximum=3600)
+# An in-progress leg counts as "on a call" until this many seconds pass without a callback
+# about it, so a lost `completed` callback does not keep an agent from ringing forever.
+ON_CALL_MAX_SILENCE = env_int("ON_CALL_MAX_SILENCE", default=4 * 60 * 60, minimum=60)
+
 # Celery. Without a broker (the local default) tasks run in-process.
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
@@ -237,6 +245,11 @@ RECONCILE_STALE_LIMIT = env.int("RECONCILE_STALE_LIMIT", default=500)
 RECONCILE_LOCK_TIMEOUT = env.int("RECONCILE_LOCK_TIMEOUT", default=10 * 60)
 # Each entry expires after its interval, so runs queued while no worker listens don't pile up.
 CELERY_BEAT_SCHEDULE = {
+    "presence-lapse-silent-softphones": {
+        "task": "agents.tasks.presence_lapse_silent_softphones",
+        "schedule": PRESENCE_TIMEOUT / 3,
+        "options": {"expires": PRESENCE_TIMEOUT / 3},
+    },
     "reconcile-recent-calls": {
         "task": "calls.tasks.reconcile_recent_calls",
         "schedule": RECONCILE_INTERVAL,

@@ -1,0 +1,105 @@
+"""The presence API: an agent's own availability, and the directory of colleagues."""
+
+from dataclasses import asdict
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents.constants import Availability, PresenceSource
+from agents.models import Agent
+from agents.presence import presence_set
+from agents.roles import SUPERVISORS
+from agents.selectors import NotAnActiveAgent, active_agent_for_user
+from calls.presence.selectors import agent_directory, agent_presence
+
+
+class PresenceOutputSerializer(serializers.Serializer):
+    identity = serializers.CharField()
+    availability = serializers.ChoiceField(choices=Availability.choices)
+    on_call = serializers.BooleanField(help_text="One of the agent's call legs is in progress.")
+    since = serializers.DateTimeField(help_text="When the availability last changed.")
+
+
+class PresenceApi(APIView):
+    """The logged-in agent's own presence.
+
+    PUT (or POST, which `navigator.sendBeacon` sends) sets the availability. A client that
+    sends `"heartbeat": true` (the browser softphone) must send it again within
+    PRESENCE_TIMEOUT seconds or it lapses to `offline`; without, it stays until changed
+    (mobile apps, which receive calls by push).
+    """
+
+    class InputSerializer(serializers.Serializer):
+        availability = serializers.ChoiceField(choices=Availability.choices)
+        heartbeat = serializers.BooleanField(
+            default=False, help_text="Lapse to offline unless set again within the timeout."
+        )
+
+    @extend_schema(responses=PresenceOutputSerializer)
+    def get(self, request):
+        return self.answer(self.agent(request))
+
+    @extend_schema(request=InputSerializer, responses=PresenceOutputSerializer)
+    def put(self, request):
+        agent = self.agent(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        heartbeat = serializer.validated_data["heartbeat"]
+        agent = presence_set(
+            agent=agent,
+            availability=serializer.validated_data["availability"],
+            source=PresenceSource.SOFTPHONE if heartbeat else PresenceSource.API,
+            changed_by=request.user,
+            heartbeat=heartbeat,
+            now=timezone.now(),
+        )
+        return self.answer(agent)
+
+    @extend_schema(request=InputSerializer, responses=PresenceOutputSerializer)
+    def post(self, request):
+        return self.put(request)
+
+    def agent(self, request) -> Agent:
+        try:
+            return active_agent_for_user(user=request.user, purpose="have a presence")
+        except NotAnActiveAgent as error:
+            raise PermissionDenied(str(error)) from error
+
+    def answer(self, agent: Agent) -> Response:
+        return Response(asdict(agent_presence(agent=agent, now=timezone.now())))
+
+
+class IsAgentOrSupervisor(BasePermission):
+    message = "Only agents and supervisors may see the agents' directory."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(
+            user.is_superuser
+            or Agent.objects.filter(user_id=user.pk, is_active=True).exists()
+            or user.groups.filter(name=SUPERVISORS).exists()
+        )
+
+
+class AgentDirectoryApi(APIView):
+    """The active agents and whether each can take a call: the softphone's directory."""
+
+    permission_classes = [IsAuthenticated, IsAgentOrSupervisor]
+
+    class OutputSerializer(serializers.Serializer):
+        identity = serializers.CharField()
+        display_name = serializers.CharField()
+        availability = serializers.ChoiceField(
+            source="current_availability", choices=Availability.choices
+        )
+        on_call = serializers.BooleanField()
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request):
+        agents = agent_directory(now=timezone.now())
+        return Response(self.OutputSerializer(agents, many=True).data)
