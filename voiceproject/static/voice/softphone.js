@@ -177,6 +177,7 @@ function sayOfflineOnLeaving() {
   if (state.wanted === "offline") return;
   const form = new FormData();
   form.append("availability", "offline");
+  form.append("heartbeat", "true");
   form.append("csrfmiddlewaretoken", config.csrfToken);
   navigator.sendBeacon(config.urls.presence, form);
 }
