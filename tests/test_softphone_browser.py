@@ -245,6 +245,8 @@ def test_the_real_sdk_without_network_shows_an_error_and_does_not_hang(
     )
     expect(page.locator("#phone-error")).not_to_be_empty()
     expect(page.get_by_role("button", name="Go available")).to_be_enabled()
+    assert presence(page)["availability"] == "offline"
+    shoot(page, "softphone-no-network")
 
 
 def test_the_softphone_fits_a_phone_screen(alice, chromium, live_server):

@@ -355,6 +355,8 @@ function endCall(call) {
 }
 
 function showIdle() {
+  element("go-available").setAttribute("aria-pressed", String(state.wanted === "available"));
+  element("go-away").setAttribute("aria-pressed", String(state.wanted === "away"));
   if (state.call) return;
   if (state.wanted === "available") setState("available", "Available: your phone rings for calls");
   else if (state.wanted === "away") setState("away", "Away: calls do not ring here");
