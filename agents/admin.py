@@ -6,6 +6,7 @@ from agents.constants import Availability, PresenceSource
 from agents.forms import AgentCreationForm
 from agents.models import Agent, PhoneNumber, PresenceChange, TwimlApp
 from agents.presence import agents_with_current_availability, presence_set_many
+from voiceproject.admin import ReadOnlyAdmin
 
 
 @admin.register(TwimlApp)
@@ -22,6 +23,10 @@ class TwimlAppAdmin(admin.ModelAdmin):
     @admin.display(description="agents", ordering="number_of_agents")
     def agent_count(self, app):
         return app.number_of_agents
+
+
+# How the agent's Twilio client is set up, shown in the list and both forms.
+TWILIO_CLIENT_FIELDS = ["twiml_app", "caller_id", "incoming_allowed", "is_active"]
 
 
 def availability_action(availability: Availability):
@@ -47,10 +52,7 @@ class AgentAdmin(admin.ModelAdmin):
         "identity",
         "user",
         "full_name",
-        "twiml_app",
-        "caller_id",
-        "incoming_allowed",
-        "is_active",
+        *TWILIO_CLIENT_FIELDS,
         "current_availability",
         "availability_since",
     ]
@@ -62,10 +64,7 @@ class AgentAdmin(admin.ModelAdmin):
     fields = [
         "user",
         "identity",
-        "twiml_app",
-        "caller_id",
-        "incoming_allowed",
-        "is_active",
+        *TWILIO_CLIENT_FIELDS,
         "current_availability",
         "availability_since",
     ]
@@ -76,7 +75,7 @@ class AgentAdmin(admin.ModelAdmin):
         ("Password", {"fields": ["password1", "password2"]}),
         (
             "Twilio client",
-            {"fields": ["identity", "twiml_app", "caller_id", "incoming_allowed", "is_active"]},
+            {"fields": ["identity", *TWILIO_CLIENT_FIELDS]},
         ),
     ]
 
@@ -122,7 +121,7 @@ class PhoneNumberAdmin(admin.ModelAdmin):
 
 
 @admin.register(PresenceChange)
-class PresenceChangeAdmin(admin.ModelAdmin):
+class PresenceChangeAdmin(ReadOnlyAdmin):
     """Every change of availability, for measuring agents' time available."""
 
     list_display = [
@@ -136,12 +135,3 @@ class PresenceChangeAdmin(admin.ModelAdmin):
     list_filter = ["source", "to_availability", "agent"]
     list_select_related = ["agent", "changed_by"]
     date_hierarchy = "changed_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,22 +2,10 @@ from django.contrib import admin, messages
 
 from calls import tasks
 from calls.models import Call, ReconcileRun
+from voiceproject.admin import ReadOnlyAdmin
 
 # More selected calls than this would ask Twilio for too much at once.
 RECONCILE_ACTION_LIMIT = 50
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Browse only: these rows are written by Twilio's webhooks and by reconciliation."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Call)
