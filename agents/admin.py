@@ -7,7 +7,13 @@ from agents.models import Agent, PhoneNumber, TwimlApp
 
 @admin.register(TwimlApp)
 class TwimlAppAdmin(admin.ModelAdmin):
-    list_display = ["friendly_name", "sid", "push_credential_sid", "agent_count"]
+    list_display = [
+        "friendly_name",
+        "sid",
+        "apn_credential_sid",
+        "fcm_credential_sid",
+        "agent_count",
+    ]
     search_fields = ["friendly_name", "sid", "description"]
     # Explicit: a counting (GROUP BY) query drops the model's default ordering, and the
     # agent form's TwiML App picker pages through this list.

@@ -22,12 +22,21 @@ class TwimlApp(models.Model):
         help_text="The TwiML App's SID from the Twilio Console (AP…).",
     )
     friendly_name = models.CharField(max_length=64)
-    push_credential_sid = models.CharField(
-        "push credential SID",
+    # iOS rings through APNs and Android through FCM, each with its own credential; a token
+    # carries the one for the platform that asks for it.
+    apn_credential_sid = models.CharField(
+        "APN push credential SID",
         max_length=34,
         blank=True,
         validators=[validate_push_credential_sid],
-        help_text="Needed by the iOS and Android SDKs to receive calls (CR…).",
+        help_text="The APNs (VoIP) push credential iOS apps receive calls with (CR…).",
+    )
+    fcm_credential_sid = models.CharField(
+        "FCM push credential SID",
+        max_length=34,
+        blank=True,
+        validators=[validate_push_credential_sid],
+        help_text="The FCM push credential Android apps receive calls with (CR…).",
     )
     description = models.TextField(blank=True)
 
@@ -40,9 +49,14 @@ class TwimlApp(models.Model):
                 name="twimlapp_sid_format",
             ),
             models.CheckConstraint(
-                condition=models.Q(push_credential_sid="")
-                | models.Q(push_credential_sid__regex=r"^CR[0-9a-f]{32}$"),
-                name="twimlapp_push_credential_sid_format",
+                condition=models.Q(apn_credential_sid="")
+                | models.Q(apn_credential_sid__regex=r"^CR[0-9a-f]{32}$"),
+                name="twimlapp_apn_credential_sid_format",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fcm_credential_sid="")
+                | models.Q(fcm_credential_sid__regex=r"^CR[0-9a-f]{32}$"),
+                name="twimlapp_fcm_credential_sid_format",
             ),
         ]
 

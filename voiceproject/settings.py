@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from voiceproject.twilio_regions import InvalidRegionEdge, region_edge_validated
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -44,6 +46,16 @@ def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = 
     return value
 
 
+def env_origin(name: str) -> str:
+    """Read a scheme and host (https://voice.example.com), without a trailing slash."""
+    value = os.environ.get(name, "").strip().rstrip("/")
+    if value and not re.fullmatch(r"https?://[^/?#@\s]+", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a scheme and host only, e.g. https://voice.example.com."
+        )
+    return value
+
+
 DEBUG = env_bool("DEBUG", default=True)
 
 SECRET_KEY = env("SECRET_KEY", default="")
@@ -67,6 +79,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "voiceproject",
     "agents",
     "calls",
     "tokens",
@@ -129,8 +142,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "voiceproject" / "static"]
+# Where `manage.py collectstatic` puts the files served with DEBUG off (voiceproject/checks.py
+# refuses to serve without them).
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -167,11 +181,15 @@ TWILIO_API_KEY_SID = env("TWILIO_API_KEY_SID", default="")
 TWILIO_API_KEY_SECRET = env("TWILIO_API_KEY_SECRET", default="")
 # The region the API key was made in (us1, ie1, au1, ...); tokens carry it in their `twr`
 # header. A key used outside its region is rejected with error 20101.
-TWILIO_REGION = env("TWILIO_REGION", default="")
-if TWILIO_REGION and not re.fullmatch(r"[a-z]{2}[0-9]", TWILIO_REGION):
-    raise ImproperlyConfigured(
-        f"TWILIO_REGION must be a Twilio region such as us1, ie1 or au1; got {TWILIO_REGION!r}."
+# TWILIO_EDGE picks the edge REST requests and softphones go through; outside US1 it defaults
+# to the region's own edge (the table of valid pairs is voiceproject/twilio_regions.py).
+try:
+    TWILIO_REGION, TWILIO_EDGE = region_edge_validated(
+        region=env("TWILIO_REGION", default="").strip().lower(),
+        edge=env("TWILIO_EDGE", default="").strip().lower(),
     )
+except InvalidRegionEdge as error:
+    raise ImproperlyConfigured(str(error)) from None
 # Twilio refuses AccessTokens that live longer than 24 hours (error 20157).
 TWILIO_TOKEN_MAX_TTL = 24 * 60 * 60
 TWILIO_TOKEN_TTL = env_int(
@@ -187,11 +205,10 @@ for _name, _prefix in [("TWILIO_ACCOUNT_SID", "AC"), ("TWILIO_API_KEY_SID", "SK"
 # Twilio webhooks (calls/webhooks/views.py). Signatures are checked on the URL Twilio requested: by
 # default the request's own URL (with X-Forwarded-Proto/Host when trusted above); behind a
 # proxy or tunnel that rewrites them, set the public origin, e.g. https://voice.example.com.
-TWILIO_WEBHOOK_BASE_URL = env("TWILIO_WEBHOOK_BASE_URL", default="").rstrip("/")
-if TWILIO_WEBHOOK_BASE_URL and not re.fullmatch(r"https?://[^/?#@\s]+", TWILIO_WEBHOOK_BASE_URL):
-    raise ImproperlyConfigured(
-        "TWILIO_WEBHOOK_BASE_URL must be a scheme and host only, e.g. https://voice.example.com."
-    )
+TWILIO_WEBHOOK_BASE_URL = env_origin("TWILIO_WEBHOOK_BASE_URL")
+# The site's public origin, e.g. https://voice.example.com: the webhook URLs `twilio_sync` sets
+# in Twilio are built on it (TWILIO_WEBHOOK_BASE_URL wins when both are set).
+PUBLIC_BASE_URL = env_origin("PUBLIC_BASE_URL")
 # Only for local experiments: anyone could then write to the call table.
 TWILIO_VALIDATE_SIGNATURES = env.bool("TWILIO_VALIDATE_SIGNATURES", default=True)
 # Seconds <Dial> rings agents or numbers before giving up; Twilio accepts 5 to 600.

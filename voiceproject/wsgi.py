@@ -2,8 +2,13 @@
 
 import os
 
+from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
+
+from voiceproject.checks import SERVING_TAG
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceproject.settings")
 
 application = get_wsgi_application()
+# gunicorn runs no system checks: refuse to start rather than answer 500 on every page.
+call_command("check", tags=[SERVING_TAG])
