@@ -3,6 +3,7 @@ from django.db.models import Count
 
 from agents.forms import AgentCreationForm
 from agents.models import Agent, PhoneNumber, TwimlApp
+from agents.setup_admin import apps_selected, numbers_selected, sync_action
 
 
 @admin.register(TwimlApp)
@@ -18,6 +19,12 @@ class TwimlAppAdmin(admin.ModelAdmin):
     # Explicit: a counting (GROUP BY) query drops the model's default ordering, and the
     # agent form's TwiML App picker pages through this list.
     ordering = ["friendly_name"]
+    actions = [
+        sync_action(
+            description="Set the selected apps' Twilio URLs to this server",
+            selection=apps_selected,
+        )
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(number_of_agents=Count("agents"))
@@ -78,6 +85,12 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     search_fields = ["number", "friendly_name", "agents__identity"]
     list_filter = ["agents"]
     filter_horizontal = ["agents"]
+    actions = [
+        sync_action(
+            description="Set the selected numbers' Twilio URLs to this server",
+            selection=numbers_selected,
+        )
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("agents")

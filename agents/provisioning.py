@@ -144,11 +144,13 @@ def twilio_sync(
     apply: bool,
     app_sids: Collection[str] | None = None,
     phone_numbers: Collection[str] | None = None,
+    import_resources: bool = True,
 ) -> SyncReport:
     """Import the account's apps and numbers, compare their URLs, and set them when applying.
 
     With app_sids or phone_numbers only those are compared (the admin's actions on selected
-    rows) and nothing is imported or created.
+    rows) and nothing is imported or created. Without import_resources (a page showing what
+    a sync would do) the report only names what would be imported.
     """
     wanted = voice_settings()
     client = twilio_rest_client()
@@ -158,7 +160,12 @@ def twilio_sync(
     twilio_apps = account.applications.list()
     twilio_numbers = account.incoming_phone_numbers.list()
     if everything:
-        _import(report=report, twilio_apps=twilio_apps, twilio_numbers=twilio_numbers)
+        _import(
+            report=report,
+            twilio_apps=twilio_apps,
+            twilio_numbers=twilio_numbers,
+            really=import_resources or apply,
+        )
         if not twilio_apps:
             _create_app(report=report, account=account, wanted=wanted, apply=apply)
     our_app_sids = set(TwimlApp.objects.values_list("sid", flat=True))
@@ -188,24 +195,30 @@ def twilio_sync(
 
 
 @transaction.atomic
-def _import(*, report: SyncReport, twilio_apps: list[Any], twilio_numbers: list[Any]) -> None:
-    """Add the account's apps and numbers we lack; keep ours as they are."""
+def _import(
+    *, report: SyncReport, twilio_apps: list[Any], twilio_numbers: list[Any], really: bool
+) -> None:
+    """Add the account's apps and numbers we lack (or only name them); keep ours as they are."""
+    verb = "Imported" if really else "Would import"
+    our_apps = set(TwimlApp.objects.values_list("sid", flat=True))
     for app in twilio_apps:
-        _, created = TwimlApp.objects.get_or_create(
-            sid=app.sid, defaults={"friendly_name": (app.friendly_name or app.sid)[:64]}
-        )
-        if created:
-            report.imported.append(f"Imported {TWIML_APP} {app.friendly_name} ({app.sid})")
+        if app.sid in our_apps:
+            continue
+        if really:
+            TwimlApp.objects.create(sid=app.sid, friendly_name=(app.friendly_name or app.sid)[:64])
+        report.imported.append(f"{verb} {TWIML_APP} {app.friendly_name} ({app.sid})")
+    our_numbers = set(PhoneNumber.objects.values_list("number", flat=True))
     for number in twilio_numbers:
+        if number.phone_number in our_numbers:
+            continue
         if not is_e164(number.phone_number):
             report.notes.append(f"Skipped {number.phone_number}: not an E.164 phone number")
             continue
-        _, created = PhoneNumber.objects.get_or_create(
-            number=number.phone_number,
-            defaults={"friendly_name": (number.friendly_name or "")[:64]},
-        )
-        if created:
-            report.imported.append(f"Imported {PHONE_NUMBER} {number.phone_number}")
+        if really:
+            PhoneNumber.objects.create(
+                number=number.phone_number, friendly_name=(number.friendly_name or "")[:64]
+            )
+        report.imported.append(f"{verb} {PHONE_NUMBER} {number.phone_number}")
 
 
 def _create_app(
