@@ -29,7 +29,6 @@ keepalive = 5
 max_requests = 5000
 max_requests_jitter = 500
 
-# Logs to stdout/stderr, for journald or the container runtime.
-accesslog = "-"
+# Errors to stderr, for journald or the container runtime; the proxy logs each request.
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
