@@ -7,10 +7,11 @@ from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_s
 from django.core.checks import CheckMessage, Error, register
 
 # gunicorn runs no system checks by itself: voiceproject/wsgi.py runs the ones with this tag.
+# They are deployment checks, so that `migrate` and `collectstatic` run before the files exist.
 SERVING_TAG = "serving"
 
 
-@register(SERVING_TAG)
+@register(SERVING_TAG, deploy=True)
 def static_files_collected(**kwargs: object) -> list[CheckMessage]:
     """Refuse DEBUG=0 without collected static files: every page would answer 500.
 

@@ -11,4 +11,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceproject.settings")
 
 application = get_wsgi_application()
 # gunicorn runs no system checks: refuse to start rather than answer 500 on every page.
-call_command("check", tags=[SERVING_TAG])
+call_command("check", deploy=True, tags=[SERVING_TAG])
