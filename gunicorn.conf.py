@@ -32,3 +32,8 @@ max_requests_jitter = 500
 # Errors to stderr, for journald or the container runtime; the proxy logs each request.
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+# systemd signals manage the server (HUP reloads); without this, gunicorn 24+ opens one
+# control socket per user (~/.gunicorn/gunicorn.ctl), which a second server on the host
+# (another deployment, a test, a benchmark) would contend for.
+control_socket_disable = True
