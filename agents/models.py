@@ -11,6 +11,17 @@ from agents.validators import (
 )
 
 
+def push_credential_sid_field(*, verbose_name: str, help_text: str) -> models.CharField:
+    """A push credential's SID (CR…), optional: apps without mobile users need none."""
+    return models.CharField(
+        verbose_name,
+        max_length=34,
+        blank=True,
+        validators=[validate_push_credential_sid],
+        help_text=help_text,
+    )
+
+
 class TwimlApp(models.Model):
     """A Twilio TwiML App: its SID goes into each agent's token as the outgoing application."""
 
@@ -24,18 +35,12 @@ class TwimlApp(models.Model):
     friendly_name = models.CharField(max_length=64)
     # iOS rings through APNs and Android through FCM, each with its own credential; a token
     # carries the one for the platform that asks for it.
-    apn_credential_sid = models.CharField(
-        "APN push credential SID",
-        max_length=34,
-        blank=True,
-        validators=[validate_push_credential_sid],
+    apn_credential_sid = push_credential_sid_field(
+        verbose_name="APN push credential SID",
         help_text="The APNs (VoIP) push credential iOS apps receive calls with (CR…).",
     )
-    fcm_credential_sid = models.CharField(
-        "FCM push credential SID",
-        max_length=34,
-        blank=True,
-        validators=[validate_push_credential_sid],
+    fcm_credential_sid = push_credential_sid_field(
+        verbose_name="FCM push credential SID",
         help_text="The FCM push credential Android apps receive calls with (CR…).",
     )
     description = models.TextField(blank=True)
@@ -48,15 +53,13 @@ class TwimlApp(models.Model):
                 condition=models.Q(sid__regex=r"^AP[0-9a-f]{32}$"),
                 name="twimlapp_sid_format",
             ),
-            models.CheckConstraint(
-                condition=models.Q(apn_credential_sid="")
-                | models.Q(apn_credential_sid__regex=r"^CR[0-9a-f]{32}$"),
-                name="twimlapp_apn_credential_sid_format",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(fcm_credential_sid="")
-                | models.Q(fcm_credential_sid__regex=r"^CR[0-9a-f]{32}$"),
-                name="twimlapp_fcm_credential_sid_format",
+            *(
+                models.CheckConstraint(
+                    condition=models.Q((field, ""))
+                    | models.Q((f"{field}__regex", r"^CR[0-9a-f]{32}$")),
+                    name=f"twimlapp_{field}_format",
+                )
+                for field in ("apn_credential_sid", "fcm_credential_sid")
             ),
         ]
 

@@ -144,6 +144,22 @@ def twilio_key(*, sid: str, friendly_name: str = "voice server") -> dict:
     return {"sid": sid, "friendly_name": friendly_name, **_timestamps()}
 
 
+# The voice and SMS settings of a fresh TwiML App or number, as Twilio shows them.
+_VOICE_DEFAULTS = {
+    "voice_url": "",
+    "voice_method": "POST",
+    "voice_fallback_url": "",
+    "voice_fallback_method": "POST",
+    "status_callback": "",
+    "status_callback_method": "POST",
+    "voice_caller_id_lookup": False,
+    "sms_url": "",
+    "sms_method": "POST",
+    "sms_fallback_url": "",
+    "sms_fallback_method": "POST",
+}
+
+
 def twilio_application(*, sid: str, account_sid: str, friendly_name: str, **voice) -> dict:
     """Build a TwiML Application resource; voice holds voice_url, status_callback, ..."""
     return {
@@ -151,17 +167,7 @@ def twilio_application(*, sid: str, account_sid: str, friendly_name: str, **voic
         "account_sid": account_sid,
         "api_version": API_VERSION,
         "friendly_name": friendly_name,
-        "voice_url": "",
-        "voice_method": "POST",
-        "voice_fallback_url": "",
-        "voice_fallback_method": "POST",
-        "status_callback": "",
-        "status_callback_method": "POST",
-        "voice_caller_id_lookup": False,
-        "sms_url": "",
-        "sms_method": "POST",
-        "sms_fallback_url": "",
-        "sms_fallback_method": "POST",
+        **_VOICE_DEFAULTS,
         "sms_status_callback": "",
         "message_status_callback": "",
         "public_application_connect_enabled": True,
@@ -183,20 +189,10 @@ def twilio_incoming_number(*, sid: str, account_sid: str, phone_number: str, **v
         "status": "in-use",
         "beta": False,
         "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
-        "voice_url": "",
-        "voice_method": "POST",
-        "voice_fallback_url": "",
-        "voice_fallback_method": "POST",
-        "status_callback": "",
-        "status_callback_method": "POST",
+        **_VOICE_DEFAULTS,
         "voice_application_sid": "",
-        "voice_caller_id_lookup": False,
         "voice_receive_mode": "voice",
         "sms_application_sid": "",
-        "sms_url": "",
-        "sms_method": "POST",
-        "sms_fallback_url": "",
-        "sms_fallback_method": "POST",
         "trunk_sid": None,
         "address_sid": None,
         "address_requirements": "none",

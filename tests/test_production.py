@@ -28,6 +28,7 @@ from tests.conftest import (
     TEST_AUTH_TOKEN,
 )
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, PhoneNumberFactory, UserFactory
+from tests.test_settings import run_manage
 from tests.twilio_requests import twilio_signature
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,17 +41,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def manage(*arguments: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.fixture
@@ -151,7 +141,7 @@ def test_a_signed_call_reaches_the_reconciled_call_log(
     production_environment, processes, fake_twilio, tmp_path, settings
 ):
     env = production_environment
-    collected = manage("collectstatic", "--no-input", "-v0", env=env)
+    collected = run_manage("collectstatic", "--no-input", "-v0", **env)
     assert collected.returncode == 0, collected.stderr
     port = free_port()
     base = f"http://127.0.0.1:{port}"
