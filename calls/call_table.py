@@ -12,7 +12,7 @@ from django.utils import timezone
 from agents.models import Agent
 from calls.constants import STATUS_RANK, TERMINAL_STATUSES, CallStatus
 from calls.models import Call, CallEvent
-from calls.twilio_values import agent_identity_on_leg
+from voiceproject.twilio_ids import agent_identity_on_leg
 from calls.webhooks.callbacks import TwilioCallback
 
 _CALL = Call._meta.db_table

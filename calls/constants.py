@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from voiceproject.twilio_ids import DIAL_CHILD_DIRECTION
+
 
 class CallStatus(models.TextChoices):
     QUEUED = "queued"
@@ -18,7 +20,7 @@ class CallStatus(models.TextChoices):
 class CallDirection(models.TextChoices):
     INBOUND = "inbound"
     OUTBOUND_API = "outbound-api"
-    OUTBOUND_DIAL = "outbound-dial"
+    OUTBOUND_DIAL = DIAL_CHILD_DIRECTION
     TRUNKING_ORIGINATING = "trunking-originating"
     TRUNKING_TERMINATING = "trunking-terminating"
 

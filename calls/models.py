@@ -4,7 +4,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from calls.constants import CallDirection, CallStatus
-from calls.twilio_values import CALL_SID_REGEX
+from voiceproject.twilio_ids import CALL_SID_REGEX
 
 
 class Call(models.Model):

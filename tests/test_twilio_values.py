@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from calls.twilio_values import client_identity, is_call_sid, parse_twilio_datetime
+from voiceproject.twilio_ids import client_identity, is_call_sid, parse_twilio_datetime
 
 
 def test_twilio_dates_parse_to_aware_datetimes():

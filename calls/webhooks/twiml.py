@@ -4,8 +4,7 @@ from django.conf import settings
 from twilio.twiml.voice_response import VoiceResponse
 
 from agents.models import Agent, PhoneNumber
-from agents.validators import is_e164, is_identity
-from calls.twilio_values import client_identity
+from voiceproject.twilio_ids import client_identity, is_e164, is_identity
 from calls.webhooks.callbacks import TwilioCallback
 
 # Twilio refuses a <Dial> with more than ten nouns.

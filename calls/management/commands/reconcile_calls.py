@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from calls.reconcile.runs import reconcile_call, reconcile_recent_calls
-from calls.twilio_values import is_call_sid
+from voiceproject.twilio_ids import is_call_sid
 
 
 def aware_datetime(value: str) -> datetime:
