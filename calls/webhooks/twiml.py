@@ -4,8 +4,8 @@ from django.conf import settings
 from twilio.twiml.voice_response import VoiceResponse
 
 from agents.models import Agent, PhoneNumber
-from voiceproject.twilio_ids import client_identity, is_e164, is_identity
 from calls.webhooks.callbacks import TwilioCallback
+from voiceproject.twilio_ids import client_identity, is_e164, is_identity
 
 # Twilio refuses a <Dial> with more than ten nouns.
 DIAL_MAX_NOUNS = 10
