@@ -120,8 +120,8 @@ def analyst_session_cookie() -> str:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
-    from agents.roles import ANALYSTS
     from tests.factories import UserFactory
+    from voiceproject.roles import ANALYSTS
 
     user = UserFactory(username="bench_analyst", groups=[ANALYSTS])
     session = SessionStore()

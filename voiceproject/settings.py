@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "agents",
     "calls",
     "tokens",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -27,9 +27,9 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, ExtractHour, TruncDate
 
 from agents.models import Agent
-from agents.roles import ANALYSTS, SUPERVISORS
 from calls.constants import CallStatus
 from calls.models import Call, CallEvent
+from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 # Sort orders of the list: each is a nullable column of the parent leg, then the id.
 SORTS = {

@@ -1,4 +1,8 @@
-"""The two staff roles, as Django groups, and what each may do."""
+"""The two staff roles, as Django groups, and what each may do in agents and calls.
+
+Project-level so that agents need not know about calls; the roles data migration keeps its own
+copy of these definitions.
+"""
 
 SUPERVISORS = "Supervisors"
 ANALYSTS = "Analysts"
