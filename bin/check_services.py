@@ -16,15 +16,16 @@ from psycopg import sql
 def postgresql_ready(url: str) -> str | None:
     """Make sure the database exists; return a problem to report, or None."""
     config = environ.Env.db_url_config(url)
-    connection_arguments = {
-        "host": config.get("HOST") or None,
-        "port": config.get("PORT") or None,
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-        "connect_timeout": 5,
-    }
     try:
-        with psycopg.connect(dbname="postgres", autocommit=True, **connection_arguments) as db:
+        with psycopg.connect(
+            dbname="postgres",
+            host=config.get("HOST") or None,
+            port=config.get("PORT") or None,
+            user=config.get("USER") or None,
+            password=config.get("PASSWORD") or None,
+            connect_timeout=5,
+            autocommit=True,
+        ) as db:
             exists = db.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
             ).fetchone()

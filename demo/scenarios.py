@@ -16,7 +16,7 @@ API_VERSION = "2010-04-01"
 CALLBACK_SOURCE = "call-progress-events"
 # Seconds a callee's phone rings before it answers busy.
 BUSY_AFTER_SECONDS = 3
-SIP_RESPONSE_CODES = {
+SIP_RESPONSE_CODES: dict[str, str] = {
     CallStatus.COMPLETED: "200",
     CallStatus.BUSY: "486",
     CallStatus.NO_ANSWER: "480",
@@ -140,7 +140,7 @@ def _leg(plan: CallPlan, sid: str, direction: str, from_: str, to: str) -> dict[
 
 def _child_events(plan: CallPlan, child: dict[str, str], outcome: str) -> list[Delivery]:
     """A <Dial> child's status callbacks: initiated, ringing, answered, completed."""
-    steps = [(CallStatus.INITIATED, plan.started_at + timedelta(seconds=1))]
+    steps: list[tuple[str, datetime]] = [(CallStatus.INITIATED, plan.started_at + timedelta(seconds=1))]
     if outcome != CallStatus.FAILED:
         steps.append((CallStatus.RINGING, plan.started_at + timedelta(seconds=2)))
     if outcome == CallStatus.COMPLETED:
@@ -164,11 +164,12 @@ def _parent_end(plan: CallPlan, parent: dict[str, str]) -> list[Delivery]:
 
 def _ended_at(plan: CallPlan, outcome: str) -> datetime:
     """When a leg ends: after the talk, the busy signal, the failure or the ringing."""
-    seconds = {
+    seconds_by_outcome: dict[str, int] = {
         CallStatus.COMPLETED: 2 + plan.ring_seconds + plan.talk_seconds,
         CallStatus.BUSY: 2 + BUSY_AFTER_SECONDS,
         CallStatus.FAILED: 2,
-    }.get(outcome, 2 + plan.ring_seconds)
+    }
+    seconds = seconds_by_outcome.get(outcome, 2 + plan.ring_seconds)
     return plan.started_at + timedelta(seconds=seconds)
 
 

@@ -93,7 +93,7 @@ DATABASE_URL = env_url(
 )
 if DATABASE_URL.startswith("sqlite:"):
     # Writers queue for the lock instead of failing at once with "database is locked".
-    DATABASE_OPTIONS = {"OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"}}
+    DATABASE_OPTIONS: dict[str, object] = {"OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"}}
 else:
     DATABASE_OPTIONS = {
         "CONN_MAX_AGE": env_int("CONN_MAX_AGE", default=60),

@@ -49,7 +49,7 @@ class Command(BaseCommand):
             sid=DEMO_APP_SID,
             defaults={"friendly_name": "Demo softphone", "description": "Created by seed_demo."},
         )
-        credentials = []
+        credentials: list[tuple[str, str]] = []
         supervisor = self.demo_user("supervisor", SUPERVISORS, reset_passwords, credentials)
         supervisor.is_staff = True
         supervisor.save(update_fields=["is_staff"])
