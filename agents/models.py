@@ -51,7 +51,7 @@ class TwimlApp(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.friendly_name} ({self.sid})"
 
 
@@ -104,7 +104,7 @@ class Agent(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.identity
 
     @property
@@ -140,5 +140,5 @@ class PhoneNumber(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.friendly_name} {self.number}".strip()

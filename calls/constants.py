@@ -37,7 +37,7 @@ TERMINAL_STATUSES = frozenset(
 
 # How far along a leg is. A status never moves to a lower rank; all terminal statuses share
 # the top rank because a leg ends only once.
-STATUS_RANK = {
+STATUS_RANK: dict[str, int] = {
     "": -1,
     CallStatus.QUEUED: 0,
     CallStatus.INITIATED: 1,

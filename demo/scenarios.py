@@ -140,7 +140,9 @@ def _leg(plan: CallPlan, sid: str, direction: str, from_: str, to: str) -> dict[
 
 def _child_events(plan: CallPlan, child: dict[str, str], outcome: str) -> list[Delivery]:
     """A <Dial> child's status callbacks: initiated, ringing, answered, completed."""
-    steps: list[tuple[str, datetime]] = [(CallStatus.INITIATED, plan.started_at + timedelta(seconds=1))]
+    steps: list[tuple[str, datetime]] = [
+        (CallStatus.INITIATED, plan.started_at + timedelta(seconds=1))
+    ]
     if outcome != CallStatus.FAILED:
         steps.append((CallStatus.RINGING, plan.started_at + timedelta(seconds=2)))
     if outcome == CallStatus.COMPLETED:

@@ -7,6 +7,7 @@ SECRET_KEY and a real DATABASE_URL; HTTPS is then enforced unless HTTPS_ONLY=0.
 from pathlib import Path
 from zoneinfo import available_timezones
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -21,6 +22,8 @@ from voiceproject.environment import (
     env_str,
     env_url,
 )
+
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -93,7 +96,9 @@ DATABASE_URL = env_url(
 )
 if DATABASE_URL.startswith("sqlite:"):
     # Writers queue for the lock instead of failing at once with "database is locked".
-    DATABASE_OPTIONS: dict[str, object] = {"OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"}}
+    DATABASE_OPTIONS: dict[str, object] = {
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    }
 else:
     DATABASE_OPTIONS = {
         "CONN_MAX_AGE": env_int("CONN_MAX_AGE", default=60),

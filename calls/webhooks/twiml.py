@@ -1,7 +1,9 @@
 """The TwiML that tells Twilio what to do with a call reaching our Voice URL."""
 
+from typing import Any
+
 from django.conf import settings
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from agents.models import Agent, PhoneNumber
 from calls.webhooks.callbacks import TwilioCallback
@@ -33,7 +35,7 @@ def twiml_apology() -> str:
     return str(_spoken(APOLOGY))
 
 
-def _twiml_for_agent_call(caller_identity: str, destination: str, status_callback_url: str):
+def _twiml_for_agent_call(caller_identity: str, destination: str, status_callback_url: str) -> str:
     caller = Agent.objects.filter(identity=caller_identity, is_active=True).first()
     if caller is None:
         return str(_spoken(UNKNOWN_CALLER))
@@ -73,7 +75,7 @@ def _twiml_for_phone_call(called_number: str, status_callback_url: str) -> str:
     return str(response)
 
 
-def _dial(response: VoiceResponse, **options):
+def _dial(response: VoiceResponse, **options: Any) -> Dial:
     # answerOnBridge: the caller hears ringing, and is not billed, until someone answers.
     return response.dial(answer_on_bridge=True, timeout=settings.TWILIO_DIAL_TIMEOUT, **options)
 
