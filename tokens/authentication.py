@@ -57,7 +57,7 @@ class AgentTokenAuthentication(TokenAuthentication):
     per request (see agents.selectors.agent_get_for_user).
     """
 
-    def authenticate_credentials(self, key: str) -> tuple[UserModel, Token]:
+    def authenticate_credentials(self, key: str) -> tuple["UserModel", Token]:
         with connection.cursor() as cursor:
             cursor.execute(TOKEN_OWNER_SQL, [key])
             row = cursor.fetchone()
@@ -69,7 +69,7 @@ class AgentTokenAuthentication(TokenAuthentication):
         return user, Token(key=key, user=user)
 
 
-def _user_with_agent_from_row(row: tuple[Any, ...]) -> UserModel:
+def _user_with_agent_from_row(row: tuple[Any, ...]) -> "UserModel":
     """Build the user with its agent (or None) cached on it, as select_related would."""
     values = iter(row)
     loaded = {model: [next(values) for _ in names] for model, names in LOADED_FIELDS.items()}
