@@ -13,6 +13,7 @@ from voiceproject.twilio_ids import (
     IDENTITY_MAX_LENGTH,
     IDENTITY_REGEX,
     client_address,
+    sid_regex,
 )
 
 
@@ -41,12 +42,12 @@ class TwimlApp(models.Model):
         ordering = ["friendly_name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(sid__regex=r"^AP[0-9a-f]{32}$"),
+                condition=models.Q(sid__regex=sid_regex("AP")),
                 name="twimlapp_sid_format",
             ),
             models.CheckConstraint(
                 condition=models.Q(push_credential_sid="")
-                | models.Q(push_credential_sid__regex=r"^CR[0-9a-f]{32}$"),
+                | models.Q(push_credential_sid__regex=sid_regex("CR")),
                 name="twimlapp_push_credential_sid_format",
             ),
         ]

@@ -245,6 +245,7 @@ def list_cases() -> list[tuple[str, str]]:
 
     from calls.log.selectors import call_page_cursor
     from calls.models import Call
+    from voiceproject.twilio_ids import client_address
 
     now = timezone.now()
     parents = Call.objects.filter(parent__isnull=True)
@@ -283,7 +284,7 @@ def list_cases() -> list[tuple[str, str]]:
         ("list: agent + date range", query(agent=agent, **week)),
         ("list: customer number", query(number=customer)),
         ("list: our busiest number", query(number="+14155550100")),
-        ("list: agent's client address", query(number=f"client:{agent}")),
+        ("list: agent's client address", query(number=client_address(agent))),
         ("list: child SID", query(sid=child.sid)),
         ("API: first page", "/api/calls/"),
         ("API: status no-answer", "/api/calls/?status=no-answer"),

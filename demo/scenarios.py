@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime
 
 from calls.constants import CallStatus
+from voiceproject.twilio_ids import client_address
 
 API_VERSION = "2010-04-01"
 CALLBACK_SOURCE = "call-progress-events"
@@ -71,10 +72,10 @@ def pstn_to_agents(
         # When one agent answers, Twilio hangs up the others' devices.
         outcome = CallStatus.CANCELED if plan.answered and position > 0 else plan.outcome
         child = {
-            **_leg(plan, call_sid(rng), "outbound-dial", caller, f"client:{identity}"),
+            **_leg(plan, call_sid(rng), "outbound-dial", caller, client_address(identity)),
             "ParentCallSid": parent_sid,
             "Caller": caller,
-            "Called": f"client:{identity}",
+            "Called": client_address(identity),
         }
         deliveries += _child_events(plan, child, outcome)
     return deliveries + _parent_end(plan, parent)
@@ -102,7 +103,7 @@ def agent_to_agent(
 ) -> list[Delivery]:
     """An agent's softphone dials another agent by identity."""
     parent_sid = call_sid(rng)
-    caller, callee = f"client:{identity}", f"client:{callee_identity}"
+    caller, callee = client_address(identity), client_address(callee_identity)
     child = {
         **_leg(plan, call_sid(rng), "outbound-dial", caller, callee),
         "ParentCallSid": parent_sid,
@@ -117,8 +118,8 @@ def agent_to_agent(
 def _sdk_call(plan: CallPlan, parent_sid: str, identity: str, dialled: str) -> list[Delivery]:
     """The parent leg of a softphone's call: the Voice URL request, then its end."""
     parent = {
-        **_leg(plan, parent_sid, "inbound", f"client:{identity}", ""),
-        "Caller": f"client:{identity}",
+        **_leg(plan, parent_sid, "inbound", client_address(identity), ""),
+        "Caller": client_address(identity),
         "Called": "",
         "ApplicationSid": plan.application_sid,
     }
