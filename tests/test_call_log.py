@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agents.roles import ANALYSTS, SUPERVISORS
-from calls.log.selectors import call_families_visible_to, call_family_page
+from calls.log.access import call_families_visible_to
+from calls.log.paging import call_family_page
 from calls.models import Call
 from tests.call_log_data import START, call_family, callback
 from tests.factories import AgentFactory, CallFactory, UserFactory

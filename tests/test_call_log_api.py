@@ -5,7 +5,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from agents.roles import ANALYSTS, SUPERVISORS
-from calls.log.selectors import PAGE_SIZE
+from calls.log.paging import PAGE_SIZE
 from tests.call_log_data import START, call_family, callback
 from tests.factories import AgentFactory, UserFactory
 

@@ -1,5 +1,6 @@
 """The call log's JSON API: families with their children, and one family with its events."""
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -10,34 +11,38 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from calls.log.access import call_families_visible_to, can_view_call_log
+from calls.log.families import call_family_get
 from calls.log.filters import CallFamilyFilter
-from calls.log.selectors import (
-    DEFAULT_SORT,
-    PAGE_SIZE,
-    InvalidCursor,
-    call_families_visible_to,
-    call_family_get,
-    call_family_page,
-    can_view_call_log,
-)
+from calls.log.paging import DEFAULT_SORT, PAGE_SIZE, SORTS, InvalidCursor, call_family_page
 
 
 class CanViewCallLog(BasePermission):
-    """Analysts, supervisors and superusers see every call; agents see their own families."""
+    """Holders of `calls.view_call` see every call; agents see their own families."""
 
     def has_permission(self, request, view):
         return can_view_call_log(request.user)
 
 
+class CallFamilyFilterBackend(DjangoFilterBackend):
+    """The filters, kept on the view once validated, so that the paginator reads the sort
+    order from their cleaned data as the pages do."""
+
+    def get_filterset(self, request, queryset, view):
+        view.filterset = super().get_filterset(request, queryset, view)
+        return view.filterset
+
+
 class CallFamilyPagination(BasePagination):
-    """Keyset (cursor) pages of families in the order of the `sort` filter: as fast on the
-    last page of millions of calls as on the first, and no COUNT of the table."""
+    """Keyset (cursor) pages of families in the filters' sort order: as fast on the last page
+    of millions of calls as on the first, and no COUNT of the table."""
 
     cursor_query_param = "cursor"
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        sort = request.query_params.get("sort") or DEFAULT_SORT
+        filterset = getattr(view, "filterset", None)
+        sort = filterset.sort_order if filterset is not None else DEFAULT_SORT
         try:
             self.page = call_family_page(
                 queryset, sort=sort, cursor=request.query_params.get(self.cursor_query_param)
@@ -80,13 +85,22 @@ class CallFamilyPagination(BasePagination):
     def get_schema_operation_parameters(self, view):
         return [
             {
+                "name": "sort",
+                "required": False,
+                "in": "query",
+                "description": "Order of the families: "
+                + ", ".join(f"`{value}` ({label.lower()})" for value, label in SORTS.items())
+                + f"; `{DEFAULT_SORT}` when omitted.",
+                "schema": {"type": "string", "enum": list(SORTS)},
+            },
+            {
                 "name": self.cursor_query_param,
                 "required": False,
                 "in": "query",
                 "description": f"Opaque position from a `next` or `previous` link; "
                 f"pages hold {PAGE_SIZE} families.",
                 "schema": {"type": "string"},
-            }
+            },
         ]
 
 
@@ -137,6 +151,7 @@ class FamilyDetailOutput(serializers.Serializer):
 class CallFamilyListApi(generics.ListAPIView):
     serializer_class = FamilyOutput
     filterset_class = CallFamilyFilter
+    filter_backends = [CallFamilyFilterBackend]
     pagination_class = CallFamilyPagination
     permission_classes = [CanViewCallLog]
 
@@ -155,7 +170,7 @@ class CallFamilyDetailApi(APIView):
         responses=FamilyDetailOutput,
     )
     def get(self, request, sid):
-        family = call_family_get(sid=sid, user=request.user)
+        family = call_family_get(sid=sid, families=call_families_visible_to(request.user))
         if family is None:
             raise NotFound("No call with this SID that you may see.")
         return Response(FamilyDetailOutput(family).data)

@@ -12,18 +12,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from calls.log import charts
+from calls.log.access import call_families_visible_to, can_view_call_log
+from calls.log.export import CSV_HEADER, call_export_rows
+from calls.log.families import call_family_get
 from calls.log.filters import CallFamilyFilter
-from calls.log.selectors import (
-    CSV_HEADER,
-    SORTS,
-    InvalidCursor,
-    call_export_rows,
-    call_families_visible_to,
-    call_family_get,
-    call_family_page,
-    call_stats,
-    can_view_call_log,
-)
+from calls.log.paging import SORTS, InvalidCursor, call_family_page
+from calls.log.stats import call_stats
 
 # Anyone who may not see the call log goes to the login page, as Django does for staff pages.
 call_log_required = user_passes_test(can_view_call_log)
@@ -59,7 +53,7 @@ def call_list(request):
 @call_log_required
 def call_detail(request, sid):
     """Any leg's SID opens its family: legs, callback timeline and raw parameters."""
-    family = call_family_get(sid=sid, user=request.user)
+    family = call_family_get(sid=sid, families=call_families_visible_to(request.user))
     if family is None:
         raise Http404("No call with this SID that you may see.")
     return render(request, "calls/detail.html", {"family": family, "sid": sid})
