@@ -6,6 +6,7 @@ matches it.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
@@ -22,7 +23,7 @@ def family_id() -> Coalesce:
     return Coalesce("parent_id", "id")
 
 
-def families_of(legs: QuerySet[Call]) -> QuerySet[Call, dict[str, int]]:
+def families_of(legs: QuerySet[Call]) -> QuerySet[Call, Any]:
     """The family ids of these legs, for use as an `id__in` subquery."""
     return legs.annotate(family_id=family_id()).values("family_id")
 

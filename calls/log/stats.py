@@ -44,12 +44,12 @@ def call_stats(families: QuerySet[Call]) -> CallStats:
     per_hour: dict[int, dict[str, int]] = {hour: {} for hour in range(24)}
     directions: set[str] = set()
     by_day = legs.annotate(day=TruncDate("start_time")).values("day", "direction")
-    for row in by_day.annotate(legs=Count("id")).order_by():
-        per_day.setdefault(row["day"], {})[row["direction"]] = row["legs"]
-        directions.add(row["direction"])
+    for day_row in by_day.annotate(legs=Count("id")).order_by():
+        per_day.setdefault(day_row["day"], {})[day_row["direction"]] = day_row["legs"]
+        directions.add(day_row["direction"])
     by_hour = legs.annotate(hour=ExtractHour("start_time")).values("hour", "direction")
-    for row in by_hour.annotate(legs=Count("id")).order_by():
-        per_hour[row["hour"]][row["direction"]] = row["legs"]
+    for hour_row in by_hour.annotate(legs=Count("id")).order_by():
+        per_hour[hour_row["hour"]][hour_row["direction"]] = hour_row["legs"]
     by_agent = (
         legs.filter(agent__isnull=False)
         .values("agent__identity")
