@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agents.roles import ANALYSTS, SUPERVISORS
-from calls.log.access import call_families_visible_to
+from calls.log.access import call_families_visible_to, can_view_call_log
 from calls.log.paging import call_family_page
 from calls.models import Call
 from tests.call_log_data import START, call_family, callback
@@ -295,6 +295,15 @@ def test_a_group_without_view_call_sees_no_call_log(client, agent_families):
 
     assert client.get("/calls/").status_code == 302
     assert client.get(f"/calls/{hers.sid}/").status_code == 302
+
+
+def test_the_access_rule_costs_one_query_a_request(django_assert_num_queries):
+    quality = GroupFactory(name="Quality", permissions=["calls.view_call"])
+    user = UserFactory(groups=[quality.name])
+
+    with django_assert_num_queries(1):
+        assert can_view_call_log(user)
+        assert can_view_call_log(user)
 
 
 def test_an_agent_sees_only_the_families_of_its_own_legs(client, agent_families):
