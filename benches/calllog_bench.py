@@ -243,7 +243,7 @@ def list_cases() -> list[tuple[str, str]]:
     """(name, path) of each list request: pages deep in the range, every filter and sort."""
     from django.utils import timezone
 
-    from calls.log.selectors import call_page_cursor
+    from calls.log.paging import call_page_cursor
     from calls.models import Call
     from voiceproject.twilio_ids import client_address
 

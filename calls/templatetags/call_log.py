@@ -11,14 +11,14 @@ from django.template import Context
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from calls.log import selectors
+from calls.log import access
 
 register = template.Library()
 
 
 @register.filter
 def can_view_call_log(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return selectors.can_view_call_log(user)
+    return access.can_view_call_log(user)
 
 
 @register.filter
