@@ -16,7 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from agents.models import PhoneNumber, TwimlApp
-from agents.validators import is_e164
+from voiceproject.twilio_ids import is_e164
 from voiceproject.twilio_rest import twilio_rest_client
 
 logger = logging.getLogger(__name__)

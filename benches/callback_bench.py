@@ -32,7 +32,7 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from calls.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents  # noqa: E402
+from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents  # noqa: E402
 
 DATABASE = "callback_bench"
 SERVER_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -19,7 +19,6 @@ from django.conf import global_settings, settings
 from django.db import connection
 from django.utils import timezone
 
-from agents.roles import ANALYSTS
 from calls.models import Call
 from tests.conftest import (
     TEST_ACCOUNT_SID,
@@ -30,6 +29,7 @@ from tests.conftest import (
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, PhoneNumberFactory, UserFactory
 from tests.test_settings import run_manage
 from tests.twilio_requests import twilio_signature
+from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,7 +67,7 @@ def production_environment(tmp_path, fake_twilio) -> dict:
         "TWILIO_API_KEY_SID": TEST_API_KEY_SID,
         "TWILIO_API_KEY_SECRET": TEST_API_KEY_SECRET,
         "TWILIO_API_BASE_URL": fake_twilio.base_url,
-        "RECONCILE_INTERVAL": "1",
+        "RECONCILE_INTERVAL": "10",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "2",
     }

@@ -3,10 +3,10 @@
 import pytest
 
 from agents.models import PhoneNumber, TwimlApp
-from agents.roles import ANALYSTS, SUPERVISORS
 from agents.setup_admin import SYNC_ACTION
 from tests.factories import UserFactory
 from tests.twilio_account import PUBLIC_BASE_URL, RIGHT_URLS, configured_account
+from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
 

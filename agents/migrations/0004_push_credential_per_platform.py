@@ -33,7 +33,7 @@ def keep_one_push_credential(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("agents", "0002_roles"),
+        ("agents", "0003_identity_constraint_from_twilio_ids"),
     ]
 
     operations = [
