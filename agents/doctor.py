@@ -233,7 +233,7 @@ def app_findings(*, account: Any, wanted: list[VoiceSetting] | None) -> list[Fin
         ]
     findings = []
     for app in apps:
-        found = _fetch_or_none(lambda sid=app.sid: account.applications(sid).fetch())
+        found = _fetch_or_none(account.applications(app.sid).fetch)
         if found is None:
             findings.append(
                 Finding(
@@ -299,7 +299,7 @@ def push_credential_findings() -> list[Finding]:
         ]:
             if not sid:
                 continue
-            credential = _fetch_or_none(lambda sid=sid: chat.credentials(sid).fetch())
+            credential = _fetch_or_none(chat.credentials(sid).fetch)
             where = f"{app.friendly_name}'s {field} credential {sid}"
             if credential is None:
                 findings.append(

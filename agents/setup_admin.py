@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection
 from typing import TypeVar
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -75,7 +76,7 @@ def sync_action(*, description: str, selection: Callable[[QuerySet], dict]) -> C
             "queryset": queryset,
             "action": request.POST["action"],
             "opts": model_admin.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/agents/twilio_sync_confirm.html", context)
 

@@ -28,7 +28,7 @@ class TwilioUnavailable(Exception):
     """Twilio kept answering 429, 5xx or nothing at all after every retry."""
 
 
-class RetryingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no types
+class RetryingHttpClient(TwilioHttpClient):
     """Retry what Twilio asks us to retry, at the HTTP layer, so every API call gets it.
 
     twilio-python's list() and stream() turn any failed page into a bare TwilioException with
