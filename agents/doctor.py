@@ -67,17 +67,29 @@ def twilio_doctor() -> list[Finding]:
     findings += account_findings
     if not doctor_ok(account_findings):
         return findings
-    account = twilio_rest_client().api.v2010.account
-    twilio_numbers = account.incoming_phone_numbers.list()
     try:
         wanted = voice_settings()
     except WebhookBaseUrlMissing:
         wanted = None  # Already a FAIL of its own; existence is still worth checking.
-    findings += app_findings(account=account, wanted=wanted)
-    findings += number_findings(twilio_numbers=twilio_numbers, wanted=wanted)
-    findings += push_credential_findings()
-    findings += caller_id_findings(account=account, twilio_numbers=twilio_numbers)
+    try:
+        findings += resource_findings(wanted=wanted)
+    except (TwilioRestException, TwilioUnavailable, TwilioException) as error:
+        findings.append(
+            Finding(Level.FAIL, "Twilio", f"Twilio stopped answering the checks: {error}")
+        )
     return findings
+
+
+def resource_findings(*, wanted: list[VoiceSetting] | None) -> list[Finding]:
+    """The checks of the account's apps, numbers, push credentials and caller IDs."""
+    account = twilio_rest_client().api.v2010.account
+    twilio_numbers = account.incoming_phone_numbers.list()
+    return [
+        *app_findings(account=account, wanted=wanted),
+        *number_findings(twilio_numbers=twilio_numbers, wanted=wanted),
+        *push_credential_findings(),
+        *caller_id_findings(account=account, twilio_numbers=twilio_numbers),
+    ]
 
 
 def settings_findings() -> list[Finding]:

@@ -7,7 +7,9 @@ import pytest
 from django.core.management import call_command
 
 from agents.doctor import Level, twilio_doctor
+from agents.models import Agent, TwimlApp
 from tests.factories import AgentFactory, PhoneNumberFactory, TwimlAppFactory
+from tests.fake_twilio import Fault
 from tests.twilio_account import configured_account
 
 pytestmark = pytest.mark.django_db
@@ -119,8 +121,6 @@ def test_an_app_whose_urls_point_elsewhere_fails_with_the_fix(account):
 
 def test_no_twiml_app_at_all_fails(fake_twilio, settings):
     configured_account(fake_twilio, settings)
-    from agents.models import Agent, TwimlApp
-
     Agent.objects.all().delete()
     TwimlApp.objects.all().delete()
 
@@ -243,3 +243,14 @@ def test_contradicting_settings_are_named(account, settings, changes, level, exp
         found_level is level and expected in message
         for found_level, message in findings_of("settings")
     )
+
+
+def test_twilio_failing_after_the_credentials_check_is_a_fail_not_a_crash(account, settings):
+    settings.TWILIO_API_RETRIES = 0
+    # The account and key fetches are answered; every request after them fails.
+    account.fake.faults.extend([Fault(None), Fault(None), *[Fault(500)] * 20])
+
+    findings = twilio_doctor()
+
+    assert findings[-1].level is Level.FAIL
+    assert findings[-1].message.startswith("Twilio stopped answering the checks:")
