@@ -6,16 +6,29 @@ from agents.constants import Availability, PresenceSource
 from agents.forms import AgentCreationForm
 from agents.models import Agent, PhoneNumber, PresenceChange, TwimlApp
 from agents.presence import agents_with_current_availability, presence_set_many
+from agents.setup_admin import apps_selected, numbers_selected, sync_action
 from voiceproject.admin import ReadOnlyAdmin
 
 
 @admin.register(TwimlApp)
 class TwimlAppAdmin(admin.ModelAdmin):
-    list_display = ["friendly_name", "sid", "push_credential_sid", "agent_count"]
+    list_display = [
+        "friendly_name",
+        "sid",
+        "apn_credential_sid",
+        "fcm_credential_sid",
+        "agent_count",
+    ]
     search_fields = ["friendly_name", "sid", "description"]
     # Explicit: a counting (GROUP BY) query drops the model's default ordering, and the
     # agent form's TwiML App picker pages through this list.
     ordering = ["friendly_name"]
+    actions = [
+        sync_action(
+            description="Set the selected apps' Twilio URLs to this server",
+            selection=apps_selected,
+        )
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(number_of_agents=Count("agents"))
@@ -98,11 +111,11 @@ class AgentAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else []
 
-    def get_form(self, request, obj=None, **kwargs):
+    def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = AgentCreationForm
             kwargs["fields"] = None
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
 
 @admin.register(PhoneNumber)
@@ -111,6 +124,12 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     search_fields = ["number", "friendly_name", "agents__identity"]
     list_filter = ["agents"]
     filter_horizontal = ["agents"]
+    actions = [
+        sync_action(
+            description="Set the selected numbers' Twilio URLs to this server",
+            selection=numbers_selected,
+        )
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("agents")

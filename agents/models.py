@@ -4,13 +4,30 @@ from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
 from agents.validators import (
-    E164_PATTERN,
-    IDENTITY_MAX_LENGTH,
     validate_application_sid,
     validate_e164,
     validate_identity,
     validate_push_credential_sid,
 )
+from voiceproject.twilio_ids import (
+    E164_MAX_LENGTH,
+    E164_REGEX,
+    IDENTITY_MAX_LENGTH,
+    IDENTITY_REGEX,
+    client_address,
+    sid_regex,
+)
+
+
+def push_credential_sid_field(*, verbose_name: str, help_text: str) -> models.CharField:
+    """A push credential's SID (CR…), optional: apps without mobile users need none."""
+    return models.CharField(
+        verbose_name,
+        max_length=34,
+        blank=True,
+        validators=[validate_push_credential_sid],
+        help_text=help_text,
+    )
 
 
 class TwimlApp(models.Model):
@@ -24,12 +41,15 @@ class TwimlApp(models.Model):
         help_text="The TwiML App's SID from the Twilio Console (AP…).",
     )
     friendly_name = models.CharField(max_length=64)
-    push_credential_sid = models.CharField(
-        "push credential SID",
-        max_length=34,
-        blank=True,
-        validators=[validate_push_credential_sid],
-        help_text="Needed by the iOS and Android SDKs to receive calls (CR…).",
+    # iOS rings through APNs and Android through FCM, each with its own credential; a token
+    # carries the one for the platform that asks for it.
+    apn_credential_sid = push_credential_sid_field(
+        verbose_name="APN push credential SID",
+        help_text="The APNs (VoIP) push credential iOS apps receive calls with (CR…).",
+    )
+    fcm_credential_sid = push_credential_sid_field(
+        verbose_name="FCM push credential SID",
+        help_text="The FCM push credential Android apps receive calls with (CR…).",
     )
     description = models.TextField(blank=True)
 
@@ -38,17 +58,20 @@ class TwimlApp(models.Model):
         ordering = ["friendly_name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(sid__regex=r"^AP[0-9a-f]{32}$"),
+                condition=models.Q(sid__regex=sid_regex("AP")),
                 name="twimlapp_sid_format",
             ),
-            models.CheckConstraint(
-                condition=models.Q(push_credential_sid="")
-                | models.Q(push_credential_sid__regex=r"^CR[0-9a-f]{32}$"),
-                name="twimlapp_push_credential_sid_format",
+            *(
+                models.CheckConstraint(
+                    condition=models.Q((field, ""))
+                    | models.Q((f"{field}__regex", sid_regex("CR"))),
+                    name=f"twimlapp_{field}_format",
+                )
+                for field in ("apn_credential_sid", "fcm_credential_sid")
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.friendly_name} ({self.sid})"
 
 
@@ -74,7 +97,7 @@ class Agent(models.Model):
     )
     caller_id = models.CharField(
         "caller ID",
-        max_length=16,
+        max_length=E164_MAX_LENGTH,
         blank=True,
         validators=[validate_e164],
         help_text="E.164 number shown to the people this agent dials; one of your Twilio numbers.",
@@ -109,16 +132,16 @@ class Agent(models.Model):
                 name="agent_availability_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(identity__regex=r"^[A-Za-z0-9_]+$"),
+                condition=models.Q(identity__regex=IDENTITY_REGEX),
                 name="agent_identity_format",
             ),
             models.CheckConstraint(
-                condition=models.Q(caller_id="") | models.Q(caller_id__regex=f"^{E164_PATTERN}$"),
+                condition=models.Q(caller_id="") | models.Q(caller_id__regex=E164_REGEX),
                 name="agent_caller_id_e164",
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.identity
 
     @property
@@ -129,14 +152,14 @@ class Agent(models.Model):
     @property
     def client_address(self) -> str:
         """The address Twilio uses for this agent in From/To: client:<identity>."""
-        return f"client:{self.identity}"
+        return client_address(self.identity)
 
 
 class PhoneNumber(models.Model):
     """One of our Twilio numbers and the agents whose devices ring when it is called."""
 
     number = models.CharField(
-        max_length=16,
+        max_length=E164_MAX_LENGTH,
         unique=True,
         validators=[validate_e164],
         help_text="E.164, for example +14155550100.",
@@ -154,12 +177,12 @@ class PhoneNumber(models.Model):
         ordering = ["number"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(number__regex=f"^{E164_PATTERN}$"),
+                condition=models.Q(number__regex=E164_REGEX),
                 name="phonenumber_e164",
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.friendly_name} {self.number}".strip()
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 
@@ -55,7 +55,7 @@ def presence_set(
     agent: Agent,
     availability: str,
     source: PresenceSource,
-    changed_by: AbstractBaseUser | None,
+    changed_by: User | None,
     heartbeat: bool,
     now: datetime,
 ) -> Agent:
@@ -78,7 +78,7 @@ def presence_set_many(
     agents: Iterable[Agent],
     availability: str,
     source: PresenceSource,
-    changed_by: AbstractBaseUser | None,
+    changed_by: User | None,
     now: datetime,
 ) -> None:
     """Set several agents' availability at once, without lapse (a supervisor's decision)."""
@@ -128,7 +128,7 @@ def _record_change(
     to: str,
     at: datetime,
     source: PresenceSource,
-    changed_by: AbstractBaseUser | None,
+    changed_by: User | None,
 ) -> None:
     PresenceChange.objects.create(
         agent=agent,

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from agents.selectors import NotAnActiveAgent, active_agent_for_user, agent_get_for_user
-from agents.validators import E164_PATTERN, IDENTITY_PATTERN
+from voiceproject.twilio_ids import E164_REGEX, IDENTITY_REGEX
 
 # The Voice JavaScript SDK served from our static files (see its VERSION file there).
 VOICE_SDK_PATH = "vendor/twilio-voice-sdk/twilio.min.js"
@@ -40,7 +40,7 @@ def phone(request: HttpRequest) -> HttpResponse:
             "login": login_again,
         },
         "heartbeatSeconds": settings.PRESENCE_TIMEOUT / 3,
-        "patterns": {"e164": E164_PATTERN, "identity": IDENTITY_PATTERN.pattern},
+        "patterns": {"e164": E164_REGEX, "identity": IDENTITY_REGEX},
         "dialling": national_dialling(agent.caller_id),
     }
     context = {"agent": agent, "config": config, "voice_sdk": static(VOICE_SDK_PATH)}
@@ -53,7 +53,7 @@ def national_dialling(caller_id: str) -> dict[str, str]:
         return {"countryCallingCode": "", "nationalPrefix": ""}
     number = phonenumbers.parse(caller_id, None)
     region = phonenumbers.region_code_for_number(number)
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region) if region else None
     return {
         "countryCallingCode": str(number.country_code),
         "nationalPrefix": (metadata.national_prefix if metadata else None) or "",

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from calls import tasks
 from calls.models import Call, ReconcileRun
@@ -9,7 +11,7 @@ RECONCILE_ACTION_LIMIT = 50
 
 
 @admin.register(Call)
-class CallAdmin(ReadOnlyAdmin):
+class CallAdmin(ReadOnlyAdmin[Call]):
     list_display = [
         "sid",
         "parent",
@@ -28,7 +30,7 @@ class CallAdmin(ReadOnlyAdmin):
     actions = ["reconcile_with_twilio"]
 
     @admin.action(description="Reconcile with Twilio", permissions=["view"])
-    def reconcile_with_twilio(self, request, queryset):
+    def reconcile_with_twilio(self, request: HttpRequest, queryset: QuerySet[Call]) -> None:
         sids = list(queryset.values_list("sid", flat=True)[: RECONCILE_ACTION_LIMIT + 1])
         if len(sids) > RECONCILE_ACTION_LIMIT:
             self.message_user(
@@ -45,7 +47,7 @@ class CallAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReconcileRun)
-class ReconcileRunAdmin(ReadOnlyAdmin):
+class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
     """Each reconciliation pass, so supervisors can see failures and what was fixed."""
 
     list_display = [

@@ -12,8 +12,8 @@ from django.utils import timezone
 from agents.models import Agent
 from calls.constants import STATUS_RANK, TERMINAL_STATUSES, CallStatus
 from calls.models import Call, CallEvent
-from calls.twilio_values import agent_identity_on_leg
 from calls.webhooks.callbacks import TwilioCallback
+from voiceproject.twilio_ids import agent_identity_on_leg
 
 _CALL = Call._meta.db_table
 # The stored leg is aliased "c" in the upsert. Its status's rank, as in STATUS_RANK; the

@@ -4,7 +4,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from calls.constants import CallDirection, CallStatus
-from calls.twilio_values import CALL_SID_REGEX
+from voiceproject.twilio_ids import CALL_SID_REGEX
 
 
 class Call(models.Model):
@@ -78,7 +78,7 @@ class Call(models.Model):
                 name="call_parent_duration_idx",
             ),
             # A leg's family, COALESCE(parent_id, id): families of filtered legs and the
-            # legs of a family are index lookups (calls.log.selectors.family_id).
+            # legs of a family are index lookups (calls.log.families.family_id).
             models.Index(Coalesce("parent", "id"), name="call_family_idx"),
             models.Index(fields=["agent", "start_time"], name="call_agent_start_idx"),
             models.Index(fields=["from_number"], name="call_from_idx"),
@@ -86,7 +86,7 @@ class Call(models.Model):
             models.Index(fields=["status", "start_time"], name="call_status_start_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.sid
 
 
@@ -107,7 +107,7 @@ class CallEvent(models.Model):
         ordering = ["call", "timestamp", "sequence_number", "id"]
         indexes = [models.Index(fields=["call", "received_at"], name="callevent_call_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.call_id} {self.status} #{self.sequence_number}"
 
 
@@ -161,5 +161,5 @@ class ReconcileRun(models.Model):
             models.Index(fields=["kind", "outcome", "-started_at"], name="reconcile_last_idx")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind} run {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"

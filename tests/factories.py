@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
 from agents.models import Agent, PhoneNumber, TwimlApp
-from agents.roles import roles_create
 from calls.models import Call
+from voiceproject.roles import roles_create
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -37,6 +37,23 @@ class UserFactory(factory.django.DjangoModelFactory):
             roles_create(group_model=Group, permission_model=Permission)
             self.groups.add(*Group.objects.filter(name__in=names))
         self.save()
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"group{n}")
+
+    @factory.post_generation
+    def permissions(self, create, names):
+        """GroupFactory(permissions=["calls.view_call"]) grants those permissions."""
+        for name in names or ():
+            app_label, codename = name.split(".")
+            self.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
 
 
 class TwimlAppFactory(factory.django.DjangoModelFactory):

@@ -10,11 +10,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
-from agents.roles import ANALYSTS
-from calls.log.selectors import PAGE_SIZE
+from calls.log.paging import PAGE_SIZE
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, log_in
 from tests.call_log_data import call_family, callback
 from tests.factories import AgentFactory, UserFactory
+from voiceproject.roles import ANALYSTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -4,8 +4,8 @@ import pytest
 
 from agents.constants import Availability, PresenceSource
 from agents.models import PresenceChange
-from agents.roles import ANALYSTS, SUPERVISORS
 from tests.factories import AgentFactory, UserFactory
+from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from rest_framework.test import APIClient
 
 from agents.constants import Availability, PresenceSource
 from agents.models import PresenceChange
-from agents.roles import ANALYSTS, SUPERVISORS
 from agents.tasks import presence_lapse_silent_softphones
 from tests.factories import AgentFactory, CallFactory, UserFactory
+from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
 

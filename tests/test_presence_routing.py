@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from agents.constants import Availability
 from calls.models import Call
-from calls.scenarios import CallPlan, agent_to_agent, pstn_to_agents
+from demo.scenarios import CallPlan, agent_to_agent, pstn_to_agents
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, PhoneNumberFactory, UserFactory
 from tests.twilio_requests import deliver, post_signed

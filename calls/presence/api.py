@@ -7,18 +7,19 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.constants import Availability, PresenceSource
 from agents.models import Agent
 from agents.presence import presence_set
-from agents.roles import SUPERVISORS
-from agents.selectors import NotAnActiveAgent, active_agent_for_user
+from agents.selectors import NotAnActiveAgent, active_agent_for_user, agent_get_for_user
 from calls.presence.selectors import agent_directory, agent_presence
+from voiceproject.roles import SUPERVISORS
 
 
-class PresenceOutputSerializer(serializers.Serializer):
+class PresenceOutputSerializer(serializers.Serializer[object]):
     identity = serializers.CharField()
     availability = serializers.ChoiceField(choices=Availability.choices)
     on_call = serializers.BooleanField(help_text="One of the agent's call legs is in progress.")
@@ -34,18 +35,18 @@ class PresenceApi(APIView):
     (mobile apps, which receive calls by push).
     """
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[object]):
         availability = serializers.ChoiceField(choices=Availability.choices)
         heartbeat = serializers.BooleanField(
             default=False, help_text="Lapse to offline unless set again within the timeout."
         )
 
     @extend_schema(responses=PresenceOutputSerializer)
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return self.answer(self.agent(request))
 
     @extend_schema(request=InputSerializer, responses=PresenceOutputSerializer)
-    def put(self, request):
+    def put(self, request: Request) -> Response:
         agent = self.agent(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -54,17 +55,17 @@ class PresenceApi(APIView):
             agent=agent,
             availability=serializer.validated_data["availability"],
             source=PresenceSource.SOFTPHONE if heartbeat else PresenceSource.API,
-            changed_by=request.user,
+            changed_by=agent.user,
             heartbeat=heartbeat,
             now=timezone.now(),
         )
         return self.answer(agent)
 
     @extend_schema(request=InputSerializer, responses=PresenceOutputSerializer)
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         return self.put(request)
 
-    def agent(self, request) -> Agent:
+    def agent(self, request: Request) -> Agent:
         try:
             return active_agent_for_user(user=request.user, purpose="have a presence")
         except NotAnActiveAgent as error:
@@ -77,11 +78,12 @@ class PresenceApi(APIView):
 class IsAgentOrSupervisor(BasePermission):
     message = "Only agents and supervisors may see the agents' directory."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
+        agent = agent_get_for_user(user=user)
         return bool(
             user.is_superuser
-            or Agent.objects.filter(user_id=user.pk, is_active=True).exists()
+            or (agent is not None and agent.is_active)
             or user.groups.filter(name=SUPERVISORS).exists()
         )
 
@@ -91,7 +93,7 @@ class AgentDirectoryApi(APIView):
 
     permission_classes = [IsAuthenticated, IsAgentOrSupervisor]
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(serializers.Serializer[object]):
         identity = serializers.CharField()
         display_name = serializers.CharField()
         availability = serializers.ChoiceField(
@@ -100,6 +102,6 @@ class AgentDirectoryApi(APIView):
         on_call = serializers.BooleanField()
 
     @extend_schema(responses=OutputSerializer(many=True))
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         agents = agent_directory(now=timezone.now())
-        return Response(self.OutputSerializer(agents, many=True).data)
+        return Response(self.OutputSerializer(instance=agents, many=True).data)

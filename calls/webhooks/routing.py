@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import DateTimeField, OuterRef, QuerySet, Subquery
+from django.db.models import DateTimeField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 
 from agents.constants import Availability
@@ -25,7 +25,7 @@ def agents_to_ring(*, candidates: QuerySet[Agent], now: datetime) -> QuerySet[Ag
     )
     eligible = agents_with_presence(
         candidates.filter(is_active=True, incoming_allowed=True), now=now
-    ).filter(current_availability=Availability.AVAILABLE, on_call=False)
+    ).filter(Q(current_availability=Availability.AVAILABLE), Q(on_call=False))
     return eligible.annotate(
         idle_since=Greatest("availability_since", Coalesce(last_call_end, "availability_since"))
     ).order_by("idle_since", "identity")

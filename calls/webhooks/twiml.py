@@ -1,14 +1,15 @@
 """The TwiML that tells Twilio what to do with a call reaching our Voice URL."""
 
+from typing import Any
+
 from django.conf import settings
 from django.utils import timezone
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from agents.models import Agent, PhoneNumber
-from agents.validators import is_e164, is_identity
-from calls.twilio_values import client_identity
 from calls.webhooks.callbacks import TwilioCallback
 from calls.webhooks.routing import agents_to_ring
+from voiceproject.twilio_ids import client_identity, is_e164, is_identity
 
 # Twilio refuses a <Dial> with more than ten nouns.
 DIAL_MAX_NOUNS = 10
@@ -36,7 +37,7 @@ def twiml_apology() -> str:
     return str(_spoken(APOLOGY))
 
 
-def _twiml_for_agent_call(caller_identity: str, destination: str, status_callback_url: str):
+def _twiml_for_agent_call(caller_identity: str, destination: str, status_callback_url: str) -> str:
     caller = (
         Agent.objects.filter(identity=caller_identity, is_active=True)
         .select_related("user")
@@ -98,7 +99,7 @@ def _ring(
                 client.parameter(name=name, value=value)
 
 
-def _dial(response: VoiceResponse, **options):
+def _dial(response: VoiceResponse, **options: Any) -> Dial:
     # answerOnBridge: the caller hears ringing, and is not billed, until someone answers.
     return response.dial(answer_on_bridge=True, timeout=settings.TWILIO_DIAL_TIMEOUT, **options)
 

@@ -230,7 +230,7 @@ function toE164(text) {
     const national = prefix && compact.startsWith(prefix) ? compact.slice(prefix.length) : compact;
     candidate = `+${config.dialling.countryCallingCode}${national}`;
   }
-  return candidate && new RegExp(`^(?:${config.patterns.e164})$`).test(candidate) ? candidate : null;
+  return candidate && new RegExp(config.patterns.e164).test(candidate) ? candidate : null;
 }
 
 function dialTarget(text) {
@@ -239,7 +239,7 @@ function dialTarget(text) {
   const number = toE164(trimmed);
   if (number) return { to: number, label: number };
   const identity = trimmed.replace(/^client:/, "");
-  if (/[A-Za-z_]/.test(identity) && new RegExp(`^(?:${config.patterns.identity})$`).test(identity)) {
+  if (/[A-Za-z_]/.test(identity) && new RegExp(config.patterns.identity).test(identity)) {
     return { to: identity, label: `agent ${identity}` };
   }
   return null;

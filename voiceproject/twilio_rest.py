@@ -1,10 +1,15 @@
-"""The Twilio REST client, built once from settings, and the retry policy it talks with."""
+"""The Twilio REST client, built once from settings, and the retry policy it talks with.
+
+It talks to the region and edge of the API key (TWILIO_REGION, TWILIO_EDGE), or to
+TWILIO_API_BASE_URL for every product when that is set (a local fake in tests).
+"""
 
 import email.utils
 import functools
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -38,7 +43,7 @@ class RetryingHttpClient(TwilioHttpClient):
         self.backoff = backoff
         self.backoff_max = backoff_max
 
-    def request(self, method, url, *args, **kwargs) -> Response:
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         for attempt in range(self.retries + 1):
             try:
                 response = super().request(method, url, *args, **kwargs)
@@ -88,6 +93,7 @@ def twilio_rest_client() -> Client:
         else settings.TWILIO_AUTH_TOKEN,
         base_url=settings.TWILIO_API_BASE_URL,
         region=settings.TWILIO_REGION,
+        edge=settings.TWILIO_EDGE,
         timeout=settings.TWILIO_API_TIMEOUT,
         retries=settings.TWILIO_API_RETRIES,
         backoff=settings.TWILIO_API_BACKOFF,
@@ -103,6 +109,7 @@ def _client(
     password: str,
     base_url: str,
     region: str,
+    edge: str,
     timeout: float,
     retries: int,
     backoff: float,
@@ -113,6 +120,7 @@ def _client(
         password,
         account_sid,
         region=None if base_url else region or None,
+        edge=None if base_url else edge or None,
         http_client=RetryingHttpClient(
             timeout=timeout, retries=retries, backoff=backoff, backoff_max=backoff_max
         ),
@@ -121,5 +129,7 @@ def _client(
         environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
     )
     if base_url:
+        # Every product the server uses: the 2010 API and Chat's push credentials.
         client.api.base_url = base_url
+        client.chat.base_url = base_url
     return client
