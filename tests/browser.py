@@ -1,5 +1,6 @@
 """Headless Debian Chromium for browser tests: where it is, how it starts, logging in."""
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,3 +50,13 @@ def outside_the_browser_loop(function: Callable[[], T]) -> T:
 
     with ThreadPoolExecutor(max_workers=1) as executor:
         return executor.submit(run).result()
+
+
+def eventually(function: Callable[[], T], expected: T, *, timeout: float = 5.0) -> T:
+    """Read with `function` (outside the browser's loop) until it gives `expected`, or give up
+    after `timeout` seconds and return the last value: for writes the browser makes after the
+    page is gone, such as navigator.sendBeacon's."""
+    deadline = time.monotonic() + timeout
+    while (value := outside_the_browser_loop(function)) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value

@@ -35,7 +35,7 @@ class PresenceApi(APIView):
     (mobile apps, which receive calls by push).
     """
 
-    class InputSerializer(serializers.Serializer[object]):
+    class PresenceInputSerializer(serializers.Serializer[object]):
         availability = serializers.ChoiceField(choices=Availability.choices)
         heartbeat = serializers.BooleanField(
             default=False, help_text="Lapse to offline unless set again within the timeout."
@@ -45,10 +45,10 @@ class PresenceApi(APIView):
     def get(self, request: Request) -> Response:
         return self.answer(self.agent(request))
 
-    @extend_schema(request=InputSerializer, responses=PresenceOutputSerializer)
+    @extend_schema(request=PresenceInputSerializer, responses=PresenceOutputSerializer)
     def put(self, request: Request) -> Response:
         agent = self.agent(request)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.PresenceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         heartbeat = serializer.validated_data["heartbeat"]
         agent = presence_set(
@@ -61,7 +61,7 @@ class PresenceApi(APIView):
         )
         return self.answer(agent)
 
-    @extend_schema(request=InputSerializer, responses=PresenceOutputSerializer)
+    @extend_schema(request=PresenceInputSerializer, responses=PresenceOutputSerializer)
     def post(self, request: Request) -> Response:
         return self.put(request)
 
@@ -93,7 +93,7 @@ class AgentDirectoryApi(APIView):
 
     permission_classes = [IsAuthenticated, IsAgentOrSupervisor]
 
-    class OutputSerializer(serializers.Serializer[object]):
+    class DirectoryEntrySerializer(serializers.Serializer[object]):
         identity = serializers.CharField()
         display_name = serializers.CharField()
         availability = serializers.ChoiceField(
@@ -101,7 +101,7 @@ class AgentDirectoryApi(APIView):
         )
         on_call = serializers.BooleanField()
 
-    @extend_schema(responses=OutputSerializer(many=True))
+    @extend_schema(responses=DirectoryEntrySerializer(many=True))
     def get(self, request: Request) -> Response:
         agents = agent_directory(now=timezone.now())
-        return Response(self.OutputSerializer(instance=agents, many=True).data)
+        return Response(self.DirectoryEntrySerializer(instance=agents, many=True).data)
