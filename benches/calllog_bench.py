@@ -217,7 +217,7 @@ def list_cases() -> list[tuple[str, str]]:
     """(name, path) of each list request: pages deep in the range, every filter and sort."""
     from django.utils import timezone
 
-    from calls.log.selectors import call_page_cursor
+    from calls.log.paging import call_page_cursor
     from calls.models import Call
 
     now = timezone.now()

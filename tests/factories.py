@@ -39,6 +39,23 @@ class UserFactory(factory.django.DjangoModelFactory):
         self.save()
 
 
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"group{n}")
+
+    @factory.post_generation
+    def permissions(self, create, names):
+        """GroupFactory(permissions=["calls.view_call"]) grants those permissions."""
+        for name in names or ():
+            app_label, codename = name.split(".")
+            self.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+
+
 class TwimlAppFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = TwimlApp

@@ -3,14 +3,16 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agents.roles import ANALYSTS, SUPERVISORS
-from calls.log.selectors import call_families_visible_to, call_family_page
+from calls.log.access import call_families_visible_to, can_view_call_log
+from calls.log.paging import call_family_page
 from calls.models import Call
 from tests.call_log_data import START, call_family, callback
-from tests.factories import AgentFactory, CallFactory, UserFactory
+from tests.factories import AgentFactory, CallFactory, GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -260,6 +262,48 @@ def test_analysts_supervisors_and_superusers_see_every_family(client, agent_fami
 
     assert listed_sids(client.get("/calls/")) == [other.sid, hers.sid]
     assert client.get(f"/calls/{other.sid}/").status_code == 200
+
+
+def test_a_new_group_given_only_view_call_sees_every_family(client, agent_families):
+    _, hers, other = agent_families
+    quality = GroupFactory(name="Quality", permissions=["calls.view_call"])
+    client.force_login(UserFactory(groups=[quality.name]))
+
+    assert listed_sids(client.get("/calls/")) == [other.sid, hers.sid]
+    assert client.get(f"/calls/{other.children.get().sid}/").status_code == 200
+    exported = {
+        row["parent_sid"] or row["sid"] for row in exported_rows(client.get("/calls/export.csv"))
+    }
+    assert exported == {hers.sid, other.sid}
+    assert client.get("/calls/stats/").status_code == 200
+    assert 'href="/calls/"' in client.get("/").content.decode()
+
+
+def test_view_call_granted_to_the_user_alone_shows_every_family(client, agent_families):
+    _, hers, other = agent_families
+    user = UserFactory()
+    user.user_permissions.add(Permission.objects.get(codename="view_call"))
+    client.force_login(user)
+
+    assert listed_sids(client.get("/calls/")) == [other.sid, hers.sid]
+
+
+def test_a_group_without_view_call_sees_no_call_log(client, agent_families):
+    _, hers, _ = agent_families
+    auditors = GroupFactory(name="Auditors", permissions=["calls.view_callevent"])
+    client.force_login(UserFactory(groups=[auditors.name]))
+
+    assert client.get("/calls/").status_code == 302
+    assert client.get(f"/calls/{hers.sid}/").status_code == 302
+
+
+def test_the_access_rule_costs_one_query_a_request(django_assert_num_queries):
+    quality = GroupFactory(name="Quality", permissions=["calls.view_call"])
+    user = UserFactory(groups=[quality.name])
+
+    with django_assert_num_queries(1):
+        assert can_view_call_log(user)
+        assert can_view_call_log(user)
 
 
 def test_an_agent_sees_only_the_families_of_its_own_legs(client, agent_families):

@@ -5,9 +5,9 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from agents.roles import ANALYSTS, SUPERVISORS
-from calls.log.selectors import PAGE_SIZE
+from calls.log.paging import PAGE_SIZE
 from tests.call_log_data import START, call_family, callback
-from tests.factories import AgentFactory, UserFactory
+from tests.factories import AgentFactory, GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +67,38 @@ def test_invalid_filter_value_is_a_bad_request(analyst_client):
     assert "status" in response.json()
 
 
+def test_list_sorts_families_as_the_sort_filter_says(analyst_client):
+    long = call_family(duration=600)
+    short = call_family(start=START + timedelta(hours=1), duration=10)
+    unknown = call_family(start=START + timedelta(hours=2), duration=None)
+
+    response = analyst_client.get("/api/calls/", {"sort": "duration"})
+
+    assert [item["sid"] for item in response.json()["results"]] == [
+        short.sid,
+        long.sid,
+        unknown.sid,
+    ]
+
+
+def test_list_keeps_the_sort_across_its_cursor_links(analyst_client):
+    for seconds in range(PAGE_SIZE + 2):
+        call_family(start=START - timedelta(minutes=seconds), duration=seconds)
+
+    first = analyst_client.get("/api/calls/", {"sort": "-duration"}).json()
+    second = analyst_client.get(first["next"]).json()
+
+    durations = [item["duration"] for item in first["results"] + second["results"]]
+    assert durations == sorted(range(PAGE_SIZE + 2), reverse=True)
+
+
+def test_unknown_sort_is_a_bad_request(analyst_client):
+    response = analyst_client.get("/api/calls/", {"sort": "price"})
+
+    assert response.status_code == 400
+    assert "sort" in response.json()
+
+
 def test_family_from_a_child_sid_with_events(analyst_client):
     family = call_family(children=[{}])
     child = family.children.get()
@@ -109,6 +141,18 @@ def test_supervisors_may_use_a_token(client):
     response = client.get("/api/calls/", headers={"Authorization": f"Token {token.key}"})
 
     assert [item["sid"] for item in response.json()["results"]] == [family.sid]
+
+
+def test_a_new_group_given_only_view_call_gets_every_family(client):
+    alice = AgentFactory(identity="alice")
+    hers = call_family(children=[{"agent": alice}])
+    other = call_family(start=START + timedelta(hours=1), children=[{}])
+    quality = GroupFactory(name="Quality", permissions=["calls.view_call"])
+    client.force_login(UserFactory(groups=[quality.name]))
+
+    listed = [item["sid"] for item in client.get("/api/calls/").json()["results"]]
+    assert listed == [other.sid, hers.sid]
+    assert client.get(f"/api/calls/{other.children.get().sid}/").status_code == 200
 
 
 def test_an_agent_gets_only_the_families_of_its_own_legs(client):

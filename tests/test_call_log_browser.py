@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
 from agents.roles import ANALYSTS
-from calls.log.selectors import PAGE_SIZE
+from calls.log.paging import PAGE_SIZE
 from tests.call_log_data import call_family, callback
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, UserFactory
 

@@ -1,58 +1,78 @@
 """The call log's JSON API: families with their children, and one family with its events."""
 
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
+from django_filters import FilterSet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from calls.log.access import call_families_visible_to, can_view_call_log
+from calls.log.families import CallFamily, call_family_get
 from calls.log.filters import CallFamilyFilter
-from calls.log.selectors import (
-    DEFAULT_SORT,
-    PAGE_SIZE,
-    InvalidCursor,
-    call_families_visible_to,
-    call_family_get,
-    call_family_page,
-    can_view_call_log,
-)
+from calls.log.paging import DEFAULT_SORT, PAGE_SIZE, SORTS, InvalidCursor, call_family_page
+from calls.models import Call, CallEvent
 
 
 class CanViewCallLog(BasePermission):
-    """Analysts, supervisors and superusers see every call; agents see their own families."""
+    """Holders of `calls.view_call` see every call; agents see their own families."""
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return can_view_call_log(request.user)
 
 
+class CallFamilyFilterBackend(DjangoFilterBackend):
+    """The filters, kept on the view once validated, so that the paginator reads the sort
+    order from their cleaned data as the pages do."""
+
+    def get_filterset(
+        self, request: Request, queryset: QuerySet[Call], view: APIView
+    ) -> FilterSet | None:
+        filterset: FilterSet | None = super().get_filterset(request, queryset, view)
+        setattr(view, "filterset", filterset)  # noqa: B010
+        return filterset
+
+
 class CallFamilyPagination(BasePagination):
-    """Keyset (cursor) pages of families in the order of the `sort` filter: as fast on the
-    last page of millions of calls as on the first, and no COUNT of the table."""
+    """Keyset (cursor) pages of families in the filters' sort order: as fast on the last page
+    of millions of calls as on the first, and no COUNT of the table."""
 
     cursor_query_param = "cursor"
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(  # type: ignore[override]  # keyset pages need a queryset of calls
+        self, queryset: QuerySet[Call], request: Request, view: APIView | None = None
+    ) -> list[Call]:
         self.request = request
-        sort = request.query_params.get("sort") or DEFAULT_SORT
+        filters = getattr(view, "filterset", None)
+        if not isinstance(filters, CallFamilyFilter):
+            raise ImproperlyConfigured("CallFamilyPagination needs CallFamilyFilterBackend.")
         try:
             self.page = call_family_page(
-                queryset, sort=sort, cursor=request.query_params.get(self.cursor_query_param)
+                queryset,
+                sort=filters.sort_order,
+                cursor=request.query_params.get(self.cursor_query_param),
             )
         except InvalidCursor as error:
             raise NotFound("Invalid cursor.") from error
         return [family.parent for family in self.page.families]
 
-    def _link(self, cursor):
+    def _link(self, cursor: str | None) -> str | None:
         if cursor is None:
             return None
         url = self.request.build_absolute_uri()
         return replace_query_param(url, self.cursor_query_param, cursor)
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
         return Response(
             {
                 "next": self._link(self.page.next_cursor),
@@ -64,7 +84,7 @@ class CallFamilyPagination(BasePagination):
             }
         )
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         link = {"type": "string", "format": "uri", "nullable": True}
         return {
             "type": "object",
@@ -77,8 +97,17 @@ class CallFamilyPagination(BasePagination):
             },
         }
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         return [
+            {
+                "name": "sort",
+                "required": False,
+                "in": "query",
+                "description": "Order of the families: "
+                + ", ".join(f"`{value}` ({label.lower()})" for value, label in SORTS.items())
+                + f"; `{DEFAULT_SORT}` when omitted.",
+                "schema": {"type": "string", "enum": list(SORTS)},
+            },
             {
                 "name": self.cursor_query_param,
                 "required": False,
@@ -86,11 +115,11 @@ class CallFamilyPagination(BasePagination):
                 "description": f"Opaque position from a `next` or `previous` link; "
                 f"pages hold {PAGE_SIZE} families.",
                 "schema": {"type": "string"},
-            }
+            },
         ]
 
 
-class LegOutput(serializers.Serializer):
+class LegOutput(serializers.Serializer[Call]):
     sid = serializers.CharField()
     parent_sid = serializers.CharField(source="parent.sid", default=None, allow_null=True)
     direction = serializers.CharField()
@@ -111,7 +140,7 @@ class FamilyOutput(LegOutput):
     children = LegOutput(many=True, source="children.all")
 
 
-class EventOutput(serializers.Serializer):
+class EventOutput(serializers.Serializer[CallEvent]):
     call_sid = serializers.CharField(source="call.sid")
     status = serializers.CharField()
     sequence_number = serializers.IntegerField(allow_null=True)
@@ -123,7 +152,7 @@ class EventOutput(serializers.Serializer):
     )
 
 
-class FamilyDetailOutput(serializers.Serializer):
+class FamilyDetailOutput(serializers.Serializer[CallFamily]):
     parent = LegOutput()
     children = LegOutput(many=True)
     events = EventOutput(many=True)
@@ -134,13 +163,14 @@ class FamilyDetailOutput(serializers.Serializer):
     description="Parent legs, each with its child legs, newest first (or as `sort` says). "
     "A filter other than the date range matches a family when one of its legs matches.",
 )
-class CallFamilyListApi(generics.ListAPIView):
+class CallFamilyListApi(generics.ListAPIView[Call]):
     serializer_class = FamilyOutput
     filterset_class = CallFamilyFilter
+    filter_backends = [CallFamilyFilterBackend]
     pagination_class = CallFamilyPagination
     permission_classes = [CanViewCallLog]
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Call]:
         return call_families_visible_to(self.request.user)
 
 
@@ -154,8 +184,8 @@ class CallFamilyDetailApi(APIView):
         parameters=[OpenApiParameter("sid", OpenApiTypes.STR, OpenApiParameter.PATH)],
         responses=FamilyDetailOutput,
     )
-    def get(self, request, sid):
-        family = call_family_get(sid=sid, user=request.user)
+    def get(self, request: Request, sid: str) -> Response:
+        family = call_family_get(sid=sid, families=call_families_visible_to(request.user))
         if family is None:
             raise NotFound("No call with this SID that you may see.")
         return Response(FamilyDetailOutput(family).data)

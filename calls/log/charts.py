@@ -1,11 +1,13 @@
 """Stacked bar charts drawn on the server as SVG geometry; templates/calls/_bar_chart.html
 renders them. No JavaScript and nothing from a CDN."""
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from calls.constants import CallDirection
 
-DIRECTION_COLORS = {
+DIRECTION_COLORS: dict[str, str] = {
     CallDirection.INBOUND: "#2b59c3",
     CallDirection.OUTBOUND_DIAL: "#17a398",
     CallDirection.OUTBOUND_API: "#f2a541",
@@ -16,6 +18,8 @@ OTHER_COLOR = "#9aa3b5"
 WIDTH, HEIGHT = 720, 240
 LEFT, BOTTOM, TOP = 44, 22, 8
 GRIDLINES = 4
+
+Column = TypeVar("Column")  # what a column stands for: a day, an hour
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,12 @@ def _tick_step(largest: int, intervals: int) -> int:
 
 
 def stacked_bar_chart(
-    columns: dict, *, series: list[str], label, every: int = 1, unit: str = "legs"
+    columns: Mapping[Column, Mapping[str, int]],
+    *,
+    series: list[str],
+    label: Callable[[Column], str],
+    every: int = 1,
+    unit: str = "legs",
 ) -> BarChart:
     """Stack each column's counts per series; `label(key)` names a column on the x axis,
     shown on every `every`-th column so labels never overlap."""
@@ -78,7 +87,7 @@ def stacked_bar_chart(
     bars, x_labels, table = [], [], []
     for index, (key, counts) in enumerate(columns.items()):
         x = LEFT + index * slot + (slot - bar_width) / 2
-        y = baseline
+        y: float = baseline
         for name in series:
             count = counts.get(name, 0)
             if not count:

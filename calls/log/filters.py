@@ -1,14 +1,23 @@
 """The call log's filters, shared by its pages, its CSV export and its API."""
 
 import django_filters
-from django.db.models import Q
+from django import forms
+from django.db.models import Q, QuerySet
 from django_filters.constants import EMPTY_VALUES
 from django_filters.widgets import DateRangeWidget
 
 from agents.models import Agent
 from calls.constants import CallDirection, CallStatus
-from calls.log.selectors import DEFAULT_SORT, SORTS, families_of
+from calls.log.families import families_of
+from calls.log.paging import DEFAULT_SORT, SORTS
 from calls.models import Call
+
+
+class CallFamilyForm(forms.Form):
+    """The filters' form, with the sort order beside them: validated and documented with the
+    filters, applied by the keyset pages (which read it from `CallFamilyFilter.sort_order`)."""
+
+    sort = forms.ChoiceField(choices=list(SORTS.items()), required=False, label="Sort")
 
 
 class CallFamilyFilter(django_filters.FilterSet):
@@ -35,15 +44,13 @@ class CallFamilyFilter(django_filters.FilterSet):
         help_text="A phone number or client:<identity>, as From or To of any leg.",
     )
     sid = django_filters.CharFilter(label="Call SID", help_text="Any leg's SID finds its family.")
-    sort = django_filters.ChoiceFilter(
-        choices=list(SORTS.items()), empty_label=None, method="sort_by_keyset", label="Sort"
-    )
 
     LEG_FILTERS = frozenset({"direction", "status", "agent", "number", "sid"})
 
     class Meta:
         model = Call
-        fields = []
+        fields: list[str] = []
+        form = CallFamilyForm
 
     @property
     def sort_order(self) -> str:
@@ -52,10 +59,11 @@ class CallFamilyFilter(django_filters.FilterSet):
             return DEFAULT_SORT
         return self.form.cleaned_data.get("sort") or DEFAULT_SORT
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet[Call]) -> QuerySet[Call]:
         legs = Call.objects.all()
         any_leg_filter = False
-        for name, value in self.form.cleaned_data.items():
+        for name in self.filters:
+            value = self.form.cleaned_data.get(name)
             if value in EMPTY_VALUES:
                 continue
             if name in self.LEG_FILTERS:
@@ -67,11 +75,6 @@ class CallFamilyFilter(django_filters.FilterSet):
             queryset = queryset.filter(id__in=families_of(legs))
         return queryset
 
-    def filter_number(self, legs, name, value):
+    def filter_number(self, legs: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
         value = value.strip()
         return legs.filter(Q(from_number=value) | Q(to_number=value))
-
-    def sort_by_keyset(self, queryset, name, value):
-        """Ordering is the keyset paginator's job; `sort` is a filter so that it is validated
-        and documented with the others."""
-        return queryset

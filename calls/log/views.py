@@ -3,27 +3,23 @@
 import csv
 import io
 import itertools
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth.decorators import user_passes_test
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from calls.log import charts
+from calls.log.access import call_families_visible_to, can_view_call_log
+from calls.log.export import CSV_HEADER, call_export_rows
+from calls.log.families import call_family_get
 from calls.log.filters import CallFamilyFilter
-from calls.log.selectors import (
-    CSV_HEADER,
-    SORTS,
-    InvalidCursor,
-    call_export_rows,
-    call_families_visible_to,
-    call_family_get,
-    call_family_page,
-    call_stats,
-    can_view_call_log,
-)
+from calls.log.paging import SORTS, InvalidCursor, call_family_page
+from calls.log.stats import call_stats
 
 # Anyone who may not see the call log goes to the login page, as Django does for staff pages.
 call_log_required = user_passes_test(can_view_call_log)
@@ -31,7 +27,7 @@ CSV_ROWS_PER_CHUNK = 1000
 STATS_DEFAULT_DAYS = 30
 
 
-def _filters(request, data=None) -> CallFamilyFilter:
+def _filters(request: HttpRequest, data: QueryDict | None = None) -> CallFamilyFilter:
     return CallFamilyFilter(
         request.GET if data is None else data, queryset=call_families_visible_to(request.user)
     )
@@ -39,7 +35,7 @@ def _filters(request, data=None) -> CallFamilyFilter:
 
 @require_GET
 @call_log_required
-def call_list(request):
+def call_list(request: HttpRequest) -> HttpResponse:
     """Families newest first (or as sorted), filtered, one keyset page at a time."""
     filters = _filters(request)
     try:
@@ -57,15 +53,15 @@ def call_list(request):
 
 @require_GET
 @call_log_required
-def call_detail(request, sid):
+def call_detail(request: HttpRequest, sid: str) -> HttpResponse:
     """Any leg's SID opens its family: legs, callback timeline and raw parameters."""
-    family = call_family_get(sid=sid, user=request.user)
+    family = call_family_get(sid=sid, families=call_families_visible_to(request.user))
     if family is None:
         raise Http404("No call with this SID that you may see.")
     return render(request, "calls/detail.html", {"family": family, "sid": sid})
 
 
-def _csv_chunks(rows):
+def _csv_chunks(rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:
     """CSV text for these rows, a chunk of rows at a time (one socket write per chunk)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -81,7 +77,7 @@ def _csv_chunks(rows):
 
 @require_GET
 @call_log_required
-def call_export(request):
+def call_export(request: HttpRequest) -> StreamingHttpResponse:
     """Stream every leg of the filtered families as CSV, one row per leg with its parent."""
     rows = call_export_rows(_filters(request).qs)
     response = StreamingHttpResponse(_csv_chunks(rows), content_type="text/csv; charset=utf-8")
@@ -92,7 +88,7 @@ def call_export(request):
 
 @require_GET
 @call_log_required
-def call_statistics(request):
+def call_statistics(request: HttpRequest) -> HttpResponse:
     """Charts with their numbers over the filtered families (the last 30 days by default)."""
     data = request.GET.copy()
     if not data.get("started_after") and not data.get("started_before"):

@@ -3,14 +3,14 @@
 from django import template
 from django.utils.html import format_html, format_html_join
 
-from calls.log import selectors
+from calls.log import access
 
 register = template.Library()
 
 
 @register.filter
 def can_view_call_log(user) -> bool:
-    return selectors.can_view_call_log(user)
+    return access.can_view_call_log(user)
 
 
 @register.filter

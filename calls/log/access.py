@@ -1,0 +1,75 @@
+"""Who may see which call families: the one place the call log's pages, API, CSV export and
+template tags ask.
+
+Anyone holding the `calls.view_call` permission (directly or through a group, such as the
+Analysts and Supervisors roles) sees every family; an agent sees the families in which one
+leg is its own; anyone else sees nothing.
+"""
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, Permission
+from django.db.models import Q, QuerySet
+
+from agents.models import Agent
+from calls.log.families import families_of
+from calls.models import Call
+
+VIEW_EVERY_CALL = ("calls", "view_call")  # (app label, codename) of the permission
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def call_log_sees_everything(user: User) -> bool:
+    """Whether the user may see every family: a superuser, or `calls.view_call` held.
+
+    The same answer as `user.has_perm("calls.view_call")` under Django's ModelBackend, in one
+    query where that takes two. Cached on the user object, like Django's permission cache:
+    asked several times a request.
+    """
+    cached: bool | None = getattr(user, "_call_log_sees_everything", None)
+    if cached is None:
+        cached = _holds_view_every_call(user)
+        setattr(user, "_call_log_sees_everything", cached)  # noqa: B010
+    return cached
+
+
+def _holds_view_every_call(user: User) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    app_label, codename = VIEW_EVERY_CALL
+    return (
+        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        .filter(Q(user__id=user.pk) | Q(group__user__id=user.pk))
+        .exists()
+    )
+
+
+def call_log_agent_id(user: User) -> int | None:
+    """The id of the user's agent profile, whose legs (and their families) the user may see."""
+    if not hasattr(user, "_call_log_agent_id"):
+        agent_id = (
+            Agent.objects.filter(user_id=user.pk).values_list("id", flat=True).first()
+            if user.is_authenticated
+            else None
+        )
+        setattr(user, "_call_log_agent_id", agent_id)  # noqa: B010
+    cached: int | None = getattr(user, "_call_log_agent_id")  # noqa: B009
+    return cached
+
+
+def can_view_call_log(user: User) -> bool:
+    return call_log_sees_everything(user) or call_log_agent_id(user) is not None
+
+
+def call_families_visible_to(user: User) -> QuerySet[Call]:
+    """Parent legs of the families the user may see: all of them for holders of
+    `calls.view_call`; for an agent, the families in which one leg is the agent's own."""
+    parents = Call.objects.filter(parent__isnull=True).select_related("agent")
+    if call_log_sees_everything(user):
+        return parents
+    agent_id = call_log_agent_id(user)
+    if agent_id is None:
+        return parents.none()
+    return parents.filter(id__in=families_of(Call.objects.filter(agent_id=agent_id)))

@@ -1,0 +1,180 @@
+"""Pages of call families by keyset, in one of the sort orders, and their opaque cursors."""
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
+
+from calls.log.families import Family
+from calls.models import Call
+
+# Sort orders of the list: each is a nullable column of the parent leg, then the id. The
+# filters' form offers these; the pages and the API read the choice from its cleaned data.
+SORTS = {
+    "-start_time": "Newest first",
+    "start_time": "Oldest first",
+    "-duration": "Longest first",
+    "duration": "Shortest first",
+}
+DEFAULT_SORT = "-start_time"
+# Families per page: about a screenful of rows once their children are nested.
+PAGE_SIZE = 25
+# What a page of families shows (the pages and the API alike): loading no more keeps a page
+# cheap to build.
+PAGE_FIELDS = (
+    "sid", "parent_id", "direction", "from_number", "to_number", "status", "start_time",
+    "answer_time", "end_time", "duration", "price", "price_unit", "error_code",
+    "agent__identity",
+)  # fmt: skip
+
+SortKey = datetime | int | None
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that this code did not write."""
+
+
+@dataclass(frozen=True)
+class FamilyPage:
+    families: list[Family]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def _sort_field(sort: str) -> tuple[str, bool]:
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+    return sort.removeprefix("-"), sort.startswith("-")
+
+
+def call_page_cursor(call: Call, *, sort: str, backwards: bool = False) -> str:
+    """An opaque cursor for the page that starts right after `call` in this sort order."""
+    field, _ = _sort_field(sort)
+    key = getattr(call, field)
+    position = [key.isoformat() if isinstance(key, datetime) else key, call.id, backwards]
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+
+
+def _decode_cursor(cursor: str, field: str) -> tuple[SortKey, int, bool]:
+    try:
+        key, call_id, backwards = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if key is not None:
+            key = datetime.fromisoformat(key) if field == "start_time" else int(key)
+        if not isinstance(call_id, int) or not isinstance(backwards, bool):
+            raise TypeError(call_id)
+    except (ValueError, TypeError, binascii.Error) as error:
+        raise InvalidCursor(cursor) from error
+    return key, call_id, backwards
+
+
+@contextmanager
+def _serial_plans() -> Iterator[None]:
+    """Within this block PostgreSQL plans no parallel query.
+
+    A page reads 26 rows at most. A parallel plan of that query starts worker processes, each
+    of which walks its own share of the families and runs ahead of what the page needs: with a
+    filter few families match (an agent's missed calls), the workers test ten times as many
+    families as a serial walk does, and waiting for them to start costs more than the walk
+    itself on a busy server. SET LOCAL lasts until the end of the transaction.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
+
+
+def _keyset_rows(
+    queryset: QuerySet[Call],
+    *,
+    field: str,
+    descending: bool,
+    after: tuple[SortKey, int] | None,
+    limit: int,
+) -> list[Call]:
+    """Up to `limit` rows in (field, id) order, after the position `after` (key, id) if given.
+
+    NULL keys sort as larger than every value, as in PostgreSQL's indexes, so a parent still
+    known only by its SID (no start time yet) lists as the newest. Each query walks one index
+    range: NULL keys and values are read apart, and `field <= key` bounds the scan so a deep
+    page costs as little as the first.
+    """
+    nulls = queryset.filter(**{f"{field}__isnull": True})
+    values = queryset.filter(**{f"{field}__isnull": False})
+    if descending:
+        segments = [nulls.order_by("-id"), values.order_by(f"-{field}", "-id")]
+    else:
+        segments = [values.order_by(field, "id"), nulls.order_by("id")]
+    if after is not None:
+        key, call_id = after
+        beyond = "lt" if descending else "gt"
+        if key is None:
+            null_segment = nulls.filter(**{f"id__{beyond}": call_id}).order_by(
+                "-id" if descending else "id"
+            )
+            segments = [null_segment, segments[1]] if descending else [null_segment]
+        else:
+            value_segment = segments[1 if descending else 0].filter(
+                Q(**{f"{field}__{beyond}e": key})
+                & (Q(**{f"{field}__{beyond}": key}) | Q(**{f"id__{beyond}": call_id}))
+            )
+            segments = [value_segment] if descending else [value_segment, segments[1]]
+    rows: list[Call] = []
+    for segment in segments:
+        rows.extend(segment[: limit - len(rows)])
+        if len(rows) == limit:
+            break
+    return rows
+
+
+def call_family_page(
+    families: QuerySet[Call],
+    *,
+    sort: str = DEFAULT_SORT,
+    cursor: str | None = None,
+    size: int = PAGE_SIZE,
+) -> FamilyPage:
+    """One page of families in `sort` order, children nested, with cursors to its neighbours.
+
+    Raises InvalidCursor for a cursor this code did not write.
+    """
+    field, descending = _sort_field(sort)
+    after: tuple[SortKey, int] | None = None
+    backwards = False
+    if cursor:
+        key, call_id, backwards = _decode_cursor(cursor, field)
+        after = (key, call_id)
+    with _serial_plans():
+        rows = _keyset_rows(
+            families.only(*PAGE_FIELDS),
+            field=field,
+            descending=descending != backwards,
+            after=after,
+            limit=size + 1,
+        )
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    has_next = bool(rows) and (more or backwards)
+    has_previous = bool(rows) and (more if backwards else after is not None)
+    children = (
+        Call.objects.select_related("agent")
+        .only(*PAGE_FIELDS)
+        .order_by(F("start_time").asc(nulls_last=True), "id")
+    )
+    prefetch_related_objects(rows, Prefetch("children", queryset=children))
+    return FamilyPage(
+        families=[Family(parent=row, children=list(row.children.all())) for row in rows],
+        next_cursor=call_page_cursor(rows[-1], sort=sort) if has_next else None,
+        previous_cursor=call_page_cursor(rows[0], sort=sort, backwards=True)
+        if has_previous
+        else None,
+    )
