@@ -56,12 +56,19 @@ def insert_columns(*, written: Iterable[str]) -> list[str]:
     ]
 
 
-def _model_defaults(*, written: Iterable[str]) -> dict[str, Any]:
-    """The model's default for each column an INSERT names but does not write."""
+def defaulted_columns(*, written: Iterable[str]) -> tuple[str, ...]:
+    """The columns an INSERT names but does not write: they get the model's default."""
+    return tuple(column for column in insert_columns(written=written) if column not in written)
+
+
+def _prefixed_defaults(columns: Iterable[str]) -> dict[str, Any]:
+    """Each column's model default as stored, named default__<column>; evaluated at every
+    write, since a default may be a callable."""
     return {
-        column: CALL_FIELDS[column].get_db_prep_save(CALL_FIELDS[column].get_default(), connection)
-        for column in insert_columns(written=written)
-        if column not in written
+        f"default__{column}": CALL_FIELDS[column].get_db_prep_save(
+            CALL_FIELDS[column].get_default(), connection
+        )
+        for column in columns
     }
 
 
@@ -286,17 +293,17 @@ def _record_step_by_step(parameters: dict[str, Any]) -> None:
         cursor.execute(_RECORD_EVENT, {**parameters, "call_id": call_id})
 
 
-_WEBHOOK_DEFAULTS_WRITTEN = (*_WEBHOOK_COLUMNS, "parent_id", "agent_id")
+_WEBHOOK_DEFAULTED = frozenset(
+    defaulted_columns(written=(*_WEBHOOK_COLUMNS, "parent_id", "agent_id"))
+    + defaulted_columns(written=_PLACEHOLDER_WRITTEN)
+)
 
 
 def _callback_parameters(callback: TwilioCallback) -> dict[str, Any]:
     adapt = connection.ops.adapt_datetimefield_value
     is_answer = callback.status == CallStatus.IN_PROGRESS
     now = adapt(timezone.now())
-    defaults = _model_defaults(written=_WEBHOOK_DEFAULTS_WRITTEN) | _model_defaults(
-        written=_PLACEHOLDER_WRITTEN
-    )
-    return _prefixed(defaults) | {
+    return _prefixed_defaults(_WEBHOOK_DEFAULTED) | {
         "sid": callback.call_sid,
         "parent_sid": callback.parent_call_sid,
         "account_sid": callback.account_sid,
@@ -341,6 +348,8 @@ _REST_LEG_WRITTEN = {
     "parent_id": _call_id("leg.parent_sid"),
     "agent_id": _agent_id("leg.agent_identity"),
 }
+_PLACEHOLDER_DEFAULTED = defaulted_columns(written=_PLACEHOLDER_WRITTEN)
+_REST_LEG_DEFAULTED = defaulted_columns(written=_REST_LEG_WRITTEN)
 _REST_PLACEHOLDER_PARENT = _placeholder_parent(
     value=lambda column: f"leg.{column}", default=lambda column: f"leg.default__{column}"
 )
@@ -392,8 +401,8 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
     with connection.cursor() as cursor:
         parent_sids = sorted({leg.parent_call_sid for leg in legs if leg.parent_call_sid})
         if parent_sids:
-            defaults = _model_defaults(written=_PLACEHOLDER_WRITTEN)
-            inputs = [*_PLACEHOLDER_WRITTEN, *(f"default__{column}" for column in defaults)]
+            defaults = _prefixed_defaults(_PLACEHOLDER_DEFAULTED)
+            inputs = [*_PLACEHOLDER_WRITTEN, *defaults]
             placeholders = [
                 {
                     "sid": sid,
@@ -401,7 +410,7 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
                     "created_at": now,
                     "updated_at": now,
                 }
-                | _prefixed(defaults)
+                | defaults
                 for sid in parent_sids
             ]
             statement = _rest_statement(
@@ -413,9 +422,9 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
             # Parents in this batch are counted as created by the upsert below.
             page_sids = {leg.sid for leg in legs}
             created += sum(1 for (sid,) in cursor.fetchall() if sid not in page_sids)
-        defaults = _model_defaults(written=_REST_LEG_WRITTEN)
-        inputs = [*_REST_COLUMNS, *_REST_LOOKUPS, *(f"default__{column}" for column in defaults)]
-        rows = [_rest_row(leg, now=now, adapt=adapt) | _prefixed(defaults) for leg in legs]
+        defaults = _prefixed_defaults(_REST_LEG_DEFAULTED)
+        inputs = [*_REST_COLUMNS, *_REST_LOOKUPS, *defaults]
+        rows = [_rest_row(leg, now=now, adapt=adapt) | defaults for leg in legs]
         statement = _rest_statement(inputs=inputs, insert=_REST_UPSERT)
         _run(cursor, statement, inputs, rows)
         for (inserted,) in cursor.fetchall():
@@ -424,10 +433,6 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
             else:
                 updated += 1
     return created, updated
-
-
-def _prefixed(defaults: dict[str, Any]) -> dict[str, Any]:
-    return {f"default__{column}": value for column, value in defaults.items()}
 
 
 # RETURNING tells inserted rows (created_at = updated_at) from updated ones.
