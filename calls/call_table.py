@@ -374,14 +374,17 @@ def _input_type(name: str) -> str:
     return CALL_FIELDS[column].db_type(connection) if column in CALL_FIELDS else "text"
 
 
-def _run(cursor: Any, statement: str, inputs: list[str], rows: list[dict[str, Any]]) -> None:
+def _execute_with_rows(
+    cursor: Any, statement: str, inputs: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """Run a statement of _rest_statement with `rows` (input name -> value) as `leg`."""
     if connection.vendor == "postgresql":
         cursor.execute(statement, [json.dumps(rows, default=str)])
         return
-    row = f"({', '.join(['%s'] * len(inputs))})"
-    values = ", ".join([row] * len(rows))
+    one_row = f"({', '.join(['%s'] * len(inputs))})"
     cursor.execute(
-        statement.replace("{values}", values), [row[name] for row in rows for name in inputs]
+        statement.replace("{values}", ", ".join([one_row] * len(rows))),
+        [row[name] for row in rows for name in inputs],
     )
 
 
@@ -418,7 +421,7 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
                 insert=f"{_REST_PLACEHOLDER_PARENT} FROM leg WHERE true"
                 " ON CONFLICT (sid) DO NOTHING RETURNING sid",
             )
-            _run(cursor, statement, inputs, placeholders)
+            _execute_with_rows(cursor, statement, inputs, placeholders)
             # Parents in this batch are counted as created by the upsert below.
             page_sids = {leg.sid for leg in legs}
             created += sum(1 for (sid,) in cursor.fetchall() if sid not in page_sids)
@@ -426,7 +429,7 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
         inputs = [*_REST_COLUMNS, *_REST_LOOKUPS, *defaults]
         rows = [_rest_row(leg, now=now, adapt=adapt) | defaults for leg in legs]
         statement = _rest_statement(inputs=inputs, insert=_REST_UPSERT)
-        _run(cursor, statement, inputs, rows)
+        _execute_with_rows(cursor, statement, inputs, rows)
         for (inserted,) in cursor.fetchall():
             if inserted:
                 created += 1
