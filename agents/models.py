@@ -2,12 +2,18 @@ from django.conf import settings
 from django.db import models
 
 from agents.validators import (
-    E164_PATTERN,
-    IDENTITY_MAX_LENGTH,
     validate_application_sid,
     validate_e164,
     validate_identity,
     validate_push_credential_sid,
+)
+from voiceproject.twilio_ids import (
+    E164_MAX_LENGTH,
+    E164_REGEX,
+    IDENTITY_MAX_LENGTH,
+    IDENTITY_REGEX,
+    client_address,
+    sid_regex,
 )
 
 
@@ -36,17 +42,17 @@ class TwimlApp(models.Model):
         ordering = ["friendly_name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(sid__regex=r"^AP[0-9a-f]{32}$"),
+                condition=models.Q(sid__regex=sid_regex("AP")),
                 name="twimlapp_sid_format",
             ),
             models.CheckConstraint(
                 condition=models.Q(push_credential_sid="")
-                | models.Q(push_credential_sid__regex=r"^CR[0-9a-f]{32}$"),
+                | models.Q(push_credential_sid__regex=sid_regex("CR")),
                 name="twimlapp_push_credential_sid_format",
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.friendly_name} ({self.sid})"
 
 
@@ -72,7 +78,7 @@ class Agent(models.Model):
     )
     caller_id = models.CharField(
         "caller ID",
-        max_length=16,
+        max_length=E164_MAX_LENGTH,
         blank=True,
         validators=[validate_e164],
         help_text="E.164 number shown to the people this agent dials; one of your Twilio numbers.",
@@ -90,29 +96,29 @@ class Agent(models.Model):
         ordering = ["identity"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(identity__regex=r"^[A-Za-z0-9_]+$"),
+                condition=models.Q(identity__regex=IDENTITY_REGEX),
                 name="agent_identity_format",
             ),
             models.CheckConstraint(
-                condition=models.Q(caller_id="") | models.Q(caller_id__regex=f"^{E164_PATTERN}$"),
+                condition=models.Q(caller_id="") | models.Q(caller_id__regex=E164_REGEX),
                 name="agent_caller_id_e164",
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.identity
 
     @property
     def client_address(self) -> str:
         """The address Twilio uses for this agent in From/To: client:<identity>."""
-        return f"client:{self.identity}"
+        return client_address(self.identity)
 
 
 class PhoneNumber(models.Model):
     """One of our Twilio numbers and the agents whose devices ring when it is called."""
 
     number = models.CharField(
-        max_length=16,
+        max_length=E164_MAX_LENGTH,
         unique=True,
         validators=[validate_e164],
         help_text="E.164, for example +14155550100.",
@@ -130,10 +136,10 @@ class PhoneNumber(models.Model):
         ordering = ["number"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(number__regex=f"^{E164_PATTERN}$"),
+                condition=models.Q(number__regex=E164_REGEX),
                 name="phonenumber_e164",
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.friendly_name} {self.number}".strip()

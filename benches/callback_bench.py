@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benches.harness import database_url, fresh_database, gunicorn  # noqa: E402
-from calls.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents  # noqa: E402
+from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents  # noqa: E402
 
 DATABASE = "callback_bench"
 ACCOUNT_SID = "AC" + "b0" * 16

@@ -120,8 +120,8 @@ def analyst_session_cookie() -> str:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
-    from agents.roles import ANALYSTS
     from tests.factories import UserFactory
+    from voiceproject.roles import ANALYSTS
 
     user = UserFactory(username="bench_analyst", groups=[ANALYSTS])
     session = SessionStore()
@@ -219,6 +219,7 @@ def list_cases() -> list[tuple[str, str]]:
 
     from calls.log.paging import call_page_cursor
     from calls.models import Call
+    from voiceproject.twilio_ids import client_address
 
     now = timezone.now()
     parents = Call.objects.filter(parent__isnull=True)
@@ -257,7 +258,7 @@ def list_cases() -> list[tuple[str, str]]:
         ("list: agent + date range", query(agent=agent, **week)),
         ("list: customer number", query(number=customer)),
         ("list: our busiest number", query(number="+14155550100")),
-        ("list: agent's client address", query(number=f"client:{agent}")),
+        ("list: agent's client address", query(number=client_address(agent))),
         ("list: child SID", query(sid=child.sid)),
         ("API: first page", "/api/calls/"),
         ("API: status no-answer", "/api/calls/?status=no-answer"),

@@ -1,4 +1,8 @@
+from typing import TypeVar
+
 from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 
 from calls import tasks
 from calls.models import Call, ReconcileRun
@@ -6,22 +10,24 @@ from calls.models import Call, ReconcileRun
 # More selected calls than this would ask Twilio for too much at once.
 RECONCILE_ACTION_LIMIT = 50
 
+M = TypeVar("M", bound=Model)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(admin.ModelAdmin[M]):
     """Browse only: these rows are written by Twilio's webhooks and by reconciliation."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
         return False
 
 
 @admin.register(Call)
-class CallAdmin(ReadOnlyAdmin):
+class CallAdmin(ReadOnlyAdmin[Call]):
     list_display = [
         "sid",
         "parent",
@@ -40,7 +46,7 @@ class CallAdmin(ReadOnlyAdmin):
     actions = ["reconcile_with_twilio"]
 
     @admin.action(description="Reconcile with Twilio", permissions=["view"])
-    def reconcile_with_twilio(self, request, queryset):
+    def reconcile_with_twilio(self, request: HttpRequest, queryset: QuerySet[Call]) -> None:
         sids = list(queryset.values_list("sid", flat=True)[: RECONCILE_ACTION_LIMIT + 1])
         if len(sids) > RECONCILE_ACTION_LIMIT:
             self.message_user(
@@ -57,7 +63,7 @@ class CallAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReconcileRun)
-class ReconcileRunAdmin(ReadOnlyAdmin):
+class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
     """Each reconciliation pass, so supervisors can see failures and what was fixed."""
 
     list_display = [

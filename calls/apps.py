@@ -9,7 +9,7 @@ logger = logging.getLogger(__name__)
 class CallsConfig(AppConfig):
     name = "calls"
 
-    def ready(self):
+    def ready(self) -> None:
         if not settings.TWILIO_VALIDATE_SIGNATURES:
             logger.warning(
                 "TWILIO_VALIDATE_SIGNATURES is off: Twilio webhooks are accepted without "

@@ -29,8 +29,8 @@ from calls.constants import (
     CallStatus,
 )
 from calls.models import Call, CallEvent
-from calls.twilio_values import agent_identity_on_leg
 from calls.webhooks.callbacks import TwilioCallback
+from voiceproject.twilio_ids import agent_identity_on_leg
 
 logger = logging.getLogger(__name__)
 

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from voiceproject.twilio_ids import DIAL_CHILD_DIRECTION
+
 
 class CallStatus(models.TextChoices):
     QUEUED = "queued"
@@ -23,7 +25,7 @@ ADDRESS_MAX_LENGTH = 255
 class CallDirection(models.TextChoices):
     INBOUND = "inbound"
     OUTBOUND_API = "outbound-api"
-    OUTBOUND_DIAL = "outbound-dial"
+    OUTBOUND_DIAL = DIAL_CHILD_DIRECTION
     TRUNKING_ORIGINATING = "trunking-originating"
     TRUNKING_TERMINATING = "trunking-terminating"
 
@@ -44,7 +46,7 @@ TERMINAL_STATUSES = frozenset(
 
 # How far along a leg is. A status never moves to a lower rank; all terminal statuses share
 # the top rank because a leg ends only once.
-STATUS_RANK = {
+STATUS_RANK: dict[str, int] = {
     "": -1,
     CallStatus.QUEUED: 0,
     CallStatus.INITIATED: 1,

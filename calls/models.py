@@ -4,7 +4,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from calls.constants import ADDRESS_MAX_LENGTH, CallDirection, CallStatus
-from calls.twilio_values import CALL_SID_REGEX
+from voiceproject.twilio_ids import CALL_SID_REGEX
 
 
 class Call(models.Model):
@@ -88,7 +88,7 @@ class Call(models.Model):
             models.Index(fields=["status", "start_time"], name="call_status_start_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.sid
 
 
@@ -109,7 +109,7 @@ class CallEvent(models.Model):
         ordering = ["call", "timestamp", "sequence_number", "id"]
         indexes = [models.Index(fields=["call", "received_at"], name="callevent_call_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.call_id} {self.status} #{self.sequence_number}"
 
 
@@ -163,5 +163,5 @@ class ReconcileRun(models.Model):
             models.Index(fields=["kind", "outcome", "-started_at"], name="reconcile_last_idx")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind} run {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"

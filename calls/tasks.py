@@ -6,9 +6,12 @@ never turns into a retry storm.
 """
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
+from calls.models import ReconcileRun
 from calls.reconcile import runs as reconcile
 
 logger = logging.getLogger(__name__)
@@ -24,10 +27,10 @@ def reconcile_stale_calls() -> int | None:
     return _scheduled_run(reconcile.reconcile_stale_calls)
 
 
-def _scheduled_run(service) -> int | None:
+def _scheduled_run(service: Callable[[], ReconcileRun]) -> int | None:
     """Run the service and return its run's id; None when skipped because another runs."""
     try:
-        return service().pk
+        return int(service().pk)
     except reconcile.ReconcileAlreadyRunning:
         # The schedule brings the next chance soon; queueing this one would only pile up.
         logger.info("Skipped %s: another reconciliation is running.", service.__name__)
@@ -35,7 +38,7 @@ def _scheduled_run(service) -> int | None:
 
 
 @shared_task(bind=True, max_retries=10)
-def reconcile_call(self, sid: str) -> int:
+def reconcile_call(self: Task[Any, Any], sid: str) -> int:
     try:
         return reconcile.reconcile_call(sid=sid).pk
     except reconcile.ReconcileAlreadyRunning as error:

@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
 from agents.models import Agent, PhoneNumber, TwimlApp
-from agents.roles import roles_create
 from calls.models import Call
+from voiceproject.roles import roles_create
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from agents.models import Agent, PhoneNumber, TwimlApp
-from agents.roles import SUPERVISORS
 from tests.factories import AgentFactory, PhoneNumberFactory, TwimlAppFactory, UserFactory
+from voiceproject.roles import SUPERVISORS
 
 pytestmark = pytest.mark.django_db
 

@@ -7,12 +7,12 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from agents.roles import ANALYSTS, SUPERVISORS
 from calls.log.access import call_families_visible_to, can_view_call_log
 from calls.log.paging import call_family_page
 from calls.models import Call
 from tests.call_log_data import START, call_family, callback
 from tests.factories import AgentFactory, CallFactory, GroupFactory, UserFactory
+from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
 

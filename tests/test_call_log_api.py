@@ -4,10 +4,10 @@ import pytest
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
-from agents.roles import ANALYSTS, SUPERVISORS
 from calls.log.paging import PAGE_SIZE
 from tests.call_log_data import START, call_family, callback
 from tests.factories import AgentFactory, GroupFactory, UserFactory
+from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
 

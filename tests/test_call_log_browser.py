@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
-from agents.roles import ANALYSTS
 from calls.log.paging import PAGE_SIZE
 from tests.call_log_data import call_family, callback
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, UserFactory
+from voiceproject.roles import ANALYSTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

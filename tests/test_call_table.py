@@ -9,7 +9,7 @@ import requests
 from django.db import connection
 
 from calls.models import Call, CallEvent
-from calls.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
+from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, PhoneNumberFactory
 from tests.twilio_requests import WEBHOOK_PATHS, deliver, twilio_signature

@@ -12,7 +12,7 @@ from django.utils import timezone
 from calls import call_table
 from calls.models import Call
 from calls.reconcile.runs import reconcile_recent_calls
-from calls.scenarios import CallPlan, agent_to_pstn
+from demo.scenarios import CallPlan, agent_to_pstn
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import random_sid
 from tests.twilio_requests import deliver

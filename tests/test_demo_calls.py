@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.db.models import Count, F
 
 from calls.constants import TERMINAL_STATUSES
-from calls.demo import demo_calls_create
 from calls.models import Call, CallEvent
+from demo.calls import demo_calls_create
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory
 

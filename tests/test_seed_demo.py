@@ -6,7 +6,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from agents.models import Agent, PhoneNumber, TwimlApp
-from agents.roles import ANALYSTS, SUPERVISORS
+from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
 

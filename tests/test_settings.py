@@ -31,6 +31,17 @@ VARIABLES_UNDER_TEST = [
     "TWILIO_TOKEN_TTL",
     "CONN_MAX_AGE",
     "LOG_LEVEL",
+    "TIME_ZONE",
+    "CSRF_TRUSTED_ORIGINS",
+    "TWILIO_VALIDATE_SIGNATURES",
+    "TWILIO_WEBHOOK_BASE_URL",
+    "TWILIO_DIAL_TIMEOUT",
+    "TWILIO_API_BASE_URL",
+    "TWILIO_API_TIMEOUT",
+    "TWILIO_API_RETRIES",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
+    "RECONCILE_PAGE_SIZE",
 ]
 HTTPS_SETTINGS = [
     "SECURE_SSL_REDIRECT",
@@ -99,11 +110,23 @@ def test_production_settings_pass_the_deploy_check_without_warnings():
     assert "System check identified no issues" in result.stdout
 
 
-def test_out_of_range_token_ttl_stops_the_server_at_start_up():
-    result = run_manage("check", TWILIO_TOKEN_TTL="999999")
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "TWILIO_TOKEN_TTL",
+            "999999",
+            "TWILIO_TOKEN_TTL must be between 60 and 86400; got 999999.",
+        ),
+        ("TWILIO_VALIDATE_SIGNATURES", "flase", "TWILIO_VALIDATE_SIGNATURES must be one of 1/0"),
+        ("TWILIO_API_RETRIES", "-1", "TWILIO_API_RETRIES must be between 0 and 20; got -1."),
+    ],
+)
+def test_a_malformed_variable_stops_the_server_at_start_up(variable, value, message):
+    result = run_manage("check", **{variable: value})
 
     assert result.returncode != 0
-    assert "TWILIO_TOKEN_TTL must be between 60 and 86400; got 999999." in result.stderr
+    assert message in result.stderr
 
 
 def test_production_redirects_to_https_with_hsts_and_secure_cookies(
@@ -232,6 +255,24 @@ def test_without_database_url_the_database_is_a_local_sqlite_file(read_settings,
         ),
         ({"SECURE_HSTS_SECONDS": "a year", **PRODUCTION}, "SECURE_HSTS_SECONDS must be a whole"),
         ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+        # One of each kind of reader: bool, int, float, choice, SID, URL, list.
+        ({"TWILIO_VALIDATE_SIGNATURES": "flase"}, "TWILIO_VALIDATE_SIGNATURES must be one of"),
+        ({"TWILIO_DIAL_TIMEOUT": "601"}, "TWILIO_DIAL_TIMEOUT must be between 5 and 600"),
+        ({"TWILIO_API_RETRIES": "-1"}, "TWILIO_API_RETRIES must be between 0 and 20; got -1."),
+        ({"RECONCILE_PAGE_SIZE": "1001"}, "RECONCILE_PAGE_SIZE must be between 1 and 1000"),
+        ({"TWILIO_API_TIMEOUT": "soon"}, "TWILIO_API_TIMEOUT must be a number; got 'soon'."),
+        ({"TWILIO_API_TIMEOUT": "nan"}, "TWILIO_API_TIMEOUT must be a finite number"),
+        ({"TWILIO_API_TIMEOUT": "0"}, "TWILIO_API_TIMEOUT must be between 0.1 and 600"),
+        ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE must be "),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must be a redis:// or rediss:// URL"),
+        ({"CELERY_BROKER_URL": "amqp://rabbit"}, "CELERY_BROKER_URL must be a redis://"),
+        (
+            {"TWILIO_WEBHOOK_BASE_URL": "https://voice.example.com/twilio"},
+            "TWILIO_WEBHOOK_BASE_URL must be a scheme and host only",
+        ),
+        ({"TWILIO_API_BASE_URL": "api.twilio.com"}, "TWILIO_API_BASE_URL must be a https://"),
+        ({"DATABASE_URL": "mysql://db/voice"}, "DATABASE_URL must be a sqlite://"),
+        ({"CSRF_TRUSTED_ORIGINS": "voice.example.com"}, "CSRF_TRUSTED_ORIGINS has a malformed"),
     ],
 )
 def test_bad_values_stop_start_up_with_a_message_naming_the_variable(
@@ -239,6 +280,28 @@ def test_bad_values_stop_start_up_with_a_message_naming_the_variable(
 ):
     with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
         read_settings(**environment)
+
+
+def test_well_formed_values_of_each_kind_are_read(read_settings):
+    values = read_settings(
+        TWILIO_VALIDATE_SIGNATURES="off",
+        TWILIO_API_RETRIES="0",
+        TWILIO_API_TIMEOUT="2.5",
+        LOG_LEVEL="warning",
+        TIME_ZONE="Europe/Paris",
+        REDIS_URL="redis://cache.internal:6379/2",
+        TWILIO_WEBHOOK_BASE_URL="https://voice.example.com/",
+        CSRF_TRUSTED_ORIGINS="https://voice.example.com, https://*.example.org",
+    )
+
+    assert values["TWILIO_VALIDATE_SIGNATURES"] is False
+    assert values["TWILIO_API_RETRIES"] == 0
+    assert values["TWILIO_API_TIMEOUT"] == 2.5
+    assert values["LOG_LEVEL"] == "WARNING"
+    assert values["TIME_ZONE"] == "Europe/Paris"
+    assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6379/2"
+    assert values["TWILIO_WEBHOOK_BASE_URL"] == "https://voice.example.com"
+    assert values["CSRF_TRUSTED_ORIGINS"] == ["https://voice.example.com", "https://*.example.org"]
 
 
 @pytest.mark.parametrize(("value", "expected"), [("1", True), ("yes", True), ("Off", False)])

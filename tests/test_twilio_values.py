@@ -2,7 +2,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from calls.twilio_values import client_identity, is_call_sid, parse_twilio_datetime
+from voiceproject.twilio_ids import (
+    agent_identity_on_leg,
+    client_address,
+    client_identity,
+    is_call_sid,
+    is_e164,
+    is_identity,
+    is_sid,
+    parse_twilio_datetime,
+    sid_regex,
+)
 
 
 def test_twilio_dates_parse_to_aware_datetimes():
@@ -31,3 +41,56 @@ def test_call_sids_are_ca_and_32_lowercase_hex_digits():
     assert is_call_sid("CA" + "0f" * 16)
     assert not is_call_sid("CA" + "0F" * 16)
     assert not is_call_sid("AC" + "0f" * 16)
+
+
+@pytest.mark.parametrize("prefix", ["AC", "AP", "CA", "CR", "PN", "RE", "SK"])
+def test_every_known_sid_is_its_prefix_and_32_lowercase_hex_digits(prefix):
+    assert is_sid(prefix + "0f" * 16, prefix=prefix)
+    assert not is_sid(prefix + "0f" * 15, prefix=prefix)
+    assert not is_sid("XX" + "0f" * 16, prefix=prefix)
+
+
+def test_an_unknown_sid_prefix_is_a_programming_error():
+    with pytest.raises(ValueError, match="unknown SID prefix 'ZZ'"):
+        sid_regex("ZZ")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("alice_01", True),
+        ("a" * 121, True),
+        ("a" * 122, False),
+        ("alice smith", False),
+        ("", False),
+    ],
+)
+def test_client_identities_are_letters_digits_and_underscores_up_to_121(value, expected):
+    assert is_identity(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("+14155550100", True), ("14155550100", False), ("+1415555010\u0660", False), ("+1", False)],
+)
+def test_e164_numbers_are_a_plus_and_ascii_digits_of_a_real_number(value, expected):
+    assert is_e164(value) is expected
+
+
+def test_client_addresses_round_trip():
+    assert client_identity(client_address("alice")) == "alice"
+
+
+def test_the_agent_on_a_dial_child_is_the_one_dialled():
+    assert (
+        agent_identity_on_leg(
+            direction="outbound-dial", from_address="client:alice", to_address="client:bob"
+        )
+        == "bob"
+    )
+    assert (
+        agent_identity_on_leg(
+            direction="inbound", from_address="client:alice", to_address="client:bob"
+        )
+        == "alice"
+    )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from calls.models import Call, CallEvent
-from calls.scenarios import CallPlan, agent_to_pstn, pstn_to_agents
+from demo.scenarios import CallPlan, agent_to_pstn, pstn_to_agents
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, PhoneNumberFactory
 from tests.twilio_requests import post_signed, twilio_signature

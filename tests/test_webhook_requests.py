@@ -13,8 +13,8 @@ from django.db import connection
 from django.utils import timezone
 
 from calls.models import Call, CallEvent
-from calls.scenarios import CallPlan, agent_to_pstn
 from calls.webhooks.callbacks import parse_twilio_callback
+from demo.scenarios import CallPlan, agent_to_pstn
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from tests.twilio_requests import post_signed, twilio_signature
 

@@ -5,7 +5,7 @@ import hashlib
 import hmac
 from urllib.parse import urlencode
 
-from calls.scenarios import Delivery
+from demo.scenarios import Delivery
 from tests.conftest import TEST_AUTH_TOKEN
 
 WEBHOOK_PATHS = {"voice": "/twilio/voice/", "status": "/twilio/status/"}

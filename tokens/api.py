@@ -1,9 +1,12 @@
+from collections.abc import Mapping
 from dataclasses import asdict
+from typing import Any
 
-from django.views.decorators.cache import never_cache
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,28 +25,28 @@ class AccessTokenApi(APIView):
     Call it again before `expires_at` (the SDK's `tokenWillExpire` event) to refresh.
     """
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[object]):
         ttl = serializers.IntegerField(
             required=False,
             min_value=60,
             help_text="Seconds; may shorten the configured lifetime, never lengthen it.",
         )
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(serializers.Serializer[object]):
         identity = serializers.CharField()
         token = serializers.CharField()
         ttl = serializers.IntegerField()
         expires_at = serializers.DateTimeField()
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return self.issue(request, request.query_params)
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         return self.issue(request, request.data)
 
-    def issue(self, request, data):
+    def issue(self, request: Request, data: Mapping[str, Any]) -> Response:
         agent = agent_get_for_user(user=request.user)
         if agent is None:
             raise PermissionDenied(
@@ -69,7 +72,10 @@ class AccessTokenApi(APIView):
         # datetimes in the same ISO 8601 form), without a serializer's per-request field copies.
         return Response(asdict(issued))
 
-    @classmethod
-    def as_view(cls, **initkwargs):
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
         # Tokens are credentials: no cache may keep them.
-        return never_cache(super().as_view(**initkwargs))
+        add_never_cache_headers(response)
+        return response

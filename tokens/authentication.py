@@ -1,7 +1,10 @@
 """DRF token authentication, shaped for the token endpoint: the hot path of every softphone."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Model
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
@@ -9,11 +12,14 @@ from rest_framework.exceptions import AuthenticationFailed
 from agents.models import Agent, TwimlApp
 
 User = get_user_model()
+if TYPE_CHECKING:
+    # What get_user_model() returns here: AUTH_USER_MODEL is not swapped.
+    from django.contrib.auth.models import User as UserModel
 
 # The columns loaded with a token: enough for the token endpoint and for permission checks;
 # any other field of these models loads on first use. Model.from_db wants them in the
 # model's own field order.
-WANTED = {
+WANTED: dict[type[Model], set[str]] = {
     User: {"id", "username", "is_active", "is_staff", "is_superuser"},
     Agent: {"id", "user_id", "identity", "twiml_app_id", "incoming_allowed", "is_active"},
     TwimlApp: {"id", "sid", "push_credential_sid"},
@@ -24,8 +30,12 @@ LOADED_FIELDS = {
 }
 
 
-def _columns(model, alias):
-    return [f"{alias}.{model._meta.get_field(name).column}" for name in LOADED_FIELDS[model]]
+def _columns(model: type[Model], alias: str) -> list[str]:
+    return [
+        f"{alias}.{field.column}"
+        for field in model._meta.concrete_fields
+        if field.attname in LOADED_FIELDS[model]
+    ]
 
 
 # Written out once rather than compiled by the ORM on every request: compiling a three-table
@@ -47,7 +57,7 @@ class AgentTokenAuthentication(TokenAuthentication):
     per request (see agents.selectors.agent_get_for_user).
     """
 
-    def authenticate_credentials(self, key):
+    def authenticate_credentials(self, key: str) -> tuple["UserModel", Token]:
         with connection.cursor() as cursor:
             cursor.execute(TOKEN_OWNER_SQL, [key])
             row = cursor.fetchone()
@@ -59,7 +69,7 @@ class AgentTokenAuthentication(TokenAuthentication):
         return user, Token(key=key, user=user)
 
 
-def _user_with_agent_from_row(row):
+def _user_with_agent_from_row(row: tuple[Any, ...]) -> "UserModel":
     """Build the user with its agent (or None) cached on it, as select_related would."""
     values = iter(row)
     loaded = {model: [next(values) for _ in names] for model, names in LOADED_FIELDS.items()}

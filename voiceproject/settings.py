@@ -4,56 +4,39 @@ Local defaults need nothing: SQLite, tasks run in-process, DEBUG on. Production 
 SECRET_KEY and a real DATABASE_URL; HTTPS is then enforced unless HTTPS_ONLY=0.
 """
 
-import os
-import re
 from pathlib import Path
+from zoneinfo import available_timezones
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from voiceproject.environment import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_pattern,
+    env_sid,
+    env_str,
+    env_url,
+)
+
+django_stubs_ext.monkeypatch()
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-env = environ.Env()
-
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off"}
-
-
-def env_bool(name: str, default: bool) -> bool:
-    """Read a boolean; a typo must stop the server, not silently mean False."""
-    value = os.environ.get(name, "").strip().lower()
-    if not value:
-        return default
-    if value in TRUE_WORDS | FALSE_WORDS:
-        return value in TRUE_WORDS
-    raise ImproperlyConfigured(
-        f"{name} must be one of 1/0, true/false, yes/no, on/off; got {os.environ[name]!r}."
-    )
-
-
-def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
-    """Read a whole number within bounds, naming the variable when it is wrong."""
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}.") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ImproperlyConfigured(f"{name} must be {bounds}; got {value}.")
-    return value
-
 
 DEBUG = env_bool("DEBUG", default=True)
 
-SECRET_KEY = env("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "django-insecure-local-development-only"
+if not env_str("SECRET_KEY") and not DEBUG:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+SECRET_KEY = env_str("SECRET_KEY", default="django-insecure-local-development-only")
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS", default=[], pattern=r"https?://(\*\.)?[^/?#@\s]+"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -67,9 +50,12 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # API docs: Swagger UI served from our static files, never a CDN.
+    "drf_spectacular_sidecar",
     "agents",
     "calls",
     "tokens",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -101,19 +87,27 @@ TEMPLATES = [
     },
 ]
 
-# Database: SQLite file by default, anything dj-database-url understands otherwise.
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# Database: SQLite file by default, PostgreSQL otherwise.
+DATABASE_URL = env_url(
+    "DATABASE_URL",
+    schemes=["sqlite", "postgres", "postgresql"],
+    host_required=False,
+    default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+)
+if DATABASE_URL.startswith("sqlite:"):
     # Writers queue for the lock instead of failing at once with "database is locked".
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASE_OPTIONS: dict[str, object] = {
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    }
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", default=60)
-    # Off by default: the check is a round trip on every request. Without it a connection the
-    # database dropped fails one request per worker, then Django reconnects; Twilio retries
-    # a webhook that failed (the #rc connection override, once by default).
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("CONN_HEALTH_CHECKS", default=False)
+    DATABASE_OPTIONS = {
+        "CONN_MAX_AGE": env_int("CONN_MAX_AGE", default=60),
+        # Off by default: the check is a round trip on every request. Without it a connection
+        # the database dropped fails one request per worker, then Django reconnects; Twilio
+        # retries a webhook that failed (the #rc connection override, once by default).
+        "CONN_HEALTH_CHECKS": env_bool("CONN_HEALTH_CHECKS", default=False),
+    }
+DATABASES = {"default": {**environ.Env.db_url_config(DATABASE_URL), **DATABASE_OPTIONS}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -124,7 +118,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env("TIME_ZONE", default="UTC")
+TIME_ZONE = env_choice("TIME_ZONE", default="UTC", choices=sorted(available_timezones()))
 USE_I18N = True
 USE_TZ = True
 
@@ -161,50 +155,39 @@ if env_bool("TRUST_X_FORWARDED_PROTO", default=False):
 USE_X_FORWARDED_HOST = env_bool("TRUST_X_FORWARDED_HOST", default=False)
 
 # Twilio.
-TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
-TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
-TWILIO_API_KEY_SID = env("TWILIO_API_KEY_SID", default="")
-TWILIO_API_KEY_SECRET = env("TWILIO_API_KEY_SECRET", default="")
+TWILIO_ACCOUNT_SID = env_sid("TWILIO_ACCOUNT_SID", prefix="AC")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_API_KEY_SID = env_sid("TWILIO_API_KEY_SID", prefix="SK")
+TWILIO_API_KEY_SECRET = env_str("TWILIO_API_KEY_SECRET")
 # The region the API key was made in (us1, ie1, au1, ...); tokens carry it in their `twr`
 # header. A key used outside its region is rejected with error 20101.
-TWILIO_REGION = env("TWILIO_REGION", default="")
-if TWILIO_REGION and not re.fullmatch(r"[a-z]{2}[0-9]", TWILIO_REGION):
-    raise ImproperlyConfigured(
-        f"TWILIO_REGION must be a Twilio region such as us1, ie1 or au1; got {TWILIO_REGION!r}."
-    )
+TWILIO_REGION = env_pattern(
+    "TWILIO_REGION", pattern=r"[a-z]{2}[0-9]", description="a Twilio region such as us1, ie1 or au1"
+)
 # Twilio refuses AccessTokens that live longer than 24 hours (error 20157).
 TWILIO_TOKEN_MAX_TTL = 24 * 60 * 60
 TWILIO_TOKEN_TTL = env_int(
     "TWILIO_TOKEN_TTL", default=3600, minimum=60, maximum=TWILIO_TOKEN_MAX_TTL
 )
-for _name, _prefix in [("TWILIO_ACCOUNT_SID", "AC"), ("TWILIO_API_KEY_SID", "SK")]:
-    _value = globals()[_name]
-    if _value and not re.fullmatch(_prefix + r"[0-9a-f]{32}", _value):
-        raise ImproperlyConfigured(
-            f"{_name} must be '{_prefix}' followed by 32 lowercase hex digits; got {_value!r}."
-        )
 
-# Twilio webhooks (calls/webhooks/views.py). Signatures are checked on the URL Twilio requested: by
-# default the request's own URL (with X-Forwarded-Proto/Host when trusted above); behind a
+# Twilio webhooks (calls/webhooks/views.py). Signatures are checked on the URL Twilio requested:
+# by default the request's own URL (with X-Forwarded-Proto/Host when trusted above); behind a
 # proxy or tunnel that rewrites them, set the public origin, e.g. https://voice.example.com.
-TWILIO_WEBHOOK_BASE_URL = env("TWILIO_WEBHOOK_BASE_URL", default="").rstrip("/")
-if TWILIO_WEBHOOK_BASE_URL and not re.fullmatch(r"https?://[^/?#@\s]+", TWILIO_WEBHOOK_BASE_URL):
-    raise ImproperlyConfigured(
-        "TWILIO_WEBHOOK_BASE_URL must be a scheme and host only, e.g. https://voice.example.com."
-    )
+TWILIO_WEBHOOK_BASE_URL = env_url(
+    "TWILIO_WEBHOOK_BASE_URL", schemes=["https", "http"], origin_only=True
+)
 # Only for local experiments: anyone could then write to the call table.
-TWILIO_VALIDATE_SIGNATURES = env.bool("TWILIO_VALIDATE_SIGNATURES", default=True)
+TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", default=True)
 # Seconds <Dial> rings agents or numbers before giving up; Twilio accepts 5 to 600.
-TWILIO_DIAL_TIMEOUT = env.int("TWILIO_DIAL_TIMEOUT", default=20)
-if not 5 <= TWILIO_DIAL_TIMEOUT <= 600:
-    raise ImproperlyConfigured(
-        f"TWILIO_DIAL_TIMEOUT must be between 5 and 600 seconds, got {TWILIO_DIAL_TIMEOUT}."
-    )
+TWILIO_DIAL_TIMEOUT = env_int("TWILIO_DIAL_TIMEOUT", default=20, minimum=5, maximum=600)
 
 # Celery. Without a broker (the local default) tasks run in-process.
-REDIS_URL = env("REDIS_URL", default="")
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
+REDIS_SCHEMES = ["redis", "rediss"]
+REDIS_URL = env_url("REDIS_URL", schemes=REDIS_SCHEMES)
+CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", schemes=REDIS_SCHEMES, default=REDIS_URL)
+CELERY_RESULT_BACKEND = (
+    env_url("CELERY_RESULT_BACKEND", schemes=REDIS_SCHEMES, default=REDIS_URL) or None
+)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -215,26 +198,25 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 
 # Reconciliation against Twilio's REST API (calls/reconcile/runs.py), run by Celery beat.
 # Another base URL for Twilio's REST API, e.g. a local fake; empty means https://api.twilio.com.
-TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="").rstrip("/")
-TWILIO_API_TIMEOUT = env.float("TWILIO_API_TIMEOUT", default=30.0)
+TWILIO_API_BASE_URL = env_url("TWILIO_API_BASE_URL", schemes=["https", "http"], origin_only=True)
+TWILIO_API_TIMEOUT = env_float("TWILIO_API_TIMEOUT", default=30.0, minimum=0.1, maximum=600)
 # 429s, 5xx and timeouts are retried this many times, waiting Retry-After or an exponential
 # backoff from TWILIO_API_BACKOFF seconds, never more than TWILIO_API_BACKOFF_MAX at once.
-TWILIO_API_RETRIES = env.int("TWILIO_API_RETRIES", default=4)
-TWILIO_API_BACKOFF = env.float("TWILIO_API_BACKOFF", default=1.0)
-TWILIO_API_BACKOFF_MAX = env.float("TWILIO_API_BACKOFF_MAX", default=30.0)
-RECONCILE_INTERVAL = env.int("RECONCILE_INTERVAL", default=5 * 60)
-RECONCILE_STALE_INTERVAL = env.int("RECONCILE_STALE_INTERVAL", default=15 * 60)
+TWILIO_API_RETRIES = env_int("TWILIO_API_RETRIES", default=4, maximum=20)
+TWILIO_API_BACKOFF = env_float("TWILIO_API_BACKOFF", default=1.0, maximum=600)
+TWILIO_API_BACKOFF_MAX = env_float("TWILIO_API_BACKOFF_MAX", default=30.0, maximum=3600)
+RECONCILE_INTERVAL = env_int("RECONCILE_INTERVAL", default=5 * 60, minimum=10)
+RECONCILE_STALE_INTERVAL = env_int("RECONCILE_STALE_INTERVAL", default=15 * 60, minimum=10)
 # Each run lists calls started since the last good watermark minus this overlap, because
 # Twilio's list is eventually consistent.
-RECONCILE_OVERLAP = env.int("RECONCILE_OVERLAP", default=15 * 60)
-RECONCILE_FIRST_LOOKBACK = env.int("RECONCILE_FIRST_LOOKBACK", default=24 * 60 * 60)
-RECONCILE_PAGE_SIZE = env.int("RECONCILE_PAGE_SIZE", default=1000)
-if not 1 <= RECONCILE_PAGE_SIZE <= 1000:
-    raise ImproperlyConfigured("RECONCILE_PAGE_SIZE must be between 1 and 1000 (Twilio's max).")
-RECONCILE_STALE_AFTER = env.int("RECONCILE_STALE_AFTER", default=60 * 60)
-RECONCILE_STALE_LIMIT = env.int("RECONCILE_STALE_LIMIT", default=500)
+RECONCILE_OVERLAP = env_int("RECONCILE_OVERLAP", default=15 * 60)
+RECONCILE_FIRST_LOOKBACK = env_int("RECONCILE_FIRST_LOOKBACK", default=24 * 60 * 60, minimum=1)
+# Twilio pages hold at most 1000 calls.
+RECONCILE_PAGE_SIZE = env_int("RECONCILE_PAGE_SIZE", default=1000, minimum=1, maximum=1000)
+RECONCILE_STALE_AFTER = env_int("RECONCILE_STALE_AFTER", default=60 * 60, minimum=1)
+RECONCILE_STALE_LIMIT = env_int("RECONCILE_STALE_LIMIT", default=500, minimum=1)
 # A running run that has shown no progress for this long is presumed dead and replaced.
-RECONCILE_LOCK_TIMEOUT = env.int("RECONCILE_LOCK_TIMEOUT", default=10 * 60)
+RECONCILE_LOCK_TIMEOUT = env_int("RECONCILE_LOCK_TIMEOUT", default=10 * 60, minimum=1)
 # Each entry expires after its interval, so runs queued while no worker listens don't pile up.
 CELERY_BEAT_SCHEDULE = {
     "reconcile-recent-calls": {
@@ -265,24 +247,24 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "AccessTokens for Voice SDK agents and the call log.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
-# API docs: Swagger UI served from our static files (drf-spectacular-sidecar), never a CDN.
-INSTALLED_APPS.append("drf_spectacular_sidecar")
-SPECTACULAR_SETTINGS.update(
-    SWAGGER_UI_DIST="SIDECAR", SWAGGER_UI_FAVICON_HREF="SIDECAR", REDOC_DIST="SIDECAR"
-)
 
-LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
-if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-    raise ImproperlyConfigured(
-        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL; got {LOG_LEVEL!r}."
-    )
+LOG_LEVEL = env_choice(
+    "LOG_LEVEL",
+    default="INFO",
+    choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+    upper=True,
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # twilio-python logs every request and its headers at INFO; reconciliation makes thousands.
+    "loggers": {"twilio.http_client": {"level": "WARNING"}},
 }
-# twilio-python logs every request and its headers at INFO; reconciliation makes thousands.
-LOGGING["loggers"] = {"twilio.http_client": {"level": "WARNING"}}

@@ -3,7 +3,7 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from agents.roles import ROLE_PERMISSIONS, roles_create
+from voiceproject.roles import ROLE_PERMISSIONS, roles_create
 
 
 def create_roles(apps, schema_editor):
@@ -13,10 +13,17 @@ def create_roles(apps, schema_editor):
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
 
-    roles_create(
-        group_model=apps.get_model("auth", "Group"),
-        permission_model=apps.get_model("auth", "Permission"),
-    )
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for group_name, grants in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=group_name)
+        for app_label, model, actions in grants:
+            group.permissions.add(
+                *permission_model.objects.filter(
+                    content_type__app_label=app_label,
+                    codename__in=[f"{action}_{model}" for action in actions],
+                )
+            )
 
 
 def delete_roles(apps, schema_editor):

@@ -5,6 +5,7 @@ import functools
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -23,7 +24,7 @@ class TwilioUnavailable(Exception):
     """Twilio kept answering 429, 5xx or nothing at all after every retry."""
 
 
-class RetryingHttpClient(TwilioHttpClient):
+class RetryingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no types
     """Retry what Twilio asks us to retry, at the HTTP layer, so every API call gets it.
 
     twilio-python's list() and stream() turn any failed page into a bare TwilioException with
@@ -38,7 +39,7 @@ class RetryingHttpClient(TwilioHttpClient):
         self.backoff = backoff
         self.backoff_max = backoff_max
 
-    def request(self, method, url, *args, **kwargs) -> Response:
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         for attempt in range(self.retries + 1):
             try:
                 response = super().request(method, url, *args, **kwargs)

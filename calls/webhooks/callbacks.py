@@ -11,7 +11,7 @@ from calls.constants import (
     KNOWN_STATUSES,
     TERMINAL_STATUSES,
 )
-from calls.twilio_values import ACCOUNT_SID_PATTERN, is_call_sid, parse_twilio_datetime
+from voiceproject.twilio_ids import is_account_sid, is_call_sid, parse_twilio_datetime
 
 ERROR_URL_MAX_LENGTH = 1000
 
@@ -61,7 +61,7 @@ class TwilioCallback:
 def parse_twilio_callback(parameters: dict[str, str], *, received_at: datetime) -> TwilioCallback:
     """Check and convert the fields we use; raise InvalidCallback naming the first bad one."""
     account_sid = parameters.get("AccountSid", "")
-    if not ACCOUNT_SID_PATTERN.fullmatch(account_sid):
+    if not is_account_sid(account_sid):
         raise InvalidCallback("AccountSid is missing or is not an account SID.")
     call_sid = parameters.get("CallSid", "")
     if not is_call_sid(call_sid):

@@ -2,12 +2,16 @@
 
 import functools
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from twilio.request_validator import RequestValidator
 
 logger = logging.getLogger(__name__)
+
+View = Callable[..., HttpResponse]
 
 # Twilio's form posts are a few kilobytes; anything far larger is not from Twilio.
 WEBHOOK_MAX_BODY_BYTES = 64 * 1024
@@ -24,11 +28,11 @@ def public_url(request: HttpRequest, path: str) -> str:
     return request.build_absolute_uri(path)
 
 
-def twilio_signature_required(view):
+def twilio_signature_required(view: View) -> View:
     """Answer 413 to oversized bodies and 403 to requests without a valid X-Twilio-Signature."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         declared_length = request.META.get("CONTENT_LENGTH") or "0"
         if not declared_length.isdigit() or int(declared_length) > WEBHOOK_MAX_BODY_BYTES:
             return _too_large()
@@ -53,7 +57,7 @@ def _signed_by_twilio(request: HttpRequest) -> bool:
     if not valid:
         # The usual cause is a proxy hiding the URL Twilio used; the log says which one we tried.
         logger.warning("Refused a webhook with a bad signature for %s", url)
-    return valid
+    return bool(valid)
 
 
 def _too_large() -> HttpResponse:

@@ -1,12 +1,13 @@
 """The TwiML that tells Twilio what to do with a call reaching our Voice URL."""
 
+from typing import Any
+
 from django.conf import settings
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from agents.models import Agent, PhoneNumber
-from agents.validators import is_e164, is_identity
-from calls.twilio_values import client_identity
 from calls.webhooks.callbacks import TwilioCallback
+from voiceproject.twilio_ids import client_identity, is_e164, is_identity
 
 # Twilio refuses a <Dial> with more than ten nouns.
 DIAL_MAX_NOUNS = 10
@@ -34,7 +35,7 @@ def twiml_apology() -> str:
     return str(_spoken(APOLOGY))
 
 
-def _twiml_for_agent_call(caller_identity: str, destination: str, status_callback_url: str):
+def _twiml_for_agent_call(caller_identity: str, destination: str, status_callback_url: str) -> str:
     caller = Agent.objects.filter(identity=caller_identity, is_active=True).first()
     if caller is None:
         return str(_spoken(UNKNOWN_CALLER))
@@ -74,7 +75,7 @@ def _twiml_for_phone_call(called_number: str, status_callback_url: str) -> str:
     return str(response)
 
 
-def _dial(response: VoiceResponse, **options):
+def _dial(response: VoiceResponse, **options: Any) -> Dial:
     # answerOnBridge: the caller hears ringing, and is not billed, until someone answers.
     return response.dial(answer_on_bridge=True, timeout=settings.TWILIO_DIAL_TIMEOUT, **options)
 

@@ -6,6 +6,8 @@ answers; rules about calls live in calls.call_table, TwiML in calls.webhooks.twi
 
 import functools
 import logging
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import OperationalError
@@ -17,17 +19,21 @@ from django.views.decorators.http import require_POST
 
 from calls.call_table import call_apply_callback
 from calls.webhooks.callbacks import InvalidCallback, TwilioCallback, parse_twilio_callback
-from calls.webhooks.signatures import public_url, twilio_signature_required
+from calls.webhooks.signatures import View, public_url, twilio_signature_required
 from calls.webhooks.twiml import twiml_apology, twiml_for_voice_request
 
 logger = logging.getLogger(__name__)
 
+# A view that takes the parsed callback after the request.
+CallbackView = Callable[..., HttpResponse]
+V = TypeVar("V", bound=Callable[..., HttpResponse])
 
-def twilio_callback(view):
+
+def twilio_callback(view: CallbackView) -> View:
     """Pass the view a TwilioCallback; 400 for a malformed field, 403 for another account."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             callback = parse_twilio_callback(request.POST.dict(), received_at=timezone.now())
         except InvalidCallback as error:
@@ -41,23 +47,23 @@ def twilio_callback(view):
     return wrapper
 
 
-def twilio_webhook(view):
+def twilio_webhook(view: CallbackView) -> View:
     """Take only signed POSTs from Twilio, and pass the view the parsed TwilioCallback."""
     return csrf_exempt(require_POST(twilio_signature_required(twilio_callback(view))))
 
 
-def retry_on_database_outage(view):
+def retry_on_database_outage(view: V) -> V:
     """Answer 503 when the database is unreachable, so Twilio tries again or falls back."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except OperationalError:
             logger.exception("Database unavailable while answering a Twilio webhook")
             return _plain("The database is unavailable; try again later.", status=503)
 
-    return wrapper
+    return cast(V, wrapper)
 
 
 @twilio_webhook

@@ -1,10 +1,11 @@
 from datetime import UTC, datetime
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from calls.reconcile.runs import reconcile_call, reconcile_recent_calls
-from calls.twilio_values import is_call_sid
+from voiceproject.twilio_ids import is_call_sid
 
 
 def aware_datetime(value: str) -> datetime:
@@ -19,14 +20,16 @@ class Command(BaseCommand):
         "since the last good watermark, since a given time, or one call and its children."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         target = parser.add_mutually_exclusive_group()
         target.add_argument(
             "--since", type=aware_datetime, help="ISO 8601 start, e.g. 2026-11-23T08:00:00Z"
         )
         target.add_argument("--sid", help="one call SID (CA…): that leg and its children")
 
-    def handle(self, *args, since=None, sid=None, **options):
+    def handle(
+        self, *args: Any, since: datetime | None = None, sid: str | None = None, **options: Any
+    ) -> None:
         if sid is not None and not is_call_sid(sid):
             raise CommandError(f"{sid!r} is not a call SID (CA followed by 32 hex digits).")
         with tqdm(unit=" calls", disable=options["verbosity"] == 0) as progress:

@@ -1,10 +1,16 @@
-"""The two staff roles, as Django groups, and what each may do."""
+"""The two staff roles, as Django groups, and what each may do in agents and calls.
+
+Project-level so that agents need not know about calls; the roles data migration keeps its own
+copy of these definitions.
+"""
+
+from django.contrib.auth.models import Group, Permission
 
 SUPERVISORS = "Supervisors"
 ANALYSTS = "Analysts"
 
 # Group name -> (app label, model, actions) the group is granted.
-ROLE_PERMISSIONS = {
+ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     SUPERVISORS: [
         ("agents", "twimlapp", ("add", "change", "delete", "view")),
         ("agents", "agent", ("add", "change", "delete", "view")),
@@ -20,7 +26,7 @@ ROLE_PERMISSIONS = {
 }
 
 
-def roles_create(*, group_model, permission_model) -> None:
+def roles_create(*, group_model: type[Group], permission_model: type[Permission]) -> None:
     """Create each role's group with its permissions; safe to repeat.
 
     Takes the models as arguments so that the data migration can pass its historical ones.

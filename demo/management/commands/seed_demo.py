@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agents.models import Agent, PhoneNumber, TwimlApp
-from agents.roles import ANALYSTS, SUPERVISORS, roles_create
-from calls.demo import demo_calls_create
 from calls.models import Call
+from demo.calls import demo_calls_create
+from voiceproject.roles import ANALYSTS, SUPERVISORS, roles_create
 
 User = get_user_model()
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
             sid=DEMO_APP_SID,
             defaults={"friendly_name": "Demo softphone", "description": "Created by seed_demo."},
         )
-        credentials = []
+        credentials: list[tuple[str, str]] = []
         supervisor = self.demo_user("supervisor", SUPERVISORS, reset_passwords, credentials)
         supervisor.is_staff = True
         supervisor.save(update_fields=["is_staff"])

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime
 
 from calls.constants import CallStatus
+from voiceproject.twilio_ids import client_address
 
 API_VERSION = "2010-04-01"
 CALLBACK_SOURCE = "call-progress-events"
 # Seconds a callee's phone rings before it answers busy.
 BUSY_AFTER_SECONDS = 3
-SIP_RESPONSE_CODES = {
+SIP_RESPONSE_CODES: dict[str, str] = {
     CallStatus.COMPLETED: "200",
     CallStatus.BUSY: "486",
     CallStatus.NO_ANSWER: "480",
@@ -71,10 +72,10 @@ def pstn_to_agents(
         # When one agent answers, Twilio hangs up the others' devices.
         outcome = CallStatus.CANCELED if plan.answered and position > 0 else plan.outcome
         child = {
-            **_leg(plan, call_sid(rng), "outbound-dial", caller, f"client:{identity}"),
+            **_leg(plan, call_sid(rng), "outbound-dial", caller, client_address(identity)),
             "ParentCallSid": parent_sid,
             "Caller": caller,
-            "Called": f"client:{identity}",
+            "Called": client_address(identity),
         }
         deliveries += _child_events(plan, child, outcome)
     return deliveries + _parent_end(plan, parent)
@@ -102,7 +103,7 @@ def agent_to_agent(
 ) -> list[Delivery]:
     """An agent's softphone dials another agent by identity."""
     parent_sid = call_sid(rng)
-    caller, callee = f"client:{identity}", f"client:{callee_identity}"
+    caller, callee = client_address(identity), client_address(callee_identity)
     child = {
         **_leg(plan, call_sid(rng), "outbound-dial", caller, callee),
         "ParentCallSid": parent_sid,
@@ -117,8 +118,8 @@ def agent_to_agent(
 def _sdk_call(plan: CallPlan, parent_sid: str, identity: str, dialled: str) -> list[Delivery]:
     """The parent leg of a softphone's call: the Voice URL request, then its end."""
     parent = {
-        **_leg(plan, parent_sid, "inbound", f"client:{identity}", ""),
-        "Caller": f"client:{identity}",
+        **_leg(plan, parent_sid, "inbound", client_address(identity), ""),
+        "Caller": client_address(identity),
         "Called": "",
         "ApplicationSid": plan.application_sid,
     }
@@ -140,7 +141,9 @@ def _leg(plan: CallPlan, sid: str, direction: str, from_: str, to: str) -> dict[
 
 def _child_events(plan: CallPlan, child: dict[str, str], outcome: str) -> list[Delivery]:
     """A <Dial> child's status callbacks: initiated, ringing, answered, completed."""
-    steps = [(CallStatus.INITIATED, plan.started_at + timedelta(seconds=1))]
+    steps: list[tuple[str, datetime]] = [
+        (CallStatus.INITIATED, plan.started_at + timedelta(seconds=1))
+    ]
     if outcome != CallStatus.FAILED:
         steps.append((CallStatus.RINGING, plan.started_at + timedelta(seconds=2)))
     if outcome == CallStatus.COMPLETED:
@@ -164,11 +167,12 @@ def _parent_end(plan: CallPlan, parent: dict[str, str]) -> list[Delivery]:
 
 def _ended_at(plan: CallPlan, outcome: str) -> datetime:
     """When a leg ends: after the talk, the busy signal, the failure or the ringing."""
-    seconds = {
+    seconds_by_outcome: dict[str, int] = {
         CallStatus.COMPLETED: 2 + plan.ring_seconds + plan.talk_seconds,
         CallStatus.BUSY: 2 + BUSY_AFTER_SECONDS,
         CallStatus.FAILED: 2,
-    }.get(outcome, 2 + plan.ring_seconds)
+    }
+    seconds = seconds_by_outcome.get(outcome, 2 + plan.ring_seconds)
     return plan.started_at + timedelta(seconds=seconds)
 
 

@@ -1,6 +1,6 @@
 """A month of realistic call history for the demo, written through the webhooks' own service.
 
-Each call is Twilio's traffic from calls.scenarios, parsed and applied exactly as the Voice URL
+Each call is Twilio's traffic from demo.scenarios, parsed and applied exactly as the Voice URL
 and status callback views do, so the demo's call log holds what real traffic would leave.
 """
 
@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from calls.call_table import call_apply_callback
 from calls.constants import CallStatus
-from calls.scenarios import CallPlan, Delivery, agent_to_agent, agent_to_pstn, pstn_to_agents
 from calls.webhooks.callbacks import parse_twilio_callback
+from demo.scenarios import CallPlan, Delivery, agent_to_agent, agent_to_pstn, pstn_to_agents
 
 # Relative call volume by hour of day: office hours, a lunch dip, quiet nights.
 HOURLY_WEIGHTS = [0.1] * 7 + [0.6, 2, 3, 3, 2.5, 1.5, 2, 3, 3, 2.5, 1.5, 0.6, 0.4] + [0.2] * 4

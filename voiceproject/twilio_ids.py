@@ -1,0 +1,129 @@
+"""Twilio's identifiers and addresses: SIDs, client identities, E.164 numbers, dates.
+
+The one place these rules live. No Django imports, so that settings, validators, model
+constraints and webhook parsing can all use it.
+"""
+
+import re
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+import phonenumbers
+
+# SID prefixes we use, with the resource each names (in messages).
+SID_RESOURCES = {
+    "AC": "account",
+    "AP": "TwiML App",
+    "CA": "call",
+    "CR": "push credential",
+    "PN": "phone number",
+    "RE": "recording",
+    "SK": "API key",
+}
+
+
+def sid_regex(prefix: str) -> str:
+    """The anchored pattern of a SID: two-letter prefix and 32 lowercase hex digits.
+
+    Anchored with ^ and $ so that database check constraints can use it as it is.
+    """
+    if prefix not in SID_RESOURCES:
+        raise ValueError(f"unknown SID prefix {prefix!r}")
+    return rf"^{prefix}[0-9a-f]{{32}}$"
+
+
+def is_sid(value: str, *, prefix: str) -> bool:
+    """Tell whether value is a SID of the resource with this prefix."""
+    return re.fullmatch(sid_regex(prefix)[1:-1], value) is not None
+
+
+def sid_error(*, name: str, prefix: str) -> str:
+    """The message for a value that should have been a SID with this prefix."""
+    return f"{name} must be '{prefix}' followed by 32 lowercase hex digits."
+
+
+CALL_SID_REGEX = sid_regex("CA")
+
+
+def is_call_sid(value: str) -> bool:
+    return is_sid(value, prefix="CA")
+
+
+def is_account_sid(value: str) -> bool:
+    return is_sid(value, prefix="AC")
+
+
+# Twilio Voice client identities: letters, digits and underscore, at most 121 characters.
+IDENTITY_MAX_LENGTH = 121
+IDENTITY_REGEX = rf"^[A-Za-z0-9_]{{1,{IDENTITY_MAX_LENGTH}}}$"
+
+
+def is_identity(value: str) -> bool:
+    """Tell whether value is a client identity Twilio accepts."""
+    return re.fullmatch(IDENTITY_REGEX[1:-1], value) is not None
+
+
+# E.164: a plus, a country code that never starts with 0, at most 15 digits in all. ASCII
+# digits only: \d would also let Arabic-Indic and other digits through.
+E164_REGEX = r"^\+[1-9][0-9]{1,14}$"
+# The longest E.164 number with its plus.
+E164_MAX_LENGTH = 16
+
+
+def is_e164(value: str) -> bool:
+    """Tell whether value is a valid phone number written in E.164 (+ and digits only)."""
+    if re.fullmatch(E164_REGEX[1:-1], value) is None:
+        return False
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number)
+
+
+# A Voice SDK client in From/To is written client:<identity>.
+CLIENT_PREFIX = "client:"
+# The direction of the child leg <Dial> creates: its To is the party dialled.
+DIAL_CHILD_DIRECTION = "outbound-dial"
+
+
+def client_address(identity: str) -> str:
+    """The address Twilio uses for a client identity in From and To."""
+    return f"{CLIENT_PREFIX}{identity}"
+
+
+def client_identity(address: str) -> str | None:
+    """Return the identity in a 'client:<identity>' address, None for anything else."""
+    if address.startswith(CLIENT_PREFIX) and len(address) > len(CLIENT_PREFIX):
+        return address[len(CLIENT_PREFIX) :]
+    return None
+
+
+def agent_identity_on_leg(
+    *, direction: str | None, from_address: str, to_address: str
+) -> str | None:
+    """Name our client on a leg: the one dialled on a <Dial> child, else the caller."""
+    addresses = [from_address, to_address]
+    if direction == DIAL_CHILD_DIRECTION:
+        addresses.reverse()
+    for address in addresses:
+        identity = client_identity(address)
+        if identity is not None:
+            return identity
+    return None
+
+
+def parse_twilio_datetime(value: str | None) -> datetime | None:
+    """Parse Twilio's RFC 2822 dates ('Mon, 23 Nov 2026 18:30:45 +0000'); None when empty.
+
+    Raises ValueError for text that is not such a date.
+    """
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError) as error:
+        raise ValueError(f"not an RFC 2822 date: {value!r}") from error
+    if parsed.tzinfo is None:
+        raise ValueError(f"RFC 2822 date without a zone: {value!r}")
+    return parsed
