@@ -85,9 +85,14 @@ def _status_rank(status: str) -> str:
     return f"CASE {status} {whens} ELSE {top_rank} END"
 
 
+# Our agent on a leg, found by the client identity on it (agent_identity_on_leg); NULL if none.
 def _agent_id(identity: str) -> str:
-    """Our agent on a leg, looked up by the client identity on it; NULL if none."""
     return f"(SELECT id FROM {Agent._meta.db_table} WHERE identity = {identity})"
+
+
+def _agent_join(identity: str) -> str:
+    """The same, for many legs at once: a join instead of one lookup per leg."""
+    return f"LEFT JOIN {Agent._meta.db_table} AS agent ON agent.identity = {identity}"
 
 
 def _call_id(sid: str) -> str:
@@ -346,7 +351,7 @@ _REST_LOOKUPS = ("parent_sid", "agent_identity")
 _REST_LEG_WRITTEN = {
     **{column: f"leg.{column}" for column in _REST_COLUMNS},
     "parent_id": _call_id("leg.parent_sid"),
-    "agent_id": _agent_id("leg.agent_identity"),
+    "agent_id": "agent.id",
 }
 _PLACEHOLDER_DEFAULTED = defaulted_columns(written=_PLACEHOLDER_WRITTEN)
 _REST_LEG_DEFAULTED = defaulted_columns(written=_REST_LEG_WRITTEN)
@@ -445,7 +450,7 @@ _REST_UPSERT = (
             written=_REST_LEG_WRITTEN, default=lambda column: f"leg.default__{column}"
         ),
         # "WHERE true" lets SQLite read the ON CONFLICT that follows as the upsert clause.
-        rows="SELECT {} FROM leg WHERE true",
+        rows="SELECT {} FROM leg " + _agent_join("leg.agent_identity") + " WHERE true",
         merge=REST_MERGE,
     )
     + " WHERE "
