@@ -17,6 +17,7 @@ import asyncio
 import os
 import random
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,14 +60,15 @@ def main():
         "TWILIO_WEBHOOK_BASE_URL": "",
         "TWILIO_VALIDATE_SIGNATURES": "1",
         "LOG_LEVEL": "WARNING",
-        # WhiteNoise warns once per worker that collectstatic never ran; irrelevant here.
-        "PYTHONWARNINGS": "ignore:No directory at",
+        # With DEBUG off the server starts only with collected static files.
+        "STATIC_ROOT": tempfile.mkdtemp(prefix="callback-bench-static-"),
     }
     with (
-        fresh_database(DATABASE, migrate_with=environment),
+        fresh_database(DATABASE, prepare_with=environment),
         gunicorn(
             "voiceproject.wsgi",
-            options=[f"--workers={options.workers}", "--log-level=warning"],
+            # As the recorded figures were measured (gunicorn.conf.py would make it gthread).
+            options=[f"--workers={options.workers}", "--worker-class=sync", "--log-level=warning"],
             environment=environment,
         ) as (base, _),
     ):

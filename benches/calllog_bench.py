@@ -301,7 +301,8 @@ def main() -> int:
 
     with gunicorn(
         "voiceproject.wsgi",
-        options=["--workers=1", "--timeout=120", "--no-control-socket"],
+        # As the recorded figures were measured (gunicorn.conf.py would make it gthread).
+        options=["--workers=1", "--worker-class=sync", "--timeout=120", "--no-control-socket"],
     ) as (base_url, server):
         bench = Bench(base_url, cookie, arguments.requests)
         for name, path in list_cases():

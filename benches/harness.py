@@ -60,18 +60,19 @@ def create_database_if_missing(name: str) -> str:
 
 
 @contextmanager
-def fresh_database(name: str, *, migrate_with: dict[str, str] | None = None) -> Iterator[str]:
+def fresh_database(name: str, *, prepare_with: dict[str, str] | None = None) -> Iterator[str]:
     """A new database for one benchmark run, dropped afterwards; yields its URL.
 
-    Migrated with the environment `migrate_with` (DATABASE_URL included) when given.
+    With an environment `prepare_with` (DATABASE_URL and STATIC_ROOT included), migrates it
+    and collects the static files a server with DEBUG off needs to start.
     """
     url = recreate_database(name)
     try:
-        if migrate_with is not None:
+        for command in [["migrate"], ["collectstatic"]] if prepare_with is not None else []:
             subprocess.run(
-                [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+                [sys.executable, "manage.py", *command, "--no-input", "-v0"],
                 cwd=ROOT,
-                env=migrate_with,
+                env=prepare_with,
                 check=True,
             )
         yield url

@@ -20,6 +20,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -111,9 +112,11 @@ def main():
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
+        # With DEBUG off the server starts only with collected static files.
+        "STATIC_ROOT": tempfile.mkdtemp(prefix="token-bench-static-"),
     }
     environment.pop("REDIS_URL", None)
-    with fresh_database(DATABASE_NAME, migrate_with=environment):
+    with fresh_database(DATABASE_NAME, prepare_with=environment):
         key, queries = subprocess.run(
             [sys.executable, "manage.py", "shell", "-c", CREATE_AGENT],
             cwd=ROOT,

@@ -25,7 +25,7 @@ from twilio.rest.api.v2010.account.call import CallInstance
 from calls.call_table import calls_upsert_from_rest
 from calls.constants import TERMINAL_STATUSES
 from calls.models import Call, ReconcileRun
-from calls.reconcile.twilio_rest import twilio_rest_client
+from voiceproject.twilio_rest import twilio_rest_client
 
 logger = logging.getLogger(__name__)
 
