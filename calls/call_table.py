@@ -350,7 +350,7 @@ _REST_COLUMNS = (
 _REST_LOOKUPS = ("parent_sid", "agent_identity")
 _REST_LEG_WRITTEN = {
     **{column: f"leg.{column}" for column in _REST_COLUMNS},
-    "parent_id": _call_id("leg.parent_sid"),
+    "parent_id": "parent.id",
     "agent_id": "agent.id",
 }
 _PLACEHOLDER_DEFAULTED = defaulted_columns(written=_PLACEHOLDER_WRITTEN)
@@ -450,7 +450,8 @@ _REST_UPSERT = (
             written=_REST_LEG_WRITTEN, default=lambda column: f"leg.default__{column}"
         ),
         # "WHERE true" lets SQLite read the ON CONFLICT that follows as the upsert clause.
-        rows="SELECT {} FROM leg " + _agent_join("leg.agent_identity") + " WHERE true",
+        rows=f"SELECT {{}} FROM leg {_agent_join('leg.agent_identity')}"
+        f" LEFT JOIN {_CALL} AS parent ON parent.sid = leg.parent_sid WHERE true",
         merge=REST_MERGE,
     )
     + " WHERE "
