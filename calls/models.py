@@ -3,7 +3,13 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from calls.constants import ADDRESS_MAX_LENGTH, CallDirection, CallStatus
+from calls.constants import (
+    ADDRESS_MAX_LENGTH,
+    CallDirection,
+    CallStatus,
+    DialResult,
+    FamilyKind,
+)
 from voiceproject.twilio_ids import CALL_SID_REGEX
 
 
@@ -44,6 +50,32 @@ class Call(models.Model):
     )
     error_code = models.PositiveIntegerField(null=True, blank=True)
     error_url = models.URLField(max_length=1000, blank=True, db_default="")
+    # Facts about the whole family, kept on its parent by calls.call_table as legs arrive;
+    # calls.family_facts reads them (the outcome). Empty or unset on child legs.
+    kind = models.CharField(
+        max_length=8,
+        choices=FamilyKind.choices,
+        blank=True,
+        db_default="",
+        help_text="Who called whom; empty while nothing tells yet (a placeholder parent).",
+    )
+    dial_result = models.PositiveSmallIntegerField(
+        choices=DialResult.choices, db_default=DialResult.NONE
+    )
+    child_answer_time = models.DateTimeField(
+        null=True, blank=True, help_text="When the first child leg was answered."
+    )
+    answered_by = models.ForeignKey(
+        "agents.Agent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="answered_calls",
+        help_text="The agent whose leg answered the call (inbound and internal calls).",
+    )
+    voicemail_left = models.BooleanField(
+        db_default=False, help_text="The caller left a voicemail after nobody answered."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -64,6 +96,12 @@ class Call(models.Model):
                 | Q(start_time__isnull=True)
                 | Q(end_time__gte=F("start_time")),
                 name="call_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="") | Q(kind__in=FamilyKind.values), name="call_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(dial_result__in=DialResult.values), name="call_dial_result_valid"
             ),
         ]
         indexes = [
@@ -86,6 +124,17 @@ class Call(models.Model):
             models.Index(fields=["from_number"], name="call_from_idx"),
             models.Index(fields=["to_number"], name="call_to_idx"),
             models.Index(fields=["status", "start_time"], name="call_status_start_idx"),
+            # Statistics and filters by family kind over a period, and who answered.
+            models.Index(
+                fields=["kind", "start_time"],
+                condition=Q(parent__isnull=True),
+                name="call_parent_kind_start_idx",
+            ),
+            models.Index(
+                fields=["answered_by", "start_time"],
+                condition=Q(parent__isnull=True),
+                name="call_answered_by_start_idx",
+            ),
         ]
 
     def __str__(self) -> str:
