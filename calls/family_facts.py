@@ -74,9 +74,7 @@ def dial_result_of_status(status: str) -> int:
     return DIAL_RESULT_OF_STATUS.get(status, DialResult.NONE)
 
 
-def leg_answer_time(
-    *, status: str, at: datetime | None, duration: int | None
-) -> datetime | None:
+def leg_answer_time(*, status: str, at: datetime | None, duration: int | None) -> datetime | None:
     """When a leg was answered, from its status at time `at`: the `in-progress` time, or a
     final `completed` time less its duration (the talk time Twilio bills), when a callback
     was lost or only the REST API described the leg."""
@@ -89,27 +87,39 @@ def leg_answer_time(
     return None
 
 
-def outcome_condition(outcome: str) -> Q:
+def outcome_condition(outcome: str, *, of: str = "") -> Q:
     """Parent legs whose family has this outcome (FamilyOutcome), from the facts stored on
     the parent: in progress until the parent ends; then answered when a child was, voicemail
     when the caller left one, failed when Twilio could not place it (the parent, or every
-    child, failed), and unanswered otherwise."""
-    ended = Q(status__in=TERMINAL_STATUSES)
-    answered = Q(dial_result=DialResult.ANSWERED)
-    failed = Q(status=CallStatus.FAILED) | Q(dial_result=DialResult.FAILED)
+    child, failed), and unanswered otherwise.
+
+    `of` prefixes each lookup, to ask about a related parent (`of="parent__"`).
+    """
+
+    def fact(**lookup: object) -> Q:
+        return Q(**{of + name: value for name, value in lookup.items()})
+
+    ended = fact(status__in=TERMINAL_STATUSES)
+    answered = fact(dial_result=DialResult.ANSWERED)
+    failed = fact(status=CallStatus.FAILED) | fact(dial_result=DialResult.FAILED)
+    no_voicemail = fact(voicemail_left=False)
     conditions = {
         FamilyOutcome.IN_PROGRESS: ~ended,
         FamilyOutcome.ANSWERED: ended & answered,
-        FamilyOutcome.VOICEMAIL: ended & ~answered & Q(voicemail_left=True),
-        FamilyOutcome.FAILED: ended & ~answered & Q(voicemail_left=False) & failed,
-        FamilyOutcome.UNANSWERED: ended & ~answered & Q(voicemail_left=False) & ~failed,
+        FamilyOutcome.VOICEMAIL: ended & ~answered & fact(voicemail_left=True),
+        FamilyOutcome.FAILED: ended & ~answered & no_voicemail & failed,
+        FamilyOutcome.UNANSWERED: ended & ~answered & no_voicemail & ~failed,
     }
     return conditions[FamilyOutcome(outcome)]
 
 
-def family_outcome() -> Case:
-    """The family's outcome as an annotation of its parent leg."""
+def family_outcome(*, of: str = "") -> Case:
+    """The family's outcome as an annotation of its parent leg (or of a child, with
+    `of="parent__"`)."""
     return Case(
-        *(When(outcome_condition(outcome), then=Value(outcome)) for outcome in FamilyOutcome),
+        *(
+            When(outcome_condition(outcome, of=of), then=Value(outcome))
+            for outcome in FamilyOutcome
+        ),
         output_field=CharField(),
     )

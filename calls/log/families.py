@@ -6,11 +6,13 @@ matches it.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 
+from calls.family_facts import family_outcome
 from calls.models import Call, CallEvent
 
 
@@ -43,21 +45,39 @@ class CallFamily(Family):
     events: list[CallEvent]  # every leg's callbacks, in the order Twilio fired them
 
 
+def _timeline_key(event: CallEvent) -> tuple[datetime, int, datetime, int]:
+    """Twilio's Timestamp (to the second, as Twilio writes it), then SequenceNumber.
+
+    A Voice URL request carries no Timestamp and is stamped when received, to the
+    microsecond: cut to the second it sorts with the callbacks of that second, and first
+    among them (no SequenceNumber), as the parent rings before its children start.
+    """
+    moment = (event.timestamp or event.received_at).replace(microsecond=0)
+    sequence = -1 if event.sequence_number is None else event.sequence_number
+    return moment, sequence, event.received_at, event.id
+
+
 def call_family_get(*, sid: str, families: QuerySet[Call]) -> CallFamily | None:
     """The family of the leg with this SID (parent or child), if it is one of `families`
     (parent legs, such as those a user may see)."""
     leg = Call.objects.filter(sid=sid).values("id", "parent_id").first()
     if leg is None:
         return None
-    parent = families.filter(id=leg["parent_id"] or leg["id"]).first()
+    parent = (
+        families.select_related("answered_by")
+        .annotate(outcome=family_outcome())
+        .filter(id=leg["parent_id"] or leg["id"])
+        .first()
+    )
     if parent is None:
         return None
     children = list(
         parent.children.select_related("agent").order_by(F("start_time").asc(nulls_last=True), "id")
     )
-    events = list(
-        CallEvent.objects.filter(call_id__in=[parent.id, *(child.id for child in children)])
-        .select_related("call")
-        .order_by(F("timestamp").asc(nulls_last=True), "sequence_number", "received_at", "id")
+    events = sorted(
+        CallEvent.objects.filter(
+            call_id__in=[parent.id, *(child.id for child in children)]
+        ).select_related("call"),
+        key=_timeline_key,
     )
     return CallFamily(parent=parent, children=children, events=events)

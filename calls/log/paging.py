@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
 
+from calls.family_facts import family_outcome
 from calls.log.families import Family
 from calls.models import Call
 
@@ -31,6 +32,10 @@ PAGE_FIELDS = (
     "sid", "parent_id", "direction", "from_number", "to_number", "status", "start_time",
     "answer_time", "end_time", "duration", "price", "price_unit", "error_code",
     "agent__identity",
+)  # fmt: skip
+# What a page shows of each family besides its parent leg's own fields.
+FAMILY_FIELDS = (
+    "kind", "dial_result", "voicemail_left", "child_answer_time", "answered_by__identity",
 )  # fmt: skip
 
 SortKey = datetime | int | None
@@ -153,7 +158,9 @@ def call_family_page(
         after = (key, call_id)
     with _serial_plans():
         rows = _keyset_rows(
-            families.only(*PAGE_FIELDS),
+            families.select_related("answered_by")
+            .only(*PAGE_FIELDS, *FAMILY_FIELDS)
+            .annotate(outcome=family_outcome()),
             field=field,
             descending=descending != backwards,
             after=after,

@@ -4,27 +4,32 @@ import csv
 import io
 import itertools
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import user_passes_test
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from calls.log import charts
-from calls.log.access import call_families_visible_to, can_view_call_log
+from calls.log.access import call_families_visible_to, can_view_call_log, stats_agent_limited_to
 from calls.log.export import CSV_HEADER, call_export_rows
 from calls.log.families import call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import SORTS, InvalidCursor, call_family_page
-from calls.log.stats import call_stats
+from calls.log.stats import call_stats, with_default_period
 
 # Anyone who may not see the call log goes to the login page, as Django does for staff pages.
 call_log_required = user_passes_test(can_view_call_log)
 CSV_ROWS_PER_CHUNK = 1000
-STATS_DEFAULT_DAYS = 30
 
 
 def _filters(request: HttpRequest, data: QueryDict | None = None) -> CallFamilyFilter:
@@ -77,9 +82,16 @@ def _csv_chunks(rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:
 
 @require_GET
 @call_log_required
-def call_export(request: HttpRequest) -> StreamingHttpResponse:
-    """Stream every leg of the filtered families as CSV, one row per leg with its parent."""
-    rows = call_export_rows(_filters(request).qs)
+def call_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Stream every leg of the filtered families as CSV, one row per leg with its parent.
+
+    Filters it does not understand answer 400 naming each field and why, as the API does:
+    a spreadsheet of the whole table would pass for the filtered one.
+    """
+    filters = _filters(request)
+    if filters.refused:
+        return JsonResponse(filters.refused, status=400)
+    rows = call_export_rows(filters.qs)
     response = StreamingHttpResponse(_csv_chunks(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="calls-{stamp}.csv"'
@@ -90,21 +102,16 @@ def call_export(request: HttpRequest) -> StreamingHttpResponse:
 @call_log_required
 def call_statistics(request: HttpRequest) -> HttpResponse:
     """Charts with their numbers over the filtered families (the last 30 days by default)."""
-    data = request.GET.copy()
-    if not data.get("started_after") and not data.get("started_before"):
-        today = timezone.localdate()
-        data["started_after"] = (today - timedelta(days=STATS_DEFAULT_DAYS - 1)).isoformat()
-        data["started_before"] = today.isoformat()
-    filters = _filters(request, data)
-    stats = call_stats(filters.qs)
+    filters = _filters(request, with_default_period(request.GET))
+    stats = call_stats(filters.qs, only_agent_id=stats_agent_limited_to(request.user))
     per_day = charts.stacked_bar_chart(
         stats.per_day,
-        series=stats.directions,
+        series=stats.kinds,
         label=lambda day: day.strftime("%b %d"),
         every=max(len(stats.per_day) // 10, 1),
     )
     per_hour = charts.stacked_bar_chart(
-        stats.per_hour, series=stats.directions, label=lambda hour: f"{hour:02d}", every=2
+        stats.per_hour, series=stats.kinds, label=lambda hour: f"{hour:02d}", every=2
     )
     return render(
         request,
