@@ -89,9 +89,10 @@ def leg_answer_time(*, status: str, at: datetime | None, duration: int | None) -
 
 def outcome_condition(outcome: str, *, of: str = "") -> Q:
     """Parent legs whose family has this outcome (FamilyOutcome), from the facts stored on
-    the parent: in progress until the parent ends; then answered when a child was, voicemail
-    when the caller left one, failed when Twilio could not place it (the parent, or every
-    child, failed), and unanswered otherwise.
+    the parent: in progress until the parent ends; then answered when a child was (or, for
+    a call of kind `other`, which rings no agent, when the parent completed), voicemail when
+    the caller left one, failed when Twilio could not place it (the parent, or every child,
+    failed), and unanswered otherwise.
 
     `of` prefixes each lookup, to ask about a related parent (`of="parent__"`).
     """
@@ -100,7 +101,9 @@ def outcome_condition(outcome: str, *, of: str = "") -> Q:
         return Q(**{of + name: value for name, value in lookup.items()})
 
     ended = fact(status__in=TERMINAL_STATUSES)
-    answered = fact(dial_result=DialResult.ANSWERED)
+    answered = fact(dial_result=DialResult.ANSWERED) | fact(
+        kind=FamilyKind.OTHER, status=CallStatus.COMPLETED
+    )
     failed = fact(status=CallStatus.FAILED) | fact(dial_result=DialResult.FAILED)
     no_voicemail = fact(voicemail_left=False)
     conditions = {
