@@ -208,7 +208,6 @@ def test_csv_export_streams_one_row_per_leg_with_its_parent_sid(analyst_client):
     assert rows[0]["start_time"] == "2026-11-02T09:00:00+00:00"
 
 
-
 def test_stats_default_to_the_last_thirty_days(analyst_client):
     response = analyst_client.get("/calls/stats/")
 

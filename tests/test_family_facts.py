@@ -257,4 +257,3 @@ def test_kind_rules_read_the_dialled_destination_as_the_voice_url_does():
     )
     assert kind_seen_from_child(from_address=CUSTOMER, to_address="client:alice") == "inbound"
     assert kind_seen_from_child(from_address=SUPPORT_LINE, to_address=CUSTOMER) == "outbound"
-
