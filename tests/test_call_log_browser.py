@@ -93,7 +93,7 @@ def test_an_analyst_filters_opens_a_family_exports_and_sees_charts_and_api_docs(
         log_in(page, f"{live_server.url}/calls/", analyst.username)
         expect(page.locator("h1")).to_have_text("Call log")
         expect(page.locator("tbody.family")).to_have_count(PAGE_SIZE)
-        page.screenshot(path=SCREENSHOTS / "call-log.png", full_page=False)
+        page.screenshot(path=SCREENSHOTS / "analyst-call-log.png", full_page=False)
         page.locator("a[rel=next]").click()
         expect(page.locator("tbody.family")).to_have_count(36 - PAGE_SIZE)
 
@@ -101,7 +101,7 @@ def test_an_analyst_filters_opens_a_family_exports_and_sees_charts_and_api_docs(
         page.get_by_role("button", name="Filter", exact=True).click()
         expect(page.locator("tr.child .status-no-answer").first).to_be_visible()
         expect(page.locator("tbody.family")).to_have_count(len(no_answer_families))
-        page.screenshot(path=SCREENSHOTS / "call-log-filtered.png", full_page=False)
+        page.screenshot(path=SCREENSHOTS / "analyst-call-log-filtered.png", full_page=False)
 
         with page.expect_download() as download_info:
             page.get_by_role("link", name="Export CSV").click()
@@ -114,11 +114,11 @@ def test_an_analyst_filters_opens_a_family_exports_and_sees_charts_and_api_docs(
         expect(page.locator("h1")).to_contain_text(missed.sid)
         expect(page.locator(".timeline li")).to_have_count(6)
         page.locator(".timeline summary").first.click()
-        page.screenshot(path=SCREENSHOTS / "call-family.png", full_page=True)
+        page.screenshot(path=SCREENSHOTS / "analyst-call-family.png", full_page=True)
 
         page.get_by_role("link", name="Charts").first.click()
         expect(page.locator("svg.chart")).to_have_count(2)
-        page.screenshot(path=SCREENSHOTS / "call-charts.png", full_page=True)
+        page.screenshot(path=SCREENSHOTS / "analyst-call-charts.png", full_page=True)
 
         page.get_by_role("link", name="API").click()
         expect(page.locator(".swagger-ui .opblock-summary-path").first).to_be_visible()
@@ -169,7 +169,7 @@ def test_list_family_and_stats_pages_fit_the_screen_without_sideways_scrolling(
         expect(page.locator("h1")).to_have_text("Call log")
         expect(page.locator(".kind").first).to_be_visible()
         assert page_width(page) <= width
-        page.screenshot(path=SCREENSHOTS / f"call-log{suffix}.png", full_page=not phone)
+        page.screenshot(path=SCREENSHOTS / f"call-log{suffix}.png", full_page=False)
 
         form = page.locator("form.filters")
         if phone:
