@@ -10,26 +10,16 @@ import pytest
 from calls.models import Call
 from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from tests.call_log_data import START, call_family
-from tests.conftest import TEST_ACCOUNT_SID
-from tests.factories import AgentFactory, PhoneNumberFactory, UserFactory
+from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
+from tests.factories import UserFactory
 from tests.twilio_requests import deliver
 from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db
 
 CUSTOMER = "+12125550123"
-SUPPORT_LINE = "+14155550100"
 DAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PERIOD = {"started_after": "2026-11-01", "started_before": "2026-11-30"}
-
-
-@pytest.fixture
-def agents(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    alice = AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
-    bob = AgentFactory(identity="bob", caller_id=SUPPORT_LINE)
-    PhoneNumberFactory(number=SUPPORT_LINE).agents.add(alice, bob)
-    return alice, bob
 
 
 @pytest.fixture

@@ -17,24 +17,13 @@ from demo.scenarios import (
     agent_to_pstn,
     pstn_to_agents,
 )
-from tests.conftest import TEST_ACCOUNT_SID
-from tests.factories import AgentFactory, PhoneNumberFactory
+from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
 from tests.twilio_requests import deliver
 
 pytestmark = pytest.mark.django_db
 
 CUSTOMER = "+12125550123"
-SUPPORT_LINE = "+14155550100"
 APPLICATION_SID = "AP" + "d" * 32
-
-
-@pytest.fixture
-def agents(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    alice = AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
-    bob = AgentFactory(identity="bob", caller_id=SUPPORT_LINE)
-    PhoneNumberFactory(number=SUPPORT_LINE).agents.add(alice, bob)
-    return alice, bob
 
 
 def plan(outcome: str = "completed", started_at: datetime | None = None) -> CallPlan:

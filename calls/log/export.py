@@ -29,26 +29,16 @@ class IsoTime(Func):
     one), in UTC on SQLite."""
 
     output_field = TextField()
+    templates = {
+        "postgresql": "to_char(%(expressions)s, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')",
+        "sqlite": "strftime('%%Y-%%m-%%dT%%H:%%M:%%S+00:00', %(expressions)s)",
+    }
 
-    def as_postgresql(
+    def as_sql(  # type: ignore[override]  # the template is the vendor's
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
     ) -> tuple[str, Any]:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="to_char(%(expressions)s, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')",
-            **extra,
-        )
-
-    def as_sqlite(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
-    ) -> tuple[str, Any]:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="strftime('%%Y-%%m-%%dT%%H:%%M:%%S+00:00', %(expressions)s)",
-            **extra,
-        )
+        template = self.templates[connection.vendor]
+        return super().as_sql(compiler, connection, template=template, **extra)
 
 
 def call_export_rows(families: QuerySet[Call]) -> Iterator[tuple[Any, ...]]:
