@@ -24,6 +24,10 @@ from calls.constants import (
 )
 from voiceproject.twilio_ids import client_identity, is_e164, is_identity
 
+# The final statuses in a fixed order: the condition of the index of live families
+# (call_parent_live_idx) must read exactly as the outcome filter's.
+ENDED_STATUSES = sorted(TERMINAL_STATUSES)
+
 # Parent directions of calls no softphone or phone number of ours started.
 _OTHER_DIRECTIONS = frozenset(
     {
@@ -100,7 +104,7 @@ def outcome_condition(outcome: str, *, of: str = "") -> Q:
     def fact(**lookup: object) -> Q:
         return Q(**{of + name: value for name, value in lookup.items()})
 
-    ended = fact(status__in=TERMINAL_STATUSES)
+    ended = fact(status__in=ENDED_STATUSES)
     answered = fact(dial_result=DialResult.ANSWERED) | fact(
         kind=FamilyKind.OTHER, status=CallStatus.COMPLETED
     )

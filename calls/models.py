@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from calls.constants import (
     ADDRESS_MAX_LENGTH,
+    TERMINAL_STATUSES,
     CallDirection,
     CallStatus,
     DialResult,
@@ -134,6 +135,12 @@ class Call(models.Model):
                 fields=["answered_by", "start_time"],
                 condition=Q(parent__isnull=True),
                 name="call_answered_by_start_idx",
+            ),
+            # Families still going on (outcome in-progress): few, whatever the table's size.
+            models.Index(
+                fields=["-start_time", "-id"],
+                condition=Q(parent__isnull=True) & ~Q(status__in=sorted(TERMINAL_STATUSES)),
+                name="call_parent_live_idx",
             ),
         ]
 
