@@ -108,66 +108,80 @@ class CallStats:
 
 
 def call_stats(families: QuerySet[Call], *, only_agent_id: int | None = None) -> CallStats:
-    """Statistics of these families (parent legs). With `only_agent_id`, the agents' figures
-    are that agent's alone: an agent never sees colleagues' figures."""
+    """Statistics of these families (parent legs), in two queries: one pass over the
+    families for the volumes and the team, one over the legs that rang agents. With
+    `only_agent_id`, the agents' figures are that agent's alone: an agent never sees
+    colleagues' figures."""
     families = families.filter(start_time__isnull=False).order_by()
-    per_day, per_hour, kinds = _volumes(families)
-    ended_inbound = families.filter(kind=FamilyKind.INBOUND).exclude(
-        outcome_condition(FamilyOutcome.IN_PROGRESS)
-    )
+    per_day, per_hour, kinds, team = _volumes_and_team(families)
+    ended_inbound = families.filter(_ENDED_INBOUND)
     return CallStats(
         per_day=per_day,
         per_hour=per_hour,
         kinds=kinds,
-        team=_team(ended_inbound),
+        team=team,
         agents=_agents(ended_inbound, only_agent_id=only_agent_id),
     )
 
 
-def _volumes(
+_ENDED_INBOUND = Q(kind=FamilyKind.INBOUND) & ~outcome_condition(FamilyOutcome.IN_PROGRESS)
+
+
+def _volumes_and_team(
     families: QuerySet[Call],
-) -> tuple[dict[date, dict[str, int]], dict[int, dict[str, int]], list[str]]:
+) -> tuple[dict[date, dict[str, int]], dict[int, dict[str, int]], list[str], TeamStats]:
+    """Calls per day and hour by kind, and the team's inbound figures, in one pass."""
+    target = settings.SERVICE_LEVEL_SECONDS
+    answered = _ENDED_INBOUND & Q(dial_result=DialResult.ANSWERED)
+    rows = (
+        families.annotate(day=TruncDate("start_time"), hour=ExtractHour("start_time"))
+        .values("day", "hour", "kind")
+        .annotate(
+            calls=Count("id"),
+            inbound=Count("id", filter=_ENDED_INBOUND),
+            answered=Count("id", filter=answered),
+            within=Count(
+                "id",
+                filter=answered
+                & Q(child_answer_time__lte=F("start_time") + timedelta(seconds=target)),
+            ),
+            abandoned=Count(
+                "id", filter=_ENDED_INBOUND & outcome_condition(FamilyOutcome.UNANSWERED)
+            ),
+        )
+    )
     per_day: dict[date, dict[str, int]] = {}
     per_hour: dict[int, dict[str, int]] = {hour: {} for hour in range(24)}
-    kinds: set[str] = set()
-    by_day = families.annotate(day=TruncDate("start_time")).values("day", "kind")
-    for row in by_day.annotate(calls=Count("id")):
-        per_day.setdefault(row["day"], {})[row["kind"]] = row["calls"]
-        kinds.add(row["kind"])
-    by_hour = families.annotate(hour=ExtractHour("start_time")).values("hour", "kind")
-    for row in by_hour.annotate(calls=Count("id")):
-        per_hour[row["hour"]][row["kind"]] = row["calls"]
+    team = {"inbound": 0, "answered": 0, "within": 0, "abandoned": 0}
+    for row in rows:
+        day, hour, kind = row["day"], row["hour"], row["kind"]
+        per_day.setdefault(day, {})[kind] = per_day.get(day, {}).get(kind, 0) + row["calls"]
+        per_hour[hour][kind] = per_hour[hour].get(kind, 0) + row["calls"]
+        for figure in team:
+            team[figure] += row[figure]
+    kinds = {kind for counts in per_day.values() for kind in counts}
     if per_day:
         first, last = min(per_day), max(per_day)
         days = (first + timedelta(days=n) for n in range((last - first).days + 1))
         per_day = {day: per_day.get(day, {}) for day in days}
     known = [kind for kind in FamilyKind.values if kind in kinds]
-    return per_day, per_hour, known + sorted(kinds.difference(known))
-
-
-def _team(ended_inbound: QuerySet[Call]) -> TeamStats:
-    target = settings.SERVICE_LEVEL_SECONDS
-    answered = Q(dial_result=DialResult.ANSWERED)
-    figures = ended_inbound.aggregate(
-        inbound=Count("id"),
-        answered=Count("id", filter=answered),
-        within=Count(
-            "id",
-            filter=answered & Q(child_answer_time__lte=F("start_time") + timedelta(seconds=target)),
+    return (
+        per_day,
+        per_hour,
+        known + sorted(kinds.difference(known)),
+        TeamStats(
+            inbound=team["inbound"],
+            answered=team["answered"],
+            answered_within_target=team["within"],
+            abandoned=team["abandoned"],
+            service_level_seconds=target,
         ),
-        abandoned=Count("id", filter=outcome_condition(FamilyOutcome.UNANSWERED)),
-    )
-    return TeamStats(
-        inbound=figures["inbound"],
-        answered=figures["answered"],
-        answered_within_target=figures["within"],
-        abandoned=figures["abandoned"],
-        service_level_seconds=target,
     )
 
 
 def _agents(ended_inbound: QuerySet[Call], *, only_agent_id: int | None) -> list[AgentStats]:
-    """Each agent's figures, from the child legs that rang her (one per call she was offered)."""
+    """Each agent's figures, from the child legs that rang her: a dial rings each of its
+    agents once, so each such leg is one call she was offered."""
     rung = Call.objects.filter(parent__in=ended_inbound.values("id"), agent__isnull=False)
     if only_agent_id is not None:
         rung = rung.filter(agent_id=only_agent_id)
@@ -177,10 +191,10 @@ def _agents(ended_inbound: QuerySet[Call], *, only_agent_id: int | None) -> list
     rows = (
         rung.values("agent_id", "agent__identity")
         .annotate(
-            offered=Count("parent_id", distinct=True),
-            answered=Count("parent_id", distinct=True, filter=by_her),
-            by_colleague=Count("parent_id", distinct=True, filter=by_colleague),
-            missed=Count("parent_id", distinct=True, filter=nobody),
+            offered=Count("id"),
+            answered=Count("id", filter=by_her),
+            by_colleague=Count("id", filter=by_colleague),
+            missed=Count("id", filter=nobody),
             talk=Sum("duration", filter=by_her & Q(status=CallStatus.COMPLETED), default=0),
         )
         .order_by("agent__identity")
