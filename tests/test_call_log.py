@@ -361,7 +361,9 @@ def test_page_reads_families_with_a_serial_plan_and_leaves_the_connection_as_it_
         response = analyst_client.get("/calls/", {"status": "no-answer"})
 
     assert listed_sids(response) == [family.sid]
-    assert "SET LOCAL max_parallel_workers_per_gather = 0" in [q["sql"] for q in queries]
+    assert "SELECT set_config('max_parallel_workers_per_gather', '0', true)" in [
+        q["sql"] for q in queries
+    ]
     assert parallel_workers_setting() == before
 
 

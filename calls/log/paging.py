@@ -4,7 +4,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,21 +79,28 @@ def _decode_cursor(cursor: str, field: str) -> tuple[SortKey, int, bool]:
 
 
 @contextmanager
-def _serial_plans() -> Iterator[None]:
+def planner_settings(**settings: str) -> Iterator[None]:
+    """Within this block PostgreSQL plans with these settings (SET LOCAL, in a transaction
+    of the block's own, or a savepoint); elsewhere nothing changes."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, value in settings.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        yield
+
+
+def _serial_plans() -> AbstractContextManager[None]:
     """Within this block PostgreSQL plans no parallel query.
 
     A page reads 26 rows at most. A parallel plan of that query starts worker processes, each
     of which walks its own share of the families and runs ahead of what the page needs: with a
     filter few families match (an agent's missed calls), the workers test ten times as many
     families as a serial walk does, and waiting for them to start costs more than the walk
-    itself on a busy server. SET LOCAL lasts until the end of the transaction.
+    itself on a busy server.
     """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        yield
+    return planner_settings(max_parallel_workers_per_gather="0")
 
 
 def _keyset_rows(

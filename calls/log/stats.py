@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from calls.constants import CallStatus, DialResult, FamilyKind, FamilyOutcome
 from calls.family_facts import outcome_condition
+from calls.log.paging import planner_settings
 from calls.models import Call
 
 # The statistics cover the last 30 days (today included) unless a date range is given.
@@ -113,15 +114,11 @@ def call_stats(families: QuerySet[Call], *, only_agent_id: int | None = None) ->
     `only_agent_id`, the agents' figures are that agent's alone: an agent never sees
     colleagues' figures."""
     families = families.filter(start_time__isnull=False).order_by()
-    per_day, per_hour, kinds, team = _volumes_and_team(families)
-    ended_inbound = families.filter(_ENDED_INBOUND)
-    return CallStats(
-        per_day=per_day,
-        per_hour=per_hour,
-        kinds=kinds,
-        team=team,
-        agents=_agents(ended_inbound, only_agent_id=only_agent_id),
-    )
+    # A few large groupings: sorted in memory, and not worth compiling (JIT) each time.
+    with planner_settings(jit="off", work_mem="64MB"):
+        per_day, per_hour, kinds, team = _volumes_and_team(families)
+        agents = _agents(families.filter(_ENDED_INBOUND), only_agent_id=only_agent_id)
+    return CallStats(per_day=per_day, per_hour=per_hour, kinds=kinds, team=team, agents=agents)
 
 
 _ENDED_INBOUND = Q(kind=FamilyKind.INBOUND) & ~outcome_condition(FamilyOutcome.IN_PROGRESS)
@@ -180,34 +177,36 @@ def _volumes_and_team(
 
 
 def _agents(ended_inbound: QuerySet[Call], *, only_agent_id: int | None) -> list[AgentStats]:
-    """Each agent's figures, from the child legs that rang her: a dial rings each of its
-    agents once, so each such leg is one call she was offered."""
-    rung = Call.objects.filter(parent__in=ended_inbound.values("id"), agent__isnull=False)
+    """Each agent's figures, from the calls' legs that rang her, in one join of the calls to
+    their legs: a dial rings each of its agents once, so each such leg is one call she was
+    offered."""
+    rung = ended_inbound.filter(children__agent__isnull=False)
     if only_agent_id is not None:
-        rung = rung.filter(agent_id=only_agent_id)
-    by_her = Q(parent__answered_by_id=F("agent_id"))
-    by_colleague = Q(parent__answered_by__isnull=False) & ~by_her
-    nobody = ~Q(parent__dial_result=DialResult.ANSWERED)
+        rung = rung.filter(children__agent_id=only_agent_id)
+    by_her = Q(answered_by_id=F("children__agent_id"))
+    by_colleague = Q(answered_by__isnull=False) & ~by_her
+    nobody = ~Q(dial_result=DialResult.ANSWERED)
+    talk = by_her & Q(children__status=CallStatus.COMPLETED)
     rows = (
-        rung.values("agent_id", "agent__identity")
+        rung.values("children__agent_id", "children__agent__identity")
         .annotate(
-            offered=Count("id"),
-            answered=Count("id", filter=by_her),
-            by_colleague=Count("id", filter=by_colleague),
-            missed=Count("id", filter=nobody),
-            talk=Sum("duration", filter=by_her & Q(status=CallStatus.COMPLETED), default=0),
+            offered=Count("children__id"),
+            answered=Count("children__id", filter=by_her),
+            by_colleague=Count("children__id", filter=by_colleague),
+            missed=Count("children__id", filter=nobody),
+            talk=Sum("children__duration", filter=talk, default=0),
         )
-        .order_by("agent__identity")
+        .order_by("children__agent__identity")
     )
     medians = _median_answer_seconds(ended_inbound)
     return [
         AgentStats(
-            identity=row["agent__identity"],
+            identity=row["children__agent__identity"],
             offered=row["offered"],
             answered=row["answered"],
             answered_by_colleague=row["by_colleague"],
             missed=row["missed"],
-            median_answer_seconds=medians.get(row["agent_id"]),
+            median_answer_seconds=medians.get(row["children__agent_id"]),
             talk_seconds=row["talk"],
         )
         for row in rows
