@@ -11,9 +11,18 @@ from tests.conftest import TEST_AUTH_TOKEN
 WEBHOOK_PATHS = {"voice": "/twilio/voice/", "status": "/twilio/status/"}
 
 
-def twilio_signature(url: str, parameters: dict[str, str], auth_token: str = TEST_AUTH_TOKEN):
-    """HMAC-SHA1 of the URL followed by each name and value, names sorted; base64."""
-    payload = url + "".join(name + parameters[name] for name in sorted(parameters))
+def twilio_signature(
+    url: str,
+    parameters: dict[str, str] | list[tuple[str, str]],
+    auth_token: str = TEST_AUTH_TOKEN,
+):
+    """HMAC-SHA1 of the URL followed by each name and value, names sorted; base64.
+
+    A name given more than once (as pairs) is signed with each of its values, sorted, as
+    Twilio's library does.
+    """
+    pairs = sorted(parameters.items() if isinstance(parameters, dict) else parameters)
+    payload = url + "".join(name + value for name, value in pairs)
     digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 

@@ -208,8 +208,10 @@ def rest_leg_fault(leg: CallInstance, *, now: datetime) -> str | None:
     if leg.start_time and leg.end_time and leg.end_time < leg.start_time:
         return "it ends before it starts"
     duration = str(leg.duration or 0)
-    if not duration.isascii() or not duration.isdigit() or not is_plausible_call_duration(
-        int(duration)
+    if (
+        not duration.isascii()
+        or not duration.isdigit()
+        or not is_plausible_call_duration(int(duration))
     ):
         return f"its duration {duration[:20]!r} is not one a call can last"
     texts = [leg._from, leg.to, leg.direction, leg.status, leg.price_unit, leg.account_sid]
