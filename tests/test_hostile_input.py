@@ -3,7 +3,6 @@ crafted cursors, joined or broken families, and REST legs that would poison the 
 
 import base64
 import json
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,10 +12,9 @@ from django.db import IntegrityError, transaction
 
 from calls.models import Call, CallEvent, ReconcileRun
 from calls.reconcile.runs import reconcile_recent_calls
-from demo.scenarios import CallPlan, agent_to_pstn
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, CallFactory, UserFactory, random_sid
-from tests.twilio_requests import twilio_signature
+from tests.twilio_requests import child_callback, twilio_signature
 from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,30 +23,11 @@ STATUS_PATH = "/twilio/status/"
 VOICE_PATH = "/twilio/voice/"
 
 
-def status_callback(**changes: str) -> dict[str, str]:
-    """A child leg's 'completed' status callback of an agent's call, fields changed."""
-    plan = CallPlan(
-        account_sid=TEST_ACCOUNT_SID,
-        application_sid="AP" + "d" * 32,
-        started_at=datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5),
-    )
-    deliveries = agent_to_pstn(
-        plan,
-        random.Random(7),
-        identity="alice",
-        caller_id="+14155550100",
-        destination="+12125550123",
-    )
-    completed = [d for d in deliveries if d.parameters["CallStatus"] == "completed"][-1]
-    return {**completed.parameters, **changes}
-
-
 def leg_callback(sid: str, *, parent: str | None = None) -> dict[str, str]:
     """A 'ringing' status callback about leg `sid`, a child of `parent` when given."""
-    fields = status_callback(CallSid=sid, CallStatus="ringing", SequenceNumber="1")
-    fields.pop("CallDuration", None)
-    fields.pop("ParentCallSid", None)
-    return fields | ({"ParentCallSid": parent} if parent else {})
+    return child_callback(
+        CallSid=sid, CallStatus="ringing", SequenceNumber="1", ParentCallSid=parent
+    )
 
 
 def post_signed(live_server, path: str, parameters: dict[str, str] | list[tuple[str, str]]):
@@ -95,7 +74,7 @@ def analyst(client, live_server) -> requests.Session:
     ids=["year 9999", "year 0100"],
 )
 def test_callback_dated_far_from_now_is_refused_and_stores_nothing(live_server, timestamp):
-    response = post_signed(live_server, STATUS_PATH, status_callback(Timestamp=timestamp))
+    response = post_signed(live_server, STATUS_PATH, child_callback(Timestamp=timestamp))
 
     assert response.status_code == 400
     assert response.text.startswith("Timestamp is ")
@@ -106,7 +85,7 @@ def test_callback_older_than_the_window_is_refused(live_server, settings):
     settings.WEBHOOK_TIMESTAMP_MAX_AGE = 24 * 60 * 60
     two_days_ago = rfc2822(datetime.now(UTC) - timedelta(days=2))
 
-    response = post_signed(live_server, STATUS_PATH, status_callback(Timestamp=two_days_ago))
+    response = post_signed(live_server, STATUS_PATH, child_callback(Timestamp=two_days_ago))
 
     assert response.status_code == 400
     assert "WEBHOOK_TIMESTAMP_MAX_AGE=86400" in response.text
@@ -114,7 +93,7 @@ def test_callback_older_than_the_window_is_refused(live_server, settings):
 
 
 def test_call_duration_longer_than_twilio_allows_is_refused(live_server):
-    response = post_signed(live_server, STATUS_PATH, status_callback(CallDuration="2147483647"))
+    response = post_signed(live_server, STATUS_PATH, child_callback(CallDuration="2147483647"))
 
     assert response.status_code == 400
     assert "CallDuration is longer than a call can last (86400 s)" in response.text
@@ -152,12 +131,12 @@ def test_chart_range_longer_than_a_year_keeps_its_last_366_days(analyst, live_se
 
 def test_offset_of_sixteen_hours_is_stored_in_utc(live_server):
     sent = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    fields = status_callback(Timestamp=rfc2822(sent, offset_hours=16))
+    fields = child_callback(Timestamp=rfc2822(sent, offset_hours=16))
 
     response = post_signed(live_server, STATUS_PATH, fields)
 
     assert response.status_code == 204
-    assert Call.objects.get(sid=fields["CallSid"]).end_time == sent
+    assert Call.objects.get(sid=fields["CallSid"]).answer_time == sent
 
 
 @pytest.mark.parametrize(
@@ -166,7 +145,7 @@ def test_offset_of_sixteen_hours_is_stored_in_utc(live_server):
     ids=["in a value", "in a name"],
 )
 def test_nul_byte_in_a_webhook_field_is_refused(live_server, changes):
-    response = post_signed(live_server, STATUS_PATH, status_callback(**changes))
+    response = post_signed(live_server, STATUS_PATH, child_callback(**changes))
 
     assert response.status_code == 400
     assert "NUL byte" in response.text
@@ -226,7 +205,7 @@ def test_crafted_cursor_is_not_found_never_a_server_error(
 
 
 def test_repeated_parameter_is_refused_even_when_signed(live_server):
-    fields = status_callback()
+    fields = child_callback()
     pairs = [*fields.items(), ("CallStatus", "busy")]
 
     response = post_signed(live_server, STATUS_PATH, pairs)

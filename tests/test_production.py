@@ -29,7 +29,7 @@ from tests.conftest import (
 )
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, PhoneNumberFactory, UserFactory
 from tests.test_settings import run_manage
-from tests.twilio_requests import twilio_signature
+from tests.twilio_requests import child_callback, twilio_signature
 from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -215,17 +215,7 @@ def test_a_signed_call_reaches_the_reconciled_call_log(
         logs=logs,
     )
 
-    analyst = requests.Session()
-    analyst.get(f"{base}/login/", timeout=10)
-    login = analyst.post(
-        f"{base}/login/",
-        data={
-            "username": "ana",
-            "password": DEFAULT_PASSWORD,
-            "csrfmiddlewaretoken": analyst.cookies["csrftoken"],
-        },
-        timeout=10,
-    )
+    analyst, login = logged_in_analyst(base)
     assert login.url == f"{base}/"
     family = analyst.get(f"{base}/calls/{parent_sid}/", timeout=10)
     assert family.status_code == 200
@@ -239,6 +229,22 @@ def test_a_signed_call_reaches_the_reconciled_call_log(
     missing = analyst.get(f"{base}/no-such-page/", timeout=10)
     assert missing.status_code == 404
     assert "There is no such page" in missing.text
+
+
+def logged_in_analyst(base: str) -> tuple[requests.Session, requests.Response]:
+    """A session logged in at /login/ as the analyst `ana`, and the login's answer."""
+    analyst = requests.Session()
+    analyst.get(f"{base}/login/", timeout=10)
+    login = analyst.post(
+        f"{base}/login/",
+        data={
+            "username": "ana",
+            "password": DEFAULT_PASSWORD,
+            "csrfmiddlewaretoken": analyst.cookies["csrftoken"],
+        },
+        timeout=10,
+    )
+    return analyst, login
 
 
 def start_web_server(processes, env: dict, tmp_path) -> str:
@@ -313,32 +319,13 @@ def test_slow_analysts_leave_threads_for_twilio_webhooks(
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
     UserFactory(username="ana", groups=[ANALYSTS])
     base = start_web_server(processes, env, tmp_path)
-    analyst = requests.Session()
-    analyst.get(f"{base}/login/", timeout=10)
-    analyst.post(
-        f"{base}/login/",
-        data={
-            "username": "ana",
-            "password": DEFAULT_PASSWORD,
-            "csrfmiddlewaretoken": analyst.cookies["csrftoken"],
-        },
-        timeout=10,
-    )
+    analyst, _ = logged_in_analyst(base)
     cookie = f"{settings.SESSION_COOKIE_NAME}={analyst.cookies[settings.SESSION_COOKIE_NAME]}"
     readers = [hold_a_thread_with_a_slow_export(base, cookie) for _ in range(8)]
     try:
         time.sleep(2)  # every export under way, its buffers full
-        form = {
-            "AccountSid": TEST_ACCOUNT_SID,
-            "CallSid": "CA" + secrets.token_hex(16),
-            "CallStatus": "completed",
-            "CallDuration": "42",
-            "Direction": "inbound",
-            "From": CUSTOMER,
-            "To": OUR_NUMBER,
-            "SequenceNumber": "3",
-            "Timestamp": email.utils.format_datetime(timezone.now()),
-        }
+        # Dated now: the server's own WEBHOOK_TIMESTAMP_MAX_AGE applies.
+        form = child_callback(Timestamp=email.utils.format_datetime(timezone.now()))
         status_url = f"{base}/twilio/status/"
         sent = time.monotonic()
         answer = requests.post(

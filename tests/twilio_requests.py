@@ -3,10 +3,12 @@
 import base64
 import hashlib
 import hmac
+import random
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from demo.scenarios import Delivery
-from tests.conftest import TEST_AUTH_TOKEN
+from demo.scenarios import CallPlan, Delivery, agent_to_pstn
+from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 WEBHOOK_PATHS = {"voice": "/twilio/voice/", "status": "/twilio/status/"}
 
@@ -40,3 +42,24 @@ def post_signed(client, path: str, parameters: dict[str, str], **headers):
 
 def deliver(client, delivery: Delivery):
     return post_signed(client, WEBHOOK_PATHS[delivery.webhook], delivery.parameters)
+
+
+PLAN = CallPlan(
+    account_sid=TEST_ACCOUNT_SID,
+    application_sid="AP" + "d" * 32,
+    started_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+)
+
+
+def child_callback(**changes: str | None) -> dict[str, str]:
+    """A child leg's 'answered' status callback, with fields changed or removed (None)."""
+    deliveries = agent_to_pstn(
+        PLAN,
+        random.Random(7),
+        identity="alice",
+        caller_id="+14155550100",
+        destination="+12125550123",
+    )
+    answered = next(d for d in deliveries if d.parameters["CallStatus"] == "in-progress")
+    parameters = {**answered.parameters, **changes}
+    return {name: value for name, value in parameters.items() if value is not None}

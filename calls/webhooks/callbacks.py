@@ -74,10 +74,12 @@ def single_values(form: QueryDict) -> dict[str, str]:
     Twilio sends each parameter once. With a name twice, the signature covers both values but
     only one would be read, so whoever can repeat a name could swap what is stored.
     """
-    repeated = sorted(name for name, values in form.lists() if len(values) > 1)
-    if repeated:
-        raise InvalidCallback(f"Parameter {repeated[0][:40]!r} is repeated.")
-    return form.dict()
+    parameters = {}
+    for name, values in form.lists():
+        if len(values) > 1:
+            raise InvalidCallback(f"Parameter {name[:40]!r} is repeated.")
+        parameters[name] = values[0]
+    return parameters
 
 
 def parse_twilio_callback(
