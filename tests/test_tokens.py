@@ -5,20 +5,13 @@ from datetime import datetime
 
 import jwt
 import pytest
-from rest_framework.authtoken.models import Token
 
 from tests.conftest import TEST_ACCOUNT_SID, TEST_API_KEY_SECRET, TEST_API_KEY_SID
-from tests.factories import AgentFactory, TwimlAppFactory, UserFactory
+from tests.factories import AgentFactory, TwimlAppFactory, UserFactory, api_token_header
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/token/"
-
-
-def token_header(user) -> dict:
-    """The header a mobile app sends after POST /api/auth/token/."""
-    key, _ = Token.objects.get_or_create(user=user)
-    return {"Authorization": f"Token {key}"}
 
 
 def decode(access_token: str) -> tuple[dict, dict]:
@@ -31,7 +24,7 @@ def test_token_carries_the_agents_identity_app_and_incoming_grant(client):
     agent = AgentFactory(identity="alice_01", incoming_allowed=True)
     before = int(time.time())
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
     after = int(time.time())
 
     assert response.status_code == 200
@@ -61,7 +54,7 @@ def test_token_carries_the_agents_identity_app_and_incoming_grant(client):
 def test_token_of_an_agent_without_incoming_calls_has_no_incoming_grant(client):
     agent = AgentFactory(incoming_allowed=False)
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     _, claims = decode(response.json()["token"])
     assert claims["grants"]["voice"] == {"outgoing": {"application_sid": agent.twiml_app.sid}}
@@ -71,7 +64,7 @@ def test_token_carries_the_push_credential_of_the_agents_app(client):
     app = TwimlAppFactory(push_credential_sid="CR" + "c3" * 16)
     agent = AgentFactory(twiml_app=app)
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     _, claims = decode(response.json()["token"])
     assert claims["grants"]["voice"]["push_credential_sid"] == "CR" + "c3" * 16
@@ -80,7 +73,7 @@ def test_token_carries_the_push_credential_of_the_agents_app(client):
 def test_token_has_no_push_credential_when_the_app_has_none(client):
     agent = AgentFactory(twiml_app=TwimlAppFactory(push_credential_sid=""))
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     _, claims = decode(response.json()["token"])
     assert "push_credential_sid" not in claims["grants"]["voice"]
@@ -90,7 +83,7 @@ def test_token_header_names_the_region_when_one_is_set(client, settings):
     settings.TWILIO_REGION = "ie1"
     agent = AgentFactory()
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     header, _ = decode(response.json()["token"])
     assert header == {"alg": "HS256", "typ": "JWT", "cty": "twilio-fpa;v=1", "twr": "ie1"}
@@ -100,7 +93,7 @@ def test_token_lives_as_long_as_twilio_token_ttl(client, settings):
     settings.TWILIO_TOKEN_TTL = 600
     agent = AgentFactory()
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     body = response.json()
     _, claims = decode(body["token"])
@@ -111,7 +104,7 @@ def test_token_lives_as_long_as_twilio_token_ttl(client, settings):
 def test_post_issues_a_token_too(client):
     agent = AgentFactory(identity="bob")
 
-    response = client.post(URL, headers=token_header(agent.user))
+    response = client.post(URL, headers=api_token_header(agent.user))
 
     assert response.status_code == 200
     _, claims = decode(response.json()["token"])
@@ -122,7 +115,7 @@ def test_post_issues_a_token_too(client):
 def test_shorter_ttl_asked_for_is_honoured(client, method):
     agent = AgentFactory()
 
-    response = getattr(client, method)(URL, {"ttl": 300}, headers=token_header(agent.user))
+    response = getattr(client, method)(URL, {"ttl": 300}, headers=api_token_header(agent.user))
 
     body = response.json()
     _, claims = decode(body["token"])
@@ -134,7 +127,7 @@ def test_ttl_in_a_json_body_is_honoured(client):
     agent = AgentFactory()
 
     response = client.post(
-        URL, {"ttl": 120}, content_type="application/json", headers=token_header(agent.user)
+        URL, {"ttl": 120}, content_type="application/json", headers=api_token_header(agent.user)
     )
 
     assert response.json()["ttl"] == 120
@@ -145,7 +138,9 @@ def test_longer_ttl_asked_for_is_capped_at_the_configured_one(client, settings, 
     settings.TWILIO_TOKEN_TTL = 900
     agent = AgentFactory()
 
-    response = getattr(client, method)(URL, {"ttl": 86400 * 30}, headers=token_header(agent.user))
+    response = getattr(client, method)(
+        URL, {"ttl": 86400 * 30}, headers=api_token_header(agent.user)
+    )
 
     body = response.json()
     _, claims = decode(body["token"])
@@ -157,7 +152,7 @@ def test_no_token_outlives_twilios_24_hour_maximum(client, settings):
     settings.TWILIO_TOKEN_TTL = 86400
     agent = AgentFactory()
 
-    response = client.get(URL, {"ttl": 86401}, headers=token_header(agent.user))
+    response = client.get(URL, {"ttl": 86401}, headers=api_token_header(agent.user))
 
     _, claims = decode(response.json()["token"])
     assert claims["exp"] - claims["nbf"] <= 86400 + 1
@@ -168,7 +163,7 @@ def test_no_token_outlives_twilios_24_hour_maximum(client, settings):
 def test_invalid_ttl_is_refused_with_400(client, method, ttl):
     agent = AgentFactory()
 
-    response = getattr(client, method)(URL, {"ttl": ttl}, headers=token_header(agent.user))
+    response = getattr(client, method)(URL, {"ttl": ttl}, headers=api_token_header(agent.user))
 
     assert response.status_code == 400
     assert "ttl" in response.json()
@@ -178,7 +173,7 @@ def test_no_parameter_gets_a_token_for_another_identity(client):
     AgentFactory(identity="victim")
     agent = AgentFactory(identity="mallory")
 
-    response = client.get(URL, {"identity": "victim"}, headers=token_header(agent.user))
+    response = client.get(URL, {"identity": "victim"}, headers=api_token_header(agent.user))
 
     _, claims = decode(response.json()["token"])
     assert response.json()["identity"] == "mallory"
@@ -198,7 +193,7 @@ def test_browser_session_gets_a_token(client):
 def test_token_responses_are_never_cached(client):
     agent = AgentFactory()
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     assert "no-store" in response["Cache-Control"]
 
@@ -211,17 +206,17 @@ def test_anonymous_request_is_refused_with_401(client):
     assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
-def test_unknown_drf_token_is_refused_with_401(client):
+def test_unknown_api_token_is_refused_with_401(client):
     response = client.get(URL, headers={"Authorization": "Token " + "0" * 40})
 
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid token."}
+    assert response.json() == {"detail": "Invalid or expired token."}
 
 
 def test_inactive_agent_is_refused_with_403(client):
     agent = AgentFactory(identity="dormant", is_active=False)
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     assert response.status_code == 403
     assert response.json() == {
@@ -232,7 +227,7 @@ def test_inactive_agent_is_refused_with_403(client):
 def test_user_without_an_agent_is_refused_with_403(client):
     user = UserFactory()
 
-    response = client.get(URL, headers=token_header(user))
+    response = client.get(URL, headers=api_token_header(user))
 
     assert response.status_code == 403
     assert response.json() == {
@@ -248,7 +243,7 @@ def test_missing_twilio_credentials_answer_503_naming_them(client, settings, mis
     setattr(settings, missing, "")
     agent = AgentFactory()
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     assert response.status_code == 503
     assert response.json() == {
@@ -258,7 +253,7 @@ def test_missing_twilio_credentials_answer_503_naming_them(client, settings, mis
 
 def test_token_request_costs_one_query_with_a_drf_token(client, django_assert_num_queries):
     agent = AgentFactory()
-    headers = token_header(agent.user)
+    headers = api_token_header(agent.user)
 
     with django_assert_num_queries(1):
         response = client.get(URL, headers=headers)
@@ -267,7 +262,7 @@ def test_token_request_costs_one_query_with_a_drf_token(client, django_assert_nu
 
 
 def test_user_without_an_agent_is_told_so_with_a_drf_token(client, django_assert_num_queries):
-    headers = token_header(UserFactory())
+    headers = api_token_header(UserFactory())
 
     with django_assert_num_queries(1):
         response = client.get(URL, headers=headers)
