@@ -251,7 +251,7 @@ def test_missing_twilio_credentials_answer_503_naming_them(client, settings, mis
     }
 
 
-def test_token_request_costs_one_query_with_a_drf_token(client, django_assert_num_queries):
+def test_token_request_costs_one_query_with_an_api_token(client, django_assert_num_queries):
     agent = AgentFactory()
     headers = api_token_header(agent.user)
 
@@ -261,7 +261,7 @@ def test_token_request_costs_one_query_with_a_drf_token(client, django_assert_nu
     assert response.json()["identity"] == agent.identity
 
 
-def test_user_without_an_agent_is_told_so_with_a_drf_token(client, django_assert_num_queries):
+def test_user_without_an_agent_is_told_so_with_an_api_token(client, django_assert_num_queries):
     headers = api_token_header(UserFactory())
 
     with django_assert_num_queries(1):

@@ -156,8 +156,10 @@ AXES_COOLOFF_TIME = timedelta(
     minutes=env_int("LOGIN_LOCKOUT_MINUTES", default=15, minimum=1, maximum=7 * 24 * 60)
 )
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Failures count until the lockout window passes, even after a success: otherwise logging
+# in to any account from an address would wipe the count of guesses at another.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "voiceproject.lockout.login_lockout_response"
 # Which device logins the API keeps (tokens app): each token lives this long from its creation
 # (a fixed expiry: checking it adds nothing to the request, extending it would add a write).
 API_TOKEN_TTL = env_int(
