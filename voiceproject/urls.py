@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from agents import views as agent_views
+from agents.setup_admin import twilio_setup_view
 from voiceproject import views
 
 urlpatterns = [
@@ -12,6 +13,11 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("csp-report/", views.csp_report, name="csp-report"),
+    path(
+        "admin/twilio-setup/",
+        admin.site.admin_view(twilio_setup_view),
+        name="twilio-setup",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("tokens.urls")),
     path("api/calls/", include("calls.log.api_urls")),
