@@ -356,13 +356,20 @@ def test_analysts_cannot_run_reconcile_with_twilio(live_server):
 
 
 @pytest.fixture
-def celery_queue_emptied():
-    """The reconcile tasks these tests queue reach Redis with no worker: empty it after."""
+def celery_broker_in_memory():
+    """Queue tasks in this process's memory, where no worker takes them: a queued call stays
+    queued, and no worker of another test (on the same Redis) sees or runs these tasks."""
+    previous = {name: celery_app.conf[name] for name in ("broker_url", "task_always_eager")}
+    celery_app.conf.update(broker_url="memory://", task_always_eager=False)
+    celery_app._pool = None  # the producer pool was made for the previous broker
     yield
-    celery_app.control.purge()
+    celery_app.conf.update(previous)
+    celery_app._pool = None
 
 
-def test_a_call_already_queued_for_reconcile_is_not_queued_again(live_server, celery_queue_emptied):
+def test_a_call_already_queued_for_reconcile_is_not_queued_again(
+    live_server, celery_broker_in_memory
+):
     # Another SID every run: the queued mark lives in Redis, beyond the test database.
     call = CallFactory(sid="CA" + random.randbytes(16).hex())
     supervisor = logged_in(live_server, UserFactory(is_staff=True, groups=[SUPERVISORS]).username)
