@@ -1,9 +1,13 @@
 from django.contrib import admin
 from django.db.models import Count
+from django.utils import timezone
 
+from agents.constants import Availability, PresenceSource
 from agents.forms import AgentCreationForm
-from agents.models import Agent, PhoneNumber, TwimlApp
+from agents.models import Agent, PhoneNumber, PresenceChange, TwimlApp
+from agents.presence import agents_with_current_availability, presence_set_many
 from agents.setup_admin import apps_selected, numbers_selected, sync_action
+from voiceproject.admin import ReadOnlyAdmin
 
 
 @admin.register(TwimlApp)
@@ -34,35 +38,70 @@ class TwimlAppAdmin(admin.ModelAdmin):
         return app.number_of_agents
 
 
+# How the agent's Twilio client is set up, shown in the list and both forms.
+TWILIO_CLIENT_FIELDS = ["twiml_app", "caller_id", "incoming_allowed", "is_active"]
+
+
+def availability_action(availability: Availability):
+    """An admin action that sets the selected agents' availability, recording who did."""
+
+    @admin.action(description=f"Make selected agents {availability.label.lower()}")
+    def action(modeladmin, request, queryset):
+        presence_set_many(
+            agents=queryset,
+            availability=availability,
+            source=PresenceSource.ADMIN,
+            changed_by=request.user,
+            now=timezone.now(),
+        )
+
+    action.__name__ = f"make_{availability.value}"
+    return action
+
+
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
     list_display = [
         "identity",
         "user",
         "full_name",
-        "twiml_app",
-        "caller_id",
-        "incoming_allowed",
-        "is_active",
+        *TWILIO_CLIENT_FIELDS,
+        "current_availability",
+        "availability_since",
     ]
-    list_filter = ["is_active", "incoming_allowed", "twiml_app"]
+    list_filter = ["is_active", "incoming_allowed", "availability", "twiml_app"]
+    actions = [availability_action(choice) for choice in Availability]
     list_select_related = ["user", "twiml_app"]
     search_fields = ["identity", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["twiml_app"]
-    fields = ["user", "identity", "twiml_app", "caller_id", "incoming_allowed", "is_active"]
-    readonly_fields = ["user"]
+    fields = [
+        "user",
+        "identity",
+        *TWILIO_CLIENT_FIELDS,
+        "current_availability",
+        "availability_since",
+    ]
+    # Availability changes only through the actions, which record each change.
+    readonly_fields = ["user", "current_availability", "availability_since"]
     add_fieldsets = [
         ("Login", {"fields": ["username", "first_name", "last_name", "email"]}),
         ("Password", {"fields": ["password1", "password2"]}),
         (
             "Twilio client",
-            {"fields": ["identity", "twiml_app", "caller_id", "incoming_allowed", "is_active"]},
+            {"fields": ["identity", *TWILIO_CLIENT_FIELDS]},
         ),
     ]
+
+    def get_queryset(self, request):
+        return agents_with_current_availability(super().get_queryset(request), now=timezone.now())
 
     @admin.display(description="name", ordering="user__last_name")
     def full_name(self, agent):
         return agent.user.get_full_name()
+
+    @admin.display(description="availability", ordering="current_availability")
+    def current_availability(self, agent):
+        return Availability(agent.current_availability).label
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -98,3 +137,20 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     @admin.display(description="rings")
     def agent_list(self, number):
         return ", ".join(agent.identity for agent in number.agents.all())
+
+
+@admin.register(PresenceChange)
+class PresenceChangeAdmin(ReadOnlyAdmin):
+    """Every change of availability, for measuring agents' time available."""
+
+    list_display = [
+        "changed_at",
+        "agent",
+        "from_availability",
+        "to_availability",
+        "source",
+        "changed_by",
+    ]
+    list_filter = ["source", "to_availability", "agent"]
+    list_select_related = ["agent", "changed_by"]
+    date_hierarchy = "changed_at"

@@ -15,6 +15,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("agents", "twimlapp", ("add", "change", "delete", "view")),
         ("agents", "agent", ("add", "change", "delete", "view")),
         ("agents", "phonenumber", ("add", "change", "delete", "view")),
+        ("agents", "presencechange", ("view",)),
         # Changing a call means asking Twilio about it again (the admin's reconcile action).
         ("calls", "call", ("change", "view")),
         ("calls", "callevent", ("view",)),
@@ -25,6 +26,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("axes", "accessattempt", ("delete", "view")),
     ],
     ANALYSTS: [
+        ("agents", "presencechange", ("view",)),
         ("calls", "call", ("view",)),
         ("calls", "callevent", ("view",)),
     ],

@@ -222,6 +222,14 @@ TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", default=True
 # Seconds <Dial> rings agents or numbers before giving up; Twilio accepts 5 to 600.
 TWILIO_DIAL_TIMEOUT = env_int("TWILIO_DIAL_TIMEOUT", default=20, minimum=5, maximum=600)
 
+# Presence. Availability set by the browser softphone lapses to offline after this many
+# seconds without a heartbeat (the page heartbeats every third of it); set through the API
+# by a mobile app, it does not lapse.
+PRESENCE_TIMEOUT = env_int("PRESENCE_TIMEOUT", default=90, minimum=15, maximum=3600)
+# An in-progress leg counts as "on a call" until this many seconds pass without a callback
+# about it, so a lost `completed` callback does not keep an agent from ringing forever.
+ON_CALL_MAX_SILENCE = env_int("ON_CALL_MAX_SILENCE", default=4 * 60 * 60, minimum=60)
+
 # Celery. Without a broker (the local default) tasks run in-process.
 REDIS_SCHEMES = ["redis", "rediss"]
 REDIS_URL = env_url("REDIS_URL", schemes=REDIS_SCHEMES)
@@ -263,6 +271,11 @@ RECONCILE_STALE_LIMIT = env_int("RECONCILE_STALE_LIMIT", default=500, minimum=1)
 RECONCILE_LOCK_TIMEOUT = env_int("RECONCILE_LOCK_TIMEOUT", default=10 * 60, minimum=1)
 # Each entry expires after its interval, so runs queued while no worker listens don't pile up.
 CELERY_BEAT_SCHEDULE = {
+    "presence-lapse-silent-softphones": {
+        "task": "agents.tasks.presence_lapse_silent_softphones",
+        "schedule": PRESENCE_TIMEOUT / 3,
+        "options": {"expires": PRESENCE_TIMEOUT / 3},
+    },
     "reconcile-recent-calls": {
         "task": "calls.tasks.reconcile_recent_calls",
         "schedule": RECONCILE_INTERVAL,

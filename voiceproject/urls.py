@@ -9,6 +9,7 @@ from voiceproject import views
 
 urlpatterns = [
     path("", agent_views.home, name="home"),
+    path("phone/", agent_views.phone, name="phone"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
@@ -20,6 +21,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/", include("tokens.urls")),
+    path("api/", include("calls.presence.urls")),
     path("api/calls/", include("calls.log.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script.
