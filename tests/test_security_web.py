@@ -5,7 +5,6 @@ import io
 import random
 import re
 from datetime import timedelta
-from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -18,7 +17,7 @@ from tests.call_log_data import call_family, callback
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, CallFactory, UserFactory
 from tests.test_call_log_browser import CHROMIUM, CHROMIUM_ARGS
-from tests.twilio_requests import twilio_signature
+from tests.twilio_requests import post_signed_over_http
 from tokens.models import ApiToken
 from voiceproject.celery import app as celery_app
 from voiceproject.roles import ANALYSTS, SUPERVISORS
@@ -61,14 +60,7 @@ def test_stored_xss_javascript_error_url_is_neither_stored_nor_run_when_clicked(
         "ErrorUrl": "javascript:void(document.title='stolen')",
     }
     url = live_server.url + "/twilio/voice/fallback/"
-    stored = requests.post(
-        url,
-        data=urlencode(form),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": twilio_signature(url, form),
-        },
-    )
+    stored = post_signed_over_http(url, form)
     assert stored.status_code == 200
     assert Call.objects.get(sid=family.sid).error_url == ""
     # A row written before this fix still holds such a URL: the page must not link it.
