@@ -14,7 +14,7 @@ from calls.models import Call, CallEvent, ReconcileRun
 from calls.reconcile.runs import reconcile_recent_calls
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, CallFactory, UserFactory, random_sid
-from tests.twilio_requests import child_callback, twilio_signature
+from tests.twilio_requests import child_callback, post_signed_over_http
 from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,12 +31,7 @@ def leg_callback(sid: str, *, parent: str | None = None) -> dict[str, str]:
 
 
 def post_signed(live_server, path: str, parameters: dict[str, str] | list[tuple[str, str]]):
-    """POST as Twilio does, signed for the live server's URL; pairs may repeat a name."""
-    url = live_server.url + path
-    signature = twilio_signature(url, parameters)
-    return requests.post(
-        url, data=parameters, headers={"X-Twilio-Signature": signature}, timeout=10
-    )
+    return post_signed_over_http(live_server.url + path, parameters)
 
 
 def rfc2822(moment: datetime, *, offset_hours: int = 0) -> str:

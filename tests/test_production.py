@@ -12,7 +12,6 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -29,7 +28,7 @@ from tests.conftest import (
 )
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, PhoneNumberFactory, UserFactory
 from tests.test_settings import run_manage
-from tests.twilio_requests import child_callback, twilio_signature
+from tests.twilio_requests import child_callback, post_signed_over_http
 from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -181,15 +180,7 @@ def test_a_signed_call_reaches_the_reconciled_call_log(
         "Called": OUR_NUMBER,
     }
     voice_url = f"{base}/twilio/voice/"
-    answer = requests.post(
-        voice_url,
-        data=urlencode(form),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": twilio_signature(voice_url, form),
-        },
-        timeout=10,
-    )
+    answer = post_signed_over_http(voice_url, form)
     assert answer.status_code == 200, answer.text
     assert "<Client" in answer.text
     assert "<Identity>alice</Identity>" in answer.text
@@ -326,14 +317,8 @@ def test_slow_analysts_leave_threads_for_twilio_webhooks(
         time.sleep(2)  # every export under way, its buffers full
         # Dated now: the server's own WEBHOOK_TIMESTAMP_MAX_AGE applies.
         form = child_callback(Timestamp=email.utils.format_datetime(timezone.now()))
-        status_url = f"{base}/twilio/status/"
         sent = time.monotonic()
-        answer = requests.post(
-            status_url,
-            data=form,
-            headers={"X-Twilio-Signature": twilio_signature(status_url, form)},
-            timeout=10,
-        )
+        answer = post_signed_over_http(f"{base}/twilio/status/", form)
         waited = time.monotonic() - sent
     finally:
         for reader in readers:

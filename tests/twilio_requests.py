@@ -7,6 +7,8 @@ import random
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+import requests
+
 from demo.scenarios import CallPlan, Delivery, agent_to_pstn
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
@@ -37,6 +39,22 @@ def post_signed(client, path: str, parameters: dict[str, str], **headers):
         urlencode(parameters),
         content_type="application/x-www-form-urlencoded",
         headers={"X-Twilio-Signature": signature, **headers},
+    )
+
+
+def post_signed_over_http(
+    url: str, parameters: dict[str, str] | list[tuple[str, str]]
+) -> requests.Response:
+    """POST a form to a running server as Twilio does, signed for that exact URL; pairs may
+    repeat a name."""
+    return requests.post(
+        url,
+        data=urlencode(parameters),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": twilio_signature(url, parameters),
+        },
+        timeout=10,
     )
 
 

@@ -20,6 +20,7 @@ from voiceproject.twilio_ids import (
     is_call_sid,
     is_plausible_call_duration,
     is_plausible_call_time,
+    is_web_url,
     parse_twilio_datetime,
 )
 
@@ -123,6 +124,9 @@ def parse_twilio_callback(
     error_url = parameters.get("ErrorUrl", "")
     if len(error_url) > ERROR_URL_MAX_LENGTH:
         raise InvalidCallback(f"ErrorUrl is longer than {ERROR_URL_MAX_LENGTH} characters.")
+    if not is_web_url(error_url):
+        # Pages link to it: keep only web URLs. The raw value stays in the event's parameters.
+        error_url = ""
     return TwilioCallback(
         account_sid=account_sid,
         call_sid=call_sid,
