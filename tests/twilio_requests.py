@@ -69,15 +69,20 @@ PLAN = CallPlan(
 )
 
 
-def child_callback(**changes: str | None) -> dict[str, str]:
-    """A child leg's 'answered' status callback, with fields changed or removed (None)."""
-    deliveries = agent_to_pstn(
+def agent_call_deliveries(*, seed: int = 7) -> list[Delivery]:
+    """Twilio's traffic, recorded-scenario style, for alice's softphone calling a number."""
+    return agent_to_pstn(
         PLAN,
-        random.Random(7),
+        random.Random(seed),
         identity="alice",
         caller_id="+14155550100",
         destination="+12125550123",
     )
+
+
+def child_callback(**changes: str | None) -> dict[str, str]:
+    """A child leg's 'answered' status callback, with fields changed or removed (None)."""
+    deliveries = agent_call_deliveries()
     answered = next(d for d in deliveries if d.parameters["CallStatus"] == "in-progress")
     parameters = {**answered.parameters, **changes}
     return {name: value for name, value in parameters.items() if value is not None}
