@@ -108,9 +108,11 @@ def _family_root_of(sid: str) -> str:
 
 def _parent_if_allowed(merged: str) -> str:
     """The merged parent, unless it is the leg itself (the root of a family that the leg
-    heads) or the leg heads a family already: such a leg keeps what it has."""
+    heads) or the leg heads a family already: such a leg keeps what it has. Children are
+    looked for only when the parent would change, which it rarely does."""
     return (
-        f"CASE WHEN EXCLUDED.parent_id = c.id"
+        f"CASE WHEN {merged} IS NOT DISTINCT FROM c.parent_id"
+        f" OR EXCLUDED.parent_id = c.id"
         f" OR EXISTS (SELECT 1 FROM {_CALL} AS child WHERE child.parent_id = c.id)"
         f" THEN c.parent_id ELSE {merged} END"
     )
