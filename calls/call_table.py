@@ -428,7 +428,8 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
     now = adapt(timezone.now())
     created = updated = 0
     with connection.cursor() as cursor:
-        parent_sids = sorted({leg.parent_call_sid for leg in legs if leg.parent_call_sid})
+        parents = _page_family_parents(legs)
+        parent_sids = sorted({sid for sid in parents.values() if sid})
         if parent_sids:
             defaults = _prefixed_defaults(_PLACEHOLDER_DEFAULTED)
             inputs = [*_PLACEHOLDER_WRITTEN, *defaults]
@@ -453,7 +454,10 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
             created += sum(1 for (sid,) in cursor.fetchall() if sid not in page_sids)
         defaults = _prefixed_defaults(_REST_LEG_DEFAULTED)
         inputs = [*_REST_COLUMNS, *_REST_LOOKUPS, *defaults]
-        rows = [_rest_row(leg, now=now, adapt=adapt) | defaults for leg in legs]
+        rows = [
+            _rest_row(leg, parent_sid=parents[leg.sid], now=now, adapt=adapt) | defaults
+            for leg in legs
+        ]
         statement = _rest_statement(inputs=inputs, insert=_REST_UPSERT)
         _execute_with_rows(cursor, statement, inputs, rows)
         for (inserted,) in cursor.fetchall():
@@ -483,12 +487,32 @@ _REST_UPSERT = (
 )
 
 
-def _rest_row(leg: CallInstance, *, now: object, adapt: Callable[..., Any]) -> dict[str, Any]:
+def _page_family_parents(legs: list[CallInstance]) -> dict[str, str | None]:
+    """Each leg's parent SID, with the page's own links followed to the root of the family.
+
+    The statement sees the table as it was before it: a parent that this same page makes a
+    child is still a root there. So a parent named by the page that has a parent in the page
+    gives way to that one's root, and legs that name each other in a circle stay roots.
+    """
+    named = {leg.sid: leg.parent_call_sid or None for leg in legs}
+    parents: dict[str, str | None] = {}
+    for sid, parent in named.items():
+        seen = {sid}
+        while parent is not None and named.get(parent) is not None and parent not in seen:
+            seen.add(parent)
+            parent = named[parent]
+        parents[sid] = None if parent in seen else parent
+    return parents
+
+
+def _rest_row(
+    leg: CallInstance, *, parent_sid: str | None, now: object, adapt: Callable[..., Any]
+) -> dict[str, Any]:
     from_address = (leg._from or "")[:ADDRESS_MAX_LENGTH]
     to_address = (leg.to or "")[:ADDRESS_MAX_LENGTH]
     return {
         "sid": leg.sid,
-        "parent_sid": leg.parent_call_sid,
+        "parent_sid": parent_sid,
         "account_sid": leg.account_sid or "",
         "direction": leg.direction if leg.direction in KNOWN_DIRECTIONS else "",
         "from_number": from_address,

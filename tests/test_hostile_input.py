@@ -307,3 +307,27 @@ def test_rest_leg_with_an_absurd_value_is_skipped_and_counted(fake_twilio):
     assert run.errors == 2
     assert "Skipped call" in run.error_message
     assert list(Call.objects.values_list("sid", flat=True)) == [good]
+
+
+def test_rest_grandchild_listed_with_its_family_joins_the_root_family(fake_twilio):
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    root, child, grandchild = random_sid("CA"), random_sid("CA"), random_sid("CA")
+    for offset, (sid, parent) in enumerate([(root, None), (child, root), (grandchild, child)]):
+        fake_twilio.add_call(sid, parent_call_sid=parent, start_time=started + timedelta(seconds=offset))
+
+    run = reconcile_recent_calls()
+
+    assert run.outcome == ReconcileRun.Outcome.SUCCEEDED
+    assert Call.objects.get(sid=grandchild).parent.sid == root
+
+
+def test_rest_parent_cycle_never_stores_one(fake_twilio):
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    first, second = random_sid("CA"), random_sid("CA")
+    fake_twilio.add_call(first, parent_call_sid=second, start_time=started)
+    fake_twilio.add_call(second, parent_call_sid=first, start_time=started)
+
+    reconcile_recent_calls()
+
+    parents = dict(Call.objects.values_list("sid", "parent__sid"))
+    assert None in parents.values()
