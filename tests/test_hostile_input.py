@@ -313,7 +313,9 @@ def test_rest_grandchild_listed_with_its_family_joins_the_root_family(fake_twili
     started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     root, child, grandchild = random_sid("CA"), random_sid("CA"), random_sid("CA")
     for offset, (sid, parent) in enumerate([(root, None), (child, root), (grandchild, child)]):
-        fake_twilio.add_call(sid, parent_call_sid=parent, start_time=started + timedelta(seconds=offset))
+        fake_twilio.add_call(
+            sid, parent_call_sid=parent, start_time=started + timedelta(seconds=offset)
+        )
 
     run = reconcile_recent_calls()
 
