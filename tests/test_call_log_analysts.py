@@ -122,9 +122,12 @@ def test_stats_api_gives_the_same_figures(analyst):
     assert (alice["offered"], alice["answered"], alice["answered_by_colleague"]) == (4, 2, 1)
     assert alice["missed"] == 1
     assert alice["answer_rate"] == pytest.approx(2 / 3)
-    assert body["per_day"] == [
-        {"period": "2026-11-02", "calls": {"inbound": 4, "outbound": 1, "internal": 1}}
-    ]
+    # A bar for each day asked for, the calls on the day they were made.
+    assert len(body["per_day"]) == 30
+    assert body["per_day"][1] == {
+        "period": "2026-11-02",
+        "calls": {"inbound": 4, "outbound": 1, "internal": 1},
+    }
 
 
 @pytest.mark.usefixtures("hand_counted_day")
@@ -302,6 +305,7 @@ def test_timeline_puts_the_parents_ringing_before_the_childs_answer(client, anal
 
     events = analyst.get(f"/calls/{parent.sid}/").context["family"].events
 
+    # Latest first: the parent's ringing is the earliest callback of all, last in the list.
     statuses = [(event.call_id == parent.id, event.status) for event in events]
-    assert statuses[:2] == [(True, "ringing"), (False, "initiated")]
-    assert statuses.index((False, "in-progress")) > statuses.index((True, "ringing"))
+    assert statuses[-2:] == [(False, "initiated"), (True, "ringing")]
+    assert statuses.index((False, "in-progress")) < statuses.index((True, "ringing"))

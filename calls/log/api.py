@@ -20,10 +20,10 @@ from rest_framework.views import APIView
 
 from calls.constants import FamilyKind, FamilyOutcome
 from calls.log.access import call_families_visible_to, can_view_call_log, stats_agent_limited_to
-from calls.log.families import CallFamily, call_family_get
+from calls.log.families import ALL_EVENTS, FAMILY_EVENTS_SHOWN, CallFamily, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import DEFAULT_SORT, PAGE_SIZE, SORTS, InvalidCursor, call_family_page
-from calls.log.stats import call_stats, with_default_period
+from calls.log.stats import call_stats, stats_period
 from calls.models import Call, CallEvent
 
 
@@ -176,7 +176,10 @@ class FamilyDetailOutput(serializers.Serializer[CallFamily]):
     family = FamilyFacts(source="parent")
     parent = LegOutput()
     children = LegOutput(many=True)
-    events = EventOutput(many=True)
+    events = EventOutput(many=True, help_text="Latest first.")
+    more_events = serializers.BooleanField(
+        help_text="Older callbacks exist beyond `events`; ask again with `events=all`."
+    )
 
 
 @extend_schema(
@@ -201,12 +204,20 @@ class CallFamilyDetailApi(APIView):
     @extend_schema(
         summary="Get a call family",
         description="Any leg's SID (parent or child) returns its whole family and the "
-        "callbacks Twilio sent about each leg.",
-        parameters=[OpenApiParameter("sid", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        f"latest {FAMILY_EVENTS_SHOWN} callbacks Twilio sent about its legs, latest first; "
+        "`events=all` returns every one.",
+        parameters=[
+            OpenApiParameter("sid", OpenApiTypes.STR, OpenApiParameter.PATH),
+            OpenApiParameter("events", OpenApiTypes.STR, enum=[ALL_EVENTS]),
+        ],
         responses=FamilyDetailOutput,
     )
     def get(self, request: Request, sid: str) -> Response:
-        family = call_family_get(sid=sid, families=call_families_visible_to(request.user))
+        family = call_family_get(
+            sid=sid,
+            families=call_families_visible_to(request.user),
+            all_events=request.query_params.get("events") == ALL_EVENTS,
+        )
         if family is None:
             raise NotFound("No call with this SID that you may see.")
         return Response(FamilyDetailOutput(family).data)
@@ -262,13 +273,16 @@ class CallStatsApi(APIView):
         responses=CallStatsOutput,
     )
     def get(self, request: Request) -> Response:
-        filters = CallFamilyFilter(
-            with_default_period(request.query_params),
-            queryset=call_families_visible_to(request.user),
-        )
+        query, first_day, last_day = stats_period(request.query_params)
+        filters = CallFamilyFilter(query, queryset=call_families_visible_to(request.user))
         if filters.refused:
             raise ValidationError(filters.refused)
-        stats = call_stats(filters.qs, only_agent_id=stats_agent_limited_to(request.user))
+        stats = call_stats(
+            filters.qs,
+            first_day=first_day,
+            last_day=last_day,
+            only_agent_id=stats_agent_limited_to(request.user),
+        )
         data = {
             "time_zone": timezone.get_current_timezone_name(),
             "kinds": stats.kinds,

@@ -6,11 +6,10 @@ matches it.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db.models import F, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Trunc
 
 from calls.family_facts import family_outcome
 from calls.models import Call, CallEvent
@@ -40,26 +39,24 @@ class Family:
         return [self.parent, *self.children]
 
 
+# Callbacks shown with a family unless all are asked for: a looping call can have thousands.
+FAMILY_EVENTS_SHOWN = 100
+# The query parameter value (`events=all`) that asks pages and the API for every callback.
+ALL_EVENTS = "all"
+
+
 @dataclass(frozen=True)
 class CallFamily(Family):
-    events: list[CallEvent]  # every leg's callbacks, in the order Twilio fired them
+    events: list[CallEvent]  # the legs' callbacks, latest first
+    more_events: bool  # older callbacks exist beyond `events`
 
 
-def _timeline_key(event: CallEvent) -> tuple[datetime, int, datetime, int]:
-    """Twilio's Timestamp (to the second, as Twilio writes it), then SequenceNumber.
-
-    A Voice URL request carries no Timestamp and is stamped when received, to the
-    microsecond: cut to the second it sorts with the callbacks of that second, and first
-    among them (no SequenceNumber), as the parent rings before its children start.
-    """
-    moment = (event.timestamp or event.received_at).replace(microsecond=0)
-    sequence = -1 if event.sequence_number is None else event.sequence_number
-    return moment, sequence, event.received_at, event.id
-
-
-def call_family_get(*, sid: str, families: QuerySet[Call]) -> CallFamily | None:
+def call_family_get(
+    *, sid: str, families: QuerySet[Call], all_events: bool = False
+) -> CallFamily | None:
     """The family of the leg with this SID (parent or child), if it is one of `families`
-    (parent legs, such as those a user may see)."""
+    (parent legs, such as those a user may see), with its latest FAMILY_EVENTS_SHOWN
+    callbacks, or all of them when asked."""
     leg = Call.objects.filter(sid=sid).values("id", "parent_id").first()
     if leg is None:
         return None
@@ -74,10 +71,27 @@ def call_family_get(*, sid: str, families: QuerySet[Call]) -> CallFamily | None:
     children = list(
         parent.children.select_related("agent").order_by(F("start_time").asc(nulls_last=True), "id")
     )
-    events = sorted(
-        CallEvent.objects.filter(
-            call_id__in=[parent.id, *(child.id for child in children)]
-        ).select_related("call"),
-        key=_timeline_key,
+    # Twilio's Timestamp is whole seconds; a Voice URL request has none and is stamped when
+    # received, to the microsecond. Cut to the second, it sorts with the callbacks of its
+    # second, as the earliest of them (no SequenceNumber): the parent rings before its
+    # children start.
+    events = (
+        CallEvent.objects.filter(call_id__in=[parent.id, *(child.id for child in children)])
+        .select_related("call")
+        .order_by(
+            Trunc("timestamp", "second").desc(nulls_first=True),
+            F("sequence_number").desc(nulls_last=True),
+            "-received_at",
+            "-id",
+        )
     )
-    return CallFamily(parent=parent, children=children, events=events)
+    if all_events:
+        return CallFamily(parent=parent, children=children, events=list(events), more_events=False)
+    # One more than shown tells whether older ones exist, without counting them all.
+    latest = list(events[: FAMILY_EVENTS_SHOWN + 1])
+    return CallFamily(
+        parent=parent,
+        children=children,
+        events=latest[:FAMILY_EVENTS_SHOWN],
+        more_events=len(latest) > FAMILY_EVENTS_SHOWN,
+    )

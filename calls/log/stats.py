@@ -30,19 +30,47 @@ from calls.constants import CallStatus, DialResult, FamilyKind, FamilyOutcome
 from calls.family_facts import outcome_condition
 from calls.log.paging import planner_settings
 from calls.models import Call
+from voiceproject.twilio_ids import TWILIO_EPOCH
 
-# The statistics cover the last 30 days (today included) unless a date range is given.
+# The statistics cover the last 30 days (today included) unless a date range is given, and
+# at most STATS_MAX_DAYS (a longer range keeps its last days), a bar per day.
 STATS_DEFAULT_DAYS = 30
+STATS_MAX_DAYS = 366
+# Dates outside these count as not given: no call is older than Twilio.
+STATS_EARLIEST_DAY = TWILIO_EPOCH.date()
+STATS_LATEST_DAY = date(8999, 12, 31)
 
 
-def with_default_period(query: QueryDict) -> QueryDict:
-    """The filters asked for, with the default period when they name no date."""
+def stats_period(query: QueryDict) -> tuple[QueryDict, date, date]:
+    """The filters asked for with the period the statistics cover, and its first and last
+    days. A date that is not one is left as given, for the filters to refuse."""
     data = query.copy()
-    if not data.get("started_after") and not data.get("started_before"):
-        today = timezone.localdate()
-        data["started_after"] = (today - timedelta(days=STATS_DEFAULT_DAYS - 1)).isoformat()
-        data["started_before"] = today.isoformat()
-    return data
+    given_first, given_last = data.get("started_after"), data.get("started_before")
+    last_day = _stats_day(given_last) or timezone.localdate()
+    first_day = _stats_day(given_first) or last_day - timedelta(days=STATS_DEFAULT_DAYS - 1)
+    first_day = max(first_day, last_day - timedelta(days=STATS_MAX_DAYS - 1))
+    for name, given, day in [
+        ("started_after", given_first, first_day),
+        ("started_before", given_last, last_day),
+    ]:
+        if not given or _is_a_date(given):
+            data[name] = day.isoformat()
+    return data, first_day, last_day
+
+
+def _is_a_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _stats_day(value: str | None) -> date | None:
+    if not value or not _is_a_date(value):
+        return None
+    day = date.fromisoformat(value)
+    return day if STATS_EARLIEST_DAY <= day <= STATS_LATEST_DAY else None
 
 
 class Median(Aggregate):
@@ -108,15 +136,27 @@ class CallStats:
     agents: list[AgentStats]
 
 
-def call_stats(families: QuerySet[Call], *, only_agent_id: int | None = None) -> CallStats:
+def call_stats(
+    families: QuerySet[Call],
+    *,
+    first_day: date,
+    last_day: date,
+    only_agent_id: int | None = None,
+) -> CallStats:
     """Statistics of these families (parent legs), in two queries: one pass over the
     families for the volumes and the team, one over the legs that rang agents. With
     `only_agent_id`, the agents' figures are that agent's alone: an agent never sees
-    colleagues' figures."""
+    colleagues' figures.
+
+    The days charted are those asked for, first_day to last_day, never the span of the data:
+    one call with an absurd start time must not make a chart of every day since.
+    """
     families = families.filter(start_time__isnull=False).order_by()
     # A few large groupings: sorted in memory, and not worth compiling (JIT) each time.
     with planner_settings(jit="off", work_mem="64MB"):
-        per_day, per_hour, kinds, team = _volumes_and_team(families)
+        per_day, per_hour, kinds, team = _volumes_and_team(
+            families, first_day=first_day, last_day=last_day
+        )
         agents = _agents(families.filter(_ENDED_INBOUND), only_agent_id=only_agent_id)
     return CallStats(per_day=per_day, per_hour=per_hour, kinds=kinds, team=team, agents=agents)
 
@@ -125,7 +165,7 @@ _ENDED_INBOUND = Q(kind=FamilyKind.INBOUND) & ~outcome_condition(FamilyOutcome.I
 
 
 def _volumes_and_team(
-    families: QuerySet[Call],
+    families: QuerySet[Call], *, first_day: date, last_day: date
 ) -> tuple[dict[date, dict[str, int]], dict[int, dict[str, int]], list[str], TeamStats]:
     """Calls per day and hour by kind, and the team's inbound figures, in one pass."""
     target = settings.SERVICE_LEVEL_SECONDS
@@ -158,8 +198,7 @@ def _volumes_and_team(
             team[figure] += row[figure]
     kinds = {kind for counts in per_day.values() for kind in counts}
     if per_day:
-        first, last = min(per_day), max(per_day)
-        days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+        days = (first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1))
         per_day = {day: per_day.get(day, {}) for day in days}
     known = [kind for kind in FamilyKind.values if kind in kinds]
     return (

@@ -22,10 +22,10 @@ from django.views.decorators.http import require_GET
 from calls.log import charts
 from calls.log.access import call_families_visible_to, can_view_call_log, stats_agent_limited_to
 from calls.log.export import CSV_HEADER, call_export_rows
-from calls.log.families import call_family_get
+from calls.log.families import ALL_EVENTS, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import SORTS, InvalidCursor, call_family_page
-from calls.log.stats import call_stats, with_default_period
+from calls.log.stats import call_stats, stats_period
 
 # Anyone who may not see the call log goes to the login page, as Django does for staff pages.
 call_log_required = user_passes_test(can_view_call_log)
@@ -60,7 +60,11 @@ def call_list(request: HttpRequest) -> HttpResponse:
 @call_log_required
 def call_detail(request: HttpRequest, sid: str) -> HttpResponse:
     """Any leg's SID opens its family: legs, callback timeline and raw parameters."""
-    family = call_family_get(sid=sid, families=call_families_visible_to(request.user))
+    family = call_family_get(
+        sid=sid,
+        families=call_families_visible_to(request.user),
+        all_events=request.GET.get("events") == ALL_EVENTS,
+    )
     if family is None:
         raise Http404("No call with this SID that you may see.")
     return render(request, "calls/detail.html", {"family": family, "sid": sid})
@@ -101,9 +105,16 @@ def call_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
 @require_GET
 @call_log_required
 def call_statistics(request: HttpRequest) -> HttpResponse:
-    """Charts with their numbers over the filtered families (the last 30 days by default)."""
-    filters = _filters(request, with_default_period(request.GET))
-    stats = call_stats(filters.qs, only_agent_id=stats_agent_limited_to(request.user))
+    """Charts with their numbers over the filtered families (the last 30 days by default,
+    at most STATS_MAX_DAYS)."""
+    data, first_day, last_day = stats_period(request.GET)
+    filters = _filters(request, data)
+    stats = call_stats(
+        filters.qs,
+        first_day=first_day,
+        last_day=last_day,
+        only_agent_id=stats_agent_limited_to(request.user),
+    )
     per_day = charts.stacked_bar_chart(
         stats.per_day,
         series=stats.kinds,

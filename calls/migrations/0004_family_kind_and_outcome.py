@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agents', '0006_presence_roles'),
-        ('calls', '0002_blank_text_db_defaults'),
+        ('calls', '0003_family_two_levels'),
     ]
 
     operations = [
