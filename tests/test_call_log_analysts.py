@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from calls.models import Call
 from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
-from tests.call_log_data import START, call_family
+from tests.call_log_data import START, call_family, callback
 from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
 from tests.factories import UserFactory
 from tests.twilio_requests import deliver
@@ -286,26 +285,24 @@ def test_list_times_carry_their_zone(analyst, settings):
     assert "Times in America/New_York." in body
 
 
-@pytest.mark.usefixtures("agents")
-def test_timeline_puts_the_parents_ringing_before_the_childs_answer(client, analyst):
-    # Webhooks sent now: the Voice URL's request carries no Timestamp and is stamped with the
-    # time it arrives, to the microsecond, while Twilio's Timestamps are whole seconds.
-    now = datetime.now(UTC).replace(microsecond=0)
-    plan = CallPlan(
-        account_sid=TEST_ACCOUNT_SID,
-        application_sid="AP" + "d" * 32,
-        started_at=now - timedelta(seconds=1),
-        ring_seconds=0,
-    )
-    deliveries = pstn_to_agents(
-        plan, random.Random(3), caller=CUSTOMER, number=SUPPORT_LINE, identities=["alice"]
-    )
-    replay(client, reversed(deliveries))
-    parent = Call.objects.get(parent__isnull=True)
+def test_timeline_puts_the_parents_ringing_before_the_childs_answer(analyst):
+    # The Voice URL's request carries no Timestamp: it is stamped with the moment it arrived,
+    # to the microsecond, while Twilio's Timestamps are whole seconds.
+    family = call_family(start=START, children=[{"status": "completed"}])
+    child = family.children.get()
+    voice_request = callback(family, "ringing", 0)
+    voice_request.sequence_number = None
+    # Received in the same second as the child's first callback, half a second into it.
+    voice_request.timestamp = child.start_time + timedelta(milliseconds=532)
+    voice_request.save()
+    callback(child, "initiated", 0)
+    callback(child, "in-progress", 1)
 
-    events = analyst.get(f"/calls/{parent.sid}/").context["family"].events
+    events = analyst.get(f"/calls/{family.sid}/").context["family"].events
 
     # Latest first: the parent's ringing is the earliest callback of all, last in the list.
-    statuses = [(event.call_id == parent.id, event.status) for event in events]
-    assert statuses[-2:] == [(False, "initiated"), (True, "ringing")]
-    assert statuses.index((False, "in-progress")) < statuses.index((True, "ringing"))
+    assert [(event.call_id, event.status) for event in events] == [
+        (child.id, "in-progress"),
+        (child.id, "initiated"),
+        (family.id, "ringing"),
+    ]
