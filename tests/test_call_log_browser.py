@@ -168,6 +168,7 @@ def test_list_family_and_stats_pages_fit_the_screen_without_sideways_scrolling(
         log_in(page, f"{live_server.url}/calls/", "ana")
         expect(page.locator("h1")).to_have_text("Call log")
         expect(page.locator(".kind").first).to_be_visible()
+        page.wait_for_load_state("load")
         assert page_width(page) <= width
         page.screenshot(path=SCREENSHOTS / f"call-log{suffix}.png", full_page=False)
 
@@ -189,7 +190,8 @@ def test_list_family_and_stats_pages_fit_the_screen_without_sideways_scrolling(
 
         page.goto(f"{live_server.url}/calls/{missed.sid}/")
         expect(page.locator("h1")).to_contain_text(missed.sid)
-        expect(page.locator(".timeline li").first).to_contain_text("ringing")
+        # Latest first: the parent's ringing, the first callback of all, comes last.
+        expect(page.locator(".timeline li").last).to_contain_text("ringing")
         page.locator(".timeline summary").first.click()
         assert page_width(page) <= width
         page.screenshot(path=SCREENSHOTS / f"call-family{suffix}.png", full_page=True)
