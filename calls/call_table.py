@@ -360,12 +360,17 @@ _EVENT_VALUES = """%(status)s, %(sequence_number)s, %(status_changed_at)s, %(cal
 # PostgreSQL: the whole delivery in one statement, atomic by itself and one round trip. The
 # parent upsert locks and returns an existing row, so a parent another delivery is inserting
 # at this moment is waited for and linked, never missed.
-# Whitespace squeezed: psycopg caches the conversion of statements up to 4 KiB only.
-_RECORD_IN_ONE_STATEMENT = " ".join(
-    f"""
+# Whitespace squeezed, none after commas or around "=" (no literal here holds either): psycopg
+# caches the conversion of statements up to 4 KiB only.
+_RECORD_IN_ONE_STATEMENT = (
+    " ".join(
+        f"""
 WITH parent AS ({_WEBHOOK_PLACEHOLDER_PARENT} RETURNING id, parent_id),
 leg AS ({_webhook_leg(f"(SELECT {_family_root('parent')} FROM parent)")})
 {_insert_event("leg.id, " + _EVENT_VALUES + " FROM leg")}""".split()
+    )
+    .replace(", ", ",")
+    .replace(" = ", "=")
 )
 
 # Elsewhere (SQLite): the same in three statements inside a transaction.
