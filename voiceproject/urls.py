@@ -25,5 +25,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("calls/", include("calls.log.urls")),
+    path("recordings/", include("calls.recordings.urls")),
     path("twilio/", include("calls.webhooks.urls")),
 ]

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 
-from calls.models import Call, CallEvent
+from calls.models import Call, CallEvent, Recording
 
 
 def family_id() -> Coalesce:
@@ -41,6 +41,7 @@ class Family:
 @dataclass(frozen=True)
 class CallFamily(Family):
     events: list[CallEvent]  # every leg's callbacks, in the order Twilio fired them
+    recordings: list[Recording]  # every leg's recorded calls and voicemail, oldest first
 
 
 def call_family_get(*, sid: str, families: QuerySet[Call]) -> CallFamily | None:
@@ -55,9 +56,15 @@ def call_family_get(*, sid: str, families: QuerySet[Call]) -> CallFamily | None:
     children = list(
         parent.children.select_related("agent").order_by(F("start_time").asc(nulls_last=True), "id")
     )
+    leg_ids = [parent.id, *(child.id for child in children)]
     events = list(
-        CallEvent.objects.filter(call_id__in=[parent.id, *(child.id for child in children)])
+        CallEvent.objects.filter(call_id__in=leg_ids)
         .select_related("call")
         .order_by(F("timestamp").asc(nulls_last=True), "sequence_number", "received_at", "id")
     )
-    return CallFamily(parent=parent, children=children, events=events)
+    recordings = list(
+        Recording.objects.filter(call_id__in=leg_ids)
+        .select_related("call")
+        .order_by(F("started_at").asc(nulls_last=True), "id")
+    )
+    return CallFamily(parent=parent, children=children, events=events, recordings=recordings)

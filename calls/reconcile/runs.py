@@ -8,6 +8,7 @@ only moves forward, REST wins for the fields it knows, and a field once known is
 blanked.
 """
 
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,10 +22,12 @@ from django.utils import timezone
 from twilio.base.exceptions import TwilioRestException
 from twilio.base.page import Page
 from twilio.rest.api.v2010.account.call import CallInstance
+from twilio.rest.api.v2010.account.recording import RecordingInstance
 
 from calls.call_table import calls_upsert_from_rest
 from calls.constants import TERMINAL_STATUSES
 from calls.models import Call, ReconcileRun
+from calls.recordings.writer import recordings_upsert_from_rest
 from voiceproject.twilio_rest import twilio_rest_client
 
 logger = logging.getLogger(__name__)
@@ -106,10 +109,28 @@ def reconcile_call(*, sid: str, on_progress: ProgressCallback | None = None) -> 
     return run
 
 
-def _automatic_since() -> datetime:
+def reconcile_recent_recordings(*, since: datetime | None = None) -> ReconcileRun:
+    """List the recordings made since the last good watermark (minus the overlap) and upsert
+    them: recordings whose callbacks never arrived appear, the others are left as they are."""
+    kind = ReconcileRun.Kind.RECORDINGS
+    automatic_since = _automatic_since(kind=kind)
+    since = automatic_since if since is None else since.astimezone(UTC)
+    with _recorded_run(kind=kind, since=since) as run:
+        listing_started_at = timezone.now()
+        recordings = twilio_rest_client().recordings.stream(
+            date_created_after=since, page_size=settings.RECONCILE_PAGE_SIZE
+        )
+        while batch := list(itertools.islice(recordings, settings.RECONCILE_PAGE_SIZE)):
+            _apply_recordings(run, batch)
+        if since <= automatic_since:
+            run.watermark = listing_started_at
+    return run
+
+
+def _automatic_since(*, kind: str = ReconcileRun.Kind.RECENT) -> datetime:
     last_watermark = (
         ReconcileRun.objects.filter(
-            kind=ReconcileRun.Kind.RECENT,
+            kind=kind,
             outcome=ReconcileRun.Outcome.SUCCEEDED,
             watermark__isnull=False,
         )
@@ -191,6 +212,18 @@ def _apply_legs(run: ReconcileRun, legs: list[CallInstance]) -> None:
     run.calls_seen += len(legs)
     run.calls_created += created
     run.calls_updated += updated
+    _record_progress(run)
+
+
+@transaction.atomic
+def _apply_recordings(run: ReconcileRun, recordings: list[RecordingInstance]) -> None:
+    run.pages += 1
+    run.recordings_seen += recordings_upsert_from_rest(recordings=recordings)
+    _record_progress(run)
+
+
+def _record_progress(run: ReconcileRun) -> None:
+    """Save the run's counts and heartbeat, unless the run has lost its lock."""
     still_ours = ReconcileRun.objects.filter(
         pk=run.pk, outcome=ReconcileRun.Outcome.RUNNING
     ).update(
@@ -198,6 +231,7 @@ def _apply_legs(run: ReconcileRun, legs: list[CallInstance]) -> None:
         calls_seen=run.calls_seen,
         calls_created=run.calls_created,
         calls_updated=run.calls_updated,
+        recordings_seen=run.recordings_seen,
         heartbeat_at=timezone.now(),
     )
     if not still_ours:

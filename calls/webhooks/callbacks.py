@@ -53,9 +53,13 @@ class TwilioCallback:
 
     @property
     def delivery_digest(self) -> str:
-        """Identify this delivery: Twilio's retries repeat every parameter exactly."""
-        canonical = json.dumps(sorted(self.parameters.items()), separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return delivery_digest(self.parameters)
+
+
+def delivery_digest(parameters: dict[str, str]) -> str:
+    """Identify a delivery: Twilio's retries repeat every parameter exactly."""
+    canonical = json.dumps(sorted(parameters.items()), separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def parse_twilio_callback(parameters: dict[str, str], *, received_at: datetime) -> TwilioCallback:
@@ -97,16 +101,16 @@ def parse_twilio_callback(parameters: dict[str, str], *, received_at: datetime) 
         from_address=from_address,
         to_address=to_address,
         timestamp=timestamp,
-        sequence_number=_counter(parameters, "SequenceNumber"),
+        sequence_number=optional_counter(parameters, "SequenceNumber"),
         callback_source=parameters.get("CallbackSource", "")[:64],
-        call_duration=_counter(parameters, "CallDuration"),
-        error_code=_counter(parameters, "ErrorCode"),
+        call_duration=optional_counter(parameters, "CallDuration"),
+        error_code=optional_counter(parameters, "ErrorCode"),
         error_url=error_url,
         parameters=dict(parameters),
     )
 
 
-def _counter(parameters: dict[str, str], name: str) -> int | None:
+def optional_counter(parameters: dict[str, str], name: str) -> int | None:
     """Read an optional whole number that fits the database's positive integer columns."""
     value = parameters.get(name, "")
     if value == "":
