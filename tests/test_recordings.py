@@ -10,7 +10,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from calls.models import Call, Recording, RecordingEvent, ReconcileRun
+from calls.models import Call, ReconcileRun, Recording, RecordingEvent
 from calls.reconcile.runs import reconcile_recent_recordings
 from calls.recordings.media import MEDIA_CHUNK_BYTES
 from calls.recordings.retention import recordings_delete_expired
