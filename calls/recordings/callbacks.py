@@ -9,14 +9,13 @@ from calls.constants import (
     VOICEMAIL_RECORDING_SOURCE,
     RecordingKind,
 )
-from calls.webhooks.callbacks import InvalidCallback, delivery_digest, optional_counter
-from voiceproject.twilio_ids import (
-    is_account_sid,
-    is_call_sid,
-    is_sid,
-    parse_twilio_datetime,
-    sid_error,
+from calls.webhooks.callbacks import (
+    InvalidCallback,
+    account_and_call_sid,
+    delivery_digest,
+    optional_counter,
 )
+from voiceproject.twilio_ids import is_sid, parse_twilio_datetime, sid_error
 
 
 @dataclass(frozen=True)
@@ -55,12 +54,7 @@ def parse_recording_callback(
     form: dict[str, str], query: dict[str, str], *, received_at: datetime
 ) -> RecordingCallback:
     """Check and convert the fields we use; raise InvalidCallback naming the first bad one."""
-    account_sid = form.get("AccountSid", "")
-    if not is_account_sid(account_sid):
-        raise InvalidCallback("AccountSid is missing or is not an account SID.")
-    call_sid = form.get("CallSid", "")
-    if not is_call_sid(call_sid):
-        raise InvalidCallback("CallSid is missing or is not a call SID.")
+    account_sid, call_sid = account_and_call_sid(form)
     recording_sid = form.get("RecordingSid", "")
     if not is_sid(recording_sid, prefix="RE"):
         raise InvalidCallback(sid_error(name="RecordingSid", prefix="RE"))

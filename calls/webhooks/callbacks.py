@@ -62,14 +62,20 @@ def delivery_digest(parameters: dict[str, str]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def parse_twilio_callback(parameters: dict[str, str], *, received_at: datetime) -> TwilioCallback:
-    """Check and convert the fields we use; raise InvalidCallback naming the first bad one."""
+def account_and_call_sid(parameters: dict[str, str]) -> tuple[str, str]:
+    """The AccountSid and CallSid every request from Twilio about a call carries."""
     account_sid = parameters.get("AccountSid", "")
     if not is_account_sid(account_sid):
         raise InvalidCallback("AccountSid is missing or is not an account SID.")
     call_sid = parameters.get("CallSid", "")
     if not is_call_sid(call_sid):
         raise InvalidCallback("CallSid is missing or is not a call SID.")
+    return account_sid, call_sid
+
+
+def parse_twilio_callback(parameters: dict[str, str], *, received_at: datetime) -> TwilioCallback:
+    """Check and convert the fields we use; raise InvalidCallback naming the first bad one."""
+    account_sid, call_sid = account_and_call_sid(parameters)
     parent_call_sid = parameters.get("ParentCallSid") or None
     if parent_call_sid is not None and not is_call_sid(parent_call_sid):
         raise InvalidCallback("ParentCallSid is not a call SID.")
