@@ -75,6 +75,16 @@ class TwimlApp(models.Model):
         return f"{self.friendly_name} ({self.sid})"
 
 
+# The fields of CallHandling, in the order forms show them.
+CALL_HANDLING_FIELDS = [
+    "unanswered_policy",
+    "unanswered_greeting",
+    "forward_to",
+    "record_calls",
+    "recording_announcement",
+]
+
+
 class CallHandling(models.Model):
     """What happens to calls nobody answers, and whether calls are recorded.
 
@@ -123,6 +133,7 @@ class CallHandling(models.Model):
                 condition=~models.Q(unanswered_policy=UnansweredPolicy.FORWARD)
                 | ~models.Q(forward_to=""),
                 name="%(class)s_forward_has_number",
+                violation_error_message="The forward policy needs a number to forward to.",
             ),
         ]
 

@@ -161,6 +161,7 @@ def test_supervisor_edits_an_agent_without_touching_its_user(supervisor_client):
             "twiml_app": agent.twiml_app.pk,
             "caller_id": "",
             "incoming_allowed": "on",
+            "unanswered_policy": "voicemail",
             "_save": "Save",
         },
     )

@@ -265,3 +265,27 @@ def test_an_agent_who_records_records_her_outgoing_calls(client):
     )[0].parameters
     (dial,) = twiml(post_signed(client, "/twilio/voice/", form))
     assert dial.attrib["record"] == "record-from-answer-dual"
+
+
+def test_a_supervisor_sets_an_agents_policy_in_the_admin_and_forward_needs_a_number(client):
+    agent = AgentFactory(identity="bob")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    form = {
+        "identity": "bob",
+        "twiml_app": agent.twiml_app_id,
+        "caller_id": agent.caller_id,
+        "incoming_allowed": "on",
+        "is_active": "on",
+        "unanswered_policy": "forward",
+        "unanswered_greeting": "",
+        "forward_to": "",
+        "recording_announcement": "",
+    }
+    response = client.post(f"/admin/agents/agent/{agent.pk}/change/", form)
+    assert b"The forward policy needs a number to forward to." in response.content
+    response = client.post(
+        f"/admin/agents/agent/{agent.pk}/change/", form | {"forward_to": OTHER_OFFICE}
+    )
+    assert response.status_code == 302
+    agent.refresh_from_db()
+    assert (agent.unanswered_policy, agent.forward_to) == ("forward", OTHER_OFFICE)

@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='agent',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('unanswered_policy', 'forward'), _negated=True), models.Q(('forward_to', ''), _negated=True), _connector='OR'), name='agent_forward_has_number'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('unanswered_policy', 'forward'), _negated=True), models.Q(('forward_to', ''), _negated=True), _connector='OR'), name='agent_forward_has_number', violation_error_message='The forward policy needs a number to forward to.'),
         ),
         migrations.AddConstraint(
             model_name='phonenumber',
@@ -85,6 +85,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='phonenumber',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('unanswered_policy', 'forward'), _negated=True), models.Q(('forward_to', ''), _negated=True), _connector='OR'), name='phonenumber_forward_has_number'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('unanswered_policy', 'forward'), _negated=True), models.Q(('forward_to', ''), _negated=True), _connector='OR'), name='phonenumber_forward_has_number', violation_error_message='The forward policy needs a number to forward to.'),
         ),
     ]
