@@ -29,7 +29,12 @@ class CallAdmin(ReadOnlyAdmin[Call]):
     show_full_result_count = False
     actions = ["reconcile_with_twilio"]
 
-    @admin.action(description="Reconcile with Twilio", permissions=["view"])
+    def has_reconcile_permission(self, request: HttpRequest) -> bool:
+        """Asking Twilio about calls rewrites them: it takes the permission to change calls,
+        which this admin otherwise never uses (its rows are read-only)."""
+        return request.user.has_perm("calls.change_call")
+
+    @admin.action(description="Reconcile with Twilio", permissions=["reconcile"])
     def reconcile_with_twilio(self, request: HttpRequest, queryset: QuerySet[Call]) -> None:
         sids = list(queryset.values_list("sid", flat=True)[: RECONCILE_ACTION_LIMIT + 1])
         if len(sids) > RECONCILE_ACTION_LIMIT:
@@ -39,10 +44,12 @@ class CallAdmin(ReadOnlyAdmin[Call]):
                 messages.ERROR,
             )
             return
-        for sid in sids:
-            tasks.reconcile_call.delay(sid)
+        queued = [sid for sid in sids if tasks.reconcile_call_enqueue(sid=sid)]
+        already = len(sids) - len(queued)
         self.message_user(
-            request, f"Asked Twilio about {len(sids)} call(s); reconcile runs show the outcome."
+            request,
+            f"Asked Twilio about {len(queued)} call(s); reconcile runs show the outcome."
+            + (f" {already} already waiting were not queued again." if already else ""),
         )
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Field, JSONField, Value
+from django.db.models import NOT_PROVIDED, F, Field, JSONField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from twilio.rest.api.v2010.account.call import CallInstance
@@ -38,14 +38,14 @@ logger = logging.getLogger(__name__)
 _CALL = Call._meta.db_table
 _EVENT = CallEvent._meta.db_table
 # Every column of a leg but the id, by name.
-CALL_FIELDS: dict[str, Field] = {
+CALL_FIELDS: dict[str, Field[Any, Any]] = {
     field.column: field for field in Call._meta.concrete_fields if not field.primary_key
 }
 
 
-def _filled_by_database(field: Field) -> bool:
+def _filled_by_database(field: Field[Any, Any]) -> bool:
     """Whether leaving the column out of an INSERT stores what the model would store."""
-    return field.has_db_default() or (field.null and not field.has_default())
+    return field.db_default is not NOT_PROVIDED or (field.null and not field.has_default())
 
 
 def insert_columns(*, written: Iterable[str]) -> list[str]:
@@ -377,7 +377,8 @@ def _rest_statement(*, inputs: list[str], insert: str) -> str:
 
 def _input_type(name: str) -> str:
     column = name.removeprefix("default__")
-    return CALL_FIELDS[column].db_type(connection) if column in CALL_FIELDS else "text"
+    database_type = CALL_FIELDS[column].db_type(connection) if column in CALL_FIELDS else None
+    return database_type or "text"
 
 
 def _execute_with_rows(
@@ -463,7 +464,7 @@ _REST_UPSERT = (
 )
 
 
-def _rest_row(leg: CallInstance, *, now: str, adapt: Callable[..., Any]) -> dict[str, Any]:
+def _rest_row(leg: CallInstance, *, now: object, adapt: Callable[..., Any]) -> dict[str, Any]:
     from_address = (leg._from or "")[:ADDRESS_MAX_LENGTH]
     to_address = (leg.to or "")[:ADDRESS_MAX_LENGTH]
     return {

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, Permission
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from calls.models import Call, Recording
+from tokens.api_tokens import api_token_create
 from voiceproject.roles import roles_create
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
@@ -107,3 +108,8 @@ class RecordingFactory(factory.django.DjangoModelFactory):
     source = factory.LazyAttribute(
         lambda recording: "RecordVerb" if recording.kind == "voicemail" else "DialVerb"
     )
+
+
+def api_token_header(user, *, name: str = "test device") -> dict[str, str]:
+    """The header a device sends after logging in with POST /api/auth/token/."""
+    return {"Authorization": f"Token {api_token_create(user=user, name=name).key}"}

@@ -7,7 +7,6 @@ from datetime import timedelta
 from email.utils import format_datetime
 
 import pytest
-import requests
 from django.utils import timezone
 
 from calls.models import Call, ReconcileRun, Recording, RecordingEvent
@@ -23,7 +22,7 @@ from tests.factories import (
     UserFactory,
     random_sid,
 )
-from tests.twilio_requests import post_signed, twilio_signature
+from tests.twilio_requests import post_signed, post_signed_over_http
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
@@ -217,11 +216,7 @@ def test_concurrent_duplicated_callbacks_and_dial_actions_give_one_row_each(live
 
     def send(delivery):
         path, form = delivery
-        url = live_server.url + path
-        signature = twilio_signature(url, form)
-        return requests.post(
-            url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30
-        ).status_code
+        return post_signed_over_http(live_server.url + path, form).status_code
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(pool.map(send, deliveries))

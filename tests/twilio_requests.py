@@ -5,6 +5,8 @@ import hashlib
 import hmac
 from urllib.parse import urlencode
 
+import requests
+
 from demo.scenarios import Delivery
 from tests.conftest import TEST_AUTH_TOKEN
 
@@ -26,6 +28,19 @@ def post_signed(client, path: str, parameters: dict[str, str], **headers):
         urlencode(parameters),
         content_type="application/x-www-form-urlencoded",
         headers={"X-Twilio-Signature": signature, **headers},
+    )
+
+
+def post_signed_over_http(url: str, parameters: dict[str, str]) -> requests.Response:
+    """POST a form to a running server as Twilio does, signed for that exact URL."""
+    return requests.post(
+        url,
+        data=urlencode(parameters),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": twilio_signature(url, parameters),
+        },
+        timeout=10,
     )
 
 

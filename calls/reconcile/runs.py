@@ -144,7 +144,9 @@ def _automatic_since(*, kind: str = ReconcileRun.Kind.RECENT) -> datetime:
 
 
 @contextmanager
-def _recorded_run(*, kind: str, since: datetime | None = None, call_sid: str = "") -> Iterator:
+def _recorded_run(
+    *, kind: str, since: datetime | None = None, call_sid: str = ""
+) -> Iterator[ReconcileRun]:
     """Take the lock as a running ReconcileRun, and record how the run ended."""
     run = _run_start(kind=kind, since=since, call_sid=call_sid)
     try:
