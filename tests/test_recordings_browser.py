@@ -39,9 +39,17 @@ def two_seconds_of_tone() -> bytes:
 
 
 def duration_when_loaded(page, selector: str) -> float:
-    """Wait until the <audio> element has its metadata from our server; its duration."""
-    page.wait_for_function(f"document.querySelector({selector!r}).readyState >= 1", timeout=10_000)
-    return page.eval_on_selector(selector, "audio => audio.duration")
+    """Wait until the <audio> element has its metadata from our server; its duration.
+
+    An event listener rather than wait_for_function, whose polling evaluates a string: the
+    page's Content-Security-Policy refuses eval.
+    """
+    return page.locator(selector).evaluate(
+        """audio => new Promise(resolve => {
+            if (audio.readyState >= 1) resolve(audio.duration);
+            else audio.addEventListener("loadedmetadata", () => resolve(audio.duration));
+        })"""
+    )
 
 
 def test_an_analyst_plays_a_recording_and_an_agent_opens_her_voicemail(live_server, fake_twilio):
