@@ -3,37 +3,26 @@ action webhook and the unanswered-call policies (voicemail, forward, message).""
 
 import random
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 
 from calls.models import Call, CallEvent
-from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
-from tests.conftest import TEST_ACCOUNT_SID
+from demo.scenarios import agent_to_agent
 from tests.factories import AgentFactory, PhoneNumberFactory, UserFactory, random_sid
+from tests.test_voice_twiml import CUSTOMER, PLAN, SUPPORT_LINE, phone_form, softphone_form
 from tests.twilio_requests import post_signed
 
 pytestmark = pytest.mark.django_db
 
-SUPPORT_LINE = "+14155550100"
 OTHER_OFFICE = "+442079460000"
-CUSTOMER = "+12125550123"
 DIAL_ACTION = "http://testserver/twilio/dial/"
 RECORDING_CALLBACK = "http://testserver/twilio/recording/"
-PLAN = CallPlan(
-    account_sid=TEST_ACCOUNT_SID,
-    application_sid="AP" + "d" * 32,
-    started_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
-)
 
 
 def phone_call() -> dict[str, str]:
     """The parent leg's fields, as Twilio repeats them in the <Dial> action request."""
-    voice = pstn_to_agents(
-        PLAN, random.Random(), caller=CUSTOMER, number=SUPPORT_LINE, identities=["alice"]
-    )[0]
-    return voice.parameters
+    return phone_form(SUPPORT_LINE)
 
 
 def agent_call(callee: str = "bob") -> dict[str, str]:
@@ -147,9 +136,7 @@ def test_forwarding_the_caller_to_themselves_takes_voicemail(client):
 
 def test_an_agents_unanswered_call_to_a_number_just_ends(client):
     AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
-    form = agent_to_pstn(
-        PLAN, random.Random(), identity="alice", caller_id=SUPPORT_LINE, destination=CUSTOMER
-    )[0].parameters
+    form = softphone_form("alice", CUSTOMER)
     response = dial_action(form, "no-answer", client, query={"offered": ""})
     assert tags(twiml(response)) == ["Hangup"]
     assert Call.objects.get().unanswered is False
@@ -260,9 +247,7 @@ def test_numbers_record_nothing_by_default(client):
 
 def test_an_agent_who_records_records_her_outgoing_calls(client):
     AgentFactory(identity="alice", caller_id=SUPPORT_LINE, record_calls=True)
-    form = agent_to_pstn(
-        PLAN, random.Random(), identity="alice", caller_id=SUPPORT_LINE, destination=CUSTOMER
-    )[0].parameters
+    form = softphone_form("alice", CUSTOMER)
     (dial,) = twiml(post_signed(client, "/twilio/voice/", form))
     assert dial.attrib["record"] == "record-from-answer-dual"
 
