@@ -65,9 +65,9 @@ def recording_media_open(*, sid: str, extension: str, range_header: str) -> requ
 def media_chunks(upstream: requests.Response) -> Iterator[bytes]:
     """The body in chunks; closing the iterator (the client went away) closes the download."""
     try:
-        # The raw stream, undecoded: audio is never content-encoded, and each layer less
-        # is a copy less per chunk.
-        while chunk := upstream.raw.read(MEDIA_CHUNK_BYTES, decode_content=False):
+        # The raw stream, undecoded (audio is never content-encoded), whatever one read from
+        # the socket gives: each layer and buffer less is a copy less of every byte.
+        while chunk := upstream.raw.read1(MEDIA_CHUNK_BYTES, decode_content=False):
             yield chunk
     finally:
         upstream.close()
