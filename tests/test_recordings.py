@@ -157,6 +157,8 @@ def test_a_voicemail_for_an_agent_since_removed_is_kept_without_owner(client):
         ({"RecordingChannels": "3"}, b"RecordingChannels"),
         ({"RecordingDuration": "1.5"}, b"RecordingDuration"),
         ({"RecordingStartTime": "yesterday"}, b"RecordingStartTime"),
+        ({"RecordingStartTime": "Mon, 02 Nov 2099 09:30:05 +0000"}, b"RecordingStartTime"),
+        ({"RecordingSource": "Dial\x00Verb"}, b"NUL byte"),
         ({"CallSid": ""}, b"CallSid"),
     ],
 )
@@ -510,3 +512,13 @@ def test_recording_start_times_read_like_twilios(client):
     )
     post_signed(client, RECORDING_PATH, form)
     assert Recording.objects.get().started_at == started
+
+
+def test_a_recording_twilio_describes_impossibly_is_skipped_and_counted(fake_twilio):
+    call = CallFactory()
+    fake_twilio.add_recording(call.sid)
+    fake_twilio.add_recording(call.sid, duration=10**9)
+    run = reconcile_recent_recordings()
+    assert (run.outcome, run.recordings_seen, run.errors) == ("succeeded", 2, 1)
+    assert "longer than a call can last" in run.error_message
+    assert call.recordings.count() == 1

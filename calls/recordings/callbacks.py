@@ -15,7 +15,12 @@ from calls.webhooks.callbacks import (
     delivery_digest,
     optional_counter,
 )
-from voiceproject.twilio_ids import is_sid, parse_twilio_datetime, sid_error
+from voiceproject.twilio_ids import (
+    is_plausible_call_time,
+    is_sid,
+    parse_twilio_datetime,
+    sid_error,
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ def parse_recording_callback(
         started_at = parse_twilio_datetime(form.get("RecordingStartTime"))
     except ValueError:
         raise InvalidCallback("RecordingStartTime is not an RFC 2822 date.") from None
+    if started_at is not None and not is_plausible_call_time(started_at, now=received_at):
+        raise InvalidCallback("RecordingStartTime is not a time a call can have.")
     return RecordingCallback(
         account_sid=account_sid,
         call_sid=call_sid,

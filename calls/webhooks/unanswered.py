@@ -74,7 +74,7 @@ def parse_dial_action(
     form: dict[str, str], query: dict[str, str], *, received_at: datetime
 ) -> DialAction:
     """Read the action request; the query holds what we wrote into the action URL."""
-    callback = parse_twilio_callback(form, received_at=received_at)
+    callback = parse_twilio_callback(form, received_at=received_at, takes_parent=False)
     dial_status = form.get("DialCallStatus", "")
     if dial_status and dial_status not in ANSWERED_DIAL_STATUSES | UNANSWERED_DIAL_STATUSES:
         raise InvalidCallback(f"DialCallStatus {dial_status[:40]!r} is not a Dial status.")

@@ -23,7 +23,12 @@ from django.views.decorators.http import require_POST
 from calls.call_table import call_apply_callback, call_record_dial_result
 from calls.recordings.callbacks import RecordingCallback, parse_recording_callback
 from calls.recordings.writer import recording_apply_callback
-from calls.webhooks.callbacks import InvalidCallback, TwilioCallback, parse_twilio_callback
+from calls.webhooks.callbacks import (
+    InvalidCallback,
+    TwilioCallback,
+    parse_twilio_callback,
+    single_values,
+)
 from calls.webhooks.signatures import View, public_url, twilio_signature_required
 from calls.webhooks.twiml import WebhookUrls, twiml_apology, twiml_for_voice_request
 from calls.webhooks.unanswered import (
@@ -53,6 +58,12 @@ def _call_callback(form: dict[str, str], query: dict[str, str], received_at: dat
     return parse_twilio_callback(form, received_at=received_at)
 
 
+def _parent_leg_callback(
+    form: dict[str, str], query: dict[str, str], received_at: datetime
+) -> Parsed:
+    return parse_twilio_callback(form, received_at=received_at, takes_parent=False)
+
+
 def _dial_action(form: dict[str, str], query: dict[str, str], received_at: datetime) -> Parsed:
     return parse_dial_action(form, query, received_at=received_at)
 
@@ -69,7 +80,9 @@ def twilio_callback(view: CallbackView, parse: Parser = _call_callback) -> View:
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            callback = parse(request.POST.dict(), request.GET.dict(), timezone.now())
+            callback = parse(
+                single_values(request.POST), single_values(request.GET), timezone.now()
+            )
         except InvalidCallback as error:
             logger.warning("Refused a Twilio webhook: %s", error)
             return _plain(str(error), status=400)
@@ -91,6 +104,12 @@ def twilio_webhook_parsed_by(parse: Parser) -> Callable[[CallbackView], View]:
     return functools.partial(twilio_webhook, parse=parse)
 
 
+# The URLs Twilio requests for parent legs only (Voice URL, fallback, <Dial> action, end of
+# a voicemail): a softphone can add any parameter to its call, ParentCallSid too, and must not
+# join its leg to another family that way, so the parameter is ignored there.
+parent_leg_webhook = twilio_webhook_parsed_by(_parent_leg_callback)
+
+
 def retry_on_database_outage(view: V) -> V:
     """Answer 503 when the database is unreachable, so Twilio tries again or falls back."""
 
@@ -105,14 +124,14 @@ def retry_on_database_outage(view: V) -> V:
     return cast(V, wrapper)
 
 
-@twilio_webhook
+@parent_leg_webhook
 @retry_on_database_outage
 def voice(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     call_apply_callback(callback=callback)
     return _twiml(twiml_for_voice_request(callback=callback, urls=_webhook_urls(request)))
 
 
-@twilio_webhook
+@parent_leg_webhook
 def voice_fallback(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     try:
         call_apply_callback(callback=callback)
@@ -145,7 +164,7 @@ def dial_action(request: HttpRequest, action: DialAction) -> HttpResponse:
     return _twiml(twiml_for_dial_action(action=action, urls=_webhook_urls(request)))
 
 
-@twilio_webhook
+@parent_leg_webhook
 def voicemail_done(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     """The caller finished the voicemail (the recording's own callbacks store it)."""
     return _twiml(twiml_voicemail_done())
