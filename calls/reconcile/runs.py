@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -39,6 +40,8 @@ from voiceproject.twilio_rest import twilio_rest_client
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]
+# A resource of the REST API: a call leg or a recording.
+Resource = TypeVar("Resource", CallInstance, RecordingInstance)
 
 ABANDONED_MESSAGE = "Abandoned: no progress for RECONCILE_LOCK_TIMEOUT (worker killed?)."
 
@@ -250,16 +253,7 @@ def _apply_legs(run: ReconcileRun, legs: list[CallInstance]) -> None:
 
     A leg that cannot be stored (rest_leg_fault) is skipped and counted as an error.
     """
-    now = timezone.now()
-    storable = []
-    for leg in legs:
-        fault = rest_leg_fault(leg, now=now)
-        if fault is None:
-            storable.append(leg)
-            continue
-        logger.warning("Skipped call %r from Twilio's REST API: %s", leg.sid, fault)
-        run.errors += 1
-        run.error_message = f"Skipped call {str(leg.sid)[:40]!r}: {fault}."
+    storable = _storable(run, legs, fault_of=rest_leg_fault, noun="call")
     created, updated = calls_upsert_from_rest(legs=storable)
     run.calls_seen += len(legs)
     run.calls_created += created
@@ -294,20 +288,33 @@ def rest_recording_fault(recording: RecordingInstance, *, now: datetime) -> str 
 def _apply_recordings(run: ReconcileRun, recordings: list[RecordingInstance]) -> None:
     """Write the recordings and the run's progress together; skip (and count as errors)
     those that cannot be stored."""
-    now = timezone.now()
-    storable = []
-    for recording in recordings:
-        fault = rest_recording_fault(recording, now=now)
-        if fault is None:
-            storable.append(recording)
-            continue
-        logger.warning("Skipped recording %r from Twilio's REST API: %s", recording.sid, fault)
-        run.errors += 1
-        run.error_message = f"Skipped recording {str(recording.sid)[:40]!r}: {fault}."
+    storable = _storable(run, recordings, fault_of=rest_recording_fault, noun="recording")
     run.pages += 1
     run.recordings_seen += len(recordings)
     recordings_upsert_from_rest(recordings=storable)
     _record_progress(run)
+
+
+def _storable(
+    run: ReconcileRun,
+    resources: list[Resource],
+    *,
+    fault_of: Callable[..., str | None],
+    noun: str,
+) -> list[Resource]:
+    """The resources that can be stored; each other one is logged and counted as an error
+    of the run, rather than failing its whole page."""
+    now = timezone.now()
+    storable = []
+    for resource in resources:
+        fault = fault_of(resource, now=now)
+        if fault is None:
+            storable.append(resource)
+            continue
+        logger.warning("Skipped %s %r from Twilio's REST API: %s", noun, resource.sid, fault)
+        run.errors += 1
+        run.error_message = f"Skipped {noun} {str(resource.sid)[:40]!r}: {fault}."
+    return storable
 
 
 def _record_progress(run: ReconcileRun) -> None:
