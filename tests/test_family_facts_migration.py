@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("calls", "0004_family_kind_and_outcome")]
-AFTER = [("calls", "0005_fill_family_facts")]
+BEFORE = [("calls", "0005_family_kind_and_outcome")]
+AFTER = [("calls", "0006_fill_family_facts")]
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 

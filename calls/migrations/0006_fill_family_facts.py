@@ -72,6 +72,6 @@ def fill_family_facts(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("calls", "0004_family_kind_and_outcome")]
+    dependencies = [("calls", "0005_family_kind_and_outcome")]
 
     operations = [migrations.RunPython(fill_family_facts, migrations.RunPython.noop)]
