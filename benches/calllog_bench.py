@@ -114,7 +114,7 @@ def generate_data(*, database: str = DATABASE, target_legs: int = TARGET_LEGS) -
     statements = [statement for statement in script.split(";\n") if statement.strip()]
     started = time.perf_counter()
     with psycopg.connect(database_url(database)) as connection:
-        connection.execute("TRUNCATE calls_callevent, calls_call")
+        connection.execute("TRUNCATE calls_recording, calls_callevent, calls_call")
         for statement in statements:
             connection.execute(statement, parameters)
     with psycopg.connect(database_url(database), autocommit=True) as connection:
