@@ -114,7 +114,8 @@ def generate_data(*, database: str = DATABASE, target_legs: int = TARGET_LEGS) -
     statements = [statement for statement in script.split(";\n") if statement.strip()]
     started = time.perf_counter()
     with psycopg.connect(database_url(database)) as connection:
-        connection.execute("TRUNCATE calls_recording, calls_callevent, calls_call")
+        # CASCADE: the recordings and their events go with their calls.
+        connection.execute("TRUNCATE calls_callevent, calls_call CASCADE")
         for statement in statements:
             connection.execute(statement, parameters)
     with psycopg.connect(database_url(database), autocommit=True) as connection:
