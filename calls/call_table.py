@@ -35,6 +35,7 @@ from calls.constants import (
     KNOWN_STATUSES,
     STATUS_RANK,
     CallStatus,
+    DialResult,
 )
 from calls.family_facts import (
     dial_result_of_status,
@@ -338,11 +339,20 @@ def _webhook_placeholder_value(column: str) -> str:
     return _webhook_parameter(column)
 
 
-_WEBHOOK_PLACEHOLDER_PARENT = (
+_WEBHOOK_PLACEHOLDER_INSERT = (
     _placeholder_parent(value=_webhook_placeholder_value, default=_webhook_default)
     + " WHERE %(parent_sid)s IS NOT NULL "
-    + _merge_family_facts(only_when_changed=False)
 )
+_WEBHOOK_PLACEHOLDER_PARENT = _WEBHOOK_PLACEHOLDER_INSERT + _merge_family_facts(
+    only_when_changed=False
+)
+# What a placeholder made for anything but a child leg shows about its family: nothing.
+_NO_FAMILY_FACTS = {
+    "f_kind": "",
+    "f_dial_result": DialResult.NONE,
+    "f_child_answer_time": None,
+    "f_answered_by": None,
+}
 
 
 def _insert_event(rows: str) -> str:
@@ -701,19 +711,18 @@ def _price(value: str | None) -> Decimal | None:
 
 # ----- Facts our own webhooks learn about a leg -----
 
-_ENSURE_PLACEHOLDER = _RECORD_PLACEHOLDER_PARENT + " RETURNING id"
+_ENSURE_PLACEHOLDER = _WEBHOOK_PLACEHOLDER_INSERT + "ON CONFLICT (sid) DO NOTHING RETURNING id"
 
 
 def call_ensure_placeholder(*, sid: str, account_sid: str) -> int:
     """The id of the leg with this SID, stored as a placeholder when not known yet, as a
     child's callback does for its parent; safe to run concurrently."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    parameters = _prefixed_defaults(_WEBHOOK_DEFAULTED) | {
-        "parent_sid": sid,
-        "account_sid": account_sid,
-        "created_at": now,
-        "updated_at": now,
-    }
+    parameters = (
+        _prefixed_defaults(_WEBHOOK_DEFAULTED)
+        | _NO_FAMILY_FACTS
+        | {"parent_sid": sid, "account_sid": account_sid, "created_at": now, "updated_at": now}
+    )
     with connection.cursor() as cursor:
         cursor.execute(_ENSURE_PLACEHOLDER, parameters)
         inserted = cursor.fetchone()
