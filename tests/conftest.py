@@ -114,3 +114,12 @@ def agents():
     bob = AgentFactory(identity="bob", caller_id=SUPPORT_LINE)
     PhoneNumberFactory(number=SUPPORT_LINE).agents.add(alice, bob)
     return alice, bob
+
+
+@pytest.fixture
+def back_to_the_latest_schema(transactional_db):
+    """Leave the database migrated to the latest schema after a test of a data migration."""
+    from tests.migrations import migrate_to_the_latest_schema
+
+    yield
+    migrate_to_the_latest_schema()

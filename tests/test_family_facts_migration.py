@@ -2,26 +2,11 @@
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from tests.migrations import migrate
 
 BEFORE = [("calls", "0005_family_kind_and_outcome")]
 AFTER = [("calls", "0006_fill_family_facts")]
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def back_to_the_latest_schema(transactional_db):
-    yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 def leg(Call, number, **fields):
