@@ -8,7 +8,9 @@ of the worker's peak memory).
 Times are measured at the client over loopback, so they are an upper bound of server time.
 Queries per request are counted in-process through the same Django stack.
 
-    python benches/calllog_bench.py [--regenerate] [--requests 40]
+    python benches/calllog_bench.py [--regenerate] [--requests 40] [--only stats]
+
+`--only` times one part alone: `list`, `family`, `stats` or `csv`.
 
 Exits 1 when a figure misses its target.
 """
@@ -286,6 +288,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--regenerate", action="store_true", help="rebuild the data set")
     parser.add_argument("--requests", type=int, default=40, help="timed requests per case")
+    parser.add_argument(
+        "--only", choices=["list", "family", "stats", "csv"], help="time this part alone"
+    )
     arguments = parser.parse_args()
 
     create_database()
@@ -312,13 +317,17 @@ def main() -> int:
         options=["--workers=1", "--worker-class=sync", "--timeout=120", "--no-control-socket"],
     ) as (base_url, server):
         bench = Bench(base_url, cookie, arguments.requests)
-        for name, path in list_cases():
-            bench.time_page(name, path, LIST_P95_MS)
-        for name, path in detail_cases():
-            bench.time_page(name, path, DETAIL_P95_MS)
-        for name, path in stats_cases():
-            bench.time_page(name, path, STATS_P95_MS)
-        bench.time_export(server.pid)
+        pages = [
+            ("list", list_cases, LIST_P95_MS),
+            ("family", detail_cases, DETAIL_P95_MS),
+            ("stats", stats_cases, STATS_P95_MS),
+        ]
+        for part, cases, target_ms in pages:
+            if arguments.only in (None, part):
+                for name, path in cases():
+                    bench.time_page(name, path, target_ms)
+        if arguments.only in (None, "csv"):
+            bench.time_export(server.pid)
     if bench.misses:
         print("missed targets:", ", ".join(bench.misses))
         return 1

@@ -22,7 +22,7 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.expressions import CombinedExpression
-from django.db.models.functions import ExtractHour, TruncDate
+from django.db.models.functions import TruncHour
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -170,9 +170,11 @@ def _volumes_and_team(
     """Calls per day and hour by kind, and the team's inbound figures, in one pass."""
     target = settings.SERVICE_LEVEL_SECONDS
     answered = _ENDED_INBOUND & Q(dial_result=DialResult.ANSWERED)
+    # Grouped by the hour, one timestamp: cheaper than a date and an hour (a numeric) for
+    # each of the period's families; the day and the hour are read from it here.
     rows = (
-        families.annotate(day=TruncDate("start_time"), hour=ExtractHour("start_time"))
-        .values("day", "hour", "kind")
+        families.annotate(local_hour=TruncHour("start_time"))
+        .values("local_hour", "kind")
         .annotate(
             calls=Count("id"),
             inbound=Count("id", filter=_ENDED_INBOUND),
@@ -191,7 +193,7 @@ def _volumes_and_team(
     per_hour: dict[int, dict[str, int]] = {hour: {} for hour in range(24)}
     team = {"inbound": 0, "answered": 0, "within": 0, "abandoned": 0}
     for row in rows:
-        day, hour, kind = row["day"], row["hour"], row["kind"]
+        day, hour, kind = row["local_hour"].date(), row["local_hour"].hour, row["kind"]
         per_day.setdefault(day, {})[kind] = per_day.get(day, {}).get(kind, 0) + row["calls"]
         per_hour[hour][kind] = per_hour[hour].get(kind, 0) + row["calls"]
         for figure in team:
