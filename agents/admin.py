@@ -1,8 +1,20 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth.forms import SetPasswordForm
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
-from agents.forms import AgentCreationForm
+from agents.forms import AgentChangeForm, AgentCreationForm, PhoneNumberForm
 from agents.models import Agent, PhoneNumber, TwimlApp
+from agents.services import (
+    agent_deactivate,
+    user_account_manageable_by,
+    user_login_set,
+    user_password_set,
+)
 
 
 @admin.register(TwimlApp)
@@ -31,43 +43,164 @@ class AgentAdmin(admin.ModelAdmin):
         "caller_id",
         "incoming_allowed",
         "is_active",
+        "login_enabled",
     ]
     list_filter = ["is_active", "incoming_allowed", "twiml_app"]
     list_select_related = ["user", "twiml_app"]
     search_fields = ["identity", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["twiml_app"]
-    fields = ["user", "identity", "twiml_app", "caller_id", "incoming_allowed", "is_active"]
-    readonly_fields = ["user"]
+    actions = ["deactivate_agents"]
+    change_form_template = "admin/agents/agent/change_form.html"
+    delete_confirmation_template = "admin/agents/agent/delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/agents/agent/delete_selected_confirmation.html"
+    twilio_fields = [
+        "identity",
+        "twiml_app",
+        "caller_id",
+        "caller_id_verified",
+        "incoming_allowed",
+        "is_active",
+    ]
     add_fieldsets = [
         ("Login", {"fields": ["username", "first_name", "last_name", "email"]}),
         ("Password", {"fields": ["password1", "password2"]}),
-        (
-            "Twilio client",
-            {"fields": ["identity", "twiml_app", "caller_id", "incoming_allowed", "is_active"]},
-        ),
+        ("Twilio client", {"fields": twilio_fields}),
+        ("Phone numbers", {"fields": ["phone_numbers"]}),
+    ]
+    change_fieldsets = [
+        ("Login", {"fields": ["user", "login_enabled"]}),
+        ("Twilio client", {"fields": twilio_fields}),
+        ("Phone numbers", {"fields": ["phone_numbers"]}),
     ]
 
     @admin.display(description="name", ordering="user__last_name")
     def full_name(self, agent):
         return agent.user.get_full_name()
 
+    @admin.display(description="login", boolean=True, ordering="user__is_active")
+    def login_enabled(self, agent):
+        return agent.user.is_active
+
     def get_fieldsets(self, request, obj=None):
-        if obj is None:
-            return self.add_fieldsets
-        return super().get_fieldsets(request, obj)
+        return self.add_fieldsets if obj is None else self.change_fieldsets
 
     def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj else []
+        if obj is None:
+            return []
+        if not user_account_manageable_by(manager=request.user, user=obj.user):
+            return ["user", "login_enabled"]
+        return ["user"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = AgentCreationForm
-            kwargs["fields"] = None
+        kwargs["form"] = AgentChangeForm if obj else AgentCreationForm
+        kwargs["fields"] = None
         return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The field is shown read-only to those who may not switch this login; never trust
+        # its absence from a POST as "off".
+        if "login_enabled" in form.changed_data and user_account_manageable_by(
+            manager=request.user, user=obj.user
+        ):
+            user_login_set(user=obj.user, enabled=form.cleaned_data["login_enabled"])
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        agent = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "password_manageable": agent is not None
+            and self.has_change_permission(request, agent)
+            and user_account_manageable_by(manager=request.user, user=agent.user),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Deactivate (keeps call history; disables the login)")
+    def deactivate_agents(self, request, queryset):
+        manageable = [
+            agent
+            for agent in queryset.select_related("user")
+            if user_account_manageable_by(manager=request.user, user=agent.user)
+        ]
+        for agent in manageable:
+            agent_deactivate(agent=agent)
+        self.message_user(
+            request,
+            f"Deactivated {len(manageable)} agent(s): they are no longer dialled, get no "
+            "token and cannot log in; their calls stay in the log.",
+        )
+        skipped = queryset.count() - len(manageable)
+        if skipped:
+            self.message_user(
+                request,
+                f"Left {skipped} agent(s) whose login belongs to a staff member alone: "
+                "only a superuser may disable it.",
+                messages.WARNING,
+            )
+
+    def get_deleted_objects(self, objs, request):
+        """Name the calls that protect an agent by their count, not one line per leg."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            # Listing a protected call also counts it as "needs delete permission", which
+            # would hide the real reason behind a permission message.
+            perms_needed = set()
+            calls_by_agent = (
+                Agent.objects.filter(pk__in=[agent.pk for agent in objs])
+                .annotate(number_of_calls=Count("calls"))
+                .filter(number_of_calls__gt=0)
+            )
+            protected = [
+                f"{agent.identity}: {agent.number_of_calls} call leg(s)" for agent in calls_by_agent
+            ]
+        return deleted, model_count, perms_needed, protected
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/password/",
+                self.admin_site.admin_view(self.password_view),
+                name="agents_agent_password",
+            ),
+            *super().get_urls(),
+        ]
+
+    def password_view(self, request, object_id):
+        """Set a new password for the agent's login, as a supervisor may without reaching the
+        users' admin; the agent's other sessions end and its API tokens are revoked."""
+        agent = self.get_object(request, unquote(object_id))
+        if agent is None:
+            raise Http404("No such agent.")
+        if not (
+            self.has_change_permission(request, agent)
+            and user_account_manageable_by(manager=request.user, user=agent.user)
+        ):
+            raise PermissionDenied
+        form = SetPasswordForm(agent.user, request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            user_password_set(user=agent.user, password=form.cleaned_data["new_password1"])
+            self.log_change(request, agent, "Set a new password.")
+            self.message_user(
+                request,
+                f"Set a new password for {agent.user.get_username()}: its other sessions "
+                "have ended and its API tokens are revoked.",
+            )
+            return HttpResponseRedirect(
+                reverse("admin:agents_agent_change", args=[quote(agent.pk)])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Set the password of {agent.user.get_username()}",
+            "form": form,
+            "opts": self.opts,
+            "original": agent,
+        }
+        return TemplateResponse(request, "admin/agents/agent/password.html", context)
 
 
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(admin.ModelAdmin):
+    form = PhoneNumberForm
     list_display = ["number", "friendly_name", "agent_list"]
     search_fields = ["number", "friendly_name", "agents__identity"]
     list_filter = ["agents"]

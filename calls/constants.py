@@ -25,6 +25,15 @@ class CallDirection(models.TextChoices):
     TRUNKING_TERMINATING = "trunking-terminating"
 
 
+class CallKind(models.TextChoices):
+    """What a call family is, from our side."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+    OTHER = "other"
+
+
 TERMINAL_STATUSES = frozenset(
     {
         CallStatus.COMPLETED,

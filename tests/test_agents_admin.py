@@ -55,6 +55,7 @@ def test_supervisor_sees_the_one_form_for_a_new_agent(supervisor_client):
 
 def test_supervisor_creates_an_agent_who_logs_in_and_gets_a_token(supervisor_client, client):
     app = TwimlAppFactory()
+    PhoneNumberFactory(number="+14155550100")
 
     response = supervisor_client.post(ADD_AGENT_URL, new_agent_form(app))
 
@@ -91,9 +92,10 @@ def test_supervisor_creates_an_agent_who_logs_in_and_gets_a_token(supervisor_cli
             "Ensure this value has at most 121 characters (it has 122).",
         ),
         (
-            {"caller_id": "415 555 0100"},
+            {"caller_id": "555 0100"},
             "caller_id",
-            "Enter a valid phone number in E.164 format, for example +14155550100.",
+            "555 0100 is not a valid phone number: write it in E.164 (+14155550100) or as a "
+            "national number of US.",
         ),
         ({"password2": "something-else-9"}, "password2", "The two passwords do not match."),
         (
@@ -161,6 +163,7 @@ def test_supervisor_edits_an_agent_without_touching_its_user(supervisor_client):
             "twiml_app": agent.twiml_app.pk,
             "caller_id": "",
             "incoming_allowed": "on",
+            "login_enabled": "on",
             "_save": "Save",
         },
     )
@@ -169,6 +172,7 @@ def test_supervisor_edits_an_agent_without_touching_its_user(supervisor_client):
     assert response.status_code == 302
     agent.refresh_from_db()
     assert (agent.identity, agent.caller_id, agent.is_active) == ("new_name", "", False)
+    assert agent.user.is_active
 
 
 @pytest.mark.parametrize(
@@ -247,7 +251,8 @@ def test_analyst_cannot_manage_agents(client):
     "identity", ["alice", "Alice_2", "_", "a" * 121, "0123456789", "support_team_EU"]
 )
 def test_twilio_client_identities_are_accepted(identity):
-    AgentFactory.build(identity=identity, twiml_app=TwimlAppFactory()).full_clean(exclude=["user"])
+    agent = AgentFactory.build(identity=identity, twiml_app=TwimlAppFactory(), caller_id="")
+    agent.full_clean(exclude=["user"])
 
 
 @pytest.mark.parametrize(

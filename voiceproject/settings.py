@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 
 import django_stubs_ext
 import environ
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 
 from voiceproject.environment import (
@@ -180,6 +181,34 @@ TWILIO_WEBHOOK_BASE_URL = env_url(
 TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", default=True)
 # Seconds <Dial> rings agents or numbers before giving up; Twilio accepts 5 to 600.
 TWILIO_DIAL_TIMEOUT = env_int("TWILIO_DIAL_TIMEOUT", default=20, minimum=5, maximum=600)
+
+# Phone numbers typed without a country code (`(415) 555-0100`) are read as numbers of this
+# region (ISO 3166 code) and stored in E.164.
+DEFAULT_PHONE_REGION = env_choice(
+    "DEFAULT_PHONE_REGION",
+    default="US",
+    choices=sorted(phonenumbers.SUPPORTED_REGIONS),
+    upper=True,
+)
+
+# Mail: password resets. Sent by SMTP through EMAIL_HOST when it is set; otherwise printed
+# to the server's output (Django's console backend), so the demo works without a mail server.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", default=587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+# STARTTLS on port 587 by default; EMAIL_USE_SSL=1 for implicit TLS (port 465) instead.
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=10, minimum=1, maximum=300)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="voice@localhost")
 
 # Celery. Without a broker (the local default) tasks run in-process.
 REDIS_SCHEMES = ["redis", "rediss"]

@@ -1,0 +1,55 @@
+"""Writes to agents' accounts: deactivation, the login switch and passwords.
+
+Each one that takes access away also revokes the user's API tokens; browser sessions end by
+themselves, because Django checks on every request that the user is still active and that
+the session was made with the current password.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from agents.models import Agent
+
+
+def user_account_manageable_by(*, manager: AbstractBaseUser, user: AbstractBaseUser) -> bool:
+    """Whether `manager` may set `user`'s password or switch its login from an agent's page.
+
+    Supervisors manage agents' logins only: an agent profile on a staff or superuser account
+    must not let them take that account over. Superusers manage every account.
+    """
+    if getattr(manager, "is_superuser", False):
+        return True
+    return not (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+
+
+def user_api_tokens_revoke(*, user: AbstractBaseUser) -> int:
+    """Delete the user's API tokens, so that apps must log in again; return how many."""
+    deleted, _ = Token.objects.filter(user_id=user.pk).delete()
+    return deleted
+
+
+@transaction.atomic
+def agent_deactivate(*, agent: Agent) -> None:
+    """Take an agent out of service for good, keeping its call history: it is never dialled
+    again, gets no AccessToken, and can no longer log in."""
+    agent.is_active = False
+    agent.save(update_fields=["is_active", "updated_at"])
+    user_login_set(user=agent.user, enabled=False)
+
+
+@transaction.atomic
+def user_login_set(*, user: AbstractBaseUser, enabled: bool) -> None:
+    """Enable or disable the user's login; disabling also revokes its API tokens."""
+    user.is_active = enabled
+    user.save(update_fields=["is_active"])
+    if not enabled:
+        user_api_tokens_revoke(user=user)
+
+
+@transaction.atomic
+def user_password_set(*, user: AbstractBaseUser, password: str) -> None:
+    """Set a new password: every session made with the old one ends, API tokens are revoked."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    user_api_tokens_revoke(user=user)
