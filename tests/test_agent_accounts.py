@@ -87,8 +87,9 @@ def test_the_database_refuses_to_delete_an_agent_with_calls():
     agent = AgentFactory()
     CallFactory(agent=agent)
 
-    with pytest.raises(IntegrityError), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {Agent._meta.db_table} WHERE id = %s", [agent.pk])
+    with pytest.raises(IntegrityError):
         connection.check_constraints()
 
 
@@ -161,8 +162,9 @@ def test_supervisor_sets_an_agents_password_which_ends_its_sessions_and_tokens(
         url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     )
 
+    change_page = supervisor_client.get(f"/admin/agents/agent/{agent.pk}/change/")
     assert page.status_code == 200
-    assert "Set password" in supervisor_client.get(f"/admin/agents/agent/{agent.pk}/change/").content.decode()
+    assert "Set password" in change_page.content.decode()
     assert response.status_code == 302
     assert not still_logged_in(agents_browser)
     assert not Token.objects.filter(pk=token.pk).exists()

@@ -4,6 +4,7 @@ import jwt
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from tests.factories import AgentFactory, PhoneNumberFactory, TwimlAppFactory, UserFactory
@@ -302,3 +303,117 @@ def test_numbers_that_are_not_e164_are_rejected(number):
         "Enter a valid phone number in E.164 format, for example +14155550100."
         in error.value.message_dict["number"]
     )
+
+
+def test_an_identity_differing_only_in_case_is_refused_with_a_clear_message(supervisor_client):
+    AgentFactory(identity="alice")
+    PhoneNumberFactory(number="+14155550100")
+
+    response = supervisor_client.post(
+        ADD_AGENT_URL, new_agent_form(TwimlAppFactory(), identity="Alice")
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        "An agent with this identity already exists (identities are compared regardless of case)."
+    ]
+    assert not Agent.objects.filter(identity="Alice").exists()
+
+
+def test_the_database_refuses_identities_differing_only_in_case():
+    AgentFactory(identity="alice")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AgentFactory(identity="ALICE")
+
+
+def test_a_caller_id_that_is_not_one_of_our_numbers_is_refused_with_the_twilio_error(
+    supervisor_client,
+):
+    response = supervisor_client.post(ADD_AGENT_URL, new_agent_form(TwimlAppFactory()))
+
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors["caller_id"]
+    assert "+14155550100 is not one of your phone numbers" in error
+    assert "13214" in error
+    assert not Agent.objects.exists()
+
+
+def test_a_verified_caller_id_is_accepted_when_flagged(supervisor_client):
+    response = supervisor_client.post(
+        ADD_AGENT_URL,
+        new_agent_form(TwimlAppFactory(), caller_id="+442071838750", caller_id_verified="on"),
+    )
+
+    assert response.status_code == 302
+    agent = Agent.objects.get(identity="ivan_desk")
+    assert (agent.caller_id, agent.caller_id_verified) == ("+442071838750", True)
+
+
+@pytest.mark.parametrize(
+    ("region", "typed", "stored"),
+    [
+        ("US", "+1 415 555 0100", "+14155550100"),
+        ("US", "(415) 555-0100", "+14155550100"),
+        ("US", "415.555.0100", "+14155550100"),
+        ("GB", "020 7183 8750", "+442071838750"),
+        ("GB", "+1-415-555-0100", "+14155550100"),
+    ],
+)
+def test_caller_ids_typed_in_national_formats_are_stored_as_e164(
+    supervisor_client, settings, region, typed, stored
+):
+    settings.DEFAULT_PHONE_REGION = region
+    PhoneNumberFactory(number=stored)
+
+    response = supervisor_client.post(
+        ADD_AGENT_URL, new_agent_form(TwimlAppFactory(), caller_id=typed)
+    )
+
+    assert response.status_code == 302
+    assert Agent.objects.get(identity="ivan_desk").caller_id == stored
+
+
+def test_phone_numbers_typed_in_national_formats_are_stored_as_e164(supervisor_client):
+    response = supervisor_client.post(
+        "/admin/agents/phonenumber/add/", {"number": "(415) 555-0142", "friendly_name": "Sales"}
+    )
+
+    assert response.status_code == 302
+    assert PhoneNumber.objects.get().number == "+14155550142"
+
+
+def test_the_agent_form_shows_and_sets_the_numbers_that_ring_the_agent(supervisor_client):
+    agent = AgentFactory(caller_id="")
+    sales, support, _ = PhoneNumberFactory(), PhoneNumberFactory(), PhoneNumberFactory()
+    sales.agents.add(agent)
+    url = f"/admin/agents/agent/{agent.pk}/change/"
+
+    page = supervisor_client.get(url)
+    response = supervisor_client.post(
+        url,
+        {
+            "identity": agent.identity,
+            "twiml_app": agent.twiml_app.pk,
+            "caller_id": "",
+            "incoming_allowed": "on",
+            "is_active": "on",
+            "login_enabled": "on",
+            "phone_numbers": [support.pk],
+        },
+    )
+
+    assert list(page.context["adminform"].form["phone_numbers"].initial) == [sales]
+    assert response.status_code == 302
+    assert list(agent.phone_numbers.all()) == [support]
+
+
+def test_a_new_agent_is_put_on_the_numbers_chosen_in_its_form(supervisor_client):
+    line = PhoneNumberFactory(number="+14155550100")
+
+    response = supervisor_client.post(
+        ADD_AGENT_URL, new_agent_form(TwimlAppFactory(), phone_numbers=[line.pk])
+    )
+
+    assert response.status_code == 302
+    assert list(line.agents.values_list("identity", flat=True)) == ["ivan_desk"]
