@@ -24,9 +24,9 @@ class PhoneNumberField(forms.CharField):
         # The model's limit is E.164's; what a person types may be longer.
         super().__init__(max_length=40, **kwargs)
 
-    def to_python(self, value: Any) -> str:
+    def to_python(self, value: Any) -> str | None:
         typed = super().to_python(value)
-        if typed in self.empty_values:
+        if not typed:
             return typed
         number = e164_from_typed(typed, region=settings.DEFAULT_PHONE_REGION)
         if number is None:

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from agents import views as agent_views
+from calls.live import urls as live_urls
 from voiceproject import views
 
 admin.site.site_header = "Voice server administration"
@@ -39,9 +40,12 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("tokens.urls")),
+    # Before the call log's <sid>/ routes, which would read "live" as a SID.
+    path("api/calls/live/", include(live_urls.api_urlpatterns)),
     path("api/calls/", include("calls.log.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("calls/live/", include(live_urls.urlpatterns)),
     path("calls/", include("calls.log.urls")),
     path("twilio/", include("calls.webhooks.urls")),
 ]
