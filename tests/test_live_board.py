@@ -51,7 +51,6 @@ def inbound_call(**changes):
         number=OUR_NUMBER,
         identities=["alice", "bob"],
     )
-    return deliveries
 
 
 def send(client, deliveries, *, statuses):
