@@ -5,6 +5,8 @@ import hashlib
 import hmac
 from urllib.parse import urlencode
 
+import requests
+
 from demo.scenarios import Delivery
 from tests.conftest import TEST_AUTH_TOKEN
 
@@ -31,3 +33,14 @@ def post_signed(client, path: str, parameters: dict[str, str], **headers):
 
 def deliver(client, delivery: Delivery):
     return post_signed(client, WEBHOOK_PATHS[delivery.webhook], delivery.parameters)
+
+
+def deliver_over_http(base_url: str, delivery: Delivery) -> requests.Response:
+    """Send a delivery to a live server over real HTTP, signed for its URL as Twilio signs."""
+    url = base_url + WEBHOOK_PATHS[delivery.webhook]
+    return requests.post(
+        url,
+        data=delivery.parameters,
+        headers={"X-Twilio-Signature": twilio_signature(url, delivery.parameters)},
+        timeout=10,
+    )

@@ -40,9 +40,11 @@
     return element("span", { class: "elapsed", "data-since": since }, since ? elapsed(since) : "–");
   }
 
-  function legItem(leg) {
-    const who = leg.agent || leg.to || "?";
-    const item = element("li", { "data-sid": leg.sid }, element("span", { class: "who" }, who),
+  function legItem(leg, index) {
+    // The first leg is the call itself (the parent); the others are whom it rang.
+    const who = index === 0 ? "call" : leg.agent || leg.to || "?";
+    const item = element("li", { "data-sid": leg.sid, class: index === 0 ? "parent-leg" : null },
+      element("span", { class: "who" }, who),
       badge(leg.status, "status-" + (leg.status || "unknown")));
     if (leg.stale) item.append(element("span", { class: "stale", title: "No callback for a long while: asked Twilio" }, "stale · reconciling"));
     return item;
