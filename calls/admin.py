@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -40,27 +41,40 @@ def family_page_link(call: Call) -> SafeString:
 @admin.register(Call)
 class CallAdmin(ReadOnlyAdmin[Call]):
     list_display = [
-        "start_time",
+        "started",
         "kind",
         "from_number",
         "to_number",
         "agent",
         "status",
-        "duration",
+        "talk_time",
         "family",
     ]
-    list_display_links = ["start_time"]
+    list_display_links = ["started"]
     list_filter = ["status", "direction"]
     list_select_related = ["agent"]
     search_fields = ["=sid", "=parent__sid", "from_number", "to_number"]
     show_full_result_count = False
     actions = ["reconcile_with_twilio"]
 
+    @admin.display(description="start", ordering="start_time")
+    def started(self, call: Call) -> str:
+        if call.start_time is None:
+            return "not started"
+        return timezone.localtime(call.start_time).strftime("%Y-%m-%d %H:%M:%S")
+
     @admin.display(description="kind")
     def kind(self, call: Call) -> str:
         if call.parent_id is not None:
-            return "(leg)"
+            return "↳ leg"
         return family_kind(call).label
+
+    @admin.display(description="duration", ordering="duration")
+    def talk_time(self, call: Call) -> str:
+        if call.duration is None:
+            return "-"
+        minutes, seconds = divmod(call.duration, 60)
+        return f"{minutes}:{seconds:02d}"
 
     @admin.display(description="call log")
     def family(self, call: Call) -> SafeString:

@@ -10,6 +10,8 @@ from voiceproject import views
 admin.site.site_header = "Voice server administration"
 admin.site.site_title = "Voice server admin"
 admin.site.index_title = "Agents, numbers and calls"
+# The app list beside every page would take a fifth of a 1280 px screen from the call list.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", agent_views.home, name="home"),
