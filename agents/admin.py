@@ -7,7 +7,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from agents.forms import AgentChangeForm, AgentCreationForm, PhoneNumberForm
+from agents.forms import AgentChangeForm, AgentCreationForm, AgentFormBase, PhoneNumberForm
 from agents.models import Agent, PhoneNumber, TwimlApp
 from agents.services import (
     agent_deactivate,
@@ -53,14 +53,7 @@ class AgentAdmin(admin.ModelAdmin):
     change_form_template = "admin/agents/agent/change_form.html"
     delete_confirmation_template = "admin/agents/agent/delete_confirmation.html"
     delete_selected_confirmation_template = "admin/agents/agent/delete_selected_confirmation.html"
-    twilio_fields = [
-        "identity",
-        "twiml_app",
-        "caller_id",
-        "caller_id_verified",
-        "incoming_allowed",
-        "is_active",
-    ]
+    twilio_fields = AgentFormBase.Meta.fields
     add_fieldsets = [
         ("Login", {"fields": ["username", "first_name", "last_name", "email"]}),
         ("Password", {"fields": ["password1", "password2"]}),

@@ -11,6 +11,7 @@ from rest_framework.authtoken.models import Token
 
 from agents.models import Agent
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, CallFactory, UserFactory
+from tests.test_agents_admin import agent_change_form
 from voiceproject.roles import SUPERVISORS
 
 pytestmark = pytest.mark.django_db
@@ -118,29 +119,15 @@ def test_deactivating_keeps_history_and_ends_the_login_sessions_and_api_tokens(s
     assert api.status_code == 401
 
 
-def change_form(agent, **changes):
-    form = {
-        "identity": agent.identity,
-        "twiml_app": agent.twiml_app.pk,
-        "caller_id": "",
-        "incoming_allowed": "on",
-        "is_active": "on",
-        "login_enabled": "on",
-        "_save": "Save",
-    }
-    form.update(changes)
-    return {name: value for name, value in form.items() if value is not None}
-
-
 def test_supervisor_disables_and_enables_a_login_from_the_agents_page(supervisor_client):
     agent = AgentFactory()
     Token.objects.create(user=agent.user)
     url = f"/admin/agents/agent/{agent.pk}/change/"
 
-    disabled = supervisor_client.post(url, change_form(agent, login_enabled=None))
+    disabled = supervisor_client.post(url, agent_change_form(agent, login_enabled=None))
     agent.user.refresh_from_db()
     was_active = agent.user.is_active
-    enabled = supervisor_client.post(url, change_form(agent))
+    enabled = supervisor_client.post(url, agent_change_form(agent))
     agent.user.refresh_from_db()
 
     assert (disabled.status_code, enabled.status_code) == (302, 302)
@@ -218,7 +205,7 @@ def test_a_supervisor_cannot_take_over_a_staff_account_through_its_agent_profile
         f"/admin/agents/agent/{agent.pk}/password/",
         {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
     )
-    change = supervisor_client.post(url, change_form(agent, login_enabled=None))
+    change = supervisor_client.post(url, agent_change_form(agent, login_enabled=None))
     deactivate = supervisor_client.post(
         "/admin/agents/agent/",
         {"action": "deactivate_agents", "_selected_action": [agent.pk]},
