@@ -15,15 +15,28 @@ from agents.services import (
     user_login_set,
     user_password_set,
 )
+from agents.setup_admin import apps_selected, numbers_selected, sync_action
 
 
 @admin.register(TwimlApp)
 class TwimlAppAdmin(admin.ModelAdmin):
-    list_display = ["friendly_name", "sid", "push_credential_sid", "agent_count"]
+    list_display = [
+        "friendly_name",
+        "sid",
+        "apn_credential_sid",
+        "fcm_credential_sid",
+        "agent_count",
+    ]
     search_fields = ["friendly_name", "sid", "description"]
     # Explicit: a counting (GROUP BY) query drops the model's default ordering, and the
     # agent form's TwiML App picker pages through this list.
     ordering = ["friendly_name"]
+    actions = [
+        sync_action(
+            description="Set the selected apps' Twilio URLs to this server",
+            selection=apps_selected,
+        )
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(number_of_agents=Count("agents"))
@@ -198,6 +211,12 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     search_fields = ["number", "friendly_name", "agents__identity"]
     list_filter = ["agents"]
     filter_horizontal = ["agents"]
+    actions = [
+        sync_action(
+            description="Set the selected numbers' Twilio URLs to this server",
+            selection=numbers_selected,
+        )
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("agents")

@@ -19,6 +19,17 @@ from voiceproject.twilio_ids import (
 )
 
 
+def push_credential_sid_field(*, verbose_name: str, help_text: str) -> models.CharField:
+    """A push credential's SID (CR…), optional: apps without mobile users need none."""
+    return models.CharField(
+        verbose_name,
+        max_length=34,
+        blank=True,
+        validators=[validate_push_credential_sid],
+        help_text=help_text,
+    )
+
+
 class TwimlApp(models.Model):
     """A Twilio TwiML App: its SID goes into each agent's token as the outgoing application."""
 
@@ -30,12 +41,15 @@ class TwimlApp(models.Model):
         help_text="The TwiML App's SID from the Twilio Console (AP…).",
     )
     friendly_name = models.CharField(max_length=64)
-    push_credential_sid = models.CharField(
-        "push credential SID",
-        max_length=34,
-        blank=True,
-        validators=[validate_push_credential_sid],
-        help_text="Needed by the iOS and Android SDKs to receive calls (CR…).",
+    # iOS rings through APNs and Android through FCM, each with its own credential; a token
+    # carries the one for the platform that asks for it.
+    apn_credential_sid = push_credential_sid_field(
+        verbose_name="APN push credential SID",
+        help_text="The APNs (VoIP) push credential iOS apps receive calls with (CR…).",
+    )
+    fcm_credential_sid = push_credential_sid_field(
+        verbose_name="FCM push credential SID",
+        help_text="The FCM push credential Android apps receive calls with (CR…).",
     )
     description = models.TextField(blank=True)
 
@@ -47,10 +61,13 @@ class TwimlApp(models.Model):
                 condition=models.Q(sid__regex=sid_regex("AP")),
                 name="twimlapp_sid_format",
             ),
-            models.CheckConstraint(
-                condition=models.Q(push_credential_sid="")
-                | models.Q(push_credential_sid__regex=sid_regex("CR")),
-                name="twimlapp_push_credential_sid_format",
+            *(
+                models.CheckConstraint(
+                    condition=models.Q((field, ""))
+                    | models.Q((f"{field}__regex", sid_regex("CR"))),
+                    name=f"twimlapp_{field}_format",
+                )
+                for field in ("apn_credential_sid", "fcm_credential_sid")
             ),
         ]
 

@@ -143,6 +143,8 @@ def start_gunicorn(port: int) -> subprocess.Popen:
         [
             sys.executable, "-m", "gunicorn", "voiceproject.wsgi",
             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120",
+            # As the recorded figures were measured (gunicorn.conf.py would make it gthread).
+            "--worker-class", "sync",
             "--no-control-socket",
         ],
         cwd=ROOT,

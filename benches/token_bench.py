@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -159,10 +160,15 @@ def main():
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1",
             "LOG_LEVEL": "WARNING",
+            # With DEBUG off the server starts only with collected static files.
+            "STATIC_ROOT": tempfile.mkdtemp(prefix="token-bench-static-"),
         }
         environment.pop("REDIS_URL", None)
         manage = [sys.executable, "manage.py"]
         subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=environment, check=True)
+        subprocess.run(
+            [*manage, "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=environment, check=True
+        )
         key, queries = subprocess.run(
             [*manage, "shell", "-c", CREATE_AGENT],
             cwd=ROOT,

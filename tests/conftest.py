@@ -22,6 +22,7 @@ def twilio_credentials(settings):
     settings.TWILIO_API_KEY_SID = TEST_API_KEY_SID
     settings.TWILIO_API_KEY_SECRET = TEST_API_KEY_SECRET
     settings.TWILIO_REGION = ""
+    settings.TWILIO_EDGE = ""
     settings.TWILIO_TOKEN_TTL = 3600
     return settings
 

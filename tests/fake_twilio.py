@@ -1,8 +1,13 @@
-"""A fake of Twilio's Calls REST API (2010-04-01), served over real HTTP on loopback.
+"""A fake of Twilio's REST API, served over real HTTP on loopback.
+
+The 2010-04-01 API's Calls, Accounts, Keys, Applications, IncomingPhoneNumbers and
+OutgoingCallerIds, and Chat v2's push Credentials (where the Voice SDKs' APNs and FCM
+credentials live), as the official helper library requests them.
 
 It speaks like Twilio: Basic auth, JSON with Twilio's field names, every value a string or
 null, RFC 2822 dates, next_page_uri paging with Page and PageToken, the StartTime>,
-StartTime<, ParentCallSid, Status, To and From filters, and Twilio's error bodies. Switches
+StartTime<, ParentCallSid, Status, To and From filters, form-encoded POSTs with Twilio's
+parameter names (VoiceUrl, StatusCallback, ...), and Twilio's error bodies. Switches
 inject faults: canned answers (429 with Retry-After, 500, 401) for the next requests, an
 outage from some page on, and slow answers.
 
@@ -14,6 +19,7 @@ import argparse
 import base64
 import json
 import re
+import secrets
 import threading
 import time
 from collections import deque
@@ -29,6 +35,31 @@ MAX_PAGE_SIZE = 1000
 _CALLS_PATH = re.compile(
     r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Calls(?:/(CA[0-9a-f]{32}))?\.json$"
 )
+_ACCOUNT_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})\.json$")
+# An account's own resources: Keys/SK….json, Applications.json, Applications/AP….json, ...
+_ACCOUNT_RESOURCE_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/"
+    r"(Keys|Applications|IncomingPhoneNumbers|OutgoingCallerIds)(?:/([A-Z]{2}[0-9a-f]{32}))?\.json$"
+)
+_PUSH_CREDENTIALS_PATH = re.compile(r"^/v2/Credentials(?:/(CR[0-9a-f]{32}))?$")
+# The list key of each resource in a 2010 API page.
+_LIST_KEYS = {
+    "Keys": "keys",
+    "Applications": "applications",
+    "IncomingPhoneNumbers": "incoming_phone_numbers",
+    "OutgoingCallerIds": "outgoing_caller_ids",
+}
+# POST parameters Twilio takes for Applications and IncomingPhoneNumbers -> resource fields.
+_WRITABLE_FIELDS = {
+    "FriendlyName": "friendly_name",
+    "VoiceUrl": "voice_url",
+    "VoiceMethod": "voice_method",
+    "VoiceFallbackUrl": "voice_fallback_url",
+    "VoiceFallbackMethod": "voice_fallback_method",
+    "StatusCallback": "status_callback",
+    "StatusCallbackMethod": "status_callback_method",
+    "VoiceApplicationSid": "voice_application_sid",
+}
 
 
 def rfc2822(value: datetime | None) -> str | None:
@@ -84,6 +115,122 @@ def twilio_call(
             "recordings": uri.replace(".json", "/Recordings.json"),
             "events": uri.replace(".json", "/Events.json"),
         },
+    }
+
+
+def _timestamps() -> dict:
+    now = rfc2822(datetime.now(UTC))
+    return {"date_created": now, "date_updated": now}
+
+
+def twilio_account(*, sid: str, friendly_name: str = "Voice", status: str = "active") -> dict:
+    """Build an Account resource as Twilio serialises it."""
+    uri = f"/{API_VERSION}/Accounts/{sid}.json"
+    return {
+        "sid": sid,
+        "owner_account_sid": sid,
+        "friendly_name": friendly_name,
+        "status": status,
+        "type": "Full",
+        "auth_token": "0" * 32,
+        "uri": uri,
+        "subresource_uris": {"calls": uri.replace(".json", "/Calls.json")},
+        **_timestamps(),
+    }
+
+
+def twilio_key(*, sid: str, friendly_name: str = "voice server") -> dict:
+    """Build an API Key resource (2010 API) as Twilio serialises it."""
+    return {"sid": sid, "friendly_name": friendly_name, **_timestamps()}
+
+
+# The voice and SMS settings of a fresh TwiML App or number, as Twilio shows them.
+_VOICE_DEFAULTS = {
+    "voice_url": "",
+    "voice_method": "POST",
+    "voice_fallback_url": "",
+    "voice_fallback_method": "POST",
+    "status_callback": "",
+    "status_callback_method": "POST",
+    "voice_caller_id_lookup": False,
+    "sms_url": "",
+    "sms_method": "POST",
+    "sms_fallback_url": "",
+    "sms_fallback_method": "POST",
+}
+
+
+def twilio_application(*, sid: str, account_sid: str, friendly_name: str, **voice) -> dict:
+    """Build a TwiML Application resource; voice holds voice_url, status_callback, ..."""
+    return {
+        "sid": sid,
+        "account_sid": account_sid,
+        "api_version": API_VERSION,
+        "friendly_name": friendly_name,
+        **_VOICE_DEFAULTS,
+        "sms_status_callback": "",
+        "message_status_callback": "",
+        "public_application_connect_enabled": True,
+        "uri": f"/{API_VERSION}/Accounts/{account_sid}/Applications/{sid}.json",
+        **_timestamps(),
+        **voice,
+    }
+
+
+def twilio_incoming_number(*, sid: str, account_sid: str, phone_number: str, **voice) -> dict:
+    """Build an IncomingPhoneNumber resource; voice holds voice_url, voice_application_sid, ..."""
+    return {
+        "sid": sid,
+        "account_sid": account_sid,
+        "api_version": API_VERSION,
+        "friendly_name": phone_number,
+        "phone_number": phone_number,
+        "origin": "twilio",
+        "status": "in-use",
+        "beta": False,
+        "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
+        **_VOICE_DEFAULTS,
+        "voice_application_sid": "",
+        "voice_receive_mode": "voice",
+        "sms_application_sid": "",
+        "trunk_sid": None,
+        "address_sid": None,
+        "address_requirements": "none",
+        "identity_sid": None,
+        "bundle_sid": None,
+        "emergency_status": "Inactive",
+        "emergency_address_sid": None,
+        "emergency_address_status": "unregistered",
+        "uri": f"/{API_VERSION}/Accounts/{account_sid}/IncomingPhoneNumbers/{sid}.json",
+        **_timestamps(),
+        **voice,
+    }
+
+
+def twilio_caller_id(*, sid: str, account_sid: str, phone_number: str) -> dict:
+    """Build an OutgoingCallerId resource (a verified caller ID)."""
+    return {
+        "sid": sid,
+        "account_sid": account_sid,
+        "friendly_name": phone_number,
+        "phone_number": phone_number,
+        "uri": f"/{API_VERSION}/Accounts/{account_sid}/OutgoingCallerIds/{sid}.json",
+        **_timestamps(),
+    }
+
+
+def twilio_push_credential(
+    *, sid: str, account_sid: str, type: str, sandbox: bool = False, friendly_name: str = ""
+) -> dict:
+    """Build a Chat v2 Credential resource: type apn, fcm or gcm; sandbox for APNs only."""
+    return {
+        "sid": sid,
+        "account_sid": account_sid,
+        "friendly_name": friendly_name or f"voice push ({type})",
+        "type": type,
+        "sandbox": str(sandbox).lower() if type == "apn" else None,
+        "url": f"https://chat.twilio.com/v2/Credentials/{sid}",
+        **_timestamps(),
     }
 
 
@@ -222,6 +369,17 @@ class FakeTwilio:
     outage_from_page: int | None = None
     faults: deque = field(default_factory=deque)
     requests: list = field(default_factory=list)
+    # The account's resources by kind (Keys, Applications, IncomingPhoneNumbers,
+    # OutgoingCallerIds), each by SID; Chat's push credentials by SID.
+    resources: dict[str, dict[str, dict]] = field(
+        default_factory=lambda: {kind: {} for kind in _LIST_KEYS}
+    )
+    push_credentials: dict[str, dict] = field(default_factory=dict)
+    # Every POST: (path, its form parameters).
+    writes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.account = twilio_account(sid=self.account_sid)
 
     def start(self) -> "FakeTwilio":
         fake = self
@@ -249,6 +407,52 @@ class FakeTwilio:
     def add_call(self, sid: str, **fields) -> dict:
         return self.calls.put(twilio_call(sid=sid, account_sid=self.account_sid, **fields))
 
+    def add_key(self, sid: str) -> dict:
+        return self._put("Keys", twilio_key(sid=sid))
+
+    def add_application(self, friendly_name: str = "Softphone", **voice) -> dict:
+        sid = "AP" + secrets.token_hex(16)
+        return self._put(
+            "Applications",
+            twilio_application(
+                sid=sid, account_sid=self.account_sid, friendly_name=friendly_name, **voice
+            ),
+        )
+
+    def add_number(self, phone_number: str, **voice) -> dict:
+        sid = "PN" + secrets.token_hex(16)
+        return self._put(
+            "IncomingPhoneNumbers",
+            twilio_incoming_number(
+                sid=sid, account_sid=self.account_sid, phone_number=phone_number, **voice
+            ),
+        )
+
+    def add_caller_id(self, phone_number: str) -> dict:
+        sid = "PN" + secrets.token_hex(16)
+        return self._put(
+            "OutgoingCallerIds",
+            twilio_caller_id(sid=sid, account_sid=self.account_sid, phone_number=phone_number),
+        )
+
+    def add_push_credential(self, type: str, sandbox: bool = False) -> dict:
+        sid = "CR" + secrets.token_hex(16)
+        credential = twilio_push_credential(
+            sid=sid, account_sid=self.account_sid, type=type, sandbox=sandbox
+        )
+        self.push_credentials[sid] = credential
+        return credential
+
+    def applications(self) -> list[dict]:
+        return list(self.resources["Applications"].values())
+
+    def numbers(self) -> list[dict]:
+        return list(self.resources["IncomingPhoneNumbers"].values())
+
+    def _put(self, kind: str, resource: dict) -> dict:
+        self.resources[kind][resource["sid"]] = resource
+        return resource
+
     def fail_next(self, count: int, status: int, retry_after: str | None = None) -> None:
         self.faults.extend(Fault(status, retry_after) for _ in range(count))
 
@@ -267,8 +471,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def _handle(self, method: str):
         fake = self.twilio
-        fake.requests.append(("GET", self.path, time.monotonic()))
+        fake.requests.append((method, self.path, time.monotonic()))
+        length = int(self.headers.get("Content-Length") or 0)
+        form = dict(parse_qsl(self.rfile.read(length).decode())) if length else {}
         if not self._authorized():
             return self._error(401, 20003, "Authenticate")
         fault = fake.faults.popleft() if fake.faults else Fault(None)
@@ -279,15 +491,91 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.status:
             return self._error(fault.status, 20500, "Internal Server Error")
         url = urlsplit(self.path)
-        match = _CALLS_PATH.match(url.path)
-        if not match or match[1] != fake.account_sid:
-            return self._error(404, 20404, "The requested resource was not found")
-        if match[2]:
-            call = fake.calls.get(match[2])
-            if call is None:
-                return self._error(404, 20404, f"The requested resource {url.path} was not found")
-            return self._send(200, call)
-        return self._list(url.path, dict(parse_qsl(url.query)))
+        if method == "POST":
+            fake.writes.append((url.path, form))
+        if match := _CALLS_PATH.match(url.path):
+            if method != "GET" or match[1] != fake.account_sid:
+                return self._not_found(url.path)
+            if match[2]:
+                return self._found(fake.calls.get(match[2]), url.path)
+            return self._list(url.path, dict(parse_qsl(url.query)))
+        if match := _ACCOUNT_PATH.match(url.path):
+            if method != "GET" or match[1] != fake.account_sid:
+                return self._not_found(url.path)
+            return self._send(200, fake.account)
+        if match := _ACCOUNT_RESOURCE_PATH.match(url.path):
+            if match[1] != fake.account_sid:
+                return self._not_found(url.path)
+            return self._account_resource(method, url.path, match[2], match[3], form)
+        if (match := _PUSH_CREDENTIALS_PATH.match(url.path)) and method == "GET":
+            if match[1]:
+                return self._found(fake.push_credentials.get(match[1]), url.path)
+            return self._chat_page(url.path, "credentials", list(fake.push_credentials.values()))
+        return self._not_found(url.path)
+
+    def _account_resource(self, method, path, kind, sid, form):
+        """Fetch, list, create (Applications) or update (Applications, numbers) a resource."""
+        stored = self.twilio.resources[kind]
+        writable = kind in {"Applications", "IncomingPhoneNumbers"}
+        if method == "GET":
+            if sid:
+                return self._found(stored.get(sid), path)
+            return self._small_page(path, _LIST_KEYS[kind], list(stored.values()))
+        if not writable or (sid is None and kind != "Applications"):
+            return self._error(405, 20004, "Method not allowed")
+        changes = {
+            _WRITABLE_FIELDS[name]: value
+            for name, value in form.items()
+            if name in _WRITABLE_FIELDS
+        }
+        if sid is None:
+            created = self.twilio.add_application(**changes)
+            return self._send(201, created)
+        resource = stored.get(sid)
+        if resource is None:
+            return self._not_found(path)
+        resource.update(changes, date_updated=rfc2822(datetime.now(UTC)))
+        return self._send(200, resource)
+
+    def _small_page(self, path: str, key: str, records: list[dict]):
+        """One page of a 2010 API list, the way Twilio pages anything under 50 records."""
+        uri = f"{path}?PageSize=50&Page=0"
+        self._send(
+            200,
+            {
+                key: records,
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+                "page": 0,
+                "page_size": 50,
+                "start": 0,
+                "end": max(0, len(records) - 1),
+                "uri": uri,
+            },
+        )
+
+    def _chat_page(self, path: str, key: str, records: list[dict]):
+        """One page of a v1/v2 API list: the records and a `meta` block."""
+        url = f"https://chat.twilio.com{path}?PageSize=50&Page=0"
+        meta = {
+            "page": 0,
+            "page_size": 50,
+            "first_page_url": url,
+            "previous_page_url": None,
+            "next_page_url": None,
+            "url": url,
+            "key": key,
+        }
+        self._send(200, {key: records, "meta": meta})
+
+    def _found(self, resource: dict | None, path: str):
+        if resource is None:
+            return self._not_found(path)
+        return self._send(200, resource)
+
+    def _not_found(self, path: str):
+        return self._error(404, 20404, f"The requested resource {path} was not found")
 
     def _list(self, path: str, query: dict[str, str]):
         fake = self.twilio

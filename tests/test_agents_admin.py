@@ -224,7 +224,7 @@ def test_supervisor_adds_a_twiml_app_and_a_number_that_rings_an_agent(supervisor
 
     app_response = supervisor_client.post(
         "/admin/agents/twimlapp/add/",
-        {"sid": sid, "friendly_name": "Sales", "push_credential_sid": "", "description": ""},
+        {"sid": sid, "friendly_name": "Sales", "apn_credential_sid": "", "description": ""},
     )
     number_response = supervisor_client.post(
         "/admin/agents/phonenumber/add/",
@@ -239,13 +239,13 @@ def test_supervisor_adds_a_twiml_app_and_a_number_that_rings_an_agent(supervisor
 def test_malformed_twiml_app_sid_is_shown_in_the_form(supervisor_client):
     response = supervisor_client.post(
         "/admin/agents/twimlapp/add/",
-        {"sid": "AP123", "friendly_name": "Sales", "push_credential_sid": "CR1"},
+        {"sid": "AP123", "friendly_name": "Sales", "fcm_credential_sid": "CR1"},
     )
 
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert errors["sid"] == ["A TwiML App SID is 'AP' followed by 32 lowercase hex digits."]
-    assert errors["push_credential_sid"] == [
+    assert errors["fcm_credential_sid"] == [
         "A push credential SID is 'CR' followed by 32 lowercase hex digits."
     ]
 

@@ -8,12 +8,12 @@ from django.utils import timezone
 
 from calls.models import Call, ReconcileRun
 from calls.reconcile.runs import ReconcileAlreadyRunning, ReconcileLockLost, reconcile_recent_calls
-from calls.reconcile.twilio_rest import (
+from tests.factories import random_sid
+from voiceproject.twilio_rest import (
     TwilioCredentialsRejected,
     TwilioUnavailable,
     twilio_rest_client,
 )
-from tests.factories import random_sid
 
 pytestmark = pytest.mark.django_db
 

@@ -28,6 +28,9 @@ VARIABLES_UNDER_TEST = [
     "TWILIO_ACCOUNT_SID",
     "TWILIO_API_KEY_SID",
     "TWILIO_REGION",
+    "TWILIO_EDGE",
+    "PUBLIC_BASE_URL",
+    "STATIC_ROOT",
     "TWILIO_TOKEN_TTL",
     "CONN_MAX_AGE",
     "LOG_LEVEL",
@@ -96,7 +99,9 @@ def run_manage(*arguments, **environment) -> subprocess.CompletedProcess:
     )
 
 
-def test_production_settings_pass_the_deploy_check_without_warnings():
+def test_production_settings_pass_the_deploy_check_without_warnings(tmp_path):
+    # What collectstatic leaves: the manifest the start-up check looks for.
+    (tmp_path / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
     result = run_manage(
         "check",
         "--deploy",
@@ -104,6 +109,7 @@ def test_production_settings_pass_the_deploy_check_without_warnings():
         "WARNING",
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
+        STATIC_ROOT=str(tmp_path),
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -246,7 +252,10 @@ def test_without_database_url_the_database_is_a_local_sqlite_file(read_settings,
         ({"TWILIO_TOKEN_TTL": "1h"}, "TWILIO_TOKEN_TTL must be a whole number; got '1h'."),
         ({"TWILIO_TOKEN_TTL": "86401"}, "TWILIO_TOKEN_TTL must be between 60 and 86400"),
         ({"TWILIO_TOKEN_TTL": "59"}, "TWILIO_TOKEN_TTL must be between 60 and 86400"),
-        ({"TWILIO_REGION": "Ireland"}, "TWILIO_REGION must be a Twilio region such as us1"),
+        ({"TWILIO_REGION": "Ireland"}, "TWILIO_REGION must be one of us1, ie1, au1"),
+        ({"TWILIO_REGION": "ie1", "TWILIO_EDGE": "sydney"}, "TWILIO_EDGE 'sydney' does not"),
+        ({"TWILIO_EDGE": "atlantis"}, "TWILIO_EDGE 'atlantis' does not reach region us1"),
+        ({"PUBLIC_BASE_URL": "voice.example.com"}, "PUBLIC_BASE_URL must be a https:// or http://"),
         ({"TWILIO_ACCOUNT_SID": "AC123"}, "TWILIO_ACCOUNT_SID must be 'AC' followed by 32"),
         ({"TWILIO_API_KEY_SID": "AC" + "0" * 32}, "TWILIO_API_KEY_SID must be 'SK' followed"),
         (

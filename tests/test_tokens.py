@@ -67,23 +67,75 @@ def test_token_of_an_agent_without_incoming_calls_has_no_incoming_grant(client):
     assert claims["grants"]["voice"] == {"outgoing": {"application_sid": agent.twiml_app.sid}}
 
 
-def test_token_carries_the_push_credential_of_the_agents_app(client):
-    app = TwimlAppFactory(push_credential_sid="CR" + "c3" * 16)
-    agent = AgentFactory(twiml_app=app)
+APN_SID = "CR" + "a7" * 16
+FCM_SID = "CR" + "f8" * 16
 
-    response = client.get(URL, headers=token_header(agent.user))
+
+@pytest.fixture
+def mobile_agent():
+    """An agent whose app has a push credential for each platform."""
+    return AgentFactory(
+        twiml_app=TwimlAppFactory(apn_credential_sid=APN_SID, fcm_credential_sid=FCM_SID)
+    )
+
+
+@pytest.mark.parametrize(("platform", "expected"), [("ios", APN_SID), ("android", FCM_SID)])
+def test_token_for_a_mobile_platform_carries_that_platforms_push_credential(
+    client, mobile_agent, platform, expected
+):
+    response = client.get(URL, {"platform": platform}, headers=token_header(mobile_agent.user))
 
     _, claims = decode(response.json()["token"])
-    assert claims["grants"]["voice"]["push_credential_sid"] == "CR" + "c3" * 16
+    assert claims["grants"]["voice"]["push_credential_sid"] == expected
 
 
-def test_token_has_no_push_credential_when_the_app_has_none(client):
-    agent = AgentFactory(twiml_app=TwimlAppFactory(push_credential_sid=""))
+def test_platform_may_be_posted_as_json(client, mobile_agent):
+    response = client.post(
+        URL,
+        {"platform": "ios", "ttl": 600},
+        content_type="application/json",
+        headers=token_header(mobile_agent.user),
+    )
 
-    response = client.get(URL, headers=token_header(agent.user))
+    _, claims = decode(response.json()["token"])
+    assert claims["grants"]["voice"]["push_credential_sid"] == APN_SID
+
+
+def test_token_without_a_platform_has_no_push_credential(client, mobile_agent):
+    response = client.get(URL, headers=token_header(mobile_agent.user))
 
     _, claims = decode(response.json()["token"])
     assert "push_credential_sid" not in claims["grants"]["voice"]
+
+
+def test_token_for_a_platform_whose_credential_is_missing_has_none(client):
+    agent = AgentFactory(twiml_app=TwimlAppFactory(apn_credential_sid=APN_SID))
+
+    response = client.get(URL, {"platform": "android"}, headers=token_header(agent.user))
+
+    _, claims = decode(response.json()["token"])
+    assert "push_credential_sid" not in claims["grants"]["voice"]
+
+
+def test_unknown_platform_is_refused_with_400(client, mobile_agent):
+    response = client.get(URL, {"platform": "windows"}, headers=token_header(mobile_agent.user))
+
+    assert response.status_code == 400
+    assert response.json() == {"platform": ['"windows" is not a valid choice.']}
+
+
+def test_answer_names_the_edge_softphones_connect_through(client, settings, mobile_agent):
+    settings.TWILIO_REGION, settings.TWILIO_EDGE = "ie1", "dublin"
+
+    response = client.get(URL, headers=token_header(mobile_agent.user))
+
+    assert response.json()["edge"] == "dublin"
+
+
+def test_edge_is_roaming_when_none_is_configured(client, mobile_agent):
+    response = client.get(URL, headers=token_header(mobile_agent.user))
+
+    assert response.json()["edge"] == "roaming"
 
 
 def test_token_header_names_the_region_when_one_is_set(client, settings):

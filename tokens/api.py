@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.selectors import agent_get_for_user
-from tokens.services import TwilioCredentialsMissing, access_token_for_agent
+from tokens.services import Platform, TwilioCredentialsMissing, access_token_for_agent
 
 
 class ServiceUnavailable(APIException):
@@ -31,12 +31,19 @@ class AccessTokenApi(APIView):
             min_value=60,
             help_text="Seconds; may shorten the configured lifetime, never lengthen it.",
         )
+        platform = serializers.ChoiceField(
+            choices=[platform.value for platform in Platform],
+            required=False,
+            help_text="ios or android: the token then carries that platform's push "
+            "credential (APNs or FCM). Browsers leave it out.",
+        )
 
     class OutputSerializer(serializers.Serializer[object]):
         identity = serializers.CharField()
         token = serializers.CharField()
         ttl = serializers.IntegerField()
         expires_at = serializers.DateTimeField()
+        edge = serializers.CharField(help_text="Pass to the Voice SDK as its `edge` option.")
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
@@ -57,15 +64,17 @@ class AccessTokenApi(APIView):
             raise PermissionDenied(
                 f"The agent {agent.identity!r} is inactive, so it cannot get a voice token."
             )
-        ttl = None
+        ttl = platform = None
         # Softphones rarely send a ttl; building a serializer for nothing is a fifth of the
         # cost of this hot path.
         if data:
             serializer = self.InputSerializer(data=data)
             serializer.is_valid(raise_exception=True)
             ttl = serializer.validated_data.get("ttl")
+            if "platform" in serializer.validated_data:
+                platform = Platform(serializer.validated_data["platform"])
         try:
-            issued = access_token_for_agent(agent=agent, ttl=ttl)
+            issued = access_token_for_agent(agent=agent, ttl=ttl, platform=platform)
         except TwilioCredentialsMissing as error:
             raise ServiceUnavailable(f"Voice tokens are not available: {error}") from error
         # The dataclass renders exactly as OutputSerializer describes it (DRF's encoder writes

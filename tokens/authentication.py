@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 WANTED: dict[type[Model], set[str]] = {
     User: {"id", "username", "is_active", "is_staff", "is_superuser"},
     Agent: {"id", "user_id", "identity", "twiml_app_id", "incoming_allowed", "is_active"},
-    TwimlApp: {"id", "sid", "push_credential_sid"},
+    TwimlApp: {"id", "sid", "apn_credential_sid", "fcm_credential_sid"},
 }
 LOADED_FIELDS = {
     model: [field.attname for field in model._meta.concrete_fields if field.attname in wanted]

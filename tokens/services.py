@@ -3,16 +3,25 @@
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from django.conf import settings
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 
-from agents.models import Agent
+from agents.models import Agent, TwimlApp
+from voiceproject.twilio_regions import sdk_edge
 
 
 class TwilioCredentialsMissing(Exception):
     """The server lacks the Twilio settings needed to sign tokens."""
+
+
+class Platform(StrEnum):
+    """Where the Voice SDK asking for a token runs; mobile platforms ring through push."""
+
+    IOS = "ios"
+    ANDROID = "android"
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,17 @@ class IssuedToken:
     token: str
     ttl: int
     expires_at: datetime
+    # The Voice SDK's `edge` option: the edge this server's region is reached through.
+    edge: str
+
+
+def push_credential_for(*, app: TwimlApp, platform: Platform | None) -> str | None:
+    """The app's push credential for the platform: APNs for iOS, FCM for Android, none else."""
+    if platform is Platform.IOS:
+        return app.apn_credential_sid or None
+    if platform is Platform.ANDROID:
+        return app.fcm_credential_sid or None
+    return None
 
 
 def token_ttl(requested: int | None = None) -> int:
@@ -30,7 +50,9 @@ def token_ttl(requested: int | None = None) -> int:
     return min(requested, settings.TWILIO_TOKEN_TTL, settings.TWILIO_TOKEN_MAX_TTL)
 
 
-def access_token_for_agent(*, agent: Agent, ttl: int | None = None) -> IssuedToken:
+def access_token_for_agent(
+    *, agent: Agent, ttl: int | None = None, platform: Platform | None = None
+) -> IssuedToken:
     """Sign an AccessToken with a VoiceGrant for the agent's own identity and TwiML App."""
     missing = [
         name
@@ -45,7 +67,7 @@ def access_token_for_agent(*, agent: Agent, ttl: int | None = None) -> IssuedTok
     grant = VoiceGrant(
         outgoing_application_sid=agent.twiml_app.sid,
         incoming_allow=agent.incoming_allowed,
-        push_credential_sid=agent.twiml_app.push_credential_sid or None,
+        push_credential_sid=push_credential_for(app=agent.twiml_app, platform=platform),
     )
     token = AccessToken(
         settings.TWILIO_ACCOUNT_SID,
@@ -61,4 +83,5 @@ def access_token_for_agent(*, agent: Agent, ttl: int | None = None) -> IssuedTok
         token=token.to_jwt(),
         ttl=lifetime,
         expires_at=datetime.fromtimestamp(expires, tz=UTC),
+        edge=sdk_edge(edge=settings.TWILIO_EDGE),
     )

@@ -18,11 +18,11 @@ from voiceproject.environment import (
     env_float,
     env_int,
     env_list,
-    env_pattern,
     env_sid,
     env_str,
     env_url,
 )
+from voiceproject.twilio_regions import InvalidRegionEdge, region_edge_validated
 
 django_stubs_ext.monkeypatch()
 
@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "voiceproject",
     # API docs: Swagger UI served from our static files, never a CDN.
     "drf_spectacular_sidecar",
     "agents",
@@ -124,8 +125,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "voiceproject" / "static"]
+# Where `manage.py collectstatic` puts the files served with DEBUG off (voiceproject/checks.py
+# refuses to serve without them).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -162,9 +164,15 @@ TWILIO_API_KEY_SID = env_sid("TWILIO_API_KEY_SID", prefix="SK")
 TWILIO_API_KEY_SECRET = env_str("TWILIO_API_KEY_SECRET")
 # The region the API key was made in (us1, ie1, au1, ...); tokens carry it in their `twr`
 # header. A key used outside its region is rejected with error 20101.
-TWILIO_REGION = env_pattern(
-    "TWILIO_REGION", pattern=r"[a-z]{2}[0-9]", description="a Twilio region such as us1, ie1 or au1"
-)
+# TWILIO_EDGE picks the edge REST requests and softphones go through; outside US1 it defaults
+# to the region's own edge (the table of valid pairs is voiceproject/twilio_regions.py).
+try:
+    TWILIO_REGION, TWILIO_EDGE = region_edge_validated(
+        region=env_str("TWILIO_REGION").strip().lower(),
+        edge=env_str("TWILIO_EDGE").strip().lower(),
+    )
+except InvalidRegionEdge as error:
+    raise ImproperlyConfigured(str(error)) from None
 # Twilio refuses AccessTokens that live longer than 24 hours (error 20157).
 TWILIO_TOKEN_MAX_TTL = 24 * 60 * 60
 TWILIO_TOKEN_TTL = env_int(
@@ -177,6 +185,9 @@ TWILIO_TOKEN_TTL = env_int(
 TWILIO_WEBHOOK_BASE_URL = env_url(
     "TWILIO_WEBHOOK_BASE_URL", schemes=["https", "http"], origin_only=True
 )
+# The site's public origin, e.g. https://voice.example.com: the webhook URLs `twilio_sync` sets
+# in Twilio are built on it (TWILIO_WEBHOOK_BASE_URL wins when both are set).
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", schemes=["https", "http"], origin_only=True)
 # Only for local experiments: anyone could then write to the call table.
 TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", default=True)
 # Seconds <Dial> rings agents or numbers before giving up; Twilio accepts 5 to 600.
@@ -218,6 +229,9 @@ CELERY_RESULT_BACKEND = (
     env_url("CELERY_RESULT_BACKEND", schemes=REDIS_SCHEMES, default=REDIS_URL) or None
 )
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# The queue beat sends to and workers take from: two deployments sharing one Redis database
+# need different ones.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", default="celery")
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

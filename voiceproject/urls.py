@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from agents import views as agent_views
+from agents.setup_admin import twilio_setup_view
 from calls.live import urls as live_urls
 from voiceproject import views
 
@@ -40,6 +41,11 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("healthz", views.healthz, name="healthz"),
+    path(
+        "admin/twilio-setup/",
+        admin.site.admin_view(twilio_setup_view),
+        name="twilio-setup",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("tokens.urls")),
     # Before the call log's <sid>/ routes, which would read "live" as a SID.

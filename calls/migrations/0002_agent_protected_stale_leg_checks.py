@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0004_agent_accounts'),
+        ('agents', '0005_agent_accounts'),
         ('calls', '0001_initial'),
     ]
 

@@ -27,8 +27,8 @@ from twilio.rest.api.v2010.account.call import CallInstance
 from agents.models import Agent
 from calls.constants import STATUS_RANK, TERMINAL_STATUSES, CallDirection, CallStatus
 from calls.models import Call, ReconcileRun
-from calls.reconcile.twilio_rest import twilio_rest_client
 from voiceproject.twilio_ids import agent_identity_on_leg
+from voiceproject.twilio_rest import twilio_rest_client
 
 logger = logging.getLogger(__name__)
 

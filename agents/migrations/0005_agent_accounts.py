@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0003_identity_constraint_from_twilio_ids'),
+        ('agents', '0004_push_credential_per_platform'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

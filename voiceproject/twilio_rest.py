@@ -1,4 +1,8 @@
-"""The Twilio REST client, built once from settings, and the retry policy it talks with."""
+"""The Twilio REST client, built once from settings, and the retry policy it talks with.
+
+It talks to the region and edge of the API key (TWILIO_REGION, TWILIO_EDGE), or to
+TWILIO_API_BASE_URL for every product when that is set (a local fake in tests).
+"""
 
 import email.utils
 import functools
@@ -24,7 +28,7 @@ class TwilioUnavailable(Exception):
     """Twilio kept answering 429, 5xx or nothing at all after every retry."""
 
 
-class RetryingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no types
+class RetryingHttpClient(TwilioHttpClient):
     """Retry what Twilio asks us to retry, at the HTTP layer, so every API call gets it.
 
     twilio-python's list() and stream() turn any failed page into a bare TwilioException with
@@ -89,6 +93,7 @@ def twilio_rest_client() -> Client:
         else settings.TWILIO_AUTH_TOKEN,
         base_url=settings.TWILIO_API_BASE_URL,
         region=settings.TWILIO_REGION,
+        edge=settings.TWILIO_EDGE,
         timeout=settings.TWILIO_API_TIMEOUT,
         retries=settings.TWILIO_API_RETRIES,
         backoff=settings.TWILIO_API_BACKOFF,
@@ -104,6 +109,7 @@ def _client(
     password: str,
     base_url: str,
     region: str,
+    edge: str,
     timeout: float,
     retries: int,
     backoff: float,
@@ -114,6 +120,7 @@ def _client(
         password,
         account_sid,
         region=None if base_url else region or None,
+        edge=None if base_url else edge or None,
         http_client=RetryingHttpClient(
             timeout=timeout, retries=retries, backoff=backoff, backoff_max=backoff_max
         ),
@@ -122,5 +129,7 @@ def _client(
         environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
     )
     if base_url:
+        # Every product the server uses: the 2010 API and Chat's push credentials.
         client.api.base_url = base_url
+        client.chat.base_url = base_url
     return client
