@@ -206,7 +206,7 @@ def test_a_caller_id_marked_verified_that_twilio_does_not_list_fails(account):
     [(level, message)] = findings_of("caller IDs")
 
     assert level is Level.FAIL
-    assert "nor a verified caller ID although marked as verified in the admin" in message
+    assert "nor a verified caller ID although marked verified in the admin" in message
 
 
 def test_a_caller_id_marked_verified_that_twilio_lists_passes(account):
