@@ -366,9 +366,7 @@ def caller_id_findings(*, account: Any, twilio_numbers: list[Any]) -> list[Findi
         elif agent.caller_id not in allowed:
             # The admin accepts a number that is not ours only when flagged as verified:
             # this is where that claim is checked.
-            flagged = (
-                " although marked as verified in the admin" if agent.caller_id_verified else ""
-            )
+            flagged = " although marked verified in the admin" if agent.caller_id_verified else ""
             findings.append(
                 Finding(
                     Level.FAIL,
