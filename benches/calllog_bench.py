@@ -106,7 +106,8 @@ def generate_data() -> None:
     statements = [statement for statement in script.split(";\n") if statement.strip()]
     started = time.perf_counter()
     with psycopg.connect(SERVER_URL + DATABASE) as connection:
-        connection.execute("TRUNCATE calls_callevent, calls_call")
+        # CASCADE: every table that points at calls (events, stale leg checks) empties too.
+        connection.execute("TRUNCATE calls_call CASCADE")
         for statement in statements:
             connection.execute(statement, parameters)
     with psycopg.connect(SERVER_URL + DATABASE, autocommit=True) as connection:
