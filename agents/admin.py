@@ -11,6 +11,7 @@ from agents.forms import AgentChangeForm, AgentCreationForm, AgentFormBase, Phon
 from agents.models import Agent, PhoneNumber, TwimlApp
 from agents.services import (
     agent_deactivate,
+    agent_delete,
     user_account_manageable_by,
     user_login_set,
     user_password_set,
@@ -121,7 +122,19 @@ class AgentAdmin(admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Deactivate (keeps call history; disables the login)")
+    def delete_model(self, request, obj):
+        agent_delete(
+            agent=obj,
+            disable_login=user_account_manageable_by(manager=request.user, user=obj.user),
+        )
+
+    def delete_queryset(self, request, queryset):
+        for agent in queryset.select_related("user"):
+            self.delete_model(request, agent)
+
+    @admin.action(
+        description="Deactivate (keeps call history; disables the login)", permissions=["change"]
+    )
     def deactivate_agents(self, request, queryset):
         manageable = [
             agent

@@ -39,6 +39,16 @@ def agent_deactivate(*, agent: Agent) -> None:
 
 
 @transaction.atomic
+def agent_delete(*, agent: Agent, disable_login: bool) -> None:
+    """Delete an agent without calls (the database refuses otherwise); with `disable_login`,
+    its user can no longer log in either, rather than lingering as a login with no role."""
+    user = agent.user
+    agent.delete()
+    if disable_login:
+        user_login_set(user=user, enabled=False)
+
+
+@transaction.atomic
 def user_login_set(*, user: AbstractBaseUser, enabled: bool) -> None:
     """Enable or disable the user's login; disabling also revokes its API tokens."""
     user.is_active = enabled

@@ -72,6 +72,8 @@ def test_an_agent_without_calls_can_still_be_deleted(supervisor_client):
 
     assert response.status_code == 302
     assert not Agent.objects.filter(pk=agent.pk).exists()
+    agent.user.refresh_from_db()
+    assert not agent.user.is_active
 
 
 def test_the_orm_refuses_to_delete_an_agent_with_calls_or_its_user():
