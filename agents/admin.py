@@ -6,9 +6,12 @@ from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
+from agents.constants import Availability, PresenceSource
 from agents.forms import AgentChangeForm, AgentCreationForm, AgentFormBase, PhoneNumberForm
-from agents.models import Agent, PhoneNumber, TwimlApp
+from agents.models import Agent, PhoneNumber, PresenceChange, TwimlApp
+from agents.presence import agents_with_current_availability, presence_set_many
 from agents.services import (
     agent_deactivate,
     agent_delete,
@@ -17,6 +20,7 @@ from agents.services import (
     user_password_set,
 )
 from agents.setup_admin import apps_selected, numbers_selected, sync_action
+from voiceproject.admin import ReadOnlyAdmin
 
 
 @admin.register(TwimlApp)
@@ -47,23 +51,43 @@ class TwimlAppAdmin(admin.ModelAdmin):
         return app.number_of_agents
 
 
+# How the agent's Twilio client is set up, shown in the list and both forms.
+TWILIO_CLIENT_FIELDS = ["twiml_app", "caller_id", "incoming_allowed", "is_active"]
+
+
+def availability_action(availability: Availability):
+    """An admin action that sets the selected agents' availability, recording who did."""
+
+    @admin.action(description=f"Make selected agents {availability.label.lower()}")
+    def action(modeladmin, request, queryset):
+        presence_set_many(
+            agents=queryset,
+            availability=availability,
+            source=PresenceSource.ADMIN,
+            changed_by=request.user,
+            now=timezone.now(),
+        )
+
+    action.__name__ = f"make_{availability.value}"
+    return action
+
+
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
     list_display = [
         "identity",
         "user",
         "full_name",
-        "twiml_app",
-        "caller_id",
-        "incoming_allowed",
-        "is_active",
+        *TWILIO_CLIENT_FIELDS,
+        "current_availability",
+        "availability_since",
         "login_enabled",
     ]
-    list_filter = ["is_active", "incoming_allowed", "twiml_app"]
+    list_filter = ["is_active", "incoming_allowed", "availability", "twiml_app"]
+    actions = [*(availability_action(choice) for choice in Availability), "deactivate_agents"]
     list_select_related = ["user", "twiml_app"]
     search_fields = ["identity", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["twiml_app"]
-    actions = ["deactivate_agents"]
     change_form_template = "admin/agents/agent/change_form.html"
     delete_confirmation_template = "admin/agents/agent/delete_confirmation.html"
     delete_selected_confirmation_template = "admin/agents/agent/delete_selected_confirmation.html"
@@ -78,7 +102,12 @@ class AgentAdmin(admin.ModelAdmin):
         ("Login", {"fields": ["user", "login_enabled"]}),
         ("Twilio client", {"fields": twilio_fields}),
         ("Phone numbers", {"fields": ["phone_numbers"]}),
+        # Availability changes only through the actions, which record each change.
+        ("Availability", {"fields": ["current_availability", "availability_since"]}),
     ]
+
+    def get_queryset(self, request):
+        return agents_with_current_availability(super().get_queryset(request), now=timezone.now())
 
     @admin.display(description="name", ordering="user__last_name")
     def full_name(self, agent):
@@ -88,15 +117,20 @@ class AgentAdmin(admin.ModelAdmin):
     def login_enabled(self, agent):
         return agent.user.is_active
 
+    @admin.display(description="availability", ordering="current_availability")
+    def current_availability(self, agent):
+        return Availability(agent.current_availability).label
+
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.change_fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
+        readonly = ["user", "current_availability", "availability_since"]
         if not user_account_manageable_by(manager=request.user, user=obj.user):
-            return ["user", "login_enabled"]
-        return ["user"]
+            readonly.append("login_enabled")
+        return readonly
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = AgentChangeForm if obj else AgentCreationForm
@@ -237,3 +271,20 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     @admin.display(description="rings")
     def agent_list(self, number):
         return ", ".join(agent.identity for agent in number.agents.all())
+
+
+@admin.register(PresenceChange)
+class PresenceChangeAdmin(ReadOnlyAdmin):
+    """Every change of availability, for measuring agents' time available."""
+
+    list_display = [
+        "changed_at",
+        "agent",
+        "from_availability",
+        "to_availability",
+        "source",
+        "changed_by",
+    ]
+    list_filter = ["source", "to_availability", "agent"]
+    list_select_related = ["agent", "changed_by"]
+    date_hierarchy = "changed_at"

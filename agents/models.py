@@ -2,7 +2,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
+from agents.constants import Availability, PresenceSource
 from agents.validators import (
     validate_application_sid,
     validate_e164,
@@ -115,12 +117,29 @@ class Agent(models.Model):
     is_active = models.BooleanField(
         default=True, help_text="Inactive agents get no token and are never dialled."
     )
+    availability = models.CharField(
+        max_length=9,
+        choices=Availability.choices,
+        default=Availability.OFFLINE,
+        help_text="Whether the agent wants calls; change it with the actions of the agent list.",
+    )
+    availability_since = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last heartbeat of the browser softphone that set the availability; "
+        "empty when it was set otherwise and does not lapse.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["identity"]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(availability__in=Availability.values),
+                name="agent_availability_valid",
+            ),
             models.CheckConstraint(
                 condition=models.Q(identity__regex=IDENTITY_REGEX),
                 name="agent_identity_format",
@@ -158,6 +177,11 @@ class Agent(models.Model):
             )
 
     @property
+    def display_name(self) -> str:
+        """The name colleagues see: the user's full name, else the identity."""
+        return self.user.get_full_name() or self.identity
+
+    @property
     def client_address(self) -> str:
         """The address Twilio uses for this agent in From/To: client:<identity>."""
         return client_address(self.identity)
@@ -192,3 +216,40 @@ class PhoneNumber(models.Model):
 
     def __str__(self) -> str:
         return f"{self.friendly_name} {self.number}".strip()
+
+
+class PresenceChange(models.Model):
+    """One change of an agent's availability, kept so that analysts can measure time available."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="presence_changes")
+    from_availability = models.CharField("from", max_length=9, choices=Availability.choices)
+    to_availability = models.CharField("to", max_length=9, choices=Availability.choices)
+    changed_at = models.DateTimeField()
+    source = models.CharField(max_length=9, choices=PresenceSource.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The user who made the change; empty when a timeout did.",
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(from_availability=models.F("to_availability")),
+                name="presencechange_changes",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(from_availability__in=Availability.values)
+                & models.Q(to_availability__in=Availability.values)
+                & models.Q(source__in=PresenceSource.values),
+                name="presencechange_values_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["agent", "changed_at"], name="presencechange_agent_idx")]
+
+    def __str__(self):
+        return f"{self.agent_id}: {self.from_availability} → {self.to_availability}"

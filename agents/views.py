@@ -1,11 +1,21 @@
+import phonenumbers
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.http import urlencode
 
-from agents.selectors import agent_get_for_user
+from agents.selectors import NotAnActiveAgent, active_agent_for_user, agent_get_for_user
 from agents.services import user_api_tokens_revoke
+from voiceproject.twilio_ids import E164_REGEX, IDENTITY_REGEX
+
+# The Voice JavaScript SDK served from our static files (see its VERSION file there).
+VOICE_SDK_PATH = "vendor/twilio-voice-sdk/twilio.min.js"
 
 
 @login_required
@@ -33,3 +43,42 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         user_api_tokens_revoke(user=form.user)
         return response
+
+
+@login_required
+def phone(request: HttpRequest) -> HttpResponse:
+    """The agents' softphone; a user who may not have one is told why."""
+    try:
+        agent = active_agent_for_user(user=request.user, purpose="use the softphone")
+    except NotAnActiveAgent as error:
+        return render(request, "agents/phone_unavailable.html", {"reason": str(error)}, status=403)
+    login_again = f"{reverse('login')}?{urlencode({'next': reverse('phone')})}"
+    config = {
+        "identity": agent.identity,
+        "incomingAllowed": agent.incoming_allowed,
+        "csrfToken": get_token(request),
+        "urls": {
+            "token": reverse("api-access-token"),
+            "presence": reverse("api-presence"),
+            "agents": reverse("api-agents"),
+            "login": login_again,
+        },
+        "heartbeatSeconds": settings.PRESENCE_TIMEOUT / 3,
+        "patterns": {"e164": E164_REGEX, "identity": IDENTITY_REGEX},
+        "dialling": national_dialling(agent.caller_id),
+    }
+    context = {"agent": agent, "config": config, "voice_sdk": static(VOICE_SDK_PATH)}
+    return render(request, "agents/phone.html", context)
+
+
+def national_dialling(caller_id: str) -> dict[str, str]:
+    """How numbers dialled without a country code are read: as in the caller ID's country."""
+    if not caller_id:
+        return {"countryCallingCode": "", "nationalPrefix": ""}
+    number = phonenumbers.parse(caller_id, None)
+    region = phonenumbers.region_code_for_number(number)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region) if region else None
+    return {
+        "countryCallingCode": str(number.country_code),
+        "nationalPrefix": (metadata.national_prefix if metadata else None) or "",
+    }

@@ -16,8 +16,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,10 +30,10 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benches.harness import database_url, fresh_database, gunicorn  # noqa: E402
 from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents  # noqa: E402
 
 DATABASE = "callback_bench"
-SERVER_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ACCOUNT_SID = "AC" + "b0" * 16
 AUTH_TOKEN = "callback-bench-auth-token"
 DUPLICATE_SHARE = 0.05
@@ -49,12 +47,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=6, help="alternations of the two phases")
     options = parser.parse_args()
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "benches.callback_bench_settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+        "DATABASE_URL": database_url(DATABASE),
         "DEBUG": "0",
         "HTTPS_ONLY": "0",
         "SECRET_KEY": "callback-bench-secret-key",
@@ -67,31 +63,15 @@ def main():
         # With DEBUG off the server starts only with collected static files.
         "STATIC_ROOT": tempfile.mkdtemp(prefix="callback-bench-static-"),
     }
-    recreate_database()
-    for command in (["migrate"], ["collectstatic"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command, "--no-input", "-v0"],
-            cwd=ROOT,
-            env=environment,
-            check=True,
-        )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
+    with (
+        fresh_database(DATABASE, prepare_with=environment),
+        gunicorn(
             "voiceproject.wsgi",
-            f"--bind=127.0.0.1:{port}",
-            f"--workers={options.workers}",
             # As the recorded figures were measured (gunicorn.conf.py would make it gthread).
-            "--worker-class=sync",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        env=environment,
-    )
-    try:
-        wait_until_up(f"{base}/healthz")
+            options=[f"--workers={options.workers}", "--worker-class=sync", "--log-level=warning"],
+            environment=environment,
+        ) as (base, _),
+    ):
         callbacks = signed_callbacks(f"{base}/twilio/status/", options.requests)
         distinct = len({body for body, _ in callbacks})
         floor_requests = [(body, "") for body, _ in callbacks]
@@ -107,10 +87,6 @@ def main():
             floor.add(f"{base}/bench/bare/", floor_requests[part], options.concurrency)
             webhook.add(f"{base}/twilio/status/", callbacks[part], options.concurrency)
         stored = count_stored_events()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    drop_database()
 
     print(f"machine: {os.cpu_count()} CPUs (shared), gunicorn sync workers: {options.workers}")
     print(f"requests per phase: {options.requests}, concurrency: {options.concurrency}")
@@ -214,42 +190,8 @@ async def send_all(url: str, requests: list[tuple[str, str]], concurrency: int):
     return latencies, elapsed, errors
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_up(url: str) -> None:
-    async def probe():
-        async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(url) as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise SystemExit(f"gunicorn did not answer {url}")
-
-    asyncio.run(probe())
-
-
-def recreate_database() -> None:
-    drop_database()
-    with psycopg.connect(SERVER_DATABASE_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{DATABASE}"')
-
-
-def drop_database() -> None:
-    with psycopg.connect(SERVER_DATABASE_URL, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-
-
 def count_stored_events() -> int:
-    url = SERVER_DATABASE_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
-    with psycopg.connect(url) as connection:
+    with psycopg.connect(database_url(DATABASE)) as connection:
         return connection.execute("SELECT count(*) FROM calls_callevent").fetchone()[0]
 
 

@@ -14,7 +14,6 @@ Exits 1 when a figure misses its target.
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,8 +26,15 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benches.harness import (  # noqa: E402
+    create_database_if_missing,
+    database_url,
+    gunicorn,
+)
+
 DATABASE = "calllog_bench"
-SERVER_URL = "postgres://postgres@127.0.0.1:5432/"
 TARGET_LEGS = 1_000_000
 DAYS = 90
 AGENTS = 20
@@ -39,23 +45,17 @@ CSV_MIN_ROWS_PER_SECOND = 50_000
 CSV_MAX_MEMORY_GROWTH_MB = 100
 
 os.environ.update(
-    DATABASE_URL=SERVER_URL + DATABASE,
+    DATABASE_URL=database_url(DATABASE),
     DEBUG="0",
     HTTPS_ONLY="0",
     SECRET_KEY="calllog-bench-secret-key-not-for-production",
     ALLOWED_HOSTS="127.0.0.1,testserver",
     LOG_LEVEL="WARNING",
 )
-sys.path.insert(0, str(ROOT))
 
 
 def create_database() -> None:
-    with psycopg.connect(SERVER_URL + "postgres", autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]
-        ).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{DATABASE}"')
+    create_database_if_missing(DATABASE)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, check=True
     )
@@ -105,12 +105,12 @@ def generate_data() -> None:
     script = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
     statements = [statement for statement in script.split(";\n") if statement.strip()]
     started = time.perf_counter()
-    with psycopg.connect(SERVER_URL + DATABASE) as connection:
+    with psycopg.connect(database_url(DATABASE)) as connection:
         # CASCADE: every table that points at calls (events, stale leg checks) empties too.
         connection.execute("TRUNCATE calls_call CASCADE")
         for statement in statements:
             connection.execute(statement, parameters)
-    with psycopg.connect(SERVER_URL + DATABASE, autocommit=True) as connection:
+    with psycopg.connect(database_url(DATABASE), autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE calls_call")
         connection.execute("VACUUM ANALYZE calls_callevent")
     print(f"generated {TARGET_LEGS:,} legs in {time.perf_counter() - started:.1f} s")
@@ -131,34 +131,6 @@ def analyst_session_cookie() -> str:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "voiceproject.wsgi",
-            "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120",
-            # As the recorded figures were measured (gunicorn.conf.py would make it gthread).
-            "--worker-class", "sync",
-            "--no-control-socket",
-        ],
-        cwd=ROOT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not answer within 30 s")
 
 
 def worker_pid(master_pid: int) -> int:
@@ -324,22 +296,21 @@ def main() -> int:
     else:
         print(f"reusing {TARGET_LEGS:,} legs in database {DATABASE} (--regenerate rebuilds)")
         # A migration may have added an index since: the planner needs its statistics.
-        with psycopg.connect(SERVER_URL + DATABASE, autocommit=True) as connection:
+        with psycopg.connect(database_url(DATABASE), autocommit=True) as connection:
             connection.execute("ANALYZE calls_call")
     cookie = analyst_session_cookie()
 
-    port = free_port()
-    server = start_gunicorn(port)
-    try:
-        bench = Bench(f"http://127.0.0.1:{port}", cookie, arguments.requests)
+    with gunicorn(
+        "voiceproject.wsgi",
+        # As the recorded figures were measured (gunicorn.conf.py would make it gthread).
+        options=["--workers=1", "--worker-class=sync", "--timeout=120", "--no-control-socket"],
+    ) as (base_url, server):
+        bench = Bench(base_url, cookie, arguments.requests)
         for name, path in list_cases():
             bench.time_page(name, path, LIST_P95_MS)
         for name, path in detail_cases():
             bench.time_page(name, path, DETAIL_P95_MS)
         bench.time_export(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     if bench.misses:
         print("missed targets:", ", ".join(bench.misses))
         return 1

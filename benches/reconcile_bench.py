@@ -1,12 +1,12 @@
 """Benchmark: reconcile 100,000 calls from a fake Twilio API into PostgreSQL.
 
-    python benches/reconcile_bench.py [--calls 100000] [--database-url postgres://…]
+    python benches/reconcile_bench.py [--calls 100000]
 
-Creates its own database (reconcile_bench), serves generated calls (parents with a <Dial>
-child each) from tests/fake_twilio.py in a separate process in pages of 1,000, then runs a
-full reconcile from empty and again with nothing changed, and downloads the same pages with
-a bare HTTP client for comparison. Targets: from empty within 60 s, peak memory growth
-under 150 MB.
+Creates its own database (reconcile_bench, on BENCH_POSTGRES_URL), serves generated calls
+(parents with a <Dial> child each) from tests/fake_twilio.py in a separate process in pages of
+1,000, then runs a full reconcile from empty and again with nothing changed, and downloads the
+same pages with a bare HTTP client for comparison. Targets: from empty within 60 s, peak
+memory growth under 150 MB.
 """
 
 import argparse
@@ -17,12 +17,13 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benches.harness import ROOT, fresh_database
+
 DATABASE_NAME = "reconcile_bench"
 ACCOUNT_SID = "AC" + "c3" * 16
 AUTH_TOKEN = "bench-auth-token"
@@ -30,14 +31,6 @@ PAGE_SIZE = 1000
 AGENTS = 10
 TARGET_SECONDS = 60
 TARGET_MEMORY_MB = 150
-
-
-def recreate_database(server_url: str) -> str:
-    with psycopg.connect(server_url, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE_NAME} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {DATABASE_NAME}")
-    parts = urlsplit(server_url)
-    return urlunsplit(parts._replace(path=f"/{DATABASE_NAME}"))
 
 
 def start_fake_twilio(calls: int, newest: datetime) -> tuple[subprocess.Popen, str]:
@@ -103,35 +96,30 @@ def bare_download(base_url: str, since: datetime) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=100_000)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-        help="any database on the PostgreSQL server to use (the bench creates its own)",
-    )
     arguments = parser.parse_args()
 
     newest = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     since = newest - timedelta(seconds=3 * arguments.calls + 3600)
     fake, base_url = start_fake_twilio(arguments.calls, newest)
     try:
-        os.environ.update(
-            DATABASE_URL=recreate_database(arguments.database_url),
-            DEBUG="0",
-            HTTPS_ONLY="0",
-            SECRET_KEY="reconcile-bench",
-            TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-            TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-            TWILIO_API_KEY_SID="",
-            TWILIO_API_BASE_URL=base_url,
-            RECONCILE_PAGE_SIZE=str(PAGE_SIZE),
-            LOG_LEVEL="WARNING",
-        )
-        sys.path.insert(0, str(ROOT))
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceproject.settings")
-        import django
+        with fresh_database(DATABASE_NAME) as database:
+            os.environ.update(
+                DATABASE_URL=database,
+                DEBUG="0",
+                HTTPS_ONLY="0",
+                SECRET_KEY="reconcile-bench",
+                TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+                TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+                TWILIO_API_KEY_SID="",
+                TWILIO_API_BASE_URL=base_url,
+                RECONCILE_PAGE_SIZE=str(PAGE_SIZE),
+                LOG_LEVEL="WARNING",
+            )
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceproject.settings")
+            import django
 
-        django.setup()
-        run_benchmark(arguments.calls, base_url, since)
+            django.setup()
+            run_benchmark(arguments.calls, base_url, since)
     finally:
         fake.terminate()
         fake.wait()

@@ -18,19 +18,18 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import jwt
-import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benches.harness import ROOT, database_url, fresh_database, gunicorn
+
 DATABASE_NAME = "token_bench"
 CONNECTIONS = 16
 TWILIO_ENVIRONMENT = {
@@ -59,51 +58,6 @@ with CaptureQueriesContext(connection) as queries:
     assert client.get("/api/token/").status_code == 200
 print(key, len(queries))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def bench_database(server_url: str):
-    """Create an empty database for this benchmark; drop it afterwards."""
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE_NAME} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DATABASE_NAME}")
-    try:
-        yield f"{server_url}/{DATABASE_NAME}"
-    finally:
-        with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE_NAME} WITH (FORCE)")
-
-
-@contextmanager
-def gunicorn(app: str, options: list[str], environment: dict, ready_path: str):
-    """Serve a WSGI app on a loopback port; yield its base URL once it answers."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", *options],
-        cwd=ROOT,
-        env=environment,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base_url + ready_path, timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"token_bench: gunicorn for {app} did not start") from None
-                time.sleep(0.2)
-        yield base_url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def fetch_token(url: str, headers: dict) -> dict:
@@ -149,28 +103,22 @@ def main():
     if not shutil.which("wrk"):
         raise SystemExit("token_bench: wrk is missing; install it with: apt-get install wrk")
 
-    server_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-    with bench_database(server_url) as database_url:
-        environment = {
-            **os.environ,
-            **TWILIO_ENVIRONMENT,
-            "DATABASE_URL": database_url,
-            "DEBUG": "0",
-            "HTTPS_ONLY": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-            # With DEBUG off the server starts only with collected static files.
-            "STATIC_ROOT": tempfile.mkdtemp(prefix="token-bench-static-"),
-        }
-        environment.pop("REDIS_URL", None)
-        manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=environment, check=True)
-        subprocess.run(
-            [*manage, "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=environment, check=True
-        )
+    environment = {
+        **os.environ,
+        **TWILIO_ENVIRONMENT,
+        "DATABASE_URL": database_url(DATABASE_NAME),
+        "DEBUG": "0",
+        "HTTPS_ONLY": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        # With DEBUG off the server starts only with collected static files.
+        "STATIC_ROOT": tempfile.mkdtemp(prefix="token-bench-static-"),
+    }
+    environment.pop("REDIS_URL", None)
+    with fresh_database(DATABASE_NAME, prepare_with=environment):
         key, queries = subprocess.run(
-            [*manage, "shell", "-c", CREATE_AGENT],
+            [sys.executable, "manage.py", "shell", "-c", CREATE_AGENT],
             cwd=ROOT,
             env=environment,
             check=True,
@@ -186,8 +134,11 @@ def main():
             "benches.quickstart_token_app:application",
         )
         with (
-            gunicorn(ours_app, server_options, environment, "/healthz") as ours_base,
-            gunicorn(ref_app, server_options, environment, "/") as ref_url,
+            gunicorn(ours_app, options=server_options, environment=environment) as (ours_base, _),
+            gunicorn(ref_app, options=server_options, environment=environment, ready_path="/") as (
+                ref_url,
+                _,
+            ),
         ):
             ours_url = ours_base + "/api/token/"
             assert fetch_token(ours_url, ours_headers)["identity"] == "bench_agent"

@@ -1,7 +1,5 @@
-from typing import TypeVar
-
 from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -11,24 +9,10 @@ from django.utils.safestring import SafeString
 from calls import tasks
 from calls.kinds import family_kind
 from calls.models import Call, CallEvent, ReconcileRun
+from voiceproject.admin import ReadOnlyAdmin
 
 # More selected calls than this would ask Twilio for too much at once.
 RECONCILE_ACTION_LIMIT = 50
-
-M = TypeVar("M", bound=Model)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[M]):
-    """Browse only: these rows are written by Twilio's webhooks and by reconciliation."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
-        return False
 
 
 def family_page_link(call: Call) -> SafeString:

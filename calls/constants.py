@@ -17,6 +17,11 @@ class CallStatus(models.TextChoices):
     CANCELED = "canceled"
 
 
+# Longest From/To we keep (Call.from_number, Call.to_number); a callback with a longer one is
+# refused, a REST listing's is cut to this.
+ADDRESS_MAX_LENGTH = 255
+
+
 class CallDirection(models.TextChoices):
     INBOUND = "inbound"
     OUTBOUND_API = "outbound-api"
@@ -33,6 +38,10 @@ class CallKind(models.TextChoices):
     INTERNAL = "internal"
     OTHER = "other"
 
+
+# TextChoices.values builds a new list on every use; these are read on every request.
+KNOWN_STATUSES = frozenset(CallStatus.values)
+KNOWN_DIRECTIONS = frozenset(CallDirection.values)
 
 TERMINAL_STATUSES = frozenset(
     {

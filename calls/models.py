@@ -3,7 +3,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from calls.constants import CallDirection, CallStatus
+from calls.constants import ADDRESS_MAX_LENGTH, CallDirection, CallStatus
 from voiceproject.twilio_ids import CALL_SID_REGEX
 
 
@@ -18,11 +18,13 @@ class Call(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
-    account_sid = models.CharField(max_length=34, blank=True)
-    direction = models.CharField(max_length=24, choices=CallDirection.choices, blank=True)
-    from_number = models.CharField("from", max_length=255, blank=True)
-    to_number = models.CharField("to", max_length=255, blank=True)
-    status = models.CharField(max_length=16, choices=CallStatus.choices, blank=True)
+    account_sid = models.CharField(max_length=34, blank=True, db_default="")
+    direction = models.CharField(
+        max_length=24, choices=CallDirection.choices, blank=True, db_default=""
+    )
+    from_number = models.CharField("from", max_length=ADDRESS_MAX_LENGTH, blank=True, db_default="")
+    to_number = models.CharField("to", max_length=ADDRESS_MAX_LENGTH, blank=True, db_default="")
+    status = models.CharField(max_length=16, choices=CallStatus.choices, blank=True, db_default="")
     # Ordering of the status last applied: Twilio's per-leg SequenceNumber and Timestamp.
     sequence_number = models.PositiveIntegerField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
@@ -31,7 +33,7 @@ class Call(models.Model):
     end_time = models.DateTimeField(null=True, blank=True)
     duration = models.PositiveIntegerField("duration (s)", null=True, blank=True)
     price = models.DecimalField(max_digits=12, decimal_places=5, null=True, blank=True)
-    price_unit = models.CharField(max_length=3, blank=True)
+    price_unit = models.CharField(max_length=3, blank=True, db_default="")
     agent = models.ForeignKey(
         "agents.Agent",
         null=True,
@@ -42,7 +44,7 @@ class Call(models.Model):
         help_text="Our agent on this leg, when From or To is one of our clients.",
     )
     error_code = models.PositiveIntegerField(null=True, blank=True)
-    error_url = models.URLField(max_length=1000, blank=True)
+    error_url = models.URLField(max_length=1000, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -95,10 +97,10 @@ class CallEvent(models.Model):
     """One delivery from Twilio about a leg (status callback or webhook), stored once."""
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
-    status = models.CharField(max_length=16, choices=CallStatus.choices, blank=True)
+    status = models.CharField(max_length=16, choices=CallStatus.choices, blank=True, db_default="")
     sequence_number = models.PositiveIntegerField(null=True, blank=True)
     timestamp = models.DateTimeField(null=True, blank=True)
-    callback_source = models.CharField(max_length=64, blank=True)
+    callback_source = models.CharField(max_length=64, blank=True, db_default="")
     parameters = models.JSONField(help_text="The form parameters exactly as Twilio sent them.")
     # SHA-256 of the sorted parameters: a redelivery of the same callback has the same digest.
     delivery_digest = models.CharField(max_length=64, unique=True)

@@ -11,24 +11,12 @@ from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
 from calls.log.paging import PAGE_SIZE
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, log_in
 from tests.call_log_data import call_family, callback
-from tests.factories import DEFAULT_PASSWORD, AgentFactory, UserFactory
+from tests.factories import AgentFactory, UserFactory
 from voiceproject.roles import ANALYSTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 
 
 def a_week_of_calls():
@@ -99,10 +87,7 @@ def test_an_analyst_filters_opens_a_family_exports_and_sees_charts_and_api_docs(
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
 
-        page.goto(f"{live_server.url}/calls/")
-        page.fill("#id_username", analyst.username)
-        page.fill("#id_password", DEFAULT_PASSWORD)
-        page.click("button[type=submit]")
+        log_in(page, f"{live_server.url}/calls/", analyst.username)
         expect(page.locator("h1")).to_have_text("Call log")
         expect(page.locator("tbody.family")).to_have_count(PAGE_SIZE)
         page.screenshot(path=SCREENSHOTS / "call-log.png", full_page=False)

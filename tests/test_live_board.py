@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from agents.constants import Availability, PresenceSource
+from agents.presence import presence_set
 from calls.models import Call, ReconcileRun, StaleLegCheck
 from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from tests.conftest import TEST_ACCOUNT_SID
@@ -204,6 +206,28 @@ def test_someone_without_a_role_is_refused(client):
 def test_without_a_login_the_api_answers_401_and_the_page_sends_to_login(client):
     assert client.get(LIVE_API).status_code == 401
     assert client.get("/calls/live/")["Location"].startswith("/login/")
+
+
+def test_each_agent_shows_its_availability_and_since_when(supervisor_client):
+    alice, bob = AgentFactory(identity="alice"), AgentFactory(identity="bob")
+    changed_at = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+    for agent, availability in [(alice, Availability.AVAILABLE), (bob, Availability.AWAY)]:
+        presence_set(
+            agent=agent,
+            availability=availability,
+            source=PresenceSource.ADMIN,
+            changed_by=None,
+            heartbeat=False,
+            now=changed_at,
+        )
+
+    agents = supervisor_client.get(LIVE_API).json()["agents"]
+
+    assert [(agent["identity"], agent["availability"], agent["on_call"]) for agent in agents] == [
+        ("alice", "available", False),
+        ("bob", "away", False),
+    ]
+    assert {agent["since"] for agent in agents} == {changed_at.isoformat().replace("+00:00", "Z")}
 
 
 def test_inactive_agents_are_not_listed(supervisor_client):

@@ -1,8 +1,11 @@
 """A supervisor watches calls ring, connect and end on the live board, in headless Chromium."""
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
+from agents.constants import PresenceSource
+from agents.presence import presence_set
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, PhoneNumberFactory, UserFactory
 from tests.test_call_log_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.test_live_board import CUSTOMER, OUR_NUMBER, inbound_call
@@ -19,7 +22,16 @@ def test_a_supervisor_sees_a_call_ring_connect_and_end_within_two_seconds(live_s
     assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     alice, bob = AgentFactory(identity="alice"), AgentFactory(identity="bob")
-    AgentFactory(identity="carol")
+    carol = AgentFactory(identity="carol")
+    for agent, availability in [(alice, "available"), (bob, "available"), (carol, "away")]:
+        presence_set(
+            agent=agent,
+            availability=availability,
+            source=PresenceSource.ADMIN,
+            changed_by=None,
+            heartbeat=False,
+            now=timezone.now(),
+        )
     PhoneNumberFactory(number=OUR_NUMBER).agents.add(alice, bob)
     supervisor = UserFactory(username="sue", groups=[SUPERVISORS])
     deliveries = inbound_call()
@@ -41,6 +53,7 @@ def test_a_supervisor_sees_a_call_ring_connect_and_end_within_two_seconds(live_s
         expect(page.locator("h1")).to_have_text("Live board")
         expect(page.locator("#live-calls")).to_contain_text("No calls right now.")
         expect(page.locator("#live-agents tr")).to_have_count(3)
+        expect(page.locator('#live-agents tr[data-identity="carol"]')).to_contain_text("away")
 
         call = page.locator(f'#live-calls tr[data-sid="{parent_sid}"]')
         send("ringing", "initiated")

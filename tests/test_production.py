@@ -159,7 +159,7 @@ def test_a_signed_call_reaches_the_reconciled_call_log(
         env,
         logs[2],
     )
-    agent = AgentFactory(identity="alice")
+    agent = AgentFactory(identity="alice", availability="available")
     PhoneNumberFactory(number=OUR_NUMBER).agents.add(agent)
     # Hashed as the server's settings hash it: gunicorn knows no test-only hasher.
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
@@ -191,7 +191,7 @@ def test_a_signed_call_reaches_the_reconciled_call_log(
     )
     assert answer.status_code == 200, answer.text
     assert "<Client" in answer.text
-    assert ">alice</Client>" in answer.text
+    assert "<Identity>alice</Identity>" in answer.text
 
     # What Twilio's REST API knows once the call is over: the parent and alice's leg.
     started = timezone.now() - timedelta(seconds=40)

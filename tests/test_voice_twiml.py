@@ -57,6 +57,11 @@ def assert_spoken_and_hung_up(document: ET.Element, message: str):
     assert message in document.find("Say").text
 
 
+def rung_identities(dial: ET.Element) -> list[str]:
+    assert {noun.tag for noun in dial} == {"Client"}
+    return [noun.find("Identity").text for noun in dial]
+
+
 def assert_reports_every_step(noun: ET.Element):
     assert noun.attrib == {
         "statusCallback": STATUS_URL,
@@ -81,12 +86,11 @@ def test_agent_dialling_a_number_calls_it_from_the_agents_caller_id(client):
 @pytest.mark.parametrize("dialled", ["bob", "client:bob"])
 def test_agent_dialling_an_agent_rings_that_client(client, dialled):
     AgentFactory(identity="alice")
-    AgentFactory(identity="bob")
+    AgentFactory(identity="bob", availability="available")
     (dial,) = answer(client, softphone_form("alice", dialled))
     assert dial.attrib["callerId"] == "client:alice"
-    (noun,) = dial
-    assert (noun.tag, noun.text) == ("Client", "bob")
-    assert_reports_every_step(noun)
+    assert rung_identities(dial) == ["bob"]
+    assert_reports_every_step(dial[0])
 
 
 def test_dial_rings_for_the_configured_timeout(client, settings):
@@ -131,30 +135,30 @@ def test_missing_or_invalid_destination_is_explained(client, dialled):
 )
 def test_unavailable_agent_is_explained(client, callee):
     AgentFactory(identity="alice")
-    AgentFactory(**{"identity": "bob", **callee})
+    AgentFactory(**{"identity": "bob", "availability": "available", **callee})
     document = answer(client, softphone_form("alice", "bob"))
-    assert_spoken_and_hung_up(document, "not available")
+    assert_spoken_and_hung_up(document, "cannot take your call")
 
 
 def test_call_to_our_number_rings_its_available_agents_at_once(client):
     line = PhoneNumberFactory(number=SUPPORT_LINE)
     line.agents.add(
-        AgentFactory(identity="bob"),
-        AgentFactory(identity="alice"),
-        AgentFactory(identity="away", is_active=False),
-        AgentFactory(identity="mute", incoming_allowed=False),
+        AgentFactory(identity="bob", availability="available"),
+        AgentFactory(identity="alice", availability="available"),
+        AgentFactory(identity="inactive", is_active=False, availability="available"),
+        AgentFactory(identity="mute", incoming_allowed=False, availability="available"),
     )
-    AgentFactory(identity="elsewhere")
+    AgentFactory(identity="elsewhere", availability="available")
     (dial,) = answer(client, phone_form(SUPPORT_LINE))
     assert dial.attrib == {"answerOnBridge": "true", "timeout": "20"}
-    assert [(noun.tag, noun.text) for noun in dial] == [("Client", "alice"), ("Client", "bob")]
+    assert sorted(rung_identities(dial)) == ["alice", "bob"]
     for noun in dial:
         assert_reports_every_step(noun)
 
 
 def test_dial_never_holds_more_than_ten_clients(client):
     line = PhoneNumberFactory(number=SUPPORT_LINE)
-    line.agents.add(*AgentFactory.create_batch(12))
+    line.agents.add(*AgentFactory.create_batch(12, availability="available"))
     (dial,) = answer(client, phone_form(SUPPORT_LINE))
     assert len(dial) == 10
 

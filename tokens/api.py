@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents.selectors import agent_get_for_user
+from agents.selectors import NotAnActiveAgent, active_agent_for_user
 from tokens.services import Platform, TwilioCredentialsMissing, access_token_for_agent
 
 
@@ -54,16 +54,10 @@ class AccessTokenApi(APIView):
         return self.issue(request, request.data)
 
     def issue(self, request: Request, data: Mapping[str, Any]) -> Response:
-        agent = agent_get_for_user(user=request.user)
-        if agent is None:
-            raise PermissionDenied(
-                "This user is not an agent, so it cannot get a voice token; "
-                "a supervisor can make it one in the admin."
-            )
-        if not agent.is_active:
-            raise PermissionDenied(
-                f"The agent {agent.identity!r} is inactive, so it cannot get a voice token."
-            )
+        try:
+            agent = active_agent_for_user(user=request.user, purpose="get a voice token")
+        except NotAnActiveAgent as error:
+            raise PermissionDenied(str(error)) from error
         ttl = platform = None
         # Softphones rarely send a ttl; building a serializer for nothing is a fifth of the
         # cost of this hot path.

@@ -15,11 +15,13 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("agents", "twimlapp", ("add", "change", "delete", "view")),
         ("agents", "agent", ("add", "change", "delete", "view")),
         ("agents", "phonenumber", ("add", "change", "delete", "view")),
+        ("agents", "presencechange", ("view",)),
         ("calls", "call", ("view",)),
         ("calls", "callevent", ("view",)),
         ("calls", "reconcilerun", ("view",)),
     ],
     ANALYSTS: [
+        ("agents", "presencechange", ("view",)),
         ("calls", "call", ("view",)),
         ("calls", "callevent", ("view",)),
     ],

@@ -220,6 +220,13 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=10, minimum=1, maximum=300)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="voice@localhost")
+# Presence. Availability set by the browser softphone lapses to offline after this many
+# seconds without a heartbeat (the page heartbeats every third of it); set through the API
+# by a mobile app, it does not lapse.
+PRESENCE_TIMEOUT = env_int("PRESENCE_TIMEOUT", default=90, minimum=15, maximum=3600)
+# An in-progress leg counts as "on a call" until this many seconds pass without a callback
+# about it, so a lost `completed` callback does not keep an agent from ringing forever.
+ON_CALL_MAX_SILENCE = env_int("ON_CALL_MAX_SILENCE", default=4 * 60 * 60, minimum=60)
 
 # Celery. Without a broker (the local default) tasks run in-process.
 REDIS_SCHEMES = ["redis", "rediss"]
@@ -262,6 +269,11 @@ RECONCILE_STALE_LIMIT = env_int("RECONCILE_STALE_LIMIT", default=500, minimum=1)
 RECONCILE_LOCK_TIMEOUT = env_int("RECONCILE_LOCK_TIMEOUT", default=10 * 60, minimum=1)
 # Each entry expires after its interval, so runs queued while no worker listens don't pile up.
 CELERY_BEAT_SCHEDULE = {
+    "presence-lapse-silent-softphones": {
+        "task": "agents.tasks.presence_lapse_silent_softphones",
+        "schedule": PRESENCE_TIMEOUT / 3,
+        "options": {"expires": PRESENCE_TIMEOUT / 3},
+    },
     "reconcile-recent-calls": {
         "task": "calls.tasks.reconcile_recent_calls",
         "schedule": RECONCILE_INTERVAL,

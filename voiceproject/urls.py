@@ -16,6 +16,7 @@ admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", agent_views.home, name="home"),
+    path("phone/", agent_views.phone, name="phone"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password_change/", agent_views.PasswordChangeView.as_view(), name="password_change"),
@@ -50,6 +51,7 @@ urlpatterns = [
     path("api/", include("tokens.urls")),
     # Before the call log's <sid>/ routes, which would read "live" as a SID.
     path("api/calls/live/", include(live_urls.api_urlpatterns)),
+    path("api/", include("calls.presence.urls")),
     path("api/calls/", include("calls.log.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agents.constants import Availability
 from calls.constants import CallKind
 from calls.live.selectors import LiveBoard, live_board
 from calls.live.services import stale_legs_queue_reconcile
@@ -51,7 +52,7 @@ class LiveCallSerializer(serializers.Serializer[Any]):
 
 class LiveAgentSerializer(serializers.Serializer[Any]):
     identity = serializers.CharField()
-    availability = serializers.CharField(allow_null=True)
+    availability = serializers.ChoiceField(choices=Availability.choices)
     on_call = serializers.BooleanField()
     # "with" is a Python keyword too.
     since = serializers.DateTimeField(allow_null=True)

@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
+from agents.presence import agent_current_availability
 from calls.constants import TERMINAL_STATUSES, CallStatus
 from calls.kinds import family_kind
 from calls.log.access import (
@@ -22,6 +23,7 @@ from calls.log.access import (
 )
 from calls.log.stats import ANSWERED_STATUSES
 from calls.models import Call
+from calls.presence.selectors import agents_with_presence
 
 # Families shown at most: far more than a contact centre has at once, and a bound on the
 # cost of one poll when lost callbacks leave many families open.
@@ -51,10 +53,10 @@ class LiveCall:
 @dataclass(frozen=True)
 class LiveAgent:
     identity: str
-    availability: str | None
-    on_call: bool
+    availability: str
+    on_call: bool  # calls.presence's rule: one of the agent's legs is in progress
     with_address: str | None  # the other party of the call the agent is talking on
-    since: datetime | None  # on a call since it was answered, else since its availability
+    since: datetime | None  # on a call: since it was answered; else since its availability
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def live_board(*, user: User, now: datetime) -> LiveBoard:
         calls.append(_live_call(parent, legs, now=now))
     return LiveBoard(
         calls=calls,
-        agents=_live_agents(user=user, parents=parents, children=children_by_parent),
+        agents=_live_agents(user=user, now=now, parents=parents, children=children_by_parent),
         counts=_live_counts(user=user, now=now, parents=parents, children=children_by_parent),
         stale_legs=stale_legs,
     )
@@ -133,10 +135,13 @@ def _talking(legs: list[Call]) -> bool:
 
 
 def _live_agents(
-    *, user: User, parents: list[Call], children: dict[int, list[Call]]
+    *, user: User, now: datetime, parents: list[Call], children: dict[int, list[Call]]
 ) -> list[LiveAgent]:
-    """Every active agent (an agent sees only itself), and the live leg it talks on."""
-    agents = Agent.objects.filter(is_active=True).order_by("identity")
+    """Every active agent (an agent sees only itself) with its presence, and the leg of the
+    board it talks on."""
+    agents = agents_with_presence(
+        Agent.objects.filter(is_active=True).order_by("identity"), now=now
+    )
     if not call_log_sees_everything(user):
         own_agent_id = call_log_agent_id(user)
         agents = agents.filter(id=own_agent_id) if own_agent_id is not None else agents.none()
@@ -145,23 +150,25 @@ def _live_agents(
         for leg in [parent, *children[parent.pk]]:
             if leg.agent_id is not None and leg.status == CallStatus.IN_PROGRESS:
                 talking[leg.agent_id] = (leg, parent)
-    return [_live_agent(agent, talking.get(agent.pk)) for agent in agents]
+    return [_live_agent(agent, talking.get(agent.pk), now=now) for agent in agents]
 
 
-def _live_agent(agent: Agent, talking: tuple[Call, Call] | None) -> LiveAgent:
-    if talking is None:
+def _live_agent(agent: Agent, talking: tuple[Call, Call] | None, *, now: datetime) -> LiveAgent:
+    availability, available_since = agent_current_availability(agent=agent, now=now)
+    on_call: bool = agent.on_call  # type: ignore[attr-defined]  # agents_with_presence
+    if not on_call or talking is None:
         return LiveAgent(
             identity=agent.identity,
-            availability=None,
-            on_call=False,
+            availability=availability,
+            on_call=on_call,
             with_address=None,
-            since=None,
+            since=None if on_call else available_since,
         )
     leg, parent = talking
     is_caller = parent.from_number == agent.client_address
     return LiveAgent(
         identity=agent.identity,
-        availability=None,
+        availability=availability,
         on_call=True,
         with_address=parent.to_number if is_caller else parent.from_number,
         since=leg.answer_time or leg.status_changed_at or leg.start_time,

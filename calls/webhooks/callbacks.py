@@ -5,15 +5,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from calls.constants import TERMINAL_STATUSES, CallDirection, CallStatus
+from calls.constants import (
+    ADDRESS_MAX_LENGTH,
+    KNOWN_DIRECTIONS,
+    KNOWN_STATUSES,
+    TERMINAL_STATUSES,
+)
 from voiceproject.twilio_ids import is_account_sid, is_call_sid, parse_twilio_datetime
 
-# Longest From/To we keep; Call.from_number and Call.to_number hold this many characters.
-ADDRESS_MAX_LENGTH = 255
 ERROR_URL_MAX_LENGTH = 1000
-# TextChoices.values builds a new list on every use; these are read on every request.
-KNOWN_STATUSES = frozenset(CallStatus.values)
-KNOWN_DIRECTIONS = frozenset(CallDirection.values)
 
 
 class InvalidCallback(ValueError):

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0005_agent_accounts'),
-        ('calls', '0001_initial'),
+        ('agents', '0007_agent_accounts'),
+        ('calls', '0002_blank_text_db_defaults'),
     ]
 
     operations = [

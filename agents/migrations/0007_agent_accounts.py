@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0004_push_credential_per_platform'),
+        ('agents', '0006_presence_roles'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,113 @@
+"""What the benchmarks share: a free loopback port, a database of their own, gunicorn.
+
+BENCH_POSTGRES_URL names the PostgreSQL server (default postgres://postgres@127.0.0.1:5432).
+BENCH_DATABASE_SUFFIX, when set, is appended to every database a benchmark creates, so that
+two checkouts can be benchmarked on the same server without dropping each other's data.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+DATABASE_SUFFIX = os.environ.get("BENCH_DATABASE_SUFFIX", "")
+
+
+def database_url(name: str) -> str:
+    return f"{SERVER_URL}/{name}{DATABASE_SUFFIX}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _administer(statement: str) -> None:
+    with psycopg.connect(f"{SERVER_URL}/postgres", autocommit=True) as admin:
+        admin.execute(statement)
+
+
+def drop_database(name: str) -> None:
+    _administer(f'DROP DATABASE IF EXISTS "{name}{DATABASE_SUFFIX}" WITH (FORCE)')
+
+
+def recreate_database(name: str) -> str:
+    """An empty database called `name`; returns its URL."""
+    drop_database(name)
+    _administer(f'CREATE DATABASE "{name}{DATABASE_SUFFIX}"')
+    return database_url(name)
+
+
+def create_database_if_missing(name: str) -> str:
+    """The database called `name`, kept with its data if it exists; returns its URL."""
+    with psycopg.connect(f"{SERVER_URL}/postgres", autocommit=True) as admin:
+        exists = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name + DATABASE_SUFFIX]
+        ).fetchone()
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{name}{DATABASE_SUFFIX}"')
+    return database_url(name)
+
+
+@contextmanager
+def fresh_database(name: str, *, prepare_with: dict[str, str] | None = None) -> Iterator[str]:
+    """A new database for one benchmark run, dropped afterwards; yields its URL.
+
+    With an environment `prepare_with` (DATABASE_URL and STATIC_ROOT included), migrates it
+    and collects the static files a server with DEBUG off needs to start.
+    """
+    url = recreate_database(name)
+    try:
+        for command in [["migrate"], ["collectstatic"]] if prepare_with is not None else []:
+            subprocess.run(
+                [sys.executable, "manage.py", *command, "--no-input", "-v0"],
+                cwd=ROOT,
+                env=prepare_with,
+                check=True,
+            )
+        yield url
+    finally:
+        drop_database(name)
+
+
+@contextmanager
+def gunicorn(
+    app: str,
+    *,
+    options: list[str],
+    environment: dict[str, str] | None = None,
+    ready_path: str = "/healthz",
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Serve a WSGI app on a free loopback port; yield its base URL and the gunicorn master
+    once `ready_path` answers, stop it afterwards."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", app, f"--bind=127.0.0.1:{port}", *options],
+        cwd=ROOT,
+        env=environment,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base_url + ready_path, timeout=2).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"gunicorn for {app} did not answer {ready_path}") from None
+                time.sleep(0.2)
+        yield base_url, server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

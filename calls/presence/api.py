@@ -1,0 +1,107 @@
+"""The presence API: an agent's own availability, and the directory of colleagues."""
+
+from dataclasses import asdict
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents.constants import Availability, PresenceSource
+from agents.models import Agent
+from agents.presence import presence_set
+from agents.selectors import NotAnActiveAgent, active_agent_for_user, agent_get_for_user
+from calls.presence.selectors import agent_directory, agent_presence
+from voiceproject.roles import SUPERVISORS
+
+
+class PresenceOutputSerializer(serializers.Serializer[object]):
+    identity = serializers.CharField()
+    availability = serializers.ChoiceField(choices=Availability.choices)
+    on_call = serializers.BooleanField(help_text="One of the agent's call legs is in progress.")
+    since = serializers.DateTimeField(help_text="When the availability last changed.")
+
+
+class PresenceApi(APIView):
+    """The logged-in agent's own presence.
+
+    PUT (or POST, which `navigator.sendBeacon` sends) sets the availability. A client that
+    sends `"heartbeat": true` (the browser softphone) must send it again within
+    PRESENCE_TIMEOUT seconds or it lapses to `offline`; without, it stays until changed
+    (mobile apps, which receive calls by push).
+    """
+
+    class PresenceInputSerializer(serializers.Serializer[object]):
+        availability = serializers.ChoiceField(choices=Availability.choices)
+        heartbeat = serializers.BooleanField(
+            default=False, help_text="Lapse to offline unless set again within the timeout."
+        )
+
+    @extend_schema(responses=PresenceOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return self.answer(self.agent(request))
+
+    @extend_schema(request=PresenceInputSerializer, responses=PresenceOutputSerializer)
+    def put(self, request: Request) -> Response:
+        agent = self.agent(request)
+        serializer = self.PresenceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        heartbeat = serializer.validated_data["heartbeat"]
+        agent = presence_set(
+            agent=agent,
+            availability=serializer.validated_data["availability"],
+            source=PresenceSource.SOFTPHONE if heartbeat else PresenceSource.API,
+            changed_by=agent.user,
+            heartbeat=heartbeat,
+            now=timezone.now(),
+        )
+        return self.answer(agent)
+
+    @extend_schema(request=PresenceInputSerializer, responses=PresenceOutputSerializer)
+    def post(self, request: Request) -> Response:
+        return self.put(request)
+
+    def agent(self, request: Request) -> Agent:
+        try:
+            return active_agent_for_user(user=request.user, purpose="have a presence")
+        except NotAnActiveAgent as error:
+            raise PermissionDenied(str(error)) from error
+
+    def answer(self, agent: Agent) -> Response:
+        return Response(asdict(agent_presence(agent=agent, now=timezone.now())))
+
+
+class IsAgentOrSupervisor(BasePermission):
+    message = "Only agents and supervisors may see the agents' directory."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        agent = agent_get_for_user(user=user)
+        return bool(
+            user.is_superuser
+            or (agent is not None and agent.is_active)
+            or user.groups.filter(name=SUPERVISORS).exists()
+        )
+
+
+class AgentDirectoryApi(APIView):
+    """The active agents and whether each can take a call: the softphone's directory."""
+
+    permission_classes = [IsAuthenticated, IsAgentOrSupervisor]
+
+    class DirectoryEntrySerializer(serializers.Serializer[object]):
+        identity = serializers.CharField()
+        display_name = serializers.CharField()
+        availability = serializers.ChoiceField(
+            source="current_availability", choices=Availability.choices
+        )
+        on_call = serializers.BooleanField()
+
+    @extend_schema(responses=DirectoryEntrySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        agents = agent_directory(now=timezone.now())
+        return Response(self.DirectoryEntrySerializer(instance=agents, many=True).data)

@@ -1,0 +1,51 @@
+"""Reads of agents' presence: availability (agents.presence) and whether they are on a call."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, QuerySet
+
+from agents.models import Agent
+from agents.presence import agent_current_availability, agents_with_current_availability
+from calls.constants import CallStatus
+from calls.models import Call
+
+
+@dataclass(frozen=True)
+class AgentPresence:
+    identity: str
+    availability: str
+    on_call: bool
+    since: datetime
+
+
+def live_legs(*, now: datetime) -> QuerySet[Call]:
+    """Legs talking now; one that Twilio has not mentioned for ON_CALL_MAX_SILENCE is
+    presumed ended (its `completed` callback was lost) so that it never blocks an agent."""
+    return Call.objects.filter(
+        status=CallStatus.IN_PROGRESS,
+        updated_at__gte=now - timedelta(seconds=settings.ON_CALL_MAX_SILENCE),
+    )
+
+
+def agents_with_presence(agents: QuerySet[Agent], *, now: datetime) -> QuerySet[Agent]:
+    """Annotate `current_availability` and `on_call` (one of the agent's legs is live)."""
+    on_call = Exists(live_legs(now=now).filter(agent=OuterRef("pk")))
+    return agents_with_current_availability(agents, now=now).annotate(on_call=on_call)
+
+
+def agent_presence(*, agent: Agent, now: datetime) -> AgentPresence:
+    availability, since = agent_current_availability(agent=agent, now=now)
+    return AgentPresence(
+        identity=agent.identity,
+        availability=availability,
+        on_call=live_legs(now=now).filter(agent=agent).exists(),
+        since=since,
+    )
+
+
+def agent_directory(*, now: datetime) -> QuerySet[Agent]:
+    """The active agents with their presence, for colleagues and supervisors to pick from."""
+    active = Agent.objects.filter(is_active=True).select_related("user").order_by("identity")
+    return agents_with_presence(active, now=now)

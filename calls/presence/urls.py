@@ -1,0 +1,8 @@
+from django.urls import path
+
+from calls.presence.api import AgentDirectoryApi, PresenceApi
+
+urlpatterns = [
+    path("presence/", PresenceApi.as_view(), name="api-presence"),
+    path("agents/", AgentDirectoryApi.as_view(), name="api-agents"),
+]

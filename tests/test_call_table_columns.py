@@ -1,0 +1,91 @@
+"""The call table's writers take their columns from Call._meta: a new field needs a model change
+and a migration, nothing else."""
+
+import importlib
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection, models
+from django.utils import timezone
+
+from calls import call_table
+from calls.models import Call
+from calls.reconcile.runs import reconcile_recent_calls
+from demo.scenarios import CallPlan, agent_to_pstn
+from tests.conftest import TEST_ACCOUNT_SID
+from tests.factories import random_sid
+from tests.twilio_requests import deliver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fields_added_to_call():
+    """Call as it would be after adding three fields and migrating: an ordinary CharField, a
+    nullable one and one with a db_default. The writer's statements are built from
+    Call._meta when calls.call_table is imported, so it is imported again to see them.
+
+    PostgreSQL only: its DDL is undone with the test's transaction.
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("needs transactional DDL")
+    fields = {
+        "note": models.CharField(max_length=40, blank=True),
+        "rating": models.PositiveIntegerField(null=True, blank=True),
+        "kind": models.CharField(max_length=16, db_default="voice"),
+    }
+    for name, field in fields.items():
+        field.contribute_to_class(Call, name)
+    try:
+        with connection.schema_editor() as editor:
+            for field in fields.values():
+                editor.add_field(Call, field)
+        importlib.reload(call_table)
+        yield
+    finally:
+        for name, field in fields.items():
+            Call._meta.local_fields.remove(field)
+            delattr(Call, name)
+        Call._meta._expire_cache()
+        importlib.reload(call_table)
+
+
+def new_columns(sid: str) -> tuple:
+    return Call.objects.values_list("note", "rating", "kind").get(sid=sid)
+
+
+@pytest.mark.usefixtures("fields_added_to_call")
+def test_webhooks_write_legs_and_placeholders_into_a_fields_added_to_call(client):
+    plan = CallPlan(
+        account_sid=TEST_ACCOUNT_SID,
+        application_sid="AP" + "d" * 32,
+        started_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+    )
+    deliveries = agent_to_pstn(
+        plan,
+        random.Random(1),
+        identity="alice",
+        caller_id="+14155550100",
+        destination="+12125550123",
+    )
+    child = next(d for d in deliveries if d.parameters.get("ParentCallSid"))
+    assert deliver(client, child).status_code in (200, 204)  # its parent becomes a placeholder
+    for delivery in deliveries:
+        assert deliver(client, delivery).status_code in (200, 204)
+
+    assert Call.objects.count() == 2
+    for sid in Call.objects.values_list("sid", flat=True):
+        assert new_columns(sid) == ("", None, "voice")
+
+
+@pytest.mark.usefixtures("fields_added_to_call")
+def test_reconciliation_writes_legs_and_placeholders_into_a_fields_added_to_call(fake_twilio):
+    parent_sid, child_sid = random_sid("CA"), random_sid("CA")
+    started = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+    fake_twilio.add_call(child_sid, parent_call_sid=parent_sid, start_time=started)
+
+    reconcile_recent_calls()
+
+    assert new_columns(child_sid) == ("", None, "voice")
+    assert new_columns(parent_sid) == ("", None, "voice")

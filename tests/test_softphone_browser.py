@@ -1,0 +1,290 @@
+"""An agent uses the softphone in headless Chromium, with a stand-in for the Voice SDK's Device
+(tests/softphone_stand_in.js) that records what the page asks of the SDK; and once with the
+real SDK, which cannot reach Twilio from here."""
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from agents.constants import Availability, PresenceSource
+from agents.models import Agent, PresenceChange
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LOOPBACK_ONLY_ARGS,
+    MEDIA_ARGS,
+    SCREENSHOTS,
+    eventually,
+    log_in,
+)
+from tests.factories import AgentFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+STAND_IN = Path(__file__).with_name("softphone_stand_in.js")
+SUPPORT_LINE = "+14155550100"
+
+
+@pytest.fixture
+def chromium():
+    assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + MEDIA_ARGS + LOOPBACK_ONLY_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def alice():
+    user = UserFactory(username="alice", first_name="Alice", last_name="Adams")
+    return AgentFactory(user=user, identity="alice", caller_id=SUPPORT_LINE)
+
+
+def open_phone(browser, live_server, *, width=1280, stand_in=True, clock=False) -> Page:
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    if clock:
+        page.clock.install()
+    if stand_in:
+        page.add_init_script(path=STAND_IN)
+    log_in(page, f"{live_server.url}/phone/", "alice")
+    expect(page.locator("h1")).to_have_text("Softphone")
+    return page
+
+
+def sdk_log(page: Page) -> list[str]:
+    return page.evaluate("window.sdkLog")
+
+
+def presence(page: Page) -> dict:
+    return page.evaluate("fetch('/api/presence/').then((response) => response.json())")
+
+
+def shoot(page: Page, name: str) -> None:
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+@pytest.fixture
+def colleagues():
+    bob = AgentFactory(
+        identity="bob",
+        user=UserFactory(first_name="Bob", last_name="Brown"),
+        availability=Availability.AVAILABLE,
+    )
+    AgentFactory(identity="carol", user=UserFactory(first_name="Carol", last_name="Cole"))
+    return bob
+
+
+def test_agent_goes_available_takes_a_call_dials_and_goes_away(
+    alice, colleagues, chromium, live_server
+):
+    bob = colleagues
+    token_requests = []
+    page = open_phone(chromium, live_server)
+    page.on("request", lambda request: "/api/token/" in request.url and token_requests.append(1))
+
+    expect(page.locator("#phone-state")).to_have_text(re.compile("^Offline"))
+    assert sdk_log(page) == ["new Device"]
+    directory = page.locator("#directory li")
+    expect(directory).to_have_count(2)
+    expect(directory.nth(0)).to_contain_text("Bob Brown")
+    expect(directory.nth(0).locator(".badge")).to_have_text("Available")
+    expect(directory.nth(1).locator(".badge")).to_have_text("Offline")
+    expect(directory.nth(1).get_by_role("button")).to_be_disabled()
+    shoot(page, "softphone-offline")
+
+    page.get_by_role("button", name="Go available").click()
+    expect(page.locator("#phone-state")).to_have_text(re.compile("^Available"))
+    assert sdk_log(page)[-1] == "register"
+    assert presence(page)["availability"] == "available"
+    expect(page.locator("#input-device option")).to_have_text(
+        ["Default microphone", "USB headset microphone"]
+    )
+    page.select_option("#input-device", "headset")
+    page.select_option("#output-device", "headset")
+    assert sdk_log(page)[-2:] == ["microphone headset", "speaker headset"]
+    shoot(page, "softphone-available")
+
+    page.evaluate(
+        """device.ring("+12125550123", {
+            caller_number: "+12125550123", called_number: "+14155550100", called_name: "Support"
+        })"""
+    )
+    expect(page.locator("#incoming-caller")).to_have_text("+12125550123")
+    expect(page.locator("#incoming-called")).to_have_text("called Support (+14155550100)")
+    shoot(page, "softphone-incoming")
+    page.get_by_role("button", name="Accept").click()
+    expect(page.locator("#in-call")).to_be_visible()
+    expect(page.locator("#incoming")).to_be_hidden()
+    expect(page.locator("#phone-state")).to_have_text("On a call with +12125550123")
+    page.get_by_role("button", name="Mute").click()
+    expect(page.locator("#mute")).to_have_attribute("aria-pressed", "true")
+    page.locator("#keypad").get_by_role("button", name="5").click()
+    page.locator("#keypad").get_by_role("button", name="#").click()
+    expect(page.locator("#call-timer")).to_have_text("0:01")
+    shoot(page, "softphone-on-call")
+    page.get_by_role("button", name="Hang up").click()
+    expect(page.locator("#in-call")).to_be_hidden()
+    assert sdk_log(page)[-5:] == ["accept", "mute", "digits 5", "digits #", "disconnect"]
+
+    page.evaluate(
+        """device.ring("client:bob", {caller_identity: "bob", caller_name: "Bob Brown"})"""
+    )
+    expect(page.locator("#incoming-caller")).to_have_text("Bob Brown (bob)")
+    expect(page.locator("#incoming-called")).to_have_text("called you directly")
+    page.get_by_role("button", name="Reject").click()
+    expect(page.locator("#incoming")).to_be_hidden()
+    assert sdk_log(page)[-1] == "reject"
+
+    page.fill("#dial-to", "(415) 555-0123")
+    expect(page.locator("#dial-preview")).to_have_text("Will call +14155550123")
+    page.get_by_role("button", name="Call", exact=True).click()
+    expect(page.locator("#phone-state")).to_have_text("Calling +14155550123…")
+    assert sdk_log(page)[-1] == "connect +14155550123"
+    page.evaluate("device.lastCall.disconnect()")
+    directory.nth(0).get_by_role("button", name="Call Bob Brown").click()
+    assert sdk_log(page)[-1] == f"connect {bob.identity}"
+    page.evaluate("device.lastCall.disconnect()")
+
+    requests_before = len(token_requests)
+    page.evaluate("device.emit('tokenWillExpire', device)")
+    page.wait_for_function("window.sdkLog.includes('updateToken')")
+    assert len(token_requests) == requests_before + 1
+
+    page.get_by_role("button", name="Go away").click()
+    expect(page.locator("#phone-state")).to_have_text(re.compile("^Away"))
+    assert sdk_log(page)[-1] == "unregister"
+    assert presence(page)["availability"] == "away"
+    page.close(run_before_unload=True)
+
+    expected = [
+        ("offline", "available", PresenceSource.SOFTPHONE),
+        ("available", "away", PresenceSource.SOFTPHONE),
+        ("away", "offline", PresenceSource.SOFTPHONE),
+    ]
+    changes = eventually(
+        lambda: list(
+            PresenceChange.objects.filter(agent=alice)
+            .order_by("id")
+            .values_list("from_availability", "to_availability", "source")
+        ),
+        expected,
+    )
+    assert changes == expected
+
+
+def test_tokens_are_renewed_on_a_timer_from_their_expiry(alice, chromium, live_server):
+    page = open_phone(chromium, live_server, clock=True)
+    expect(page.locator("#phone-state")).to_have_text(re.compile("^Offline"))
+    # The server's tokens live an hour: the page renews two minutes before.
+    page.clock.fast_forward("57:00")
+    assert "updateToken" not in sdk_log(page)
+    page.clock.fast_forward("01:30")
+    page.wait_for_function("window.sdkLog.includes('updateToken')")
+
+
+def test_a_failed_renewal_warns_and_retries(alice, chromium, live_server):
+    page = open_phone(chromium, live_server)
+    expect(page.locator("#phone-state")).to_have_text(re.compile("^Offline"))
+    page.route("**/api/token/", lambda route: route.fulfill(status=502, body="Bad gateway"))
+    page.evaluate("device.emit('tokenWillExpire', device)")
+    expect(page.locator("#phone-warning")).to_contain_text("Could not renew the access token")
+    expect(page.locator("#phone-warning")).to_contain_text("Trying again in 2 s")
+    page.unroute("**/api/token/")
+    page.wait_for_function("window.sdkLog.includes('updateToken')")
+    expect(page.locator("#phone-warning")).to_be_hidden()
+
+
+def test_a_logged_out_agent_is_sent_to_the_login_page(alice, chromium, live_server):
+    page = open_phone(chromium, live_server)
+    expect(page.locator("#phone-state")).to_have_text(re.compile("^Offline"))
+    page.context.clear_cookies()
+    page.evaluate("device.emit('tokenWillExpire', device)")
+    expect(page).to_have_url(f"{live_server.url}/login/?next=%2Fphone%2F")
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (31208, "Microphone permission denied"),
+        (20101, "another region"),
+        (20104, "The access token expired"),
+        (31005, "The connection to Twilio was lost"),
+    ],
+)
+def test_sdk_errors_are_explained_in_words(alice, chromium, live_server, code, words):
+    page = open_phone(chromium, live_server)
+    expect(page.locator("#phone-state")).to_have_text(re.compile("^Offline"))
+    page.evaluate(f"device.emit('error', {{code: {code}, message: 'raw'}})")
+    expect(page.locator("#phone-error")).to_contain_text(words)
+    expect(page.locator("#phone-state")).to_have_text("Problem with the phone")
+
+
+def test_missing_twilio_credentials_on_the_server_are_explained(
+    alice, settings, chromium, live_server
+):
+    settings.TWILIO_API_KEY_SECRET = ""
+    page = open_phone(chromium, live_server)
+    expect(page.locator("#phone-error")).to_contain_text("The server has no Twilio credentials")
+    expect(page.locator("#phone-state")).to_have_text("No access token")
+    expect(page.get_by_role("button", name="Go available")).to_be_disabled()
+    shoot(page, "softphone-error")
+
+
+def test_the_real_sdk_without_network_shows_an_error_and_does_not_hang(
+    alice, chromium, live_server
+):
+    page = open_phone(chromium, live_server, stand_in=False)
+    expect(page.locator("#phone-state")).to_have_text(re.compile("^Offline"))
+    assert page.evaluate("window.Twilio.Device.version") == "2.18.5"
+    page.get_by_role("button", name="Go available").click()
+    expect(page.locator("#phone-state")).to_have_text(
+        re.compile("Problem with the phone|Not connected|Not available"), timeout=25000
+    )
+    expect(page.locator("#phone-error")).not_to_be_empty()
+    expect(page.get_by_role("button", name="Go available")).to_be_enabled()
+    assert presence(page)["availability"] == "offline"
+    shoot(page, "softphone-no-network")
+
+
+def test_the_softphone_fits_a_phone_screen(alice, chromium, live_server):
+    page = open_phone(chromium, live_server, width=390)
+    page.get_by_role("button", name="Go available").click()
+    expect(page.locator("#phone-state")).to_have_text(re.compile("^Available"))
+    page.evaluate(
+        """device.ring("+12125550123", {
+            caller_number: "+12125550123", called_number: "+14155550100", called_name: "Support"
+        })"""
+    )
+    expect(page.locator("#incoming")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "softphone-incoming-390")
+    page.get_by_role("button", name="Accept").click()
+    shoot(page, "softphone-on-call-390")
+
+
+@pytest.fixture
+def not_an_agent():
+    return UserFactory(username="alice")
+
+
+def test_a_user_without_an_agent_is_told_why(not_an_agent, chromium, live_server):
+    page = chromium.new_page()
+    log_in(page, f"{live_server.url}/phone/", "alice")
+    expect(page.locator("h1")).to_have_text("No softphone for you")
+    expect(page.locator("main")).to_contain_text("This user is not an agent")
+
+
+def test_closing_the_page_says_offline(alice, chromium, live_server):
+    page = open_phone(chromium, live_server)
+    page.get_by_role("button", name="Go available").click()
+    expect(page.locator("#phone-state")).to_have_text(re.compile("^Available"))
+    page.close(run_before_unload=True)
+    availability = eventually(
+        lambda: Agent.objects.get(pk=alice.pk).availability, Availability.OFFLINE
+    )
+    assert availability == Availability.OFFLINE

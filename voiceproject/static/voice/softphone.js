@@ -1,0 +1,550 @@
+// The agents' softphone: the Voice JavaScript SDK's Device, our token and presence APIs.
+// Configuration comes from the page's JSON script tag; no inline script, no inline style.
+
+const config = JSON.parse(document.getElementById("softphone-config").textContent);
+const element = (id) => document.getElementById(id);
+
+const REGISTER_TIMEOUT_MS = 20000;
+const RETRY_FIRST_MS = 2000;
+const RETRY_MAX_MS = 60000;
+// Renew a token this long before it expires, or after four fifths of a short life.
+const REFRESH_LEAD_MS = 120000;
+
+const TWILIO_ERRORS = {
+  20101: "Twilio refused the access token (error 20101). The server's API key is probably from another region than TWILIO_REGION says; ask your administrator.",
+  20104: "The access token expired (error 20104). Getting a new one…",
+  20157: "The access token lives longer than Twilio allows (error 20157); ask your administrator.",
+  31005: "The connection to Twilio was lost (error 31005). Reconnecting…",
+  31009: "Cannot reach Twilio (error 31009). Check the network connection.",
+  31201: "No microphone could be opened (error 31201). Plug one in or close other programs using it.",
+  31205: "Twilio could not read the access token (error 31205); ask your administrator.",
+  31208: "Microphone permission denied (error 31208). Allow the microphone for this site in the browser's address bar, then try again.",
+};
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail || `the server answered ${status}`);
+    this.status = status;
+  }
+}
+
+const state = {
+  device: null,
+  call: null,
+  incoming: null,
+  wanted: "offline", // the availability this page last set
+  refreshing: null,
+  refreshTimer: null,
+  refreshAttempt: 0,
+  heartbeatTimer: null,
+  callTimer: null,
+  registerTimer: null,
+};
+
+// ---- Words on the page
+
+function setState(name, words) {
+  element("softphone").dataset.state = name;
+  element("phone-state").textContent = words;
+}
+
+function showError(words) {
+  const box = element("phone-error");
+  box.textContent = words;
+  box.hidden = !words;
+}
+
+function showWarning(words) {
+  const box = element("phone-warning");
+  box.textContent = words;
+  box.hidden = !words;
+}
+
+function describeTwilioError(error) {
+  const known = TWILIO_ERRORS[error && error.code];
+  if (known) return known;
+  const code = error && error.code ? ` (error ${error.code})` : "";
+  return `The phone reported a problem${code}: ${(error && error.message) || "unknown error"}.`;
+}
+
+// ---- Our APIs
+
+async function api(url, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    headers["X-CSRFToken"] = config.csrfToken;
+  }
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+    cache: "no-store",
+  });
+  if (response.status === 401) {
+    // The session ended (logged out elsewhere, or expired): log in again, then come back.
+    window.location.assign(config.urls.login);
+    throw new ApiError(401, "You are logged out.");
+  }
+  let payload = null;
+  try {
+    payload = await response.json();
+  } catch {
+    payload = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, payload && payload.detail);
+  return payload;
+}
+
+function describeTokenError(error) {
+  if (error.status === 503) {
+    return `The server has no Twilio credentials, so no call can be made or taken: ${error.message} Ask your administrator.`;
+  }
+  if (error.status === 403) return error.message;
+  if (error instanceof ApiError) return `The server refused an access token: ${error.message}`;
+  return "Cannot reach the server for an access token. Check the network connection.";
+}
+
+// ---- Tokens: renewed on the SDK's event and on our own timer (the event fires once per
+// connection), retried with backoff.
+
+function scheduleRefresh(issued) {
+  clearTimeout(state.refreshTimer);
+  const lifetimeMs = issued.ttl * 1000;
+  const untilExpiry = Math.min(Date.parse(issued.expires_at) - Date.now(), lifetimeMs);
+  const lead = Math.min(REFRESH_LEAD_MS, lifetimeMs / 5);
+  state.refreshTimer = setTimeout(refreshToken, Math.max(0, untilExpiry - lead));
+}
+
+async function issueToken() {
+  const issued = await api(config.urls.token);
+  scheduleRefresh(issued);
+  return issued;
+}
+
+function refreshToken() {
+  if (!state.refreshing) {
+    state.refreshing = issueToken()
+      .then((issued) => {
+        state.device.updateToken(issued.token);
+        state.refreshAttempt = 0;
+        showWarning("");
+      })
+      .catch((error) => {
+        if (error.status === 401) return;
+        const wait = Math.min(RETRY_FIRST_MS * 2 ** state.refreshAttempt, RETRY_MAX_MS);
+        state.refreshAttempt += 1;
+        showWarning(
+          `Could not renew the access token (${describeTokenError(error)}). Trying again in ${Math.round(wait / 1000)} s.`,
+        );
+        clearTimeout(state.refreshTimer);
+        state.refreshTimer = setTimeout(refreshToken, wait);
+      })
+      .finally(() => {
+        state.refreshing = null;
+      });
+  }
+  return state.refreshing;
+}
+
+// ---- Presence
+
+async function setPresence(availability) {
+  state.wanted = availability;
+  const presence = await api(config.urls.presence, {
+    method: "PUT",
+    body: { availability, heartbeat: true },
+  });
+  clearInterval(state.heartbeatTimer);
+  state.heartbeatTimer = setInterval(heartbeat, config.heartbeatSeconds * 1000);
+  return presence;
+}
+
+async function heartbeat() {
+  try {
+    await api(config.urls.presence, {
+      method: "PUT",
+      body: { availability: state.wanted, heartbeat: true },
+    });
+    await loadDirectory();
+  } catch (error) {
+    if (error.status !== 401) showWarning("Lost contact with the server; your colleagues may see you as offline.");
+  }
+}
+
+function sayOfflineOnLeaving() {
+  if (state.wanted === "offline") return;
+  const form = new FormData();
+  form.append("availability", "offline");
+  form.append("heartbeat", "true");
+  form.append("csrfmiddlewaretoken", config.csrfToken);
+  navigator.sendBeacon(config.urls.presence, form);
+}
+
+// ---- Directory of colleagues
+
+const AVAILABILITY_WORDS = { available: "Available", away: "Away", offline: "Offline" };
+
+async function loadDirectory() {
+  const agents = await api(config.urls.agents);
+  const list = element("directory");
+  list.replaceChildren();
+  const colleagues = agents.filter((agent) => agent.identity !== config.identity);
+  if (!colleagues.length) {
+    const empty = document.createElement("li");
+    empty.className = "muted";
+    empty.textContent = "No colleagues yet.";
+    list.append(empty);
+  }
+  for (const agent of colleagues) {
+    const item = document.createElement("li");
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = agent.display_name;
+    const badge = document.createElement("span");
+    const shown = agent.on_call ? "on-call" : agent.availability;
+    badge.className = `badge availability-${shown}`;
+    badge.textContent = agent.on_call ? "On a call" : AVAILABILITY_WORDS[agent.availability];
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary small";
+    button.textContent = "Call";
+    button.setAttribute("aria-label", `Call ${agent.display_name}`);
+    button.disabled = agent.on_call || agent.availability !== "available";
+    button.addEventListener("click", () => placeCall(agent.identity, agent.display_name));
+    item.append(name, badge, button);
+    list.append(item);
+  }
+}
+
+// ---- Dialling
+
+function toE164(text) {
+  const compact = text.replace(/[\s().\-/]/g, "");
+  let candidate = null;
+  if (compact.startsWith("+")) candidate = compact;
+  else if (compact.startsWith("00")) candidate = `+${compact.slice(2)}`;
+  else if (/^[0-9]+$/.test(compact) && config.dialling.countryCallingCode) {
+    const prefix = config.dialling.nationalPrefix;
+    const national = prefix && compact.startsWith(prefix) ? compact.slice(prefix.length) : compact;
+    candidate = `+${config.dialling.countryCallingCode}${national}`;
+  }
+  return candidate && new RegExp(config.patterns.e164).test(candidate) ? candidate : null;
+}
+
+function dialTarget(text) {
+  const trimmed = text.trim();
+  if (!trimmed) return null;
+  const number = toE164(trimmed);
+  if (number) return { to: number, label: number };
+  const identity = trimmed.replace(/^client:/, "");
+  if (/[A-Za-z_]/.test(identity) && new RegExp(config.patterns.identity).test(identity)) {
+    return { to: identity, label: `agent ${identity}` };
+  }
+  return null;
+}
+
+function updateDialPreview() {
+  const text = element("dial-to").value;
+  const target = dialTarget(text);
+  const preview = element("dial-preview");
+  if (!text.trim()) preview.textContent = "";
+  else if (target) preview.textContent = `Will call ${target.label}`;
+  else if (!config.dialling.countryCallingCode)
+    preview.textContent = "Not a number: dial in international format, such as +14155550100.";
+  else preview.textContent = "Not a phone number or an agent's identity.";
+  element("dial-call").disabled = !target || !state.device || Boolean(state.call);
+}
+
+async function placeCall(to, label) {
+  if (!state.device || state.call) return;
+  showError("");
+  try {
+    const call = await state.device.connect({ params: { To: to } });
+    watchCall(call, label, { outgoing: true });
+  } catch (error) {
+    showError(describeTwilioError(error));
+  }
+}
+
+// ---- Calls
+
+function showIncoming(call) {
+  state.incoming = call;
+  const parameters = call.customParameters || new Map();
+  const caller =
+    parameters.get("caller_name") ||
+    parameters.get("caller_identity") ||
+    parameters.get("caller_number") ||
+    (call.parameters && call.parameters.From) ||
+    "Unknown caller";
+  const detail = parameters.get("caller_name") && parameters.get("caller_identity");
+  element("incoming-caller").textContent = detail ? `${caller} (${detail})` : caller;
+  const calledName = parameters.get("called_name");
+  const calledNumber = parameters.get("called_number");
+  element("incoming-called").textContent = calledNumber
+    ? `called ${calledName ? `${calledName} (${calledNumber})` : calledNumber}`
+    : "called you directly";
+  element("incoming").hidden = false;
+  setState("incoming", `Incoming call from ${caller}`);
+  element("accept").focus();
+  const done = () => {
+    if (state.incoming === call) {
+      state.incoming = null;
+      element("incoming").hidden = true;
+      showIdle();
+    }
+  };
+  call.on("cancel", done);
+  call.on("reject", done);
+  call.on("disconnect", done);
+  call.on("accept", () => {
+    state.incoming = null;
+    element("incoming").hidden = true;
+  });
+  watchCall(call, caller, { outgoing: false });
+}
+
+function watchCall(call, peer, { outgoing }) {
+  call.on("accept", () => startCall(call, peer));
+  call.on("disconnect", () => endCall(call));
+  call.on("cancel", () => endCall(call));
+  call.on("reject", () => endCall(call));
+  call.on("error", (error) => showError(describeTwilioError(error)));
+  call.on("reconnecting", () => showWarning("Network trouble: reconnecting the call…"));
+  call.on("reconnected", () => showWarning(""));
+  call.on("mute", (muted) => {
+    element("mute").setAttribute("aria-pressed", String(muted));
+    element("mute").textContent = muted ? "Unmute" : "Mute";
+  });
+  if (outgoing) {
+    state.call = call;
+    element("call-peer").textContent = peer;
+    setState("calling", `Calling ${peer}…`);
+  }
+}
+
+function startCall(call, peer) {
+  state.call = call;
+  element("call-peer").textContent = peer;
+  element("in-call").hidden = false;
+  setState("on-call", `On a call with ${peer}`);
+  const started = Date.now();
+  const timer = element("call-timer");
+  const tick = () => {
+    const seconds = Math.floor((Date.now() - started) / 1000);
+    timer.textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  };
+  tick();
+  clearInterval(state.callTimer);
+  state.callTimer = setInterval(tick, 1000);
+  element("hang-up").focus();
+  updateDialPreview();
+}
+
+function endCall(call) {
+  if (state.call !== call) return;
+  state.call = null;
+  clearInterval(state.callTimer);
+  element("in-call").hidden = true;
+  element("mute").setAttribute("aria-pressed", "false");
+  element("mute").textContent = "Mute";
+  showIdle();
+  updateDialPreview();
+}
+
+function showIdle() {
+  element("go-available").setAttribute("aria-pressed", String(state.wanted === "available"));
+  element("go-away").setAttribute("aria-pressed", String(state.wanted === "away"));
+  if (state.call) return;
+  if (state.wanted === "available") setState("available", "Available: your phone rings for calls");
+  else if (state.wanted === "away") setState("away", "Away: calls do not ring here");
+  else setState("offline", "Offline: click Go available to take calls");
+}
+
+// ---- Microphone, speaker and ringtone
+
+async function askForMicrophone() {
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    for (const track of stream.getTracks()) track.stop();
+    return true;
+  } catch (error) {
+    const denied = error && (error.name === "NotAllowedError" || error.name === "SecurityError");
+    showError(
+      denied
+        ? "Microphone permission denied. Allow the microphone for this site in the browser's address bar, then click Go available again."
+        : "No microphone could be opened. Plug one in or close other programs using it, then try again.",
+    );
+    setState("error", "No microphone");
+    return false;
+  }
+}
+
+function fillDeviceSelect(select, devices, selected) {
+  select.replaceChildren();
+  for (const [id, info] of devices) {
+    const option = document.createElement("option");
+    option.value = id;
+    option.textContent = info.label || (id === "default" ? "Default" : id);
+    option.selected = selected.has(id);
+    select.append(option);
+  }
+  select.disabled = devices.size === 0;
+}
+
+function showAudioDevices() {
+  const audio = state.device.audio;
+  const inputId = audio.inputDevice ? audio.inputDevice.deviceId : "default";
+  fillDeviceSelect(element("input-device"), audio.availableInputDevices, new Set([inputId]));
+  const speakers = new Set([...audio.speakerDevices.get()].map((info) => info.deviceId));
+  const ringtones = new Set([...audio.ringtoneDevices.get()].map((info) => info.deviceId));
+  fillDeviceSelect(element("output-device"), audio.availableOutputDevices, speakers);
+  fillDeviceSelect(element("ringtone-device"), audio.availableOutputDevices, ringtones);
+  if (!audio.isOutputSelectionSupported) {
+    element("output-device").disabled = true;
+    element("ringtone-device").disabled = true;
+  }
+}
+
+function wireAudioSelects() {
+  const audio = () => state.device.audio;
+  element("input-device").addEventListener("change", (event) =>
+    audio().setInputDevice(event.target.value).catch((error) => showError(describeTwilioError(error))),
+  );
+  element("output-device").addEventListener("change", (event) =>
+    audio().speakerDevices.set([event.target.value]).catch((error) => showError(describeTwilioError(error))),
+  );
+  element("ringtone-device").addEventListener("change", (event) =>
+    audio().ringtoneDevices.set([event.target.value]).catch((error) => showError(describeTwilioError(error))),
+  );
+}
+
+// ---- Going available and away
+
+async function goAvailable() {
+  showError("");
+  if (!(await askForMicrophone())) return;
+  setState("registering", "Connecting to Twilio…");
+  clearTimeout(state.registerTimer);
+  state.registerTimer = setTimeout(() => {
+    showError("Twilio did not answer within 20 seconds. Check the network connection, then click Go available again.");
+    setState("error", "Not connected");
+  }, REGISTER_TIMEOUT_MS);
+  try {
+    if (config.incomingAllowed) await state.device.register();
+    clearTimeout(state.registerTimer);
+    await setPresence("available");
+    showAudioDevices();
+    showIdle();
+  } catch (error) {
+    clearTimeout(state.registerTimer);
+    if (error.status !== 401) {
+      showError(error instanceof ApiError ? `Could not set your presence: ${error.message}` : describeTwilioError(error));
+      setState("error", "Not available");
+    }
+  }
+}
+
+async function goAway() {
+  showError("");
+  try {
+    if (state.device.state === "registered") await state.device.unregister();
+    await setPresence("away");
+    showIdle();
+  } catch (error) {
+    if (error.status !== 401) showError(error instanceof ApiError ? `Could not set your presence: ${error.message}` : describeTwilioError(error));
+  }
+}
+
+// ---- Start
+
+function wireDevice(device) {
+  device.on("registering", () => setState("registering", "Connecting to Twilio…"));
+  device.on("registered", () => {
+    clearTimeout(state.registerTimer);
+    showError("");
+    showIdle();
+  });
+  device.on("unregistered", () => {
+    if (state.wanted === "available") setState("error", "Disconnected from Twilio: calls cannot ring here");
+  });
+  device.on("error", (error) => {
+    clearTimeout(state.registerTimer);
+    showError(describeTwilioError(error));
+    if (error && error.code === 20104) refreshToken();
+    if (!state.call) setState("error", "Problem with the phone");
+  });
+  device.on("incoming", showIncoming);
+  device.on("tokenWillExpire", refreshToken);
+  if (device.audio && device.audio.on) device.audio.on("deviceChange", showAudioDevices);
+}
+
+function wireControls() {
+  element("go-available").addEventListener("click", goAvailable);
+  element("go-away").addEventListener("click", goAway);
+  element("accept").addEventListener("click", () => state.incoming && state.incoming.accept());
+  element("reject").addEventListener("click", () => state.incoming && state.incoming.reject());
+  element("hang-up").addEventListener("click", () => state.call && state.call.disconnect());
+  element("mute").addEventListener("click", () => state.call && state.call.mute(!state.call.isMuted()));
+  element("dial-to").addEventListener("input", updateDialPreview);
+  element("dial-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const target = dialTarget(element("dial-to").value);
+    if (target) placeCall(target.to, target.label);
+  });
+  for (const key of element("keypad").querySelectorAll("[data-key]")) {
+    key.addEventListener("click", () => {
+      if (state.call) {
+        state.call.sendDigits(key.dataset.key);
+      } else {
+        element("dial-to").value += key.dataset.key;
+        updateDialPreview();
+      }
+    });
+  }
+  wireAudioSelects();
+  window.addEventListener("offline", () => showWarning("The network is down: reconnecting when it is back…"));
+  window.addEventListener("online", () => showWarning(""));
+  window.addEventListener("pagehide", sayOfflineOnLeaving);
+}
+
+async function start() {
+  wireControls();
+  loadDirectory().catch(() => showWarning("Could not load your colleagues."));
+  let issued;
+  try {
+    issued = await issueToken();
+  } catch (error) {
+    if (error.status !== 401) {
+      showError(describeTokenError(error));
+      setState("error", "No access token");
+    }
+    return;
+  }
+  if (!window.Twilio || !window.Twilio.Device) {
+    showError("The Voice SDK did not load; reload the page.");
+    setState("error", "Not ready");
+    return;
+  }
+  try {
+    state.device = new window.Twilio.Device(issued.token, {
+      closeProtection: true,
+      codecPreferences: ["opus", "pcmu"],
+      tokenRefreshMs: 30000,
+    });
+  } catch (error) {
+    showError(describeTwilioError(error));
+    setState("error", "Not ready");
+    return;
+  }
+  wireDevice(state.device);
+  element("go-available").disabled = false;
+  element("go-away").disabled = false;
+  updateDialPreview();
+  setState("offline", "Offline: click Go available to take calls");
+}
+
+// The SDK's <script defer> runs before module scripts, which are deferred too.
+start();
