@@ -176,7 +176,7 @@ class AgentAdmin(admin.ModelAdmin):
             if user_account_manageable_by(manager=request.user, user=agent.user)
         ]
         for agent in manageable:
-            agent_deactivate(agent=agent)
+            agent_deactivate(agent=agent, by=request.user)
         self.message_user(
             request,
             f"Deactivated {len(manageable)} agent(s): they are no longer dialled, get no "

@@ -5,11 +5,14 @@ themselves, because Django checks on every request that the user is still active
 the session was made with the current password.
 """
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from agents.constants import Availability, PresenceSource
 from agents.models import Agent
+from agents.presence import presence_set
 
 
 def user_account_manageable_by(*, manager: AbstractBaseUser, user: AbstractBaseUser) -> bool:
@@ -30,11 +33,19 @@ def user_api_tokens_revoke(*, user: AbstractBaseUser) -> int:
 
 
 @transaction.atomic
-def agent_deactivate(*, agent: Agent) -> None:
+def agent_deactivate(*, agent: Agent, by: User) -> None:
     """Take an agent out of service for good, keeping its call history: it is never dialled
-    again, gets no AccessToken, and can no longer log in."""
+    again, gets no AccessToken, can no longer log in, and is offline."""
     agent.is_active = False
     agent.save(update_fields=["is_active", "updated_at"])
+    presence_set(
+        agent=agent,
+        availability=Availability.OFFLINE,
+        source=PresenceSource.ADMIN,
+        changed_by=by,
+        heartbeat=False,
+        now=timezone.now(),
+    )
     user_login_set(user=agent.user, enabled=False)
 
 

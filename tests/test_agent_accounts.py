@@ -97,7 +97,7 @@ def test_the_database_refuses_to_delete_an_agent_with_calls():
 
 
 def test_deactivating_keeps_history_and_ends_the_login_sessions_and_api_tokens(supervisor_client):
-    agent = AgentFactory(identity="alice")
+    agent = AgentFactory(identity="alice", availability="available")
     call = CallFactory(agent=agent)
     token = Token.objects.create(user=agent.user)
     agents_browser = logged_in_client(agent.user)
@@ -111,7 +111,7 @@ def test_deactivating_keeps_history_and_ends_the_login_sessions_and_api_tokens(s
     assert "Deactivated 1 agent(s)" in response.content.decode()
     agent.refresh_from_db()
     agent.user.refresh_from_db()
-    assert (agent.is_active, agent.user.is_active) == (False, False)
+    assert (agent.is_active, agent.user.is_active, agent.availability) == (False, False, "offline")
     assert not Token.objects.filter(pk=token.pk).exists()
     assert not still_logged_in(agents_browser)
     assert Client().login(username=agent.user.username, password=DEFAULT_PASSWORD) is False

@@ -208,18 +208,23 @@ def test_without_a_login_the_api_answers_401_and_the_page_sends_to_login(client)
     assert client.get("/calls/live/")["Location"].startswith("/login/")
 
 
-def test_each_agent_shows_its_availability_and_since_when(supervisor_client):
-    alice, bob = AgentFactory(identity="alice"), AgentFactory(identity="bob")
-    changed_at = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
-    for agent, availability in [(alice, Availability.AVAILABLE), (bob, Availability.AWAY)]:
+def make_available_or_away(availabilities: dict, *, at=None) -> None:
+    """Set agents' availability as a supervisor does in the admin (it does not lapse)."""
+    for agent, availability in availabilities.items():
         presence_set(
             agent=agent,
             availability=availability,
             source=PresenceSource.ADMIN,
             changed_by=None,
             heartbeat=False,
-            now=changed_at,
+            now=at or timezone.now(),
         )
+
+
+def test_each_agent_shows_its_availability_and_since_when(supervisor_client):
+    alice, bob = AgentFactory(identity="alice"), AgentFactory(identity="bob")
+    changed_at = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+    make_available_or_away({alice: Availability.AVAILABLE, bob: Availability.AWAY}, at=changed_at)
 
     agents = supervisor_client.get(LIVE_API).json()["agents"]
 

@@ -1,14 +1,11 @@
 """A supervisor watches calls ring, connect and end on the live board, in headless Chromium."""
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
-from agents.constants import PresenceSource
-from agents.presence import presence_set
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, PhoneNumberFactory, UserFactory
 from tests.test_call_log_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
-from tests.test_live_board import CUSTOMER, OUR_NUMBER, inbound_call
+from tests.test_live_board import CUSTOMER, OUR_NUMBER, inbound_call, make_available_or_away
 from tests.twilio_requests import deliver_over_http
 from voiceproject.roles import SUPERVISORS
 
@@ -23,15 +20,7 @@ def test_a_supervisor_sees_a_call_ring_connect_and_end_within_two_seconds(live_s
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     alice, bob = AgentFactory(identity="alice"), AgentFactory(identity="bob")
     carol = AgentFactory(identity="carol")
-    for agent, availability in [(alice, "available"), (bob, "available"), (carol, "away")]:
-        presence_set(
-            agent=agent,
-            availability=availability,
-            source=PresenceSource.ADMIN,
-            changed_by=None,
-            heartbeat=False,
-            now=timezone.now(),
-        )
+    make_available_or_away({alice: "available", bob: "available", carol: "away"})
     PhoneNumberFactory(number=OUR_NUMBER).agents.add(alice, bob)
     supervisor = UserFactory(username="sue", groups=[SUPERVISORS])
     deliveries = inbound_call()
