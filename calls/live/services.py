@@ -14,6 +14,8 @@ def stale_legs_queue_reconcile(*, legs: list[Call]) -> list[str]:
     The unique leg of StaleLegCheck makes it once per leg even when several boards poll at
     the same moment: only the poll whose row is inserted queues the task.
     """
+    if not legs:
+        return []  # the usual poll: no query at all
     already = set(
         StaleLegCheck.objects.filter(call_id__in=[leg.pk for leg in legs]).values_list(
             "call_id", flat=True
