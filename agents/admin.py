@@ -99,7 +99,7 @@ class AgentAdmin(admin.ModelAdmin):
         ("Phone numbers", {"fields": ["phone_numbers"]}),
     ]
     change_fieldsets = [
-        ("Login", {"fields": ["user", "login_enabled"]}),
+        ("Login", {"fields": ["username", "login_enabled"]}),
         ("Twilio client", {"fields": twilio_fields}),
         ("Phone numbers", {"fields": ["phone_numbers"]}),
         # Availability changes only through the actions, which record each change.
@@ -112,6 +112,11 @@ class AgentAdmin(admin.ModelAdmin):
     @admin.display(description="name", ordering="user__last_name")
     def full_name(self, agent):
         return agent.user.get_full_name()
+
+    @admin.display(description="username")
+    def username(self, agent):
+        """The login, as text: a link to the users' admin would only show supervisors a 403."""
+        return agent.user.get_username()
 
     @admin.display(description="login", boolean=True, ordering="user__is_active")
     def login_enabled(self, agent):
@@ -127,7 +132,7 @@ class AgentAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        readonly = ["user", "current_availability", "availability_since"]
+        readonly = ["username", "current_availability", "availability_since"]
         if not user_account_manageable_by(manager=request.user, user=obj.user):
             readonly.append("login_enabled")
         return readonly
