@@ -1,14 +1,14 @@
 """Writes to agents' accounts: deactivation, the login switch and passwords.
 
-Each one that takes access away also revokes the user's API tokens; browser sessions end by
-themselves, because Django checks on every request that the user is still active and that
-the session was made with the current password.
+Saving a user's password or active flag revokes the API tokens it no longer allows
+(tokens.signals); browser sessions end by themselves, because Django checks on every
+request that the user is still active and that the session was made with the current
+password.
 """
 
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from agents.constants import Availability, PresenceSource
 from agents.models import Agent
@@ -24,12 +24,6 @@ def user_account_manageable_by(*, manager: AbstractBaseUser, user: AbstractBaseU
     if getattr(manager, "is_superuser", False):
         return True
     return not (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
-
-
-def user_api_tokens_revoke(*, user: AbstractBaseUser) -> int:
-    """Delete the user's API tokens, so that apps must log in again; return how many."""
-    deleted, _ = Token.objects.filter(user_id=user.pk).delete()
-    return deleted
 
 
 @transaction.atomic
@@ -64,8 +58,6 @@ def user_login_set(*, user: AbstractBaseUser, enabled: bool) -> None:
     """Enable or disable the user's login; disabling also revokes its API tokens."""
     user.is_active = enabled
     user.save(update_fields=["is_active"])
-    if not enabled:
-        user_api_tokens_revoke(user=user)
 
 
 @transaction.atomic
@@ -73,4 +65,3 @@ def user_password_set(*, user: AbstractBaseUser, password: str) -> None:
     """Set a new password: every session made with the old one ends, API tokens are revoked."""
     user.set_password(password)
     user.save(update_fields=["password"])
-    user_api_tokens_revoke(user=user)

@@ -1,8 +1,6 @@
 import phonenumbers
 from django.conf import settings
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -11,7 +9,6 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from agents.selectors import NotAnActiveAgent, active_agent_for_user, agent_get_for_user
-from agents.services import user_api_tokens_revoke
 from voiceproject.twilio_ids import E164_REGEX, IDENTITY_REGEX
 
 # The Voice JavaScript SDK served from our static files (see its VERSION file there).
@@ -22,27 +19,6 @@ VOICE_SDK_PATH = "vendor/twilio-voice-sdk/twilio.min.js"
 def home(request):
     """Show who the user is to the voice system and where to go next."""
     return render(request, "home.html", {"agent": agent_get_for_user(user=request.user)})
-
-
-class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's password change, which also revokes the user's API tokens.
-
-    Django keeps this browser's session and ends the others by itself.
-    """
-
-    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
-        response = super().form_valid(form)
-        user_api_tokens_revoke(user=form.user)
-        return response
-
-
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    """Django's reset by emailed link, which also revokes the user's API tokens."""
-
-    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
-        response = super().form_valid(form)
-        user_api_tokens_revoke(user=form.user)
-        return response
 
 
 @login_required

@@ -1,6 +1,6 @@
 """Benchmark /api/token/ against Twilio's quickstart token endpoint, served the same way.
 
-Ours runs as in production (gunicorn, DEBUG=0, PostgreSQL, DRF token header); the reference
+Ours runs as in production (gunicorn, DEBUG=0, PostgreSQL, API token header); the reference
 is benches/quickstart_token_app.py (the helper library, no login, no database) under the
 same gunicorn settings. wrk drives both with the same load, rounds interleaved so that noise
 from other work on the machine falls on both sides. /healthz is measured too, as the floor:
@@ -39,20 +39,20 @@ TWILIO_ENVIRONMENT = {
     "TWILIO_API_KEY_SECRET": "bench-api-key-secret-0123456789ab",
     "QUICKSTART_APP_SID": "AP" + "c3" * 16,
 }
-# Run by manage.py shell: an agent with a DRF token, then the queries one token request
+# Run by manage.py shell: an agent with an API token, then the queries one token request
 # costs. Prints both on its last line.
 CREATE_AGENT = f"""
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from tokens.api_tokens import api_token_create
 from agents.models import Agent, TwimlApp
 
 app = TwimlApp.objects.create(sid="{TWILIO_ENVIRONMENT["QUICKSTART_APP_SID"]}", friendly_name="B")
 user = get_user_model().objects.create_user("bench_agent")
 Agent.objects.create(user=user, identity="bench_agent", twiml_app=app)
-key = Token.objects.create(user=user).key
+key = api_token_create(user=user, name="bench").key
 client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {{key}}")
 with CaptureQueriesContext(connection) as queries:
     assert client.get("/api/token/").status_code == 200
@@ -144,7 +144,7 @@ def main():
             assert fetch_token(ours_url, ours_headers)["identity"] == "bench_agent"
             fetch_token(ref_url, {})
             sides = {
-                "ours (/api/token/, DRF token)": (ours_url, ours_headers),
+                "ours (/api/token/, API token)": (ours_url, ours_headers),
                 "reference (quickstart)": (ref_url, {}),
                 # Context, not a target: the cheapest view of ours, one query and no DRF.
                 "django floor (/healthz)": (ours_base + "/healthz", {}),
@@ -159,7 +159,7 @@ def main():
 
     summaries = {name: summarize(runs) for name, runs in results.items()}
     ours, reference = (
-        summaries["ours (/api/token/, DRF token)"],
+        summaries["ours (/api/token/, API token)"],
         summaries["reference (quickstart)"],
     )
     print(

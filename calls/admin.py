@@ -64,7 +64,12 @@ class CallAdmin(ReadOnlyAdmin[Call]):
     def family(self, call: Call) -> SafeString:
         return family_page_link(call)
 
-    @admin.action(description="Reconcile with Twilio", permissions=["view"])
+    def has_reconcile_permission(self, request: HttpRequest) -> bool:
+        """Asking Twilio about calls rewrites them: it takes the permission to change calls,
+        which this admin otherwise never uses (its rows are read-only)."""
+        return request.user.has_perm("calls.change_call")
+
+    @admin.action(description="Reconcile with Twilio", permissions=["reconcile"])
     def reconcile_with_twilio(self, request: HttpRequest, queryset: QuerySet[Call]) -> None:
         """Queue one single-call run per call: the page answers at once, the runs' outcomes
         show under Reconcile runs."""
@@ -76,17 +81,26 @@ class CallAdmin(ReadOnlyAdmin[Call]):
                 messages.ERROR,
             )
             return
-        results = [tasks.reconcile_call.delay(sid) for sid in sids]
+        started = timezone.now()
+        queued = [sid for sid in sids if tasks.reconcile_call_enqueue(sid=sid)]
+        already = len(sids) - len(queued)
+        waiting = f" {already} already waiting were not queued again." if already else ""
         runs_url = reverse("admin:calls_reconcilerun_changelist") + "?kind__exact=single"
         if not tasks.runs_on_a_worker():
-            failed = sum(1 for result in results if result.failed())
+            failed = ReconcileRun.objects.filter(
+                kind=ReconcileRun.Kind.SINGLE,
+                call_sid__in=queued,
+                started_at__gte=started,
+                outcome=ReconcileRun.Outcome.FAILED,
+            ).count()
             self.message_user(
                 request,
                 format_html(
-                    "Reconciled {} call(s) here (no worker configured); {} failed. "
+                    "Reconciled {} call(s) here (no worker configured); {} failed.{} "
                     '<a href="{}">Reconcile runs</a> show each outcome.',
-                    len(sids),
+                    len(queued),
                     failed,
+                    waiting,
                     runs_url,
                 ),
                 messages.ERROR if failed else messages.SUCCESS,
@@ -95,9 +109,10 @@ class CallAdmin(ReadOnlyAdmin[Call]):
         self.message_user(
             request,
             format_html(
-                "Queued {} call(s) for reconciliation with Twilio. A worker runs them; "
+                "Queued {} call(s) for reconciliation with Twilio.{} A worker runs them; "
                 '<a href="{}">Reconcile runs</a> show each outcome when it is done.',
-                len(sids),
+                len(queued),
+                waiting,
                 runs_url,
             ),
         )

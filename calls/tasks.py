@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Task, current_app, shared_task
+from django.core.cache import cache
 
 from calls.models import ReconcileRun
 from calls.reconcile import runs as reconcile
@@ -37,8 +38,34 @@ def _scheduled_run(service: Callable[[], ReconcileRun]) -> int | None:
         return None
 
 
+# How long a call asked about stays marked as queued when no worker takes its task; then it
+# may be queued again.
+RECONCILE_CALL_QUEUED_SECONDS = 60 * 60
+
+
+def _queued_key(sid: str) -> str:
+    return f"calls:reconcile-call-queued:{sid}"
+
+
+def reconcile_call_enqueue(*, sid: str) -> bool:
+    """Queue a reconcile of this call unless one is already waiting; tell whether it was.
+
+    The mark lives in the shared cache (Redis in production), so every web worker sees it.
+    """
+    if not cache.add(_queued_key(sid), 1, timeout=RECONCILE_CALL_QUEUED_SECONDS):
+        return False
+    try:
+        reconcile_call.delay(sid)
+    except Exception:
+        cache.delete(_queued_key(sid))  # nothing was queued: let the next request try
+        raise
+    return True
+
+
 @shared_task(bind=True, max_retries=10)
 def reconcile_call(self: Task[Any, Any], sid: str) -> int:
+    # Taken off the queue: a new request may queue the call again.
+    cache.delete(_queued_key(sid))
     try:
         return reconcile.reconcile_call(sid=sid).pk
     except reconcile.ReconcileAlreadyRunning as error:

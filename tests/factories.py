@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, Permission
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from calls.models import Call
+from tokens.api_tokens import api_token_create
 from voiceproject.roles import roles_create
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
@@ -92,3 +93,8 @@ class CallFactory(factory.django.DjangoModelFactory):
     from_number = "+14155550199"
     to_number = "+14155550100"
     status = "completed"
+
+
+def api_token_header(user, *, name: str = "test device") -> dict[str, str]:
+    """The header a device sends after logging in with POST /api/auth/token/."""
+    return {"Authorization": f"Token {api_token_create(user=user, name=name).key}"}

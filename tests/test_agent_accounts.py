@@ -7,10 +7,15 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection
 from django.db.models import ProtectedError
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from agents.models import Agent
-from tests.factories import DEFAULT_PASSWORD, AgentFactory, CallFactory, UserFactory
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    AgentFactory,
+    CallFactory,
+    UserFactory,
+    api_token_header,
+)
 from tests.test_agents_admin import agent_change_form
 from voiceproject.roles import SUPERVISORS
 
@@ -29,8 +34,19 @@ def supervisor_client(client):
 def logged_in_client(user) -> Client:
     """A separate browser in which the user logged in with its password."""
     browser = Client()
-    assert browser.login(username=user.username, password=DEFAULT_PASSWORD)
+    assert logs_in(browser, username=user.username, password=DEFAULT_PASSWORD)
     return browser
+
+
+def logs_in(browser: Client, *, username: str, password: str) -> bool:
+    """Log in through the login page, as a person does; tell whether it worked."""
+    response = browser.post("/login/", {"username": username, "password": password})
+    return response.status_code == 302
+
+
+def api_token_refused(header: dict[str, str]) -> bool:
+    """The API no longer accepts this device's token."""
+    return Client().get("/api/token/", headers=header).status_code == 401
 
 
 def still_logged_in(browser: Client) -> bool:
@@ -99,7 +115,7 @@ def test_the_database_refuses_to_delete_an_agent_with_calls():
 def test_deactivating_keeps_history_and_ends_the_login_sessions_and_api_tokens(supervisor_client):
     agent = AgentFactory(identity="alice", availability="available")
     call = CallFactory(agent=agent)
-    token = Token.objects.create(user=agent.user)
+    token_header = api_token_header(agent.user)
     agents_browser = logged_in_client(agent.user)
 
     response = supervisor_client.post(
@@ -112,18 +128,16 @@ def test_deactivating_keeps_history_and_ends_the_login_sessions_and_api_tokens(s
     agent.refresh_from_db()
     agent.user.refresh_from_db()
     assert (agent.is_active, agent.user.is_active, agent.availability) == (False, False, "offline")
-    assert not Token.objects.filter(pk=token.pk).exists()
+    assert api_token_refused(token_header)
     assert not still_logged_in(agents_browser)
-    assert Client().login(username=agent.user.username, password=DEFAULT_PASSWORD) is False
+    assert not logs_in(Client(), username=agent.user.username, password=DEFAULT_PASSWORD)
     call.refresh_from_db()
     assert call.agent_id == agent.pk
-    api = Client().get("/api/token/", headers={"Authorization": f"Token {token.key}"})
-    assert api.status_code == 401
 
 
 def test_supervisor_disables_and_enables_a_login_from_the_agents_page(supervisor_client):
     agent = AgentFactory()
-    Token.objects.create(user=agent.user)
+    token_header = api_token_header(agent.user)
     url = f"/admin/agents/agent/{agent.pk}/change/"
 
     disabled = supervisor_client.post(url, agent_change_form(agent, login_enabled=None))
@@ -135,14 +149,14 @@ def test_supervisor_disables_and_enables_a_login_from_the_agents_page(supervisor
     assert (disabled.status_code, enabled.status_code) == (302, 302)
     assert was_active is False
     assert agent.user.is_active is True
-    assert not Token.objects.filter(user=agent.user).exists()
+    assert api_token_refused(token_header)
 
 
 def test_supervisor_sets_an_agents_password_which_ends_its_sessions_and_tokens(
     supervisor_client,
 ):
     agent = AgentFactory()
-    token = Token.objects.create(user=agent.user)
+    token_header = api_token_header(agent.user)
     agents_browser = logged_in_client(agent.user)
     url = f"/admin/agents/agent/{agent.pk}/password/"
 
@@ -156,8 +170,8 @@ def test_supervisor_sets_an_agents_password_which_ends_its_sessions_and_tokens(
     assert "Set password" in change_page.content.decode()
     assert response.status_code == 302
     assert not still_logged_in(agents_browser)
-    assert not Token.objects.filter(pk=token.pk).exists()
-    assert Client().login(username=agent.user.username, password=NEW_PASSWORD)
+    assert api_token_refused(token_header)
+    assert logs_in(Client(), username=agent.user.username, password=NEW_PASSWORD)
 
 
 def test_a_weak_password_is_refused_with_the_reason(supervisor_client):
@@ -170,7 +184,7 @@ def test_a_weak_password_is_refused_with_the_reason(supervisor_client):
 
     assert response.status_code == 200
     assert "This password is too common." in response.content.decode()
-    assert Client().login(username=agent.user.username, password=DEFAULT_PASSWORD)
+    assert logs_in(Client(), username=agent.user.username, password=DEFAULT_PASSWORD)
 
 
 @pytest.mark.parametrize(
@@ -225,9 +239,9 @@ def test_a_supervisor_cannot_take_over_a_staff_account_through_its_agent_profile
 
 def test_an_agent_changes_its_own_password_and_its_other_sessions_end(client):
     agent = AgentFactory()
-    token = Token.objects.create(user=agent.user)
+    token_header = api_token_header(agent.user)
     other_browser = logged_in_client(agent.user)
-    client.login(username=agent.user.username, password=DEFAULT_PASSWORD)
+    logs_in(client, username=agent.user.username, password=DEFAULT_PASSWORD)
 
     page = client.get("/password_change/")
     response = client.post(
@@ -244,7 +258,7 @@ def test_an_agent_changes_its_own_password_and_its_other_sessions_end(client):
     assert response["Location"] == "/password_change/done/"
     assert still_logged_in(client)
     assert not still_logged_in(other_browser)
-    assert not Token.objects.filter(pk=token.pk).exists()
+    assert api_token_refused(token_header)
 
 
 def test_password_change_needs_a_login(client):
@@ -259,7 +273,7 @@ def test_a_forgotten_password_is_reset_by_mail_printed_by_the_console_backend(
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     agent = AgentFactory(user=UserFactory(email="alice@example.com"))
-    token = Token.objects.create(user=agent.user)
+    token_header = api_token_header(agent.user)
 
     asked = client.post("/password_reset/", {"email": "alice@example.com"})
     mail = capsys.readouterr().out
@@ -275,8 +289,8 @@ def test_a_forgotten_password_is_reset_by_mail_printed_by_the_console_backend(
     assert "To: alice@example.com" in mail
     assert done.status_code == 302
     assert done["Location"] == "/reset/done/"
-    assert Client().login(username=agent.user.username, password=NEW_PASSWORD)
-    assert not Token.objects.filter(pk=token.pk).exists()
+    assert logs_in(Client(), username=agent.user.username, password=NEW_PASSWORD)
+    assert api_token_refused(token_header)
 
 
 def test_a_reset_for_an_unknown_address_sends_nothing_and_says_the_same(client, mailoutbox):

@@ -2,23 +2,30 @@
 
 import jwt
 import pytest
-from rest_framework.authtoken.models import Token
 
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, UserFactory
+from tokens.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
 
-def test_agent_trades_username_and_password_for_a_drf_token(client):
+def test_agent_trades_username_and_password_for_a_named_api_token(client):
     agent = AgentFactory(user__username="dana")
 
-    response = client.post("/api/auth/token/", {"username": "dana", "password": DEFAULT_PASSWORD})
+    response = client.post(
+        "/api/auth/token/",
+        {"username": "dana", "password": DEFAULT_PASSWORD, "name": "Dana's iPhone"},
+    )
 
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=agent.user).key}
+    body = response.json()
+    assert set(body) == {"token", "name", "expires_at"}
+    stored = ApiToken.objects.get(user=agent.user)
+    assert stored.name == "Dana's iPhone"
+    assert body["token"] not in stored.key_hash
 
 
-def test_drf_token_from_login_gets_an_access_token(client):
+def test_api_token_from_login_gets_an_access_token(client):
     AgentFactory(user__username="erin", identity="erin")
     login = client.post("/api/auth/token/", {"username": "erin", "password": DEFAULT_PASSWORD})
 
@@ -31,17 +38,17 @@ def test_drf_token_from_login_gets_an_access_token(client):
     assert claims["grants"]["identity"] == "erin"
 
 
-def test_wrong_password_gets_no_drf_token(client):
+def test_wrong_password_gets_no_api_token(client):
     UserFactory(username="frank")
 
     response = client.post("/api/auth/token/", {"username": "frank", "password": "wrong"})
 
     assert response.status_code == 400
     assert response.json() == {"non_field_errors": ["Unable to log in with provided credentials."]}
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
-def test_inactive_user_gets_no_drf_token(client):
+def test_inactive_user_gets_no_api_token(client):
     UserFactory(username="gone", is_active=False)
 
     response = client.post("/api/auth/token/", {"username": "gone", "password": DEFAULT_PASSWORD})

@@ -164,9 +164,9 @@ def test_child_sid_opens_the_whole_family_with_its_timeline(analyst_client):
         *family.children.values_list("sid", flat=True).order_by("id"),
     ]
     assert [(event.call.sid, event.status) for event in found.events] == [
-        (family.sid, "ringing"),
-        (child.sid, "ringing"),
         (child.sid, "completed"),
+        (child.sid, "ringing"),
+        (family.sid, "ringing"),
     ]
     body = response.content.decode()
     assert "CallDuration" in body

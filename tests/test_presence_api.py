@@ -4,13 +4,12 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from agents.constants import Availability, PresenceSource
 from agents.models import PresenceChange
 from agents.tasks import presence_lapse_silent_softphones
-from tests.factories import AgentFactory, CallFactory, UserFactory
+from tests.factories import AgentFactory, CallFactory, UserFactory, api_token_header
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +30,11 @@ def session_client(user) -> APIClient:
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=api_token_header(user)["Authorization"])
     return client
 
 
-@pytest.fixture(params=[session_client, token_client], ids=["session", "drf-token"])
+@pytest.fixture(params=[session_client, token_client], ids=["session", "api-token"])
 def as_alice(request, alice) -> APIClient:
     return request.param(alice.user)
 

@@ -11,7 +11,6 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -28,7 +27,7 @@ from tests.conftest import (
 )
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, PhoneNumberFactory, UserFactory
 from tests.test_settings import run_manage
-from tests.twilio_requests import twilio_signature
+from tests.twilio_requests import post_signed_over_http
 from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -180,15 +179,7 @@ def test_a_signed_call_reaches_the_reconciled_call_log(
         "Called": OUR_NUMBER,
     }
     voice_url = f"{base}/twilio/voice/"
-    answer = requests.post(
-        voice_url,
-        data=urlencode(form),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": twilio_signature(voice_url, form),
-        },
-        timeout=10,
-    )
+    answer = post_signed_over_http(voice_url, form)
     assert answer.status_code == 200, answer.text
     assert "<Client" in answer.text
     assert "<Identity>alice</Identity>" in answer.text

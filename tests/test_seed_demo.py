@@ -2,8 +2,9 @@ import re
 from io import StringIO
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate as django_authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from voiceproject.roles import ANALYSTS, SUPERVISORS
@@ -16,6 +17,13 @@ def seed_demo(*arguments) -> dict[str, str]:
     output = StringIO()
     call_command("seed_demo", *arguments, stdout=output)
     return dict(re.findall(r"^\s+(\S+)\s+password: (\S+)$", output.getvalue(), re.MULTILINE))
+
+
+def authenticate(*, username: str, password: str):
+    """Check a login as the login page does: with a request, which django-axes requires."""
+    return django_authenticate(
+        RequestFactory().post("/login/"), username=username, password=password
+    )
 
 
 def test_seed_demo_creates_staff_agents_app_and_number_and_prints_passwords_once():

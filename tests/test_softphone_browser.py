@@ -152,7 +152,7 @@ def test_agent_goes_available_takes_a_call_dials_and_goes_away(
 
     requests_before = len(token_requests)
     page.evaluate("device.emit('tokenWillExpire', device)")
-    page.wait_for_function("window.sdkLog.includes('updateToken')")
+    page.wait_for_function("() => window.sdkLog.includes('updateToken')")
     assert len(token_requests) == requests_before + 1
 
     page.get_by_role("button", name="Go away").click()
@@ -184,7 +184,7 @@ def test_tokens_are_renewed_on_a_timer_from_their_expiry(alice, chromium, live_s
     page.clock.fast_forward("57:00")
     assert "updateToken" not in sdk_log(page)
     page.clock.fast_forward("01:30")
-    page.wait_for_function("window.sdkLog.includes('updateToken')")
+    page.wait_for_function("() => window.sdkLog.includes('updateToken')")
 
 
 def test_a_failed_renewal_warns_and_retries(alice, chromium, live_server):
@@ -195,7 +195,7 @@ def test_a_failed_renewal_warns_and_retries(alice, chromium, live_server):
     expect(page.locator("#phone-warning")).to_contain_text("Could not renew the access token")
     expect(page.locator("#phone-warning")).to_contain_text("Trying again in 2 s")
     page.unroute("**/api/token/")
-    page.wait_for_function("window.sdkLog.includes('updateToken')")
+    page.wait_for_function("() => window.sdkLog.includes('updateToken')")
     expect(page.locator("#phone-warning")).to_be_hidden()
 
 

@@ -5,20 +5,13 @@ from datetime import datetime
 
 import jwt
 import pytest
-from rest_framework.authtoken.models import Token
 
 from tests.conftest import TEST_ACCOUNT_SID, TEST_API_KEY_SECRET, TEST_API_KEY_SID
-from tests.factories import AgentFactory, TwimlAppFactory, UserFactory
+from tests.factories import AgentFactory, TwimlAppFactory, UserFactory, api_token_header
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/token/"
-
-
-def token_header(user) -> dict:
-    """The header a mobile app sends after POST /api/auth/token/."""
-    key, _ = Token.objects.get_or_create(user=user)
-    return {"Authorization": f"Token {key}"}
 
 
 def decode(access_token: str) -> tuple[dict, dict]:
@@ -31,7 +24,7 @@ def test_token_carries_the_agents_identity_app_and_incoming_grant(client):
     agent = AgentFactory(identity="alice_01", incoming_allowed=True)
     before = int(time.time())
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
     after = int(time.time())
 
     assert response.status_code == 200
@@ -61,7 +54,7 @@ def test_token_carries_the_agents_identity_app_and_incoming_grant(client):
 def test_token_of_an_agent_without_incoming_calls_has_no_incoming_grant(client):
     agent = AgentFactory(incoming_allowed=False)
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     _, claims = decode(response.json()["token"])
     assert claims["grants"]["voice"] == {"outgoing": {"application_sid": agent.twiml_app.sid}}
@@ -83,7 +76,7 @@ def mobile_agent():
 def test_token_for_a_mobile_platform_carries_that_platforms_push_credential(
     client, mobile_agent, platform, expected
 ):
-    response = client.get(URL, {"platform": platform}, headers=token_header(mobile_agent.user))
+    response = client.get(URL, {"platform": platform}, headers=api_token_header(mobile_agent.user))
 
     _, claims = decode(response.json()["token"])
     assert claims["grants"]["voice"]["push_credential_sid"] == expected
@@ -94,7 +87,7 @@ def test_platform_may_be_posted_as_json(client, mobile_agent):
         URL,
         {"platform": "ios", "ttl": 600},
         content_type="application/json",
-        headers=token_header(mobile_agent.user),
+        headers=api_token_header(mobile_agent.user),
     )
 
     _, claims = decode(response.json()["token"])
@@ -102,7 +95,7 @@ def test_platform_may_be_posted_as_json(client, mobile_agent):
 
 
 def test_token_without_a_platform_has_no_push_credential(client, mobile_agent):
-    response = client.get(URL, headers=token_header(mobile_agent.user))
+    response = client.get(URL, headers=api_token_header(mobile_agent.user))
 
     _, claims = decode(response.json()["token"])
     assert "push_credential_sid" not in claims["grants"]["voice"]
@@ -111,14 +104,14 @@ def test_token_without_a_platform_has_no_push_credential(client, mobile_agent):
 def test_token_for_a_platform_whose_credential_is_missing_has_none(client):
     agent = AgentFactory(twiml_app=TwimlAppFactory(apn_credential_sid=APN_SID))
 
-    response = client.get(URL, {"platform": "android"}, headers=token_header(agent.user))
+    response = client.get(URL, {"platform": "android"}, headers=api_token_header(agent.user))
 
     _, claims = decode(response.json()["token"])
     assert "push_credential_sid" not in claims["grants"]["voice"]
 
 
 def test_unknown_platform_is_refused_with_400(client, mobile_agent):
-    response = client.get(URL, {"platform": "windows"}, headers=token_header(mobile_agent.user))
+    response = client.get(URL, {"platform": "windows"}, headers=api_token_header(mobile_agent.user))
 
     assert response.status_code == 400
     assert response.json() == {"platform": ['"windows" is not a valid choice.']}
@@ -127,13 +120,13 @@ def test_unknown_platform_is_refused_with_400(client, mobile_agent):
 def test_answer_names_the_edge_softphones_connect_through(client, settings, mobile_agent):
     settings.TWILIO_REGION, settings.TWILIO_EDGE = "ie1", "dublin"
 
-    response = client.get(URL, headers=token_header(mobile_agent.user))
+    response = client.get(URL, headers=api_token_header(mobile_agent.user))
 
     assert response.json()["edge"] == "dublin"
 
 
 def test_edge_is_roaming_when_none_is_configured(client, mobile_agent):
-    response = client.get(URL, headers=token_header(mobile_agent.user))
+    response = client.get(URL, headers=api_token_header(mobile_agent.user))
 
     assert response.json()["edge"] == "roaming"
 
@@ -142,7 +135,7 @@ def test_token_header_names_the_region_when_one_is_set(client, settings):
     settings.TWILIO_REGION = "ie1"
     agent = AgentFactory()
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     header, _ = decode(response.json()["token"])
     assert header == {"alg": "HS256", "typ": "JWT", "cty": "twilio-fpa;v=1", "twr": "ie1"}
@@ -152,7 +145,7 @@ def test_token_lives_as_long_as_twilio_token_ttl(client, settings):
     settings.TWILIO_TOKEN_TTL = 600
     agent = AgentFactory()
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     body = response.json()
     _, claims = decode(body["token"])
@@ -163,7 +156,7 @@ def test_token_lives_as_long_as_twilio_token_ttl(client, settings):
 def test_post_issues_a_token_too(client):
     agent = AgentFactory(identity="bob")
 
-    response = client.post(URL, headers=token_header(agent.user))
+    response = client.post(URL, headers=api_token_header(agent.user))
 
     assert response.status_code == 200
     _, claims = decode(response.json()["token"])
@@ -174,7 +167,7 @@ def test_post_issues_a_token_too(client):
 def test_shorter_ttl_asked_for_is_honoured(client, method):
     agent = AgentFactory()
 
-    response = getattr(client, method)(URL, {"ttl": 300}, headers=token_header(agent.user))
+    response = getattr(client, method)(URL, {"ttl": 300}, headers=api_token_header(agent.user))
 
     body = response.json()
     _, claims = decode(body["token"])
@@ -186,7 +179,7 @@ def test_ttl_in_a_json_body_is_honoured(client):
     agent = AgentFactory()
 
     response = client.post(
-        URL, {"ttl": 120}, content_type="application/json", headers=token_header(agent.user)
+        URL, {"ttl": 120}, content_type="application/json", headers=api_token_header(agent.user)
     )
 
     assert response.json()["ttl"] == 120
@@ -197,7 +190,9 @@ def test_longer_ttl_asked_for_is_capped_at_the_configured_one(client, settings, 
     settings.TWILIO_TOKEN_TTL = 900
     agent = AgentFactory()
 
-    response = getattr(client, method)(URL, {"ttl": 86400 * 30}, headers=token_header(agent.user))
+    response = getattr(client, method)(
+        URL, {"ttl": 86400 * 30}, headers=api_token_header(agent.user)
+    )
 
     body = response.json()
     _, claims = decode(body["token"])
@@ -209,7 +204,7 @@ def test_no_token_outlives_twilios_24_hour_maximum(client, settings):
     settings.TWILIO_TOKEN_TTL = 86400
     agent = AgentFactory()
 
-    response = client.get(URL, {"ttl": 86401}, headers=token_header(agent.user))
+    response = client.get(URL, {"ttl": 86401}, headers=api_token_header(agent.user))
 
     _, claims = decode(response.json()["token"])
     assert claims["exp"] - claims["nbf"] <= 86400 + 1
@@ -220,7 +215,7 @@ def test_no_token_outlives_twilios_24_hour_maximum(client, settings):
 def test_invalid_ttl_is_refused_with_400(client, method, ttl):
     agent = AgentFactory()
 
-    response = getattr(client, method)(URL, {"ttl": ttl}, headers=token_header(agent.user))
+    response = getattr(client, method)(URL, {"ttl": ttl}, headers=api_token_header(agent.user))
 
     assert response.status_code == 400
     assert "ttl" in response.json()
@@ -230,7 +225,7 @@ def test_no_parameter_gets_a_token_for_another_identity(client):
     AgentFactory(identity="victim")
     agent = AgentFactory(identity="mallory")
 
-    response = client.get(URL, {"identity": "victim"}, headers=token_header(agent.user))
+    response = client.get(URL, {"identity": "victim"}, headers=api_token_header(agent.user))
 
     _, claims = decode(response.json()["token"])
     assert response.json()["identity"] == "mallory"
@@ -250,7 +245,7 @@ def test_browser_session_gets_a_token(client):
 def test_token_responses_are_never_cached(client):
     agent = AgentFactory()
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     assert "no-store" in response["Cache-Control"]
 
@@ -263,17 +258,17 @@ def test_anonymous_request_is_refused_with_401(client):
     assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
-def test_unknown_drf_token_is_refused_with_401(client):
+def test_unknown_api_token_is_refused_with_401(client):
     response = client.get(URL, headers={"Authorization": "Token " + "0" * 40})
 
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid token."}
+    assert response.json() == {"detail": "Invalid or expired token."}
 
 
 def test_inactive_agent_is_refused_with_403(client):
     agent = AgentFactory(identity="dormant", is_active=False)
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     assert response.status_code == 403
     assert response.json() == {
@@ -284,7 +279,7 @@ def test_inactive_agent_is_refused_with_403(client):
 def test_user_without_an_agent_is_refused_with_403(client):
     user = UserFactory()
 
-    response = client.get(URL, headers=token_header(user))
+    response = client.get(URL, headers=api_token_header(user))
 
     assert response.status_code == 403
     assert response.json() == {
@@ -300,7 +295,7 @@ def test_missing_twilio_credentials_answer_503_naming_them(client, settings, mis
     setattr(settings, missing, "")
     agent = AgentFactory()
 
-    response = client.get(URL, headers=token_header(agent.user))
+    response = client.get(URL, headers=api_token_header(agent.user))
 
     assert response.status_code == 503
     assert response.json() == {
@@ -308,9 +303,9 @@ def test_missing_twilio_credentials_answer_503_naming_them(client, settings, mis
     }
 
 
-def test_token_request_costs_one_query_with_a_drf_token(client, django_assert_num_queries):
+def test_token_request_costs_one_query_with_an_api_token(client, django_assert_num_queries):
     agent = AgentFactory()
-    headers = token_header(agent.user)
+    headers = api_token_header(agent.user)
 
     with django_assert_num_queries(1):
         response = client.get(URL, headers=headers)
@@ -318,8 +313,8 @@ def test_token_request_costs_one_query_with_a_drf_token(client, django_assert_nu
     assert response.json()["identity"] == agent.identity
 
 
-def test_user_without_an_agent_is_told_so_with_a_drf_token(client, django_assert_num_queries):
-    headers = token_header(UserFactory())
+def test_user_without_an_agent_is_told_so_with_an_api_token(client, django_assert_num_queries):
+    headers = api_token_header(UserFactory())
 
     with django_assert_num_queries(1):
         response = client.get(URL, headers=headers)

@@ -31,6 +31,19 @@ def post_signed(client, path: str, parameters: dict[str, str], **headers):
     )
 
 
+def post_signed_over_http(url: str, parameters: dict[str, str]) -> requests.Response:
+    """POST a form to a running server as Twilio does, signed for that exact URL."""
+    return requests.post(
+        url,
+        data=urlencode(parameters),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": twilio_signature(url, parameters),
+        },
+        timeout=10,
+    )
+
+
 def deliver(client, delivery: Delivery):
     return post_signed(client, WEBHOOK_PATHS[delivery.webhook], delivery.parameters)
 

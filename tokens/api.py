@@ -2,15 +2,25 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+from django.contrib.auth import authenticate
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import (
+    APIException,
+    NotAuthenticated,
+    PermissionDenied,
+    Throttled,
+    ValidationError,
+)
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.selectors import NotAnActiveAgent, active_agent_for_user
+from tokens.api_tokens import api_token_create
+from tokens.models import API_TOKEN_NAME_MAX_LENGTH, ApiToken
 from tokens.services import Platform, TwilioCredentialsMissing, access_token_for_agent
 
 
@@ -19,7 +29,70 @@ class ServiceUnavailable(APIException):
     default_code = "twilio_not_configured"
 
 
-class AccessTokenApi(APIView):
+class NeverCachedApi(APIView):
+    """An API view whose answers carry credentials: no cache may keep them."""
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
+
+
+class LockedOut(Throttled):
+    default_detail = "Too many failed logins: this username or address is locked out for now."
+    default_code = "locked_out"
+
+
+class ApiTokenApi(NeverCachedApi):
+    """Log a device in (POST: username and password for a token) or out (DELETE)."""
+
+    permission_classes = [AllowAny]
+
+    class LoginInputSerializer(serializers.Serializer[object]):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=4096, trim_whitespace=False)
+        name = serializers.CharField(
+            max_length=API_TOKEN_NAME_MAX_LENGTH,
+            required=False,
+            help_text="The device, so that it can be told apart in the admin.",
+        )
+
+    class LoginOutputSerializer(serializers.Serializer[object]):
+        token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
+        name = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=LoginInputSerializer, responses=LoginOutputSerializer, auth=[])
+    def post(self, request: Request) -> Response:
+        serializer = self.LoginInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        # django-axes counts failures on the Django request and marks a locked-out one.
+        django_request = request._request
+        user = authenticate(django_request, username=data["username"], password=data["password"])
+        if getattr(django_request, "axes_locked_out", False):
+            raise LockedOut()
+        if user is None:
+            raise ValidationError(
+                {"non_field_errors": ["Unable to log in with provided credentials."]}
+            )
+        new = api_token_create(user=user, name=data.get("name", ""))
+        return Response(
+            {"token": new.key, "name": new.token.name, "expires_at": new.token.expires_at}
+        )
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Log this device out: the token that authenticates this request stops working."""
+        if not isinstance(request.auth, ApiToken):
+            raise NotAuthenticated("Send the token to end as `Authorization: Token <token>`.")
+        request.auth.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccessTokenApi(NeverCachedApi):
     """Issue a Voice AccessToken for the logged-in user's own agent identity.
 
     Call it again before `expires_at` (the SDK's `tokenWillExpire` event) to refresh.
@@ -74,11 +147,3 @@ class AccessTokenApi(APIView):
         # The dataclass renders exactly as OutputSerializer describes it (DRF's encoder writes
         # datetimes in the same ISO 8601 form), without a serializer's per-request field copies.
         return Response(asdict(issued))
-
-    def finalize_response(
-        self, request: Request, response: Response, *args: Any, **kwargs: Any
-    ) -> Response:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        # Tokens are credentials: no cache may keep them.
-        add_never_cache_headers(response)
-        return response

@@ -1,15 +1,17 @@
-"""DRF token authentication, shaped for the token endpoint: the hot path of every softphone."""
+"""API token authentication, shaped for the token endpoint: the hot path of every softphone."""
 
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
 from agents.models import Agent, TwimlApp
+from tokens.api_tokens import api_token_key_hash, api_token_matches_password
+from tokens.models import ApiToken
 
 User = get_user_model()
 if TYPE_CHECKING:
@@ -20,7 +22,8 @@ if TYPE_CHECKING:
 # any other field of these models loads on first use. Model.from_db wants them in the
 # model's own field order.
 WANTED: dict[type[Model], set[str]] = {
-    User: {"id", "username", "is_active", "is_staff", "is_superuser"},
+    ApiToken: {"id", "user_id", "password_digest"},
+    User: {"id", "password", "username", "is_active", "is_staff", "is_superuser"},
     Agent: {"id", "user_id", "identity", "twiml_app_id", "incoming_allowed", "is_active"},
     TwimlApp: {"id", "sid", "apn_credential_sid", "fcm_credential_sid"},
 }
@@ -41,40 +44,53 @@ def _columns(model: type[Model], alias: str) -> list[str]:
 # Written out once rather than compiled by the ORM on every request: compiling a three-table
 # select_related costs several times the database round trip itself.
 TOKEN_OWNER_SQL = f"""
-SELECT {", ".join(_columns(User, "u") + _columns(Agent, "a") + _columns(TwimlApp, "p"))}
-FROM {Token._meta.db_table} t
+SELECT {
+    ", ".join(
+        _columns(ApiToken, "t")
+        + _columns(User, "u")
+        + _columns(Agent, "a")
+        + _columns(TwimlApp, "p")
+    )
+}
+FROM {ApiToken._meta.db_table} t
 JOIN {User._meta.db_table} u ON u.id = t.user_id
 LEFT JOIN {Agent._meta.db_table} a ON a.user_id = u.id
 LEFT JOIN {TwimlApp._meta.db_table} p ON p.id = a.twiml_app_id
-WHERE t.key = %s
+WHERE t.key_hash = %s AND t.expires_at > %s
 """
 
 
 class AgentTokenAuthentication(TokenAuthentication):
-    """DRF token authentication that loads the user's agent and TwiML App in the same query.
+    """API token authentication that loads the user's agent and TwiML App in the same query.
 
     Softphones ask for a token at start-up and before every expiry; one database round trip
-    per request (see agents.selectors.agent_get_for_user).
+    per request (see agents.selectors.agent_get_for_user). Expired tokens and tokens made
+    before the user's last password change are refused.
     """
 
-    def authenticate_credentials(self, key: str) -> tuple["UserModel", Token]:
+    def authenticate_credentials(self, key: str) -> tuple["UserModel", ApiToken]:
         with connection.cursor() as cursor:
-            cursor.execute(TOKEN_OWNER_SQL, [key])
+            cursor.execute(TOKEN_OWNER_SQL, [api_token_key_hash(key), timezone.now()])
             row = cursor.fetchone()
         if row is None:
-            raise AuthenticationFailed("Invalid token.")
-        user = _user_with_agent_from_row(row)
+            raise AuthenticationFailed("Invalid or expired token.")
+        token, user = _token_and_user_from_row(row)
         if not user.is_active:
             raise AuthenticationFailed("User inactive or deleted.")
-        return user, Token(key=key, user=user)
+        if not api_token_matches_password(token=token, password_hash=user.password):
+            raise AuthenticationFailed("The password changed since this token was made.")
+        return user, token
 
 
-def _user_with_agent_from_row(row: tuple[Any, ...]) -> "UserModel":
-    """Build the user with its agent (or None) cached on it, as select_related would."""
+def _token_and_user_from_row(row: tuple[Any, ...]) -> tuple[ApiToken, "UserModel"]:
+    """Build the token and its user with its agent (or None) cached on it, as select_related
+    would."""
     values = iter(row)
     loaded = {model: [next(values) for _ in names] for model, names in LOADED_FIELDS.items()}
     db = connection.alias
+    token = ApiToken.from_db(db, LOADED_FIELDS[ApiToken], loaded[ApiToken])
     user = User.from_db(db, LOADED_FIELDS[User], loaded[User])
+    ApiToken.user.field.set_cached_value(token, user)
     agent = None
     if loaded[Agent][0] is not None:
         agent = Agent.from_db(db, LOADED_FIELDS[Agent], loaded[Agent])
@@ -82,4 +98,4 @@ def _user_with_agent_from_row(row: tuple[Any, ...]) -> "UserModel":
         Agent.twiml_app.field.set_cached_value(agent, app)
         Agent.user.field.set_cached_value(agent, user)
     User.agent.related.set_cached_value(user, agent)
-    return user
+    return token, user

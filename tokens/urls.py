@@ -1,9 +1,8 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
-from tokens.api import AccessTokenApi
+from tokens.api import AccessTokenApi, ApiTokenApi
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-auth-token"),
+    path("auth/token/", ApiTokenApi.as_view(), name="api-auth-token"),
     path("token/", AccessTokenApi.as_view(), name="api-access-token"),
 ]

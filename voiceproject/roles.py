@@ -16,9 +16,14 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("agents", "agent", ("add", "change", "delete", "view")),
         ("agents", "phonenumber", ("add", "change", "delete", "view")),
         ("agents", "presencechange", ("view",)),
-        ("calls", "call", ("view",)),
+        # Changing a call means asking Twilio about it again (the admin's reconcile action).
+        ("calls", "call", ("change", "view")),
         ("calls", "callevent", ("view",)),
         ("calls", "reconcilerun", ("view",)),
+        # Devices logged in to the API: seen, and logged out by deleting them.
+        ("tokens", "apitoken", ("delete", "view")),
+        # Failed logins (django-axes): a lockout is lifted by deleting its attempt.
+        ("axes", "accessattempt", ("delete", "view")),
     ],
     ANALYSTS: [
         ("agents", "presencechange", ("view",)),

@@ -4,12 +4,14 @@ Local defaults need nothing: SQLite, tasks run in-process, DEBUG on. Production 
 SECRET_KEY and a real DATABASE_URL; HTTPS is then enforced unless HTTPS_ONLY=0.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import available_timezones
 
 import django_stubs_ext
 import environ
 import phonenumbers
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from voiceproject.environment import (
@@ -48,7 +50,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "voiceproject",
@@ -69,6 +72,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out username or address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "voiceproject.urls"
@@ -138,6 +150,24 @@ STORAGES = {
 }
 
 LOGIN_URL = "login"
+# Password guessing (django-axes, on /login/, /admin/login/ and POST /api/auth/token/): this
+# many failures in a row from one username, or from one client address, lock that username
+# or address out for LOGIN_LOCKOUT_MINUTES (a 429), the right password included. Attempts are
+# rows in the database, so supervisors see and lift lockouts in the admin.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", default=10, minimum=1, maximum=1000)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env_int("LOGIN_LOCKOUT_MINUTES", default=15, minimum=1, maximum=7 * 24 * 60)
+)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failures count until the lockout window passes, even after a success: otherwise logging
+# in to any account from an address would wipe the count of guesses at another.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "voiceproject.lockout.login_lockout_response"
+# Which device logins the API keeps (tokens app): each token lives this long from its creation
+# (a fixed expiry: checking it adds nothing to the request, extending it would add a write).
+API_TOKEN_TTL = env_int(
+    "API_TOKEN_TTL", default=30 * 24 * 60 * 60, minimum=60, maximum=365 * 24 * 60 * 60
+)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -286,9 +316,39 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Shared cache: Redis when configured, so that every worker sees the same entries (such as
+# the calls queued for reconciliation); this process's memory otherwise.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# Content-Security-Policy on every answer (django-csp): scripts, styles and everything else
+# from our own origin only, no inline script or style. The softphone talks to Twilio's
+# signalling and media servers and plays the SDK's ringtones. Violations are POSTed to
+# /csp-report/ and logged.
+TWILIO_SDK_ORIGINS = ["https://*.twilio.com", "wss://*.twilio.com"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF, *TWILIO_SDK_ORIGINS],
+        "media-src": [SELF, "https://*.twilio.com"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "report-uri": "/csp-report/",
+    },
+}
+
 REST_FRAMEWORK = {
     # Token first, so that anonymous requests get 401 with a WWW-Authenticate header.
-    # DRF's token authentication, loading the user's agent in the same query.
+    # Our device tokens, loading the user's agent in the same query.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "tokens.authentication.AgentTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -296,12 +356,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "voiceproject.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Voice server API",
     "DESCRIPTION": "AccessTokens for Voice SDK agents and the call log.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are for logged-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI and Redoc from drf-spectacular-sidecar's static files.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -321,5 +384,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # twilio-python logs every request and its headers at INFO; reconciliation makes thousands.
-    "loggers": {"twilio.http_client": {"level": "WARNING"}},
+    "loggers": {
+        "twilio.http_client": {"level": "WARNING"},
+        # django-axes logs every successful login at INFO; failures and lockouts are warnings.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -102,6 +102,15 @@ CLIENT_PREFIX = "client:"
 DIAL_CHILD_DIRECTION = "outbound-dial"
 
 
+def is_web_url(value: str) -> bool:
+    """Tell whether value is an absolute http or https URL with a host: the only URLs from
+    Twilio (such as ErrorUrl) we keep and link to. Any other scheme (javascript:, data:)
+    would run in the page of whoever clicks it."""
+    return re.match(r"https?://[^/?#\s]", value, flags=re.IGNORECASE) is not None and not any(
+        character.isspace() or ord(character) < 32 for character in value
+    )
+
+
 def client_address(identity: str) -> str:
     """The address Twilio uses for a client identity in From and To."""
     return f"{CLIENT_PREFIX}{identity}"

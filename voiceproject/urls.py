@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from agents import views as agent_views
 from agents.setup_admin import twilio_setup_view
@@ -19,7 +20,7 @@ urlpatterns = [
     path("phone/", agent_views.phone, name="phone"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password_change/", agent_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password_change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
@@ -33,7 +34,7 @@ urlpatterns = [
     ),
     path(
         "reset/<uidb64>/<token>/",
-        agent_views.PasswordResetConfirmView.as_view(),
+        auth_views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -42,6 +43,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("healthz", views.healthz, name="healthz"),
+    path("csp-report/", views.csp_report, name="csp-report"),
     path(
         "admin/twilio-setup/",
         admin.site.admin_view(twilio_setup_view),
@@ -54,7 +56,13 @@ urlpatterns = [
     path("api/", include("calls.presence.urls")),
     path("api/calls/", include("calls.log.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script.
+    # Browsers that are not logged in are sent to the login page first.
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path("calls/live/", include(live_urls.urlpatterns)),
     path("calls/", include("calls.log.urls")),
     path("twilio/", include("calls.webhooks.urls")),

@@ -3,9 +3,10 @@
 import logging
 
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 logger = logging.getLogger(__name__)
 
@@ -27,3 +28,23 @@ def healthz(request):
             {"status": "error", "database": f"unavailable ({type(error).__name__})"}, status=503
         )
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+# Browsers send one small JSON document per violation; anything longer is cut in the log.
+CSP_REPORT_LOGGED_BYTES = 4096
+
+
+@csrf_exempt
+@require_POST
+def csp_report(request: HttpRequest) -> HttpResponse:
+    """Log a Content-Security-Policy violation the browser reports (the policy's report-uri).
+
+    Anyone can post here, so the body is logged as text, cut short, and never parsed.
+    """
+    body = request.read(CSP_REPORT_LOGGED_BYTES + 1)
+    logger.warning(
+        "Content-Security-Policy violation: %s%s",
+        body[:CSP_REPORT_LOGGED_BYTES].decode("utf-8", "replace"),
+        " (cut)" if len(body) > CSP_REPORT_LOGGED_BYTES else "",
+    )
+    return HttpResponse(status=204)

@@ -28,7 +28,7 @@ def stale_legs_queue_reconcile(*, legs: list[Call]) -> list[str]:
         try:
             with transaction.atomic():
                 StaleLegCheck.objects.create(call=leg)
-                transaction.on_commit(partial(tasks.reconcile_call.delay, leg.sid))
+                transaction.on_commit(partial(tasks.reconcile_call_enqueue, sid=leg.sid))
         except IntegrityError:
             continue  # another poll queued it first
         queued.append(leg.sid)

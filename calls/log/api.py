@@ -18,7 +18,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from calls.log.access import call_families_visible_to, can_view_call_log
-from calls.log.families import CallFamily, call_family_get
+from calls.log.families import ALL_EVENTS, FAMILY_EVENTS_SHOWN, CallFamily, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import DEFAULT_SORT, PAGE_SIZE, SORTS, InvalidCursor, call_family_page
 from calls.models import Call, CallEvent
@@ -155,7 +155,10 @@ class EventOutput(serializers.Serializer[CallEvent]):
 class FamilyDetailOutput(serializers.Serializer[CallFamily]):
     parent = LegOutput()
     children = LegOutput(many=True)
-    events = EventOutput(many=True)
+    events = EventOutput(many=True, help_text="Latest first.")
+    more_events = serializers.BooleanField(
+        help_text="Older callbacks exist beyond `events`; ask again with `events=all`."
+    )
 
 
 @extend_schema(
@@ -180,12 +183,20 @@ class CallFamilyDetailApi(APIView):
     @extend_schema(
         summary="Get a call family",
         description="Any leg's SID (parent or child) returns its whole family and the "
-        "callbacks Twilio sent about each leg.",
-        parameters=[OpenApiParameter("sid", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        f"latest {FAMILY_EVENTS_SHOWN} callbacks Twilio sent about its legs, latest first; "
+        "`events=all` returns every one.",
+        parameters=[
+            OpenApiParameter("sid", OpenApiTypes.STR, OpenApiParameter.PATH),
+            OpenApiParameter("events", OpenApiTypes.STR, enum=[ALL_EVENTS]),
+        ],
         responses=FamilyDetailOutput,
     )
     def get(self, request: Request, sid: str) -> Response:
-        family = call_family_get(sid=sid, families=call_families_visible_to(request.user))
+        family = call_family_get(
+            sid=sid,
+            families=call_families_visible_to(request.user),
+            all_events=request.query_params.get("events") == ALL_EVENTS,
+        )
         if family is None:
             raise NotFound("No call with this SID that you may see.")
         return Response(FamilyDetailOutput(family).data)

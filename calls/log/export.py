@@ -1,5 +1,6 @@
 """The call log's CSV export: every leg of the chosen families, streamed."""
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,24 @@ CSV_HEADER = (
     "parent_sid", "sid", "direction", "from", "to", "agent", "status", "start_time",
     "answer_time", "end_time", "duration", "price", "price_unit", "error_code",
 )  # fmt: skip
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...),
+# @SUM(...), -2+3...), unless the cell is a plain number such as -0.0085 or +14155550100.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[-+]?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Neutralise a text cell a spreadsheet would run as a formula: a leading apostrophe
+    makes it plain text. Numbers, valid E.164 numbers included, stay exactly as they are."""
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_PREFIXES)
+        and not PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
 
 
 def call_export_rows(families: QuerySet[Call]) -> Iterator[tuple[Any, ...]]:
@@ -58,10 +77,25 @@ def call_export_rows(families: QuerySet[Call]) -> Iterator[tuple[Any, ...]]:
         )
     )
     if connection.vendor != "postgresql":
-        yield from legs.iterator(chunk_size=EXPORT_CHUNK_ROWS)
+        yield from _spreadsheet_safe_rows(legs.iterator(chunk_size=EXPORT_CHUNK_ROWS))
         return
     # Inside a transaction PostgreSQL streams the cursor's rows as they are fetched; outside
     # one (WITH HOLD) it would first copy the whole result aside. Not on SQLite, where our
     # transactions take the write lock and would hold off webhooks for the whole export.
     with transaction.atomic():
-        yield from legs.iterator(chunk_size=EXPORT_CHUNK_ROWS)
+        yield from _spreadsheet_safe_rows(legs.iterator(chunk_size=EXPORT_CHUNK_ROWS))
+
+
+def _spreadsheet_safe_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    from_column, to_column = CSV_HEADER.index("from"), CSV_HEADER.index("to")
+    for row in rows:
+        # Only From and To come from outside as free text; the other columns are SIDs,
+        # statuses, identities, times and numbers that cannot start a formula.
+        if row[from_column].startswith(FORMULA_PREFIXES) or row[to_column].startswith(
+            FORMULA_PREFIXES
+        ):
+            cells = list(row)
+            cells[from_column] = spreadsheet_safe(cells[from_column])
+            cells[to_column] = spreadsheet_safe(cells[to_column])
+            row = tuple(cells)
+        yield row

@@ -38,14 +38,24 @@ class Family:
         return [self.parent, *self.children]
 
 
+# Callbacks shown with a family unless all are asked for: a looping call can have thousands.
+FAMILY_EVENTS_SHOWN = 100
+# The query parameter value (`events=all`) that asks pages and the API for every callback.
+ALL_EVENTS = "all"
+
+
 @dataclass(frozen=True)
 class CallFamily(Family):
-    events: list[CallEvent]  # every leg's callbacks, in the order Twilio fired them
+    events: list[CallEvent]  # the legs' callbacks, latest first
+    more_events: bool  # older callbacks exist beyond `events`
 
 
-def call_family_get(*, sid: str, families: QuerySet[Call]) -> CallFamily | None:
+def call_family_get(
+    *, sid: str, families: QuerySet[Call], all_events: bool = False
+) -> CallFamily | None:
     """The family of the leg with this SID (parent or child), if it is one of `families`
-    (parent legs, such as those a user may see)."""
+    (parent legs, such as those a user may see), with its latest FAMILY_EVENTS_SHOWN
+    callbacks, or all of them when asked."""
     leg = Call.objects.filter(sid=sid).values("id", "parent_id").first()
     if leg is None:
         return None
@@ -55,9 +65,23 @@ def call_family_get(*, sid: str, families: QuerySet[Call]) -> CallFamily | None:
     children = list(
         parent.children.select_related("agent").order_by(F("start_time").asc(nulls_last=True), "id")
     )
-    events = list(
+    events = (
         CallEvent.objects.filter(call_id__in=[parent.id, *(child.id for child in children)])
         .select_related("call")
-        .order_by(F("timestamp").asc(nulls_last=True), "sequence_number", "received_at", "id")
+        .order_by(
+            F("timestamp").desc(nulls_first=True),
+            F("sequence_number").desc(nulls_first=True),
+            "-received_at",
+            "-id",
+        )
     )
-    return CallFamily(parent=parent, children=children, events=events)
+    if all_events:
+        return CallFamily(parent=parent, children=children, events=list(events), more_events=False)
+    # One more than shown tells whether older ones exist, without counting them all.
+    latest = list(events[: FAMILY_EVENTS_SHOWN + 1])
+    return CallFamily(
+        parent=parent,
+        children=children,
+        events=latest[:FAMILY_EVENTS_SHOWN],
+        more_events=len(latest) > FAMILY_EVENTS_SHOWN,
+    )

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from calls.log import charts
 from calls.log.access import call_families_visible_to, can_view_call_log
 from calls.log.export import CSV_HEADER, call_export_rows
-from calls.log.families import call_family_get
+from calls.log.families import ALL_EVENTS, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import SORTS, InvalidCursor, call_family_page
 from calls.log.stats import call_stats
@@ -55,7 +55,11 @@ def call_list(request: HttpRequest) -> HttpResponse:
 @call_log_required
 def call_detail(request: HttpRequest, sid: str) -> HttpResponse:
     """Any leg's SID opens its family: legs, callback timeline and raw parameters."""
-    family = call_family_get(sid=sid, families=call_families_visible_to(request.user))
+    family = call_family_get(
+        sid=sid,
+        families=call_families_visible_to(request.user),
+        all_events=request.GET.get("events") == ALL_EVENTS,
+    )
     if family is None:
         raise Http404("No call with this SID that you may see.")
     return render(request, "calls/detail.html", {"family": family, "sid": sid})

@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from calls.log import access
+from voiceproject.twilio_ids import is_web_url
 
 register = template.Library()
 
@@ -19,6 +20,12 @@ register = template.Library()
 @register.filter
 def can_view_call_log(user: AbstractBaseUser | AnonymousUser) -> bool:
     return access.can_view_call_log(user)
+
+
+@register.filter
+def web_url(value: str) -> str:
+    """The URL when it is http or https, else empty: a page links to nothing else."""
+    return value if is_web_url(value) else ""
 
 
 @register.filter

@@ -11,7 +11,12 @@ from calls.constants import (
     KNOWN_STATUSES,
     TERMINAL_STATUSES,
 )
-from voiceproject.twilio_ids import is_account_sid, is_call_sid, parse_twilio_datetime
+from voiceproject.twilio_ids import (
+    is_account_sid,
+    is_call_sid,
+    is_web_url,
+    parse_twilio_datetime,
+)
 
 ERROR_URL_MAX_LENGTH = 1000
 
@@ -88,6 +93,9 @@ def parse_twilio_callback(parameters: dict[str, str], *, received_at: datetime) 
     error_url = parameters.get("ErrorUrl", "")
     if len(error_url) > ERROR_URL_MAX_LENGTH:
         raise InvalidCallback(f"ErrorUrl is longer than {ERROR_URL_MAX_LENGTH} characters.")
+    if not is_web_url(error_url):
+        # Pages link to it: keep only web URLs. The raw value stays in the event's parameters.
+        error_url = ""
     return TwilioCallback(
         account_sid=account_sid,
         call_sid=call_sid,
