@@ -22,6 +22,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTH = 1280
 
 
+def admin_page(browser, live_server, path: str, *, supervisor, height: int):
+    """A 1280 px wide page of the admin, logged in as the supervisor through its login form.
+
+    Make the supervisor before Playwright starts: inside its greenlet the ORM refuses."""
+    page = browser.new_page(viewport={"width": WIDTH, "height": height})
+    page.goto(f"{live_server.url}{path}")
+    page.fill("#id_username", supervisor.username)
+    page.fill("#id_password", DEFAULT_PASSWORD)
+    page.click("input[type=submit]")
+    return page
+
+
 def test_every_column_of_the_calls_list_fits_in_1280_px(live_server):
     assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -42,11 +54,9 @@ def test_every_column_of_the_calls_list_fits_in_1280_px(live_server):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": WIDTH, "height": 800})
-        page.goto(f"{live_server.url}/admin/calls/call/")
-        page.fill("#id_username", supervisor.username)
-        page.fill("#id_password", DEFAULT_PASSWORD)
-        page.click("input[type=submit]")
+        page = admin_page(
+            browser, live_server, "/admin/calls/call/", supervisor=supervisor, height=800
+        )
         headers = page.locator("#result_list thead th")
         expect(headers).to_have_count(9)
         page.screenshot(path=SCREENSHOTS / "admin-calls.png")
@@ -70,11 +80,9 @@ def test_a_supervisor_adds_an_agent_typing_a_national_number_then_sets_its_passw
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": WIDTH, "height": 1100})
-        page.goto(f"{live_server.url}/admin/agents/agent/add/")
-        page.fill("#id_username", supervisor.username)
-        page.fill("#id_password", DEFAULT_PASSWORD)
-        page.click("input[type=submit]")
+        page = admin_page(
+            browser, live_server, "/admin/agents/agent/add/", supervisor=supervisor, height=1100
+        )
         page.fill("#id_username", "ivan")
         page.fill("#id_first_name", "Ivan")
         page.fill("#id_email", "ivan@example.com")

@@ -50,10 +50,4 @@ def deliver(client, delivery: Delivery):
 
 def deliver_over_http(base_url: str, delivery: Delivery) -> requests.Response:
     """Send a delivery to a live server over real HTTP, signed for its URL as Twilio signs."""
-    url = base_url + WEBHOOK_PATHS[delivery.webhook]
-    return requests.post(
-        url,
-        data=delivery.parameters,
-        headers={"X-Twilio-Signature": twilio_signature(url, delivery.parameters)},
-        timeout=10,
-    )
+    return post_signed_over_http(base_url + WEBHOOK_PATHS[delivery.webhook], delivery.parameters)
