@@ -20,6 +20,7 @@ from voiceproject.environment import (
     env_float,
     env_int,
     env_list,
+    env_pattern,
     env_sid,
     env_str,
     env_url,
@@ -225,12 +226,12 @@ TWILIO_DIAL_TIMEOUT = env_int("TWILIO_DIAL_TIMEOUT", default=20, minimum=5, maxi
 
 # Phone numbers typed without a country code (`(415) 555-0100`) are read as numbers of this
 # region (ISO 3166 code) and stored in E.164.
-DEFAULT_PHONE_REGION = env_choice(
+DEFAULT_PHONE_REGION = env_pattern(
     "DEFAULT_PHONE_REGION",
+    pattern="(?i:" + "|".join(sorted(phonenumbers.SUPPORTED_REGIONS)) + ")",
+    description="a country code phone numbers are known for, such as US, GB or FR",
     default="US",
-    choices=sorted(phonenumbers.SUPPORTED_REGIONS),
-    upper=True,
-)
+).upper()
 
 # Mail: password resets. Sent by SMTP through EMAIL_HOST when it is set; otherwise printed
 # to the server's output (Django's console backend), so the demo works without a mail server.
