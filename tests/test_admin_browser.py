@@ -68,6 +68,24 @@ def test_every_column_of_the_calls_list_fits_in_1280_px(live_server):
         browser.close()
 
 
+def test_the_agents_list_fits_in_1280_px(live_server):
+    assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium"
+    for name in ["alice", "bob", "carol_support_desk"]:
+        user = UserFactory(username=name, first_name=name.title(), last_name="Example")
+        AgentFactory(identity=name, user=user)
+    supervisor = UserFactory(username="sue", is_staff=True, groups=[SUPERVISORS])
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = admin_page(
+            browser, live_server, "/admin/agents/agent/", supervisor=supervisor, height=700
+        )
+        expect(page.locator("#result_list tbody tr")).to_have_count(3)
+        results = page.locator("#changelist .results")
+        assert results.evaluate("node => node.scrollWidth <= node.clientWidth")
+        browser.close()
+
+
 def test_a_supervisor_adds_an_agent_typing_a_national_number_then_sets_its_password(
     live_server,
 ):
