@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agents', '0007_agent_accounts'),
-        ('calls', '0002_blank_text_db_defaults'),
+        ('calls', '0003_family_two_levels'),
     ]
 
     operations = [
