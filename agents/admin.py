@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
 from agents.forms import AgentChangeForm, AgentCreationForm, AgentFormBase, PhoneNumberForm
-from agents.models import Agent, PhoneNumber, PresenceChange, TwimlApp
+from agents.models import CALL_HANDLING_FIELDS, Agent, PhoneNumber, PresenceChange, TwimlApp
 from agents.presence import agents_with_current_availability, presence_set_many
 from agents.services import (
     agent_deactivate,
@@ -101,6 +101,7 @@ class AgentAdmin(admin.ModelAdmin):
         ("Login", {"fields": ["username", "login_enabled"]}),
         ("Twilio client", {"fields": twilio_fields}),
         ("Phone numbers", {"fields": ["phone_numbers"]}),
+        ("Unanswered calls and recording", {"fields": CALL_HANDLING_FIELDS}),
         # Availability changes only through the actions, which record each change.
         ("Availability", {"fields": ["current_availability", "availability_since"]}),
     ]

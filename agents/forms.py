@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
-from agents.models import Agent, PhoneNumber
+from agents.models import CALL_HANDLING_FIELDS, Agent, PhoneNumber
 from voiceproject.twilio_ids import e164_from_typed
 
 User = get_user_model()
@@ -72,13 +72,17 @@ class AgentFormBase(forms.ModelForm):
 
 
 class AgentChangeForm(AgentFormBase):
-    """An existing agent's settings, and whether its login works."""
+    """An existing agent's settings, its call handling, and whether its login works."""
 
     login_enabled = forms.BooleanField(
         required=False,
         help_text="Off, the user cannot log in and its API tokens are revoked; its call "
         "history stays.",
     )
+
+    class Meta(AgentFormBase.Meta):
+        fields = [*AgentFormBase.Meta.fields, *CALL_HANDLING_FIELDS]
+        field_classes = {"caller_id": PhoneNumberField, "forward_to": PhoneNumberField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -149,5 +153,5 @@ class AgentCreationForm(AgentFormBase):
 class PhoneNumberForm(forms.ModelForm):
     class Meta:
         model = PhoneNumber
-        fields = ["number", "friendly_name", "agents"]
-        field_classes = {"number": PhoneNumberField}
+        fields = ["number", "friendly_name", "agents", *CALL_HANDLING_FIELDS]
+        field_classes = {"number": PhoneNumberField, "forward_to": PhoneNumberField}

@@ -8,7 +8,7 @@ from django.utils.safestring import SafeString
 
 from calls import tasks
 from calls.kinds import family_kind
-from calls.models import Call, CallEvent, ReconcileRun
+from calls.models import Call, CallEvent, ReconcileRun, Recording
 from voiceproject.admin import ReadOnlyAdmin
 
 # More selected calls than this would ask Twilio for too much at once.
@@ -155,6 +155,7 @@ class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
         "calls_seen",
         "calls_created",
         "calls_updated",
+        "recordings_seen",
         "errors",
         "error_summary",
     ]
@@ -165,7 +166,12 @@ class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
         ("When", {"fields": ["started_at", "heartbeat_at", "finished_at", "since", "watermark"]}),
         (
             "What it did",
-            {"fields": ["pages", "calls_seen", "calls_created", "calls_updated", "errors"]},
+            {
+                "fields": [
+                    *["pages", "calls_seen", "calls_created", "calls_updated"],
+                    *["recordings_seen", "errors"],
+                ]
+            },
         ),
     ]
     readonly_fields = ["started_at"]
@@ -174,3 +180,26 @@ class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
     def error_summary(self, run: ReconcileRun) -> str:
         message = run.error_message
         return message if len(message) <= 80 else message[:79] + "…"
+
+
+@admin.register(Recording)
+class RecordingAdmin(ReadOnlyAdmin[Recording]):
+    """Recordings and voicemail; retention failures show here until a run succeeds."""
+
+    list_display = [
+        "sid",
+        "call",
+        "kind",
+        "status",
+        "duration",
+        "channels",
+        "created_at",
+        "listened_at",
+        "deleted_at",
+        "deletion_attempts",
+        "deletion_error",
+    ]
+    list_filter = ["kind", "status", ("deleted_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["call"]
+    search_fields = ["=sid", "=call__sid", "deletion_error"]
+    show_full_result_count = False

@@ -55,6 +55,7 @@ def agent_change_form(agent, **changes) -> dict:
         "incoming_allowed": "on",
         "is_active": "on",
         "login_enabled": "on",
+        "unanswered_policy": "voicemail",
         "_save": "Save",
     }
     form.update(changes)
@@ -228,7 +229,12 @@ def test_supervisor_adds_a_twiml_app_and_a_number_that_rings_an_agent(supervisor
     )
     number_response = supervisor_client.post(
         "/admin/agents/phonenumber/add/",
-        {"number": "+442071838750", "friendly_name": "London", "agents": [agent.pk]},
+        {
+            "number": "+442071838750",
+            "friendly_name": "London",
+            "agents": [agent.pk],
+            "unanswered_policy": "voicemail",
+        },
     )
 
     assert (app_response.status_code, number_response.status_code) == (302, 302)
@@ -384,7 +390,8 @@ def test_caller_ids_typed_in_national_formats_are_stored_as_e164(
 
 def test_phone_numbers_typed_in_national_formats_are_stored_as_e164(supervisor_client):
     response = supervisor_client.post(
-        "/admin/agents/phonenumber/add/", {"number": "(415) 555-0142", "friendly_name": "Sales"}
+        "/admin/agents/phonenumber/add/",
+        {"number": "(415) 555-0142", "friendly_name": "Sales", "unanswered_policy": "voicemail"},
     )
 
     assert response.status_code == 302
@@ -414,3 +421,16 @@ def test_a_new_agent_is_put_on_the_numbers_chosen_in_its_form(supervisor_client)
 
     assert response.status_code == 302
     assert list(line.agents.values_list("identity", flat=True)) == ["ivan_desk"]
+
+
+def test_a_forwarding_number_typed_nationally_is_stored_as_e164(supervisor_client):
+    agent = AgentFactory(caller_id="")
+
+    response = supervisor_client.post(
+        f"/admin/agents/agent/{agent.pk}/change/",
+        agent_change_form(agent, unanswered_policy="forward", forward_to="(415) 555-0199"),
+    )
+
+    assert response.status_code == 302
+    agent.refresh_from_db()
+    assert (agent.unanswered_policy, agent.forward_to) == ("forward", "+14155550199")

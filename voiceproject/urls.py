@@ -65,5 +65,6 @@ urlpatterns = [
     ),
     path("calls/live/", include(live_urls.urlpatterns)),
     path("calls/", include("calls.log.urls")),
+    path("recordings/", include("calls.recordings.urls")),
     path("twilio/", include("calls.webhooks.urls")),
 ]

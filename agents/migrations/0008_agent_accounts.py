@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0006_presence_roles'),
+        ('agents', '0007_call_handling'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

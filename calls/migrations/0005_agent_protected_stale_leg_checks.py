@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0007_agent_accounts'),
-        ('calls', '0003_family_two_levels'),
+        ('agents', '0008_agent_accounts'),
+        ('calls', '0004_merge_recordings_family_two_levels'),
     ]
 
     operations = [
