@@ -7,7 +7,6 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from calls import tasks
-from calls.kinds import family_kind
 from calls.models import Call, CallEvent, ReconcileRun, Recording
 from voiceproject.admin import ReadOnlyAdmin
 
@@ -51,7 +50,7 @@ class CallAdmin(ReadOnlyAdmin[Call]):
     def kind(self, call: Call) -> str:
         if call.parent_id is not None:
             return "↳ leg"
-        return family_kind(call).label
+        return call.kind or "-"
 
     @admin.display(description="duration", ordering="duration")
     def talk_time(self, call: Call) -> str:

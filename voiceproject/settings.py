@@ -20,7 +20,6 @@ from voiceproject.environment import (
     env_float,
     env_int,
     env_list,
-    env_pattern,
     env_sid,
     env_str,
     env_url,
@@ -225,14 +224,17 @@ TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", default=True
 # Seconds <Dial> rings agents or numbers before giving up; Twilio accepts 5 to 600.
 TWILIO_DIAL_TIMEOUT = env_int("TWILIO_DIAL_TIMEOUT", default=20, minimum=5, maximum=600)
 
-# Phone numbers typed without a country code (`(415) 555-0100`) are read as numbers of this
-# region (ISO 3166 code) and stored in E.164.
-DEFAULT_PHONE_REGION = env_pattern(
+# The country whose national format a phone number without a country code is read in (the
+# call log's number filter), as an ISO 3166 region code.
+DEFAULT_PHONE_REGION = env_choice(
     "DEFAULT_PHONE_REGION",
-    pattern="(?i:" + "|".join(sorted(phonenumbers.SUPPORTED_REGIONS)) + ")",
-    description="a country code phone numbers are known for, such as US, GB or FR",
     default="US",
-).upper()
+    choices=sorted(phonenumbers.SUPPORTED_REGIONS),
+    upper=True,
+)
+# The call log's service level: the share of inbound calls answered within this many seconds.
+SERVICE_LEVEL_SECONDS = env_int("SERVICE_LEVEL_SECONDS", default=20, minimum=1, maximum=3600)
+
 
 # Mail: password resets. Sent by SMTP through EMAIL_HOST when it is set; otherwise printed
 # to the server's output (Django's console backend), so the demo works without a mail server.

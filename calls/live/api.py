@@ -16,7 +16,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.constants import Availability
-from calls.constants import CallKind
 from calls.live.selectors import LiveBoard, live_board
 from calls.live.services import stale_legs_queue_reconcile
 from calls.log.api import CanViewCallLog
@@ -34,7 +33,9 @@ class LiveLegSerializer(serializers.Serializer[Any]):
 
 class LiveCallSerializer(serializers.Serializer[Any]):
     sid = serializers.CharField(help_text="The parent leg's SID.")
-    kind = serializers.ChoiceField(choices=CallKind.choices)
+    kind = serializers.CharField(
+        help_text="inbound, outbound, internal or other (FamilyKind); empty until known."
+    )
     # "from" is a Python keyword: declared below under its JSON name.
     to = serializers.CharField()
     started_at = serializers.DateTimeField()

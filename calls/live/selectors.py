@@ -8,20 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
 from agents.presence import agent_current_availability
-from calls.constants import TERMINAL_STATUSES, CallStatus
-from calls.kinds import family_kind
+from calls.constants import TERMINAL_STATUSES, CallStatus, FamilyOutcome
+from calls.family_facts import outcome_condition
 from calls.log.access import (
     User,
     call_families_visible_to,
     call_log_agent_id,
     call_log_sees_everything,
 )
-from calls.log.stats import ANSWERED_STATUSES
 from calls.models import Call
 from calls.presence.selectors import agents_with_presence
 
@@ -63,8 +62,8 @@ class LiveAgent:
 class LiveCounts:
     ringing: int  # families not ended and not yet answered
     in_progress: int  # families not ended with a leg talking
-    answered_today: int  # families started today (TIME_ZONE), ended, answered
-    missed_today: int  # families started today, ended, never answered
+    answered_today: int  # families started today (TIME_ZONE) that ended answered
+    missed_today: int  # ... that ended unanswered or in voicemail (calls.family_facts)
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def live_families(*, user: User) -> QuerySet[Call]:
     """Parent legs of the families the user may see that have not ended, oldest first."""
     return (
         call_families_visible_to(user)
-        .filter(Q(status__in=NOT_ENDED_STATUSES) | Q(status=""))
+        .filter(outcome_condition(FamilyOutcome.IN_PROGRESS))
         .order_by("created_at", "id")
     )
 
@@ -113,7 +112,7 @@ def live_board(*, user: User, now: datetime) -> LiveBoard:
 def _live_call(parent: Call, legs: list[Call], *, now: datetime) -> LiveCall:
     return LiveCall(
         sid=parent.sid,
-        kind=family_kind(parent),
+        kind=parent.kind,
         from_address=parent.from_number,
         to=parent.to_number,
         started_at=parent.start_time or parent.created_at,
@@ -180,13 +179,15 @@ def _live_counts(
 ) -> LiveCounts:
     in_progress = sum(1 for parent in parents if _talking([parent, *children[parent.pk]]))
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    answered = Exists(Call.objects.filter(parent_id=OuterRef("pk"), status__in=ANSWERED_STATUSES))
+    missed = outcome_condition(FamilyOutcome.UNANSWERED) | outcome_condition(
+        FamilyOutcome.VOICEMAIL
+    )
     ended_today = (
         call_families_visible_to(user)
-        .filter(start_time__gte=today, status__in=TERMINAL_STATUSES)
+        .filter(start_time__gte=today)
         .aggregate(
-            answered=Count("id", filter=Q(answered)),
-            missed=Count("id", filter=~Q(answered)),
+            answered=Count("id", filter=outcome_condition(FamilyOutcome.ANSWERED)),
+            missed=Count("id", filter=missed),
         )
     )
     return LiveCounts(

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agents', '0008_agent_accounts'),
-        ('calls', '0004_merge_recordings_family_two_levels'),
+        ('calls', '0006_fill_family_facts'),
     ]
 
     operations = [
