@@ -171,6 +171,8 @@ class Agent(CallHandling):
     caller_id_verified = models.BooleanField(
         "verified caller ID",
         default=False,
+        # Also in the database: rows written by code (or migrations) that predate the flag.
+        db_default=False,
         help_text="The caller ID is not one of your phone numbers but is verified in Twilio; "
         "the setup doctor checks that it is.",
     )

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='agent',
             name='caller_id_verified',
-            field=models.BooleanField(default=False, help_text='The caller ID is not one of your phone numbers but is verified in Twilio; the setup doctor checks that it is.', verbose_name='verified caller ID'),
+            field=models.BooleanField(db_default=False, default=False, help_text='The caller ID is not one of your phone numbers but is verified in Twilio; the setup doctor checks that it is.', verbose_name='verified caller ID'),
         ),
         migrations.AlterField(
             model_name='agent',
