@@ -107,6 +107,20 @@ def test_a_call_is_on_the_board_while_it_rings_talks_and_leaves_it_when_it_ends(
     assert not any(agent["on_call"] for agent in ended["agents"])
 
 
+def test_an_agent_calling_out_is_on_a_call_with_the_number_it_dialled(
+    client, supervisor_client, agents
+):
+    deliveries = agent_to_pstn(
+        plan(), random.Random(3), identity="bob", caller_id=OUR_NUMBER, destination=CUSTOMER
+    )
+    send(client, deliveries, statuses={"ringing", "initiated", "in-progress"})
+
+    board = supervisor_client.get(LIVE_API).json()
+
+    bob = next(agent for agent in board["agents"] if agent["identity"] == "bob")
+    assert (bob["on_call"], bob["with"]) == (True, CUSTOMER)
+
+
 def test_a_call_nobody_answers_counts_as_missed(client, supervisor_client, agents):
     send(client, inbound_call(outcome="no-answer"), statuses={"ringing", "no-answer"})
 

@@ -144,11 +144,15 @@ def _live_agents(
     if not call_log_sees_everything(user):
         own_agent_id = call_log_agent_id(user)
         agents = agents.filter(id=own_agent_id) if own_agent_id is not None else agents.none()
-    talking: dict[int, tuple[Call, Call]] = {}  # agent id -> (its leg, the family's parent)
+    # agent id -> (the leg talking, the family's parent). The parent's agent talks too while a
+    # child is answered: Twilio sends no `answered` callback for the calling agent's own leg.
+    talking: dict[int, tuple[Call, Call]] = {}
     for parent in parents:
         for leg in [parent, *children[parent.pk]]:
-            if leg.agent_id is not None and leg.status == CallStatus.IN_PROGRESS:
-                talking[leg.agent_id] = (leg, parent)
+            if leg.status == CallStatus.IN_PROGRESS:
+                for agent_id in (leg.agent_id, parent.agent_id):
+                    if agent_id is not None:
+                        talking.setdefault(agent_id, (leg, parent))
     return [_live_agent(agent, talking.get(agent.pk), now=now) for agent in agents]
 
 
