@@ -111,3 +111,19 @@ def gunicorn(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# The references run as `gunicorn -w 2` with gunicorn's defaults (sync workers): an empty
+# configuration file instead of ours, which gunicorn would otherwise read from ROOT.
+EMPTY_CONFIGURATION = ROOT / "benches" / "gunicorn_defaults.conf.py"
+REFERENCE_OPTIONS = [
+    *[f"--config={EMPTY_CONFIGURATION}", "--workers=2", "--worker-class=sync"],
+    "--log-level=warning",
+]
+# Ours as operators run it: gunicorn.conf.py (read from ROOT) and `-w 2`.
+OURS_OPTIONS = ["--workers=2"]
+
+
+def bare_django_environment(environment: dict[str, str]) -> dict[str, str]:
+    """The environment that serves benches/bare_django.py."""
+    return {**environment, "DJANGO_SETTINGS_MODULE": "benches.bare_django"}

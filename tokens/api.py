@@ -6,6 +6,7 @@ from django.contrib.auth import authenticate
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import (
     APIException,
     NotAuthenticated,
@@ -20,6 +21,7 @@ from rest_framework.views import APIView
 
 from agents.selectors import NotAnActiveAgent, active_agent_for_user
 from tokens.api_tokens import api_token_create
+from tokens.authentication import RecentAgentTokenAuthentication
 from tokens.models import API_TOKEN_NAME_MAX_LENGTH, ApiToken
 from tokens.services import Platform, TwilioCredentialsMissing, access_token_for_agent
 
@@ -97,6 +99,9 @@ class AccessTokenApi(NeverCachedApi):
 
     Call it again before `expires_at` (the SDK's `tokenWillExpire` event) to refresh.
     """
+
+    # As the API's default, but a device asking again within a second costs no query.
+    authentication_classes = [RecentAgentTokenAuthentication, SessionAuthentication]
 
     class InputSerializer(serializers.Serializer[object]):
         ttl = serializers.IntegerField(

@@ -75,6 +75,27 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
+# The hot paths, by URL name, and the only middleware each needs (voiceproject/handlers.py
+# serves them with these instead of MIDDLEWARE). All keep SecurityMiddleware (the HTTPS
+# redirect and its headers) and CommonMiddleware (ALLOWED_HOSTS, refused user agents).
+# Webhooks are signed, CSRF-exempt form posts answered with TwiML or 204: no session, no
+# messages, no page to frame or to protect with a Content-Security-Policy. The AccessToken
+# endpoint answers JSON to a device token or to a browser's session, so it keeps the session
+# and the lazy user; DRF checks CSRF itself for a session's POST.
+WEBHOOK_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+HOT_PATH_MIDDLEWARE = {
+    "webhooks:voice": WEBHOOK_MIDDLEWARE,
+    "webhooks:voice-fallback": WEBHOOK_MIDDLEWARE,
+    "webhooks:status": WEBHOOK_MIDDLEWARE,
+    "api-access-token": [
+        *WEBHOOK_MIDDLEWARE,
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ],
+}
 
 # django-axes first: it refuses a locked-out username or address before any password check.
 AUTHENTICATION_BACKENDS = [

@@ -1,0 +1,171 @@
+"""Profile the two hot paths in-process: GET /api/token/ and a signed status callback.
+
+Calls the production WSGI application (voiceproject.wsgi, DEBUG off, PostgreSQL) directly,
+without a server or a socket, so that a profile shows our request path and nothing else:
+
+    python benches/profile_hot_paths.py [--requests 2000] [--path token|callback] [--top 25]
+
+pyinstrument prints where the time goes. For figures that the machine's load cannot blur,
+count instructions instead (--profiler none runs the requests bare):
+
+    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
+        python benches/profile_hot_paths.py --profiler none --path token
+    callgrind_annotate /tmp/cg.out | head -40
+
+Creates and drops its own database, profile_hot_paths.
+"""
+
+import argparse
+import io
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benches.harness import ROOT, fresh_database
+
+DATABASE_NAME = "profile_hot_paths"
+from benches.callback_bench import ACCOUNT_SID, AUTH_TOKEN, signed_callbacks  # noqa: E402
+
+TWILIO_ENVIRONMENT = {
+    "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+    "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+    "TWILIO_API_KEY_SID": "SK" + "b2" * 16,
+    "TWILIO_API_KEY_SECRET": "profile-api-key-secret-0123456789",
+}
+CREATE_AGENT = """
+from django.contrib.auth import get_user_model
+from agents.models import Agent, TwimlApp
+from tokens.api_tokens import api_token_create
+
+app = TwimlApp.objects.create(sid="AP" + "c3" * 16, friendly_name="Profile")
+user = get_user_model().objects.create_user("profile_agent")
+Agent.objects.create(user=user, identity="profile_agent", twiml_app=app)
+print(api_token_create(user=user, name="profile").key)
+"""
+
+
+def token_environ(key: str) -> dict:
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/api/token/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_AUTHORIZATION": f"Token {key}",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+    }
+
+
+def callback_environs(count: int) -> list[dict]:
+    """Distinct signed status callbacks, as callback_bench sends them."""
+    url = "http://127.0.0.1:8000/twilio/status/"
+    environs = []
+    for body, signature in signed_callbacks(url, count):
+        data = body.encode()
+        environs.append(
+            {
+                "REQUEST_METHOD": "POST",
+                "PATH_INFO": "/twilio/status/",
+                "QUERY_STRING": "",
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": "8000",
+                "HTTP_HOST": "127.0.0.1:8000",
+                "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                "CONTENT_LENGTH": str(len(data)),
+                "HTTP_X_TWILIO_SIGNATURE": signature,
+                "wsgi.url_scheme": "http",
+                "wsgi.input": io.BytesIO(data),
+                "wsgi.errors": sys.stderr,
+            }
+        )
+    return environs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--path", choices=["token", "callback"], default="token")
+    parser.add_argument("--profiler", choices=["pyinstrument", "none"], default="pyinstrument")
+    parser.add_argument("--top", type=int, default=25, help="lines of the profile to print")
+    options = parser.parse_args()
+
+    environment = {
+        **os.environ,
+        **TWILIO_ENVIRONMENT,
+        "DATABASE_URL": "",
+        "DEBUG": "0",
+        "HTTPS_ONLY": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "STATIC_ROOT": tempfile.mkdtemp(prefix="profile-static-"),
+    }
+    environment.pop("REDIS_URL", None)
+    with fresh_database(DATABASE_NAME, prepare_with=None) as url:
+        environment["DATABASE_URL"] = url
+        for command in [["migrate"], ["collectstatic"]]:
+            subprocess.run(
+                [sys.executable, "manage.py", *command, "--no-input", "-v0"],
+                cwd=ROOT,
+                env=environment,
+                check=True,
+            )
+        key = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", CREATE_AGENT],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()[-1]
+        os.environ.update(environment)
+        from voiceproject.wsgi import application
+
+        if options.path == "token":
+            environs = [token_environ(key) for _ in range(options.requests + 50)]
+        else:
+            environs = callback_environs(options.requests + 50)
+        statuses: dict[str, int] = {}
+
+        def start_response(status: str, headers: list) -> None:
+            statuses[status] = statuses.get(status, 0) + 1
+
+        def run(batch: list[dict]) -> None:
+            for environ in batch:
+                response = application(environ, start_response)
+                b"".join(response)
+                response.close()
+
+        run(environs[:50])  # warm-up: the connection, imports, caches
+        began = time.perf_counter()
+        if options.profiler == "pyinstrument":
+            from pyinstrument import Profiler
+
+            with Profiler(interval=0.0002) as profiler:
+                run(environs[50:])
+        else:
+            run(environs[50:])
+        elapsed = time.perf_counter() - began
+        from django.db import connections
+
+        connections.close_all()
+
+    each = elapsed / options.requests * 1e6
+    print(f"{options.path}: {options.requests} requests, {each:.0f} µs each")
+    print(f"answers: {statuses}")
+    if options.profiler == "pyinstrument":
+        # Flat: each function's own time, largest first; the tree hides many small costs.
+        text = profiler.output_text(unicode=True, color=False, flat=True)
+        print("\n".join(text.splitlines()[: options.top + 8]))
+
+
+if __name__ == "__main__":
+    main()
