@@ -7,15 +7,30 @@ GUNICORN_CMD_ARGS override these; WEB_CONCURRENCY and GUNICORN_THREADS size the 
 import multiprocessing
 import os
 
+from voiceproject.environment import env_bool
+
 # Behind the reverse proxy on the same host. The proxy sets X-Forwarded-Proto/-Host.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
+# gunicorn itself turns X-Forwarded-Proto into the request's scheme for clients in this list
+# (loopback by default). Trust it only when Django does (TRUST_X_FORWARDED_PROTO): otherwise a
+# same-host proxy that passed the header through would change the scheme that signatures are
+# checked on and redirects are built with. FORWARDED_ALLOW_IPS still names the proxies then.
+if not env_bool("TRUST_X_FORWARDED_PROTO", default=False):
+    forwarded_allow_ips = ""
+
 # Threads: most of a request is spent waiting on PostgreSQL, and a slow CSV export or a
 # client on a poor link then holds one thread, not a whole process. One process per core
-# keeps memory low; threads give each process concurrency for the waits.
+# keeps memory low; threads give each process concurrency for the waits. 16 per process so
+# that analysts' slow requests (exports read over a slow link, charts over months of legs)
+# leave threads free for Twilio's webhooks, which must answer within 15 s: with 2 x 4 a
+# callback waited up to 1.7 s behind four slow exports and four charts, with 2 x 16 at most
+# 0.35 s (benches/webhook_isolation_bench.py). Each thread may hold a PostgreSQL connection
+# for CONN_MAX_AGE. Deployments that want webhooks untouched by any analyst load run a
+# second server for /twilio/ (README, "Deploying").
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+threads = int(os.environ.get("GUNICORN_THREADS", 16))
 
 # A CSV export of millions of legs streams for tens of seconds (19 s for a million rows
 # measured): give a request two minutes before the worker is presumed stuck.

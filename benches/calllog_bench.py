@@ -65,8 +65,9 @@ def create_database() -> None:
     )
 
 
-def parent_counts() -> tuple[int, int]:
-    """Parents with their usual children, and childless parents that top up to exactly 1M.
+def parent_counts(target_legs: int) -> tuple[int, int]:
+    """Parents with their usual children, and childless parents that top up to exactly
+    `target_legs`.
 
     Mirrors the leg counts of calllog_data.sql (see its comment).
     """
@@ -74,12 +75,13 @@ def parent_counts() -> tuple[int, int]:
     while True:
         i = parents + 1
         family_legs = 1 if i % 10 == 0 else 2 if i % 10 <= 3 else 2 + (i // 10) % 3
-        if legs + family_legs > TARGET_LEGS:
-            return parents, TARGET_LEGS - legs
+        if legs + family_legs > target_legs:
+            return parents, target_legs - legs
         parents, legs = i, legs + family_legs
 
 
-def generate_data() -> None:
+def generate_data(*, database: str = DATABASE, target_legs: int = TARGET_LEGS) -> None:
+    """Write `target_legs` legs over the last DAYS days into `database` (Django's own)."""
     from agents.models import Agent, TwimlApp
     from tests.factories import UserFactory
 
@@ -93,7 +95,7 @@ def generate_data() -> None:
         )[0].id
         for n in range(AGENTS)
     ]
-    parents, extra_parents = parent_counts()
+    parents, extra_parents = parent_counts(target_legs)
     parameters = {
         "parents": parents,
         "extra_parents": extra_parents,
@@ -105,14 +107,14 @@ def generate_data() -> None:
     script = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
     statements = [statement for statement in script.split(";\n") if statement.strip()]
     started = time.perf_counter()
-    with psycopg.connect(database_url(DATABASE)) as connection:
+    with psycopg.connect(database_url(database)) as connection:
         connection.execute("TRUNCATE calls_callevent, calls_call")
         for statement in statements:
             connection.execute(statement, parameters)
-    with psycopg.connect(database_url(DATABASE), autocommit=True) as connection:
+    with psycopg.connect(database_url(database), autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE calls_call")
         connection.execute("VACUUM ANALYZE calls_callevent")
-    print(f"generated {TARGET_LEGS:,} legs in {time.perf_counter() - started:.1f} s")
+    print(f"generated {target_legs:,} legs in {time.perf_counter() - started:.1f} s")
 
 
 def analyst_session_cookie() -> str:

@@ -95,8 +95,27 @@ def _agent_join(identity: str) -> str:
     return f"LEFT JOIN {Agent._meta.db_table} AS agent ON agent.identity = {identity}"
 
 
-def _call_id(sid: str) -> str:
-    return f"(SELECT id FROM {_CALL} WHERE sid = {sid})"
+# Families have two levels: a parent (the root) and its children. A leg that names a parent
+# which is itself a child joins that child's root family; the trigger of migration
+# 0003_family_two_levels refuses any other write that would make a deeper chain or a cycle.
+def _family_root(row: str) -> str:
+    return f"COALESCE({row}.parent_id, {row}.id)"
+
+
+def _family_root_of(sid: str) -> str:
+    return f"(SELECT {_family_root(_CALL)} FROM {_CALL} WHERE sid = {sid})"
+
+
+def _parent_if_allowed(merged: str) -> str:
+    """The merged parent, unless it is the leg itself (the root of a family that the leg
+    heads) or the leg heads a family already: such a leg keeps what it has. Children are
+    looked for only when the parent would change, which it rarely does."""
+    return (
+        f"CASE WHEN {merged} IS NOT DISTINCT FROM c.parent_id"
+        f" OR EXCLUDED.parent_id = c.id"
+        f" OR EXISTS (SELECT 1 FROM {_CALL} AS child WHERE child.parent_id = c.id)"
+        f" THEN c.parent_id ELSE {merged} END"
+    )
 
 
 # Merge expressions, column by column.
@@ -144,7 +163,7 @@ def _if_newer_delivery(column: str, incoming: str = "") -> str:
 # only forward, the start time only earlier, and a field once known is not blanked. REST,
 # the source of truth: it wins for every field it knows, the status still moves only forward.
 WEBHOOK_MERGE = {
-    "parent_id": _stored_if_set("parent_id"),
+    "parent_id": _parent_if_allowed(_stored_if_set("parent_id")),
     "account_sid": _stored_if_filled("account_sid"),
     "direction": _stored_if_filled("direction"),
     "from_number": _stored_if_filled("from_number"),
@@ -161,7 +180,7 @@ WEBHOOK_MERGE = {
     "error_url": _stored_if_filled("error_url"),
 }
 REST_MERGE = {
-    "parent_id": _incoming_if_set("parent_id"),
+    "parent_id": _parent_if_allowed(_incoming_if_set("parent_id")),
     "account_sid": _incoming_if_filled("account_sid"),
     "direction": _incoming_if_filled("direction"),
     "from_number": _incoming_if_filled("from_number"),
@@ -261,14 +280,15 @@ _EVENT_VALUES = """%(status)s, %(sequence_number)s, %(status_changed_at)s, %(cal
 # Whitespace squeezed: psycopg caches the conversion of statements up to 4 KiB only.
 _RECORD_IN_ONE_STATEMENT = " ".join(
     f"""
-WITH parent AS ({_WEBHOOK_PLACEHOLDER_PARENT} UPDATE SET sid = EXCLUDED.sid RETURNING id),
-leg AS ({_webhook_leg("(SELECT id FROM parent)")})
+WITH parent AS ({_WEBHOOK_PLACEHOLDER_PARENT} UPDATE SET sid = EXCLUDED.sid
+    RETURNING id, parent_id),
+leg AS ({_webhook_leg(f"(SELECT {_family_root('parent')} FROM parent)")})
 {_insert_event("leg.id, " + _EVENT_VALUES + " FROM leg")}""".split()
 )
 
 # Elsewhere (SQLite): the same in three statements inside a transaction.
 _RECORD_PLACEHOLDER_PARENT = _WEBHOOK_PLACEHOLDER_PARENT + " NOTHING"
-_RECORD_LEG = _webhook_leg(_call_id("%(parent_sid)s"))
+_RECORD_LEG = _webhook_leg(_family_root_of("%(parent_sid)s"))
 _RECORD_EVENT = _insert_event("%(call_id)s, " + _EVENT_VALUES + " WHERE true")
 
 
@@ -350,7 +370,7 @@ _REST_COLUMNS = (
 _REST_LOOKUPS = ("parent_sid", "agent_identity")
 _REST_LEG_WRITTEN = {
     **{column: f"leg.{column}" for column in _REST_COLUMNS},
-    "parent_id": "parent.id",
+    "parent_id": _family_root("parent"),
     "agent_id": "agent.id",
 }
 _PLACEHOLDER_DEFAULTED = defaulted_columns(written=_PLACEHOLDER_WRITTEN)
@@ -408,7 +428,8 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
     now = adapt(timezone.now())
     created = updated = 0
     with connection.cursor() as cursor:
-        parent_sids = sorted({leg.parent_call_sid for leg in legs if leg.parent_call_sid})
+        parents = _page_family_parents(legs)
+        parent_sids = sorted({sid for sid in parents.values() if sid})
         if parent_sids:
             defaults = _prefixed_defaults(_PLACEHOLDER_DEFAULTED)
             inputs = [*_PLACEHOLDER_WRITTEN, *defaults]
@@ -433,7 +454,10 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
             created += sum(1 for (sid,) in cursor.fetchall() if sid not in page_sids)
         defaults = _prefixed_defaults(_REST_LEG_DEFAULTED)
         inputs = [*_REST_COLUMNS, *_REST_LOOKUPS, *defaults]
-        rows = [_rest_row(leg, now=now, adapt=adapt) | defaults for leg in legs]
+        rows = [
+            _rest_row(leg, parent_sid=parents[leg.sid], now=now, adapt=adapt) | defaults
+            for leg in legs
+        ]
         statement = _rest_statement(inputs=inputs, insert=_REST_UPSERT)
         _execute_with_rows(cursor, statement, inputs, rows)
         for (inserted,) in cursor.fetchall():
@@ -463,12 +487,32 @@ _REST_UPSERT = (
 )
 
 
-def _rest_row(leg: CallInstance, *, now: object, adapt: Callable[..., Any]) -> dict[str, Any]:
+def _page_family_parents(legs: list[CallInstance]) -> dict[str, str | None]:
+    """Each leg's parent SID, with the page's own links followed to the root of the family.
+
+    The statement sees the table as it was before it: a parent that this same page makes a
+    child is still a root there. So a parent named by the page that has a parent in the page
+    gives way to that one's root, and legs that name each other in a circle stay roots.
+    """
+    named = {leg.sid: leg.parent_call_sid or None for leg in legs}
+    parents: dict[str, str | None] = {}
+    for sid, parent in named.items():
+        seen = {sid}
+        while parent is not None and named.get(parent) is not None and parent not in seen:
+            seen.add(parent)
+            parent = named[parent]
+        parents[sid] = None if parent in seen else parent
+    return parents
+
+
+def _rest_row(
+    leg: CallInstance, *, parent_sid: str | None, now: object, adapt: Callable[..., Any]
+) -> dict[str, Any]:
     from_address = (leg._from or "")[:ADDRESS_MAX_LENGTH]
     to_address = (leg.to or "")[:ADDRESS_MAX_LENGTH]
     return {
         "sid": leg.sid,
-        "parent_sid": leg.parent_call_sid,
+        "parent_sid": parent_sid,
         "account_sid": leg.account_sid or "",
         "direction": leg.direction if leg.direction in KNOWN_DIRECTIONS else "",
         "from_number": from_address,

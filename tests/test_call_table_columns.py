@@ -2,8 +2,7 @@
 and a migration, nothing else."""
 
 import importlib
-import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection, models
@@ -12,10 +11,8 @@ from django.utils import timezone
 from calls import call_table
 from calls.models import Call
 from calls.reconcile.runs import reconcile_recent_calls
-from demo.scenarios import CallPlan, agent_to_pstn
-from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import random_sid
-from tests.twilio_requests import deliver
+from tests.twilio_requests import agent_call_deliveries, deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -57,18 +54,7 @@ def new_columns(sid: str) -> tuple:
 
 @pytest.mark.usefixtures("fields_added_to_call")
 def test_webhooks_write_legs_and_placeholders_into_a_fields_added_to_call(client):
-    plan = CallPlan(
-        account_sid=TEST_ACCOUNT_SID,
-        application_sid="AP" + "d" * 32,
-        started_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
-    )
-    deliveries = agent_to_pstn(
-        plan,
-        random.Random(1),
-        identity="alice",
-        caller_id="+14155550100",
-        destination="+12125550123",
-    )
+    deliveries = agent_call_deliveries(seed=1)
     child = next(d for d in deliveries if d.parameters.get("ParentCallSid"))
     assert deliver(client, child).status_code in (200, 204)  # its parent becomes a placeholder
     for delivery in deliveries:

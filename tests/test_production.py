@@ -2,6 +2,7 @@
 collected static files, a Celery worker and beat on Redis, PostgreSQL, and the fake Twilio
 REST API. A signed call goes in; the call log shows it reconciled."""
 
+import email.utils
 import os
 import re
 import secrets
@@ -27,7 +28,7 @@ from tests.conftest import (
 )
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, PhoneNumberFactory, UserFactory
 from tests.test_settings import run_manage
-from tests.twilio_requests import post_signed_over_http
+from tests.twilio_requests import child_callback, post_signed_over_http
 from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -205,17 +206,7 @@ def test_a_signed_call_reaches_the_reconciled_call_log(
         logs=logs,
     )
 
-    analyst = requests.Session()
-    analyst.get(f"{base}/login/", timeout=10)
-    login = analyst.post(
-        f"{base}/login/",
-        data={
-            "username": "ana",
-            "password": DEFAULT_PASSWORD,
-            "csrfmiddlewaretoken": analyst.cookies["csrftoken"],
-        },
-        timeout=10,
-    )
+    analyst, login = logged_in_analyst(base)
     assert login.url == f"{base}/"
     family = analyst.get(f"{base}/calls/{parent_sid}/", timeout=10)
     assert family.status_code == 200
@@ -229,3 +220,109 @@ def test_a_signed_call_reaches_the_reconciled_call_log(
     missing = analyst.get(f"{base}/no-such-page/", timeout=10)
     assert missing.status_code == 404
     assert "There is no such page" in missing.text
+
+
+def logged_in_analyst(base: str) -> tuple[requests.Session, requests.Response]:
+    """A session logged in at /login/ as the analyst `ana`, and the login's answer."""
+    analyst = requests.Session()
+    analyst.get(f"{base}/login/", timeout=10)
+    login = analyst.post(
+        f"{base}/login/",
+        data={
+            "username": "ana",
+            "password": DEFAULT_PASSWORD,
+            "csrfmiddlewaretoken": analyst.cookies["csrftoken"],
+        },
+        timeout=10,
+    )
+    return analyst, login
+
+
+def start_web_server(processes, env: dict, tmp_path) -> str:
+    """gunicorn as production starts it, from gunicorn.conf.py; returns its base URL once it
+    answers."""
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    processes(
+        [sys.executable, "-m", "gunicorn", "voiceproject.wsgi"],
+        {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+        log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_until(answering(f"{base}/healthz"), seconds=20, what="gunicorn answered", logs=[log])
+    return base
+
+
+@pytest.mark.parametrize(("trusted", "status"), [("0", 301), ("1", 200)])
+def test_gunicorn_takes_x_forwarded_proto_only_when_trusted(
+    production_environment, processes, tmp_path, trusted, status
+):
+    """A same-host proxy that passes a client's X-Forwarded-Proto through must not make a
+    plain-HTTP request count as HTTPS (signatures are checked on that scheme, redirects
+    built with it) unless TRUST_X_FORWARDED_PROTO says the proxy sets it itself."""
+    env = {
+        **production_environment,
+        # Django's HTTPS redirect shows the scheme it saw; no collected files needed.
+        "DEBUG": "1",
+        "HTTPS_ONLY": "1",
+        "TRUST_X_FORWARDED_PROTO": trusted,
+    }
+    base = start_web_server(processes, env, tmp_path)
+
+    response = requests.get(
+        f"{base}/login/",
+        headers={"X-Forwarded-Proto": "https"},
+        allow_redirects=False,
+        timeout=10,
+    )
+
+    assert response.status_code == status
+
+
+def hold_a_thread_with_a_slow_export(base: str, cookie: str) -> socket.socket:
+    """Ask for the CSV export of every leg and read none of it: once the socket buffers are
+    full, the thread streaming it waits for us, as it does for a reader on a slow link."""
+    reader = socket.socket()
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    host, port = base.removeprefix("http://").split(":")
+    reader.connect((host, int(port)))
+    reader.sendall(
+        f"GET /calls/export.csv HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n\r\n".encode()
+    )
+    return reader
+
+
+def test_slow_analysts_leave_threads_for_twilio_webhooks(
+    production_environment, processes, tmp_path, settings
+):
+    """Eight exports read by clients that have stopped reading (four of them standing for the
+    chart requests of the attack, which finish at once over a table this small) and a
+    status callback still answers within a second."""
+    env = {**production_environment, "DEBUG": "1"}
+    # The pool's size is gunicorn.conf.py's own (one process per core).
+    del env["WEB_CONCURRENCY"], env["GUNICORN_THREADS"]
+    started = timezone.now() - timedelta(days=1)
+    # About 8 MB of CSV: more than loopback's socket buffers hold.
+    Call.objects.bulk_create(
+        Call(sid="CA" + secrets.token_hex(16), start_time=started, duration=42)
+        for _ in range(40_000)
+    )
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    UserFactory(username="ana", groups=[ANALYSTS])
+    base = start_web_server(processes, env, tmp_path)
+    analyst, _ = logged_in_analyst(base)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={analyst.cookies[settings.SESSION_COOKIE_NAME]}"
+    readers = [hold_a_thread_with_a_slow_export(base, cookie) for _ in range(8)]
+    try:
+        time.sleep(2)  # every export under way, its buffers full
+        # Dated now: the server's own WEBHOOK_TIMESTAMP_MAX_AGE applies.
+        form = child_callback(Timestamp=email.utils.format_datetime(timezone.now()))
+        sent = time.monotonic()
+        answer = post_signed_over_http(f"{base}/twilio/status/", form)
+        waited = time.monotonic() - sent
+    finally:
+        for reader in readers:
+            reader.close()
+
+    assert answer.status_code == 204
+    assert waited < 1.0

@@ -1,10 +1,8 @@
 """Which requests our Twilio webhooks accept: signatures, accounts, fields, sizes, outages."""
 
 import logging
-import random
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -14,32 +12,12 @@ from django.utils import timezone
 
 from calls.models import Call, CallEvent
 from calls.webhooks.callbacks import parse_twilio_callback
-from demo.scenarios import CallPlan, agent_to_pstn
-from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-from tests.twilio_requests import post_signed, twilio_signature
+from tests.conftest import TEST_AUTH_TOKEN
+from tests.twilio_requests import child_callback, post_signed, twilio_signature
 
 pytestmark = pytest.mark.django_db
 
 STATUS_PATH = "/twilio/status/"
-PLAN = CallPlan(
-    account_sid=TEST_ACCOUNT_SID,
-    application_sid="AP" + "d" * 32,
-    started_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
-)
-
-
-def child_callback(**changes) -> dict[str, str]:
-    """A child leg's 'answered' status callback, with fields changed or removed (None)."""
-    deliveries = agent_to_pstn(
-        PLAN,
-        random.Random(7),
-        identity="alice",
-        caller_id="+14155550100",
-        destination="+12125550123",
-    )
-    answered = next(d for d in deliveries if d.parameters["CallStatus"] == "in-progress")
-    parameters = {**answered.parameters, **changes}
-    return {name: value for name, value in parameters.items() if value is not None}
 
 
 def assert_nothing_stored():

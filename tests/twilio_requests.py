@@ -3,19 +3,30 @@
 import base64
 import hashlib
 import hmac
+import random
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import requests
 
-from demo.scenarios import Delivery
-from tests.conftest import TEST_AUTH_TOKEN
+from demo.scenarios import CallPlan, Delivery, agent_to_pstn
+from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 WEBHOOK_PATHS = {"voice": "/twilio/voice/", "status": "/twilio/status/"}
 
 
-def twilio_signature(url: str, parameters: dict[str, str], auth_token: str = TEST_AUTH_TOKEN):
-    """HMAC-SHA1 of the URL followed by each name and value, names sorted; base64."""
-    payload = url + "".join(name + parameters[name] for name in sorted(parameters))
+def twilio_signature(
+    url: str,
+    parameters: dict[str, str] | list[tuple[str, str]],
+    auth_token: str = TEST_AUTH_TOKEN,
+):
+    """HMAC-SHA1 of the URL followed by each name and value, names sorted; base64.
+
+    A name given more than once (as pairs) is signed with each of its values, sorted, as
+    Twilio's library does.
+    """
+    pairs = sorted(parameters.items() if isinstance(parameters, dict) else parameters)
+    payload = url + "".join(name + value for name, value in pairs)
     digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
@@ -31,8 +42,11 @@ def post_signed(client, path: str, parameters: dict[str, str], **headers):
     )
 
 
-def post_signed_over_http(url: str, parameters: dict[str, str]) -> requests.Response:
-    """POST a form to a running server as Twilio does, signed for that exact URL."""
+def post_signed_over_http(
+    url: str, parameters: dict[str, str] | list[tuple[str, str]]
+) -> requests.Response:
+    """POST a form to a running server as Twilio does, signed for that exact URL; pairs may
+    repeat a name."""
     return requests.post(
         url,
         data=urlencode(parameters),
@@ -46,3 +60,29 @@ def post_signed_over_http(url: str, parameters: dict[str, str]) -> requests.Resp
 
 def deliver(client, delivery: Delivery):
     return post_signed(client, WEBHOOK_PATHS[delivery.webhook], delivery.parameters)
+
+
+PLAN = CallPlan(
+    account_sid=TEST_ACCOUNT_SID,
+    application_sid="AP" + "d" * 32,
+    started_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+)
+
+
+def agent_call_deliveries(*, seed: int = 7) -> list[Delivery]:
+    """Twilio's traffic, recorded-scenario style, for alice's softphone calling a number."""
+    return agent_to_pstn(
+        PLAN,
+        random.Random(seed),
+        identity="alice",
+        caller_id="+14155550100",
+        destination="+12125550123",
+    )
+
+
+def child_callback(**changes: str | None) -> dict[str, str]:
+    """A child leg's 'answered' status callback, with fields changed or removed (None)."""
+    deliveries = agent_call_deliveries()
+    answered = next(d for d in deliveries if d.parameters["CallStatus"] == "in-progress")
+    parameters = {**answered.parameters, **changes}
+    return {name: value for name, value in parameters.items() if value is not None}

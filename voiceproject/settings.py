@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "voiceproject.middleware.refuse_nul_bytes",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -286,6 +287,11 @@ TWILIO_API_TIMEOUT = env_float("TWILIO_API_TIMEOUT", default=30.0, minimum=0.1, 
 TWILIO_API_RETRIES = env_int("TWILIO_API_RETRIES", default=4, maximum=20)
 TWILIO_API_BACKOFF = env_float("TWILIO_API_BACKOFF", default=1.0, maximum=600)
 TWILIO_API_BACKOFF_MAX = env_float("TWILIO_API_BACKOFF_MAX", default=30.0, maximum=3600)
+# A webhook whose Timestamp is older than this (seconds) is refused: Twilio sends and retries
+# within seconds, and reconciliation fills in from the REST API whatever came no other way.
+WEBHOOK_TIMESTAMP_MAX_AGE = env_int(
+    "WEBHOOK_TIMESTAMP_MAX_AGE", default=24 * 60 * 60, minimum=60, maximum=30 * 24 * 60 * 60
+)
 RECONCILE_INTERVAL = env_int("RECONCILE_INTERVAL", default=5 * 60, minimum=10)
 RECONCILE_STALE_INTERVAL = env_int("RECONCILE_STALE_INTERVAL", default=15 * 60, minimum=10)
 # Each run lists calls started since the last good watermark minus this overlap, because

@@ -5,7 +5,7 @@ constraints and webhook parsing can all use it.
 """
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import phonenumbers
@@ -123,9 +123,11 @@ def agent_identity_on_leg(
 
 
 def parse_twilio_datetime(value: str | None) -> datetime | None:
-    """Parse Twilio's RFC 2822 dates ('Mon, 23 Nov 2026 18:30:45 +0000'); None when empty.
+    """Parse Twilio's RFC 2822 dates ('Mon, 23 Nov 2026 18:30:45 +0000') into UTC; None when
+    empty.
 
-    Raises ValueError for text that is not such a date.
+    Raises ValueError for text that is not such a date. Any offset Python reads is converted
+    here, so that no offset PostgreSQL would refuse (16 hours or more) reaches it.
     """
     if not value:
         return None
@@ -135,4 +137,26 @@ def parse_twilio_datetime(value: str | None) -> datetime | None:
         raise ValueError(f"not an RFC 2822 date: {value!r}") from error
     if parsed.tzinfo is None:
         raise ValueError(f"RFC 2822 date without a zone: {value!r}")
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError(f"not a date Twilio could send: {value!r}") from error
+
+
+# No Twilio call is older than this: Twilio Voice opened in 2008.
+TWILIO_EPOCH = datetime(2008, 1, 1, tzinfo=UTC)
+# Twilio's clock may run a little ahead of ours.
+CLOCK_SKEW = timedelta(minutes=5)
+# Twilio ends every call after its TimeLimit, at most 24 hours (the default is 4 hours).
+MAX_CALL_DURATION_SECONDS = 24 * 60 * 60
+
+
+def is_plausible_call_time(value: datetime, *, now: datetime) -> bool:
+    """Tell whether value can be a time Twilio reports about a call: after Twilio Voice
+    began and not later than `now`, give or take CLOCK_SKEW."""
+    return TWILIO_EPOCH <= value <= now + CLOCK_SKEW
+
+
+def is_plausible_call_duration(seconds: int) -> bool:
+    """Tell whether a call can have lasted this many seconds."""
+    return 0 <= seconds <= MAX_CALL_DURATION_SECONDS

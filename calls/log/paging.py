@@ -6,13 +6,14 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from calls.log.families import Family
 from calls.models import Call
+from voiceproject.twilio_ids import TWILIO_EPOCH
 
 # Sort orders of the list: each is a nullable column of the parent leg, then the id. The
 # filters' form offers these; the pages and the API read the choice from its cleaned data.
@@ -34,6 +35,15 @@ PAGE_FIELDS = (
 )  # fmt: skip
 
 SortKey = datetime | int | None
+
+# Our cursors are about 60 characters; a longer one was not written here.
+CURSOR_MAX_LENGTH = 200
+# The bounds of the columns a cursor's key and id are compared with (positive integer, bigint).
+POSITIVE_INTEGER_MAX = 2**31 - 1
+CALL_ID_MAX = 2**63 - 1
+# Far enough ahead for any stored start time, short of the end of Python's and PostgreSQL's
+# calendars, which a zone offset could otherwise push a date past.
+LATEST_CURSOR_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class InvalidCursor(ValueError):
@@ -62,15 +72,34 @@ def call_page_cursor(call: Call, *, sort: str, backwards: bool = False) -> str:
 
 
 def _decode_cursor(cursor: str, field: str) -> tuple[SortKey, int, bool]:
+    """Read a cursor back, refusing anything the database could not compare: a huge or
+    non-finite number, a date without a zone or out of range, deep nesting."""
+    if len(cursor) > CURSOR_MAX_LENGTH:
+        raise InvalidCursor(cursor[:CURSOR_MAX_LENGTH])
     try:
         key, call_id, backwards = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if key is not None:
-            key = datetime.fromisoformat(key) if field == "start_time" else int(key)
+            key = _sort_key(key, field)
         if not isinstance(call_id, int) or not isinstance(backwards, bool):
             raise TypeError(call_id)
-    except (ValueError, TypeError, binascii.Error) as error:
+        if not 0 < call_id <= CALL_ID_MAX:
+            raise ValueError(call_id)
+    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error) as error:
         raise InvalidCursor(cursor) from error
     return key, call_id, backwards
+
+
+def _sort_key(key: object, field: str) -> datetime | int:
+    if field == "start_time":
+        if not isinstance(key, str):
+            raise TypeError(key)
+        moment = datetime.fromisoformat(key)
+        if moment.tzinfo is None or not TWILIO_EPOCH <= moment <= LATEST_CURSOR_TIME:
+            raise ValueError(key)
+        return moment
+    if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key <= POSITIVE_INTEGER_MAX:
+        raise ValueError(key)
+    return key
 
 
 @contextmanager

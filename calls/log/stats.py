@@ -34,9 +34,13 @@ class CallStats:
     agents: list[AgentStats]
 
 
-def call_stats(families: QuerySet[Call]) -> CallStats:
+def call_stats(families: QuerySet[Call], *, first_day: date, last_day: date) -> CallStats:
     """Legs per day and per hour of day by direction, and each agent's answer rate and
-    average talk time, over every leg of these families."""
+    average talk time, over every leg of these families.
+
+    The days charted are those asked for, first_day to last_day, never the span of the data:
+    one leg with an absurd start time must not make a chart of every day since.
+    """
     legs = Call.objects.annotate(family_id=family_id()).filter(
         family_id__in=families.values("id"), start_time__isnull=False
     )
@@ -70,8 +74,7 @@ def call_stats(families: QuerySet[Call]) -> CallStats:
         for row in by_agent
     ]
     if per_day:
-        first, last = min(per_day), max(per_day)
-        days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+        days = (first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1))
         per_day = {day: per_day.get(day, {}) for day in days}
     return CallStats(
         per_day=per_day,

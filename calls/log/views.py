@@ -4,7 +4,7 @@ import csv
 import io
 import itertools
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import user_passes_test
@@ -20,11 +20,17 @@ from calls.log.families import ALL_EVENTS, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import SORTS, InvalidCursor, call_family_page
 from calls.log.stats import call_stats
+from voiceproject.twilio_ids import TWILIO_EPOCH
 
 # Anyone who may not see the call log goes to the login page, as Django does for staff pages.
 call_log_required = user_passes_test(can_view_call_log)
 CSV_ROWS_PER_CHUNK = 1000
 STATS_DEFAULT_DAYS = 30
+# The longest range the charts cover, a bar per day.
+STATS_MAX_DAYS = 366
+# Dates the charts take from the request; others are ignored, as if not given.
+STATS_EARLIEST_DAY = TWILIO_EPOCH.date()
+STATS_LATEST_DAY = date(8999, 12, 31)
 
 
 def _filters(request: HttpRequest, data: QueryDict | None = None) -> CallFamilyFilter:
@@ -93,14 +99,14 @@ def call_export(request: HttpRequest) -> StreamingHttpResponse:
 @require_GET
 @call_log_required
 def call_statistics(request: HttpRequest) -> HttpResponse:
-    """Charts with their numbers over the filtered families (the last 30 days by default)."""
+    """Charts with their numbers over the filtered families (the last 30 days by default,
+    at most STATS_MAX_DAYS)."""
     data = request.GET.copy()
-    if not data.get("started_after") and not data.get("started_before"):
-        today = timezone.localdate()
-        data["started_after"] = (today - timedelta(days=STATS_DEFAULT_DAYS - 1)).isoformat()
-        data["started_before"] = today.isoformat()
+    first_day, last_day = _stats_days(data)
+    data["started_after"] = first_day.isoformat()
+    data["started_before"] = last_day.isoformat()
     filters = _filters(request, data)
-    stats = call_stats(filters.qs)
+    stats = call_stats(filters.qs, first_day=first_day, last_day=last_day)
     per_day = charts.stacked_bar_chart(
         stats.per_day,
         series=stats.directions,
@@ -121,3 +127,21 @@ def call_statistics(request: HttpRequest) -> HttpResponse:
             "time_zone": timezone.get_current_timezone_name(),
         },
     )
+
+
+def _stats_days(data: QueryDict) -> tuple[date, date]:
+    """The days the request asks charts for: ends missing or unreadable default to the
+    STATS_DEFAULT_DAYS up to today, a longer range than STATS_MAX_DAYS keeps its last days."""
+    last_day = _stats_day(data.get("started_before")) or timezone.localdate()
+    first_day = _stats_day(data.get("started_after")) or last_day - timedelta(
+        days=STATS_DEFAULT_DAYS - 1
+    )
+    return max(first_day, last_day - timedelta(days=STATS_MAX_DAYS - 1)), last_day
+
+
+def _stats_day(value: str | None) -> date | None:
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return day if STATS_EARLIEST_DAY <= day <= STATS_LATEST_DAY else None

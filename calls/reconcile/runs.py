@@ -25,6 +25,11 @@ from twilio.rest.api.v2010.account.call import CallInstance
 from calls.call_table import calls_upsert_from_rest
 from calls.constants import TERMINAL_STATUSES
 from calls.models import Call, ReconcileRun
+from voiceproject.twilio_ids import (
+    is_call_sid,
+    is_plausible_call_duration,
+    is_plausible_call_time,
+)
 from voiceproject.twilio_rest import twilio_rest_client
 
 logger = logging.getLogger(__name__)
@@ -186,10 +191,54 @@ def _next_page_legs(page: Page) -> tuple[Page | None, list[CallInstance]]:
     return upcoming, list(upcoming) if upcoming is not None else []
 
 
+def rest_leg_fault(leg: CallInstance, *, now: datetime) -> str | None:
+    """Why a leg as the REST API describes it cannot be stored, or None when it can.
+
+    Bounded as webhooks are: SIDs of calls, times between Twilio Voice's start and now, a
+    duration a call can last, no NUL byte in text. Such a leg is skipped (and counted as an
+    error of the run) rather than failing its whole page or poisoning the call log.
+    """
+    if not is_call_sid(leg.sid or ""):
+        return "its SID is not a call SID"
+    if leg.parent_call_sid and not is_call_sid(leg.parent_call_sid):
+        return "its parent's SID is not a call SID"
+    for moment in (leg.start_time, leg.end_time, leg.date_updated):
+        if moment is not None and (
+            not isinstance(moment, datetime) or not is_plausible_call_time(moment, now=now)
+        ):
+            return f"the time {moment} is not one Twilio could report"
+    if leg.start_time and leg.end_time and leg.end_time < leg.start_time:
+        return "it ends before it starts"
+    duration = str(leg.duration or 0)
+    if (
+        not duration.isascii()
+        or not duration.isdigit()
+        or not is_plausible_call_duration(int(duration))
+    ):
+        return f"its duration {duration[:20]!r} is not one a call can last"
+    texts = [leg._from, leg.to, leg.direction, leg.status, leg.price_unit, leg.account_sid]
+    if any("\x00" in text for text in texts if text):
+        return "a field contains a NUL byte"
+    return None
+
+
 @transaction.atomic
 def _apply_legs(run: ReconcileRun, legs: list[CallInstance]) -> None:
-    """Write the legs and the run's progress together, unless the run has lost its lock."""
-    created, updated = calls_upsert_from_rest(legs=legs)
+    """Write the legs and the run's progress together, unless the run has lost its lock.
+
+    A leg that cannot be stored (rest_leg_fault) is skipped and counted as an error.
+    """
+    now = timezone.now()
+    storable = []
+    for leg in legs:
+        fault = rest_leg_fault(leg, now=now)
+        if fault is None:
+            storable.append(leg)
+            continue
+        logger.warning("Skipped call %r from Twilio's REST API: %s", leg.sid, fault)
+        run.errors += 1
+        run.error_message = f"Skipped call {str(leg.sid)[:40]!r}: {fault}."
+    created, updated = calls_upsert_from_rest(legs=storable)
     run.calls_seen += len(legs)
     run.calls_created += created
     run.calls_updated += updated

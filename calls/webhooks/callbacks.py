@@ -5,6 +5,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.http import QueryDict
+
 from calls.constants import (
     ADDRESS_MAX_LENGTH,
     KNOWN_DIRECTIONS,
@@ -12,8 +15,11 @@ from calls.constants import (
     TERMINAL_STATUSES,
 )
 from voiceproject.twilio_ids import (
+    MAX_CALL_DURATION_SECONDS,
     is_account_sid,
     is_call_sid,
+    is_plausible_call_duration,
+    is_plausible_call_time,
     is_web_url,
     parse_twilio_datetime,
 )
@@ -63,15 +69,38 @@ class TwilioCallback:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def parse_twilio_callback(parameters: dict[str, str], *, received_at: datetime) -> TwilioCallback:
-    """Check and convert the fields we use; raise InvalidCallback naming the first bad one."""
+def single_values(form: QueryDict) -> dict[str, str]:
+    """The form's parameters, each named once; raise InvalidCallback for a repeated name.
+
+    Twilio sends each parameter once. With a name twice, the signature covers both values but
+    only one would be read, so whoever can repeat a name could swap what is stored.
+    """
+    parameters = {}
+    for name, values in form.lists():
+        if len(values) > 1:
+            raise InvalidCallback(f"Parameter {name[:40]!r} is repeated.")
+        parameters[name] = values[0]
+    return parameters
+
+
+def parse_twilio_callback(
+    parameters: dict[str, str], *, received_at: datetime, takes_parent: bool = True
+) -> TwilioCallback:
+    """Check and convert the fields we use; raise InvalidCallback naming the first bad one.
+
+    `takes_parent` is False for the Voice URL and its fallback, which Twilio requests for
+    parent legs only: a softphone can add any parameter to its call, ParentCallSid too, and
+    must not join its leg to another family that way, so the parameter is ignored there.
+    """
+    if any("\x00" in name or "\x00" in value for name, value in parameters.items()):
+        raise InvalidCallback("A parameter name or value contains a NUL byte.")
     account_sid = parameters.get("AccountSid", "")
     if not is_account_sid(account_sid):
         raise InvalidCallback("AccountSid is missing or is not an account SID.")
     call_sid = parameters.get("CallSid", "")
     if not is_call_sid(call_sid):
         raise InvalidCallback("CallSid is missing or is not a call SID.")
-    parent_call_sid = parameters.get("ParentCallSid") or None
+    parent_call_sid = (parameters.get("ParentCallSid") if takes_parent else None) or None
     if parent_call_sid is not None and not is_call_sid(parent_call_sid):
         raise InvalidCallback("ParentCallSid is not a call SID.")
     if parent_call_sid == call_sid:
@@ -86,10 +115,12 @@ def parse_twilio_callback(parameters: dict[str, str], *, received_at: datetime) 
     to_address = parameters.get("To", "")
     if len(from_address) > ADDRESS_MAX_LENGTH or len(to_address) > ADDRESS_MAX_LENGTH:
         raise InvalidCallback(f"From or To is longer than {ADDRESS_MAX_LENGTH} characters.")
-    try:
-        timestamp = parse_twilio_datetime(parameters.get("Timestamp")) or received_at
-    except ValueError:
-        raise InvalidCallback("Timestamp is not an RFC 2822 date.") from None
+    timestamp = _timestamp(parameters, received_at=received_at)
+    call_duration = _counter(parameters, "CallDuration")
+    if call_duration is not None and not is_plausible_call_duration(call_duration):
+        raise InvalidCallback(
+            f"CallDuration is longer than a call can last ({MAX_CALL_DURATION_SECONDS} s)."
+        )
     error_url = parameters.get("ErrorUrl", "")
     if len(error_url) > ERROR_URL_MAX_LENGTH:
         raise InvalidCallback(f"ErrorUrl is longer than {ERROR_URL_MAX_LENGTH} characters.")
@@ -107,11 +138,29 @@ def parse_twilio_callback(parameters: dict[str, str], *, received_at: datetime) 
         timestamp=timestamp,
         sequence_number=_counter(parameters, "SequenceNumber"),
         callback_source=parameters.get("CallbackSource", "")[:64],
-        call_duration=_counter(parameters, "CallDuration"),
+        call_duration=call_duration,
         error_code=_counter(parameters, "ErrorCode"),
         error_url=error_url,
         parameters=dict(parameters),
     )
+
+
+def _timestamp(parameters: dict[str, str], *, received_at: datetime) -> datetime:
+    """Twilio's Timestamp in UTC, within WEBHOOK_TIMESTAMP_MAX_AGE before `received_at` and
+    at most a few minutes after; `received_at` when the request carries none."""
+    try:
+        timestamp = parse_twilio_datetime(parameters.get("Timestamp"))
+    except ValueError:
+        raise InvalidCallback("Timestamp is not an RFC 2822 date.") from None
+    if timestamp is None:
+        return received_at
+    oldest = received_at - timedelta(seconds=settings.WEBHOOK_TIMESTAMP_MAX_AGE)
+    if timestamp < oldest or not is_plausible_call_time(timestamp, now=received_at):
+        raise InvalidCallback(
+            "Timestamp is too far from the server's clock"
+            f" (at most WEBHOOK_TIMESTAMP_MAX_AGE={settings.WEBHOOK_TIMESTAMP_MAX_AGE} s old)."
+        )
+    return timestamp
 
 
 def _counter(parameters: dict[str, str], name: str) -> int | None:

@@ -18,7 +18,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from calls.call_table import call_apply_callback
-from calls.webhooks.callbacks import InvalidCallback, TwilioCallback, parse_twilio_callback
+from calls.webhooks.callbacks import (
+    InvalidCallback,
+    TwilioCallback,
+    parse_twilio_callback,
+    single_values,
+)
 from calls.webhooks.signatures import View, public_url, twilio_signature_required
 from calls.webhooks.twiml import twiml_apology, twiml_for_voice_request
 
@@ -29,13 +34,15 @@ CallbackView = Callable[..., HttpResponse]
 V = TypeVar("V", bound=Callable[..., HttpResponse])
 
 
-def twilio_callback(view: CallbackView) -> View:
+def twilio_callback(view: CallbackView, *, takes_parent: bool) -> View:
     """Pass the view a TwilioCallback; 400 for a malformed field, 403 for another account."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            callback = parse_twilio_callback(request.POST.dict(), received_at=timezone.now())
+            callback = parse_twilio_callback(
+                single_values(request.POST), received_at=timezone.now(), takes_parent=takes_parent
+            )
         except InvalidCallback as error:
             logger.warning("Refused a Twilio webhook: %s", error)
             return _plain(str(error), status=400)
@@ -47,9 +54,15 @@ def twilio_callback(view: CallbackView) -> View:
     return wrapper
 
 
-def twilio_webhook(view: CallbackView) -> View:
+def twilio_webhook(view: CallbackView, *, takes_parent: bool = True) -> View:
     """Take only signed POSTs from Twilio, and pass the view the parsed TwilioCallback."""
-    return csrf_exempt(require_POST(twilio_signature_required(twilio_callback(view))))
+    parsed = twilio_callback(view, takes_parent=takes_parent)
+    return csrf_exempt(require_POST(twilio_signature_required(parsed)))
+
+
+def parent_leg_webhook(view: CallbackView) -> View:
+    """twilio_webhook for the URLs Twilio requests for parent legs only: ParentCallSid ignored."""
+    return twilio_webhook(view, takes_parent=False)
 
 
 def retry_on_database_outage(view: V) -> V:
@@ -66,7 +79,7 @@ def retry_on_database_outage(view: V) -> V:
     return cast(V, wrapper)
 
 
-@twilio_webhook
+@parent_leg_webhook
 @retry_on_database_outage
 def voice(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     call_apply_callback(callback=callback)
@@ -76,7 +89,7 @@ def voice(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     )
 
 
-@twilio_webhook
+@parent_leg_webhook
 def voice_fallback(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     try:
         call_apply_callback(callback=callback)

@@ -1,0 +1,24 @@
+"""Requests refused before any view reads them."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+
+
+def refuse_nul_bytes(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
+    """Answer 400 to a path or query parameter holding a NUL byte (%00).
+
+    No URL of ours has a use for one, and PostgreSQL refuses NUL in text, so a view that
+    looked one up would fail with a 500. Form fields are checked by their own form fields,
+    which refuse NUL already; webhooks check theirs where they are parsed.
+    """
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        query = ((name, *values) for name, values in request.GET.lists())
+        if "\x00" in request.path or any("\x00" in text for item in query for text in item):
+            return HttpResponseBadRequest(
+                "The address contains a NUL byte.", content_type="text/plain; charset=utf-8"
+            )
+        return get_response(request)
+
+    return middleware
