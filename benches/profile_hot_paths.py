@@ -5,12 +5,16 @@ without a server or a socket, so that a profile shows our request path and nothi
 
     python benches/profile_hot_paths.py [--requests 2000] [--path token|callback] [--top 25]
 
-pyinstrument prints where the time goes. For figures that the machine's load cannot blur,
-count instructions instead (--profiler none runs the requests bare):
+It prints the time and the CPU time of a request, then where the time goes: pyinstrument's
+flat profile by default (each function's own time, waits on PostgreSQL included), or
+cProfile's (--profiler cprofile [--sort cumulative]: every call counted, CPU time only, so
+the load of other work on the machine does not blur it, though small calls look dearer).
+--profiler none runs the requests bare, for an outside profiler:
 
+    py-spy record --format raw -o /tmp/callbacks.raw -- \
+        python benches/profile_hot_paths.py --profiler none --path callback
     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
         python benches/profile_hot_paths.py --profiler none --path token
-    callgrind_annotate /tmp/cg.out | head -40
 
 Creates and drops its own database, profile_hot_paths.
 """
@@ -99,6 +103,7 @@ def main() -> None:
         "--profiler", choices=["pyinstrument", "cprofile", "none"], default="pyinstrument"
     )
     parser.add_argument("--top", type=int, default=25, help="lines of the profile to print")
+    parser.add_argument("--sort", default="tottime", help="cProfile's order: tottime, cumulative")
     options = parser.parse_args()
 
     environment = {
@@ -176,7 +181,7 @@ def main() -> None:
         text = profiler.output_text(unicode=True, color=False, flat=True)
         print("\n".join(text.splitlines()[: options.top + 8]))
     elif options.profiler == "cprofile":
-        pstats.Stats(profile).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(options.top)
+        pstats.Stats(profile).sort_stats(options.sort).print_stats(options.top)
 
 
 if __name__ == "__main__":
