@@ -55,7 +55,7 @@ from benches.harness import (
     fresh_database,
     gunicorn,
 )
-from calls.webhooks.callbacks import parse_twilio_callback
+from calls.webhooks.callbacks import delivery_digest
 from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 
 DATABASE = "callback_bench"
@@ -242,8 +242,7 @@ def summarize(results: list[dict]) -> dict:
 
 def digest(body: str) -> str:
     """The delivery digest the server stores for this body."""
-    parameters = dict(parse_qsl(body, keep_blank_values=True))
-    return parse_twilio_callback(parameters, received_at=datetime.now(UTC)).delivery_digest
+    return delivery_digest(dict(parse_qsl(body, keep_blank_values=True)))
 
 
 def signed_callbacks(url: str, count: int) -> list[tuple[str, str]]:

@@ -25,6 +25,8 @@ from tokens.authentication import RecentTokenOwners
 from tokens.models import ApiToken
 
 URL = "/api/token/"
+# What Chromium and Firefox send when a page is opened.
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 @pytest.fixture
@@ -174,3 +176,14 @@ def test_a_remembered_token_still_expires_on_time(client):
     time.sleep(0.4)
 
     assert client.get(URL, headers=headers).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_browser_opening_the_token_url_gets_json_not_a_page(client):
+    agent = AgentFactory()
+    client.force_login(agent.user)
+
+    response = client.get(URL, headers={"Accept": BROWSER_ACCEPT})
+
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["identity"] == agent.identity

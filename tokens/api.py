@@ -15,6 +15,7 @@ from rest_framework.exceptions import (
     ValidationError,
 )
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -102,6 +103,9 @@ class AccessTokenApi(NeverCachedApi):
 
     # As the API's default, but a device asking again within a second costs no query.
     authentication_classes = [RecentAgentTokenAuthentication, SessionAuthentication]
+    # JSON only, also to a browser: this path skips the pages' middleware (no
+    # Content-Security-Policy, no X-Frame-Options), so it must never answer with a page.
+    renderer_classes = [JSONRenderer]
 
     class InputSerializer(serializers.Serializer[object]):
         ttl = serializers.IntegerField(

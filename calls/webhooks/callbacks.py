@@ -64,9 +64,13 @@ class TwilioCallback:
 
     @property
     def delivery_digest(self) -> str:
-        """Identify this delivery: Twilio's retries repeat every parameter exactly."""
-        canonical = json.dumps(sorted(self.parameters.items()), separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return delivery_digest(self.parameters)
+
+
+def delivery_digest(parameters: dict[str, str]) -> str:
+    """Identify a delivery: Twilio's retries repeat every parameter exactly."""
+    canonical = json.dumps(sorted(parameters.items()), separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def single_values(form: QueryDict) -> dict[str, str]:
