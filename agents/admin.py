@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
 from agents.forms import AgentCreationForm
-from agents.models import Agent, PhoneNumber, PresenceChange, TwimlApp
+from agents.models import CALL_HANDLING_FIELDS, Agent, PhoneNumber, PresenceChange, TwimlApp
 from agents.presence import agents_with_current_availability, presence_set_many
 from agents.setup_admin import apps_selected, numbers_selected, sync_action
 from voiceproject.admin import ReadOnlyAdmin
@@ -80,6 +80,7 @@ class AgentAdmin(admin.ModelAdmin):
         *TWILIO_CLIENT_FIELDS,
         "current_availability",
         "availability_since",
+        *CALL_HANDLING_FIELDS,
     ]
     # Availability changes only through the actions, which record each change.
     readonly_fields = ["user", "current_availability", "availability_since"]

@@ -18,3 +18,11 @@ class PresenceSource(models.TextChoices):
     API = "api", "API (mobile app)"
     ADMIN = "admin", "supervisor in the admin"
     TIMEOUT = "timeout", "softphone heartbeat stopped"
+
+
+class UnansweredPolicy(models.TextChoices):
+    """What a caller hears when nobody answers (or nobody can take the call)."""
+
+    VOICEMAIL = "voicemail", "greeting, then voicemail"
+    FORWARD = "forward", "forward to another number"
+    MESSAGE = "message", "spoken message, then hang up"

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from agents.constants import Availability, PresenceSource
+from agents.constants import Availability, PresenceSource, UnansweredPolicy
 from agents.validators import (
     validate_application_sid,
     validate_e164,
@@ -75,7 +75,70 @@ class TwimlApp(models.Model):
         return f"{self.friendly_name} ({self.sid})"
 
 
-class Agent(models.Model):
+# The fields of CallHandling, in the order forms show them.
+CALL_HANDLING_FIELDS = [
+    "unanswered_policy",
+    "unanswered_greeting",
+    "forward_to",
+    "record_calls",
+    "recording_announcement",
+]
+
+
+class CallHandling(models.Model):
+    """What happens to calls nobody answers, and whether calls are recorded.
+
+    A phone number's settings apply to calls to it; an agent's to calls to the agent from a
+    colleague (unanswered) and to the agent's own outgoing calls (recording).
+    """
+
+    unanswered_policy = models.CharField(
+        max_length=9,
+        choices=UnansweredPolicy.choices,
+        default=UnansweredPolicy.VOICEMAIL,
+        help_text="What a caller hears when nobody answers or nobody can take the call.",
+    )
+    unanswered_greeting = models.TextField(
+        blank=True,
+        help_text="Spoken before the voicemail beep, or as the message; a default when empty.",
+    )
+    forward_to = models.CharField(
+        max_length=E164_MAX_LENGTH,
+        blank=True,
+        validators=[validate_e164],
+        help_text="E.164 number rung by the forward policy (a mobile, another office).",
+    )
+    record_calls = models.BooleanField(
+        default=False,
+        help_text="Record answered calls in two channels (caller and agent apart).",
+    )
+    recording_announcement = models.TextField(
+        blank=True,
+        help_text="Spoken to the caller before a recorded call is connected; none when empty.",
+    )
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(unanswered_policy__in=UnansweredPolicy.values),
+                name="%(class)s_unanswered_policy_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(forward_to="") | models.Q(forward_to__regex=E164_REGEX),
+                name="%(class)s_forward_to_e164",
+            ),
+            # Forwarding needs somewhere to forward to.
+            models.CheckConstraint(
+                condition=~models.Q(unanswered_policy=UnansweredPolicy.FORWARD)
+                | ~models.Q(forward_to=""),
+                name="%(class)s_forward_has_number",
+                violation_error_message="The forward policy needs a number to forward to.",
+            ),
+        ]
+
+
+class Agent(CallHandling):
     """A user who may place and take calls with a Voice SDK as one Twilio client identity."""
 
     user = models.OneToOneField(
@@ -127,6 +190,7 @@ class Agent(models.Model):
     class Meta:
         ordering = ["identity"]
         constraints = [
+            *CallHandling.Meta.constraints,
             models.CheckConstraint(
                 condition=models.Q(availability__in=Availability.values),
                 name="agent_availability_valid",
@@ -155,7 +219,7 @@ class Agent(models.Model):
         return client_address(self.identity)
 
 
-class PhoneNumber(models.Model):
+class PhoneNumber(CallHandling):
     """One of our Twilio numbers and the agents whose devices ring when it is called."""
 
     number = models.CharField(
@@ -176,6 +240,7 @@ class PhoneNumber(models.Model):
     class Meta:
         ordering = ["number"]
         constraints = [
+            *CallHandling.Meta.constraints,
             models.CheckConstraint(
                 condition=models.Q(number__regex=E164_REGEX),
                 name="phonenumber_e164",

@@ -29,9 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benches.harness import (  # noqa: E402
+    analyst_session_cookie,
     create_database_if_missing,
     database_url,
     gunicorn,
+    memory_kb,
+    reset_peak_memory,
+    worker_pid,
 )
 
 DATABASE = "calllog_bench"
@@ -117,35 +121,6 @@ def generate_data(*, database: str = DATABASE, target_legs: int = TARGET_LEGS) -
     print(f"generated {target_legs:,} legs in {time.perf_counter() - started:.1f} s")
 
 
-def analyst_session_cookie() -> str:
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    from tests.factories import UserFactory
-    from voiceproject.roles import ANALYSTS
-
-    user = UserFactory(username="bench_analyst", groups=[ANALYSTS])
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
-
-
-def worker_pid(master_pid: int) -> int:
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    return int(children[0])
-
-
-def memory_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
 class Bench:
     def __init__(self, base_url: str, cookie: str, requests: int):
         self.base_url = base_url
@@ -188,9 +163,7 @@ class Bench:
 
     def time_export(self, master_pid: int) -> None:
         worker = worker_pid(master_pid)
-        # Writing 5 to clear_refs resets the peak resident set size (VmHWM) to the current one.
-        Path(f"/proc/{worker}/clear_refs").write_text("5")
-        before_kb = memory_kb(worker, "VmRSS")
+        before_kb = reset_peak_memory(worker)
         started = time.perf_counter()
         request = urllib.request.Request(
             self.base_url + "/calls/export.csv", headers={"Cookie": self.cookie}

@@ -1,4 +1,5 @@
-"""What the benchmarks share: a free loopback port, a database of their own, gunicorn.
+"""What the benchmarks share: a free loopback port, a database of their own, gunicorn, an
+analyst's session, and the memory of a gunicorn worker.
 
 BENCH_POSTGRES_URL names the PostgreSQL server (default postgres://postgres@127.0.0.1:5432).
 BENCH_DATABASE_SUFFIX, when set, is appended to every database a benchmark creates, so that
@@ -127,3 +128,44 @@ OURS_OPTIONS = ["--workers=2"]
 def bare_django_environment(environment: dict[str, str]) -> dict[str, str]:
     """The environment that serves benches/bare_django.py."""
     return {**environment, "DJANGO_SETTINGS_MODULE": "benches.bare_django"}
+
+
+def analyst_session_cookie() -> str:
+    """A Cookie header value logging in a new analyst (Django must be set up)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from tests.factories import UserFactory
+    from voiceproject.roles import ANALYSTS
+
+    user = UserFactory(username="bench_analyst", groups=[ANALYSTS])
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def worker_pid(master_pid: int) -> int:
+    """The first worker of a gunicorn master."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return int(children[0])
+
+
+def memory_kb(pid: int, field: str) -> int:
+    """A line of /proc/<pid>/status in kB: VmRSS (now) or VmHWM (peak)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def reset_peak_memory(pid: int) -> int:
+    """Make the process's peak resident set size (VmHWM) its current one; returns it in kB.
+
+    Writing 5 to clear_refs does that; VmHWM read later is then the peak since now.
+    """
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+    return memory_kb(pid, "VmRSS")

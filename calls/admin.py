@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from calls import tasks
-from calls.models import Call, ReconcileRun
+from calls.models import Call, ReconcileRun, Recording
 from voiceproject.admin import ReadOnlyAdmin
 
 # More selected calls than this would ask Twilio for too much at once.
@@ -68,8 +68,32 @@ class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
         "calls_seen",
         "calls_created",
         "calls_updated",
+        "recordings_seen",
         "errors",
         "error_message",
     ]
     list_filter = ["outcome", "kind"]
     search_fields = ["=call_sid", "error_message"]
+
+
+@admin.register(Recording)
+class RecordingAdmin(ReadOnlyAdmin[Recording]):
+    """Recordings and voicemail; retention failures show here until a run succeeds."""
+
+    list_display = [
+        "sid",
+        "call",
+        "kind",
+        "status",
+        "duration",
+        "channels",
+        "created_at",
+        "listened_at",
+        "deleted_at",
+        "deletion_attempts",
+        "deletion_error",
+    ]
+    list_filter = ["kind", "status", ("deleted_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["call"]
+    search_fields = ["=sid", "=call__sid", "deletion_error"]
+    show_full_result_count = False

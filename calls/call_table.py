@@ -16,7 +16,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import NOT_PROVIDED, Field
+from django.db.models import NOT_PROVIDED, F, Field, JSONField, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from twilio.rest.api.v2010.account.call import CallInstance
 
@@ -540,3 +541,52 @@ def _price(value: str | None) -> Decimal | None:
     except InvalidOperation:
         logger.warning("Ignoring a call price Twilio sent as %r", value)
         return None
+
+
+# ----- Facts our own webhooks learn about a leg -----
+
+_ENSURE_PLACEHOLDER = _RECORD_PLACEHOLDER_PARENT + " RETURNING id"
+
+
+def call_ensure_placeholder(*, sid: str, account_sid: str) -> int:
+    """The id of the leg with this SID, stored as a placeholder when not known yet, as a
+    child's callback does for its parent; safe to run concurrently."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    parameters = _prefixed_defaults(_WEBHOOK_DEFAULTED) | {
+        "parent_sid": sid,
+        "account_sid": account_sid,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ENSURE_PLACEHOLDER, parameters)
+        inserted = cursor.fetchone()
+        if inserted is not None:
+            return int(inserted[0])
+        # Inserted by someone else, possibly a moment ago: READ COMMITTED sees it now.
+        cursor.execute(f"SELECT id FROM {_CALL} WHERE sid = %s", [sid])
+        (existing,) = cursor.fetchone()
+        return int(existing)
+
+
+def call_record_dial_result(
+    *, sid: str, dial_status: str, unanswered: bool, offered_to: list[str]
+) -> None:
+    """Store what our <Dial> action learnt on the parent leg: Twilio's DialCallStatus, who
+    was rung, and whether nobody answered. Once missed, a call stays missed (a forward that
+    answers does not unmiss it), and the first list of agents offered it is kept."""
+    changes: dict[str, Any] = {
+        "dial_status": dial_status,
+        "offered_to": Coalesce(F("offered_to"), Value(offered_to, output_field=JSONField())),
+        "updated_at": timezone.now(),
+    }
+    if unanswered:
+        changes["unanswered"] = True
+    Call.objects.filter(sid=sid).update(**changes)
+
+
+def call_mark_voicemail_left(*, call_id: int) -> None:
+    """Note on the leg that its caller left a voicemail; repeating it changes nothing."""
+    Call.objects.filter(id=call_id, voicemail_left=False).update(
+        voicemail_left=True, updated_at=timezone.now()
+    )

@@ -54,3 +54,39 @@ STATUS_RANK: dict[str, int] = {
     CallStatus.IN_PROGRESS: 3,
     **dict.fromkeys(TERMINAL_STATUSES, 4),
 }
+
+
+class RecordingStatus(models.TextChoices):
+    """A recording's status, as callbacks (in-progress, completed, absent) and REST name it."""
+
+    IN_PROGRESS = "in-progress"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    ABSENT = "absent"
+
+
+# How far along a recording is: a status never moves to a lower rank. Completed and absent
+# are final and share the top rank.
+RECORDING_STATUS_RANK: dict[str, int] = {
+    "": -1,
+    RecordingStatus.IN_PROGRESS: 0,
+    RecordingStatus.PAUSED: 0,
+    RecordingStatus.STOPPED: 1,
+    RecordingStatus.PROCESSING: 2,
+    RecordingStatus.COMPLETED: 3,
+    RecordingStatus.ABSENT: 3,
+}
+KNOWN_RECORDING_STATUSES = frozenset(RecordingStatus.values)
+FINAL_RECORDING_STATUSES = frozenset({RecordingStatus.COMPLETED, RecordingStatus.ABSENT})
+
+
+class RecordingKind(models.TextChoices):
+    CALL = "call", "recorded call"
+    VOICEMAIL = "voicemail"
+
+
+# The <Record> verb makes voicemail; everything else (<Dial record>, the API) records calls.
+VOICEMAIL_RECORDING_SOURCE = "RecordVerb"
+RECORDING_SOURCE_MAX_LENGTH = 32

@@ -3,8 +3,15 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from calls.constants import ADDRESS_MAX_LENGTH, CallDirection, CallStatus
-from voiceproject.twilio_ids import CALL_SID_REGEX
+from calls.constants import (
+    ADDRESS_MAX_LENGTH,
+    RECORDING_SOURCE_MAX_LENGTH,
+    CallDirection,
+    CallStatus,
+    RecordingKind,
+    RecordingStatus,
+)
+from voiceproject.twilio_ids import CALL_SID_REGEX, sid_regex
 
 
 class Call(models.Model):
@@ -44,6 +51,27 @@ class Call(models.Model):
     )
     error_code = models.PositiveIntegerField(null=True, blank=True)
     error_url = models.URLField(max_length=1000, blank=True, db_default="")
+    # The missed-call facts, on the parent leg, written by our <Dial> action webhook and the
+    # voicemail's recording callbacks (calls.call_table).
+    dial_status = models.CharField(
+        max_length=16,
+        blank=True,
+        db_default="",
+        help_text="DialCallStatus of the last <Dial> this leg made (completed, no-answer, ...).",
+    )
+    unanswered = models.BooleanField(
+        db_default=False,
+        help_text="Nobody we offered the call to answered it, or nobody could take it.",
+    )
+    offered_to = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The client identities our <Dial> rang, when nobody answered; [] when "
+        "nobody could take the call.",
+    )
+    voicemail_left = models.BooleanField(
+        db_default=False, help_text="The caller left a voicemail on this leg."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -120,13 +148,14 @@ class ReconcileRun(models.Model):
         RECENT = "recent"
         STALE = "stale"
         SINGLE = "single", "single call"
+        RECORDINGS = "recordings", "recent recordings"
 
     class Outcome(models.TextChoices):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
     outcome = models.CharField(max_length=9, choices=Outcome.choices, default=Outcome.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
     heartbeat_at = models.DateTimeField(
@@ -146,6 +175,7 @@ class ReconcileRun(models.Model):
     calls_seen = models.PositiveIntegerField(default=0)
     calls_created = models.PositiveIntegerField(default=0)
     calls_updated = models.PositiveIntegerField(default=0)
+    recordings_seen = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     error_message = models.TextField(blank=True)
 
@@ -165,3 +195,115 @@ class ReconcileRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} run {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"
+
+
+class Recording(models.Model):
+    """One Twilio recording: a recorded call (two channels) or a voicemail.
+
+    Written only by calls.recordings.writer, from recording status callbacks and the
+    Recordings API; the media stays at Twilio and is streamed through our server.
+    """
+
+    sid = models.CharField("recording SID", max_length=34, unique=True)
+    call = models.ForeignKey(
+        Call,
+        on_delete=models.CASCADE,
+        related_name="recordings",
+        help_text="The leg of the callback's CallSid (the parent leg for <Dial> recordings).",
+    )
+    kind = models.CharField(max_length=9, choices=RecordingKind.choices)
+    source = models.CharField(
+        max_length=RECORDING_SOURCE_MAX_LENGTH,
+        blank=True,
+        db_default="",
+        help_text="RecordingSource: DialVerb, RecordVerb, ...",
+    )
+    status = models.CharField(
+        max_length=12, choices=RecordingStatus.choices, blank=True, db_default=""
+    )
+    channels = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration = models.PositiveIntegerField("duration (s)", null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.PositiveIntegerField(null=True, blank=True)
+    # Whose voicemail it is: the number called, or the agent called by a colleague.
+    voicemail_number = models.ForeignKey(
+        "agents.PhoneNumber",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="voicemails",
+    )
+    voicemail_agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="voicemails"
+    )
+    listened_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its owner first played this voicemail."
+    )
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When retention deleted the media at Twilio."
+    )
+    deletion_attempts = models.PositiveIntegerField(db_default=0)
+    deletion_error = models.TextField(
+        blank=True, db_default="", help_text="Why the last deletion at Twilio failed."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sid__regex=sid_regex("RE")), name="recording_sid_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="") | Q(status__in=RecordingStatus.values),
+                name="recording_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=RecordingKind.values), name="recording_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channels__isnull=True) | Q(channels__in=[1, 2]),
+                name="recording_channels_valid",
+            ),
+            # Only a voicemail belongs to a number or an agent.
+            models.CheckConstraint(
+                condition=Q(kind=RecordingKind.VOICEMAIL)
+                | Q(voicemail_number__isnull=True, voicemail_agent__isnull=True),
+                name="recording_owner_only_for_voicemail",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["call"], name="recording_call_idx"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(deleted_at__isnull=True),
+                name="recording_retention_idx",
+            ),
+            models.Index(
+                fields=["-created_at"],
+                condition=Q(kind=RecordingKind.VOICEMAIL),
+                name="recording_voicemail_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.sid
+
+
+class RecordingEvent(models.Model):
+    """One recording status callback, stored once with its raw parameters."""
+
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(
+        max_length=12, choices=RecordingStatus.choices, blank=True, db_default=""
+    )
+    parameters = models.JSONField(help_text="The form parameters exactly as Twilio sent them.")
+    delivery_digest = models.CharField(max_length=64, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recording", "received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.recording_id} {self.status}"

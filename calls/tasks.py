@@ -1,4 +1,5 @@
-"""Celery tasks: thin wrappers that run reconciliation services (beat schedules the first two).
+"""Celery tasks: thin wrappers that run reconciliation and retention services (beat schedules
+all but reconcile_call).
 
 Temporary Twilio errors are retried inside the REST client; a run that still fails is
 recorded and left for the next scheduled run rather than retried here, so a Twilio outage
@@ -11,9 +12,11 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.core.cache import cache
+from django.utils import timezone
 
 from calls.models import ReconcileRun
 from calls.reconcile import runs as reconcile
+from calls.recordings import retention
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,18 @@ def _scheduled_run(service: Callable[[], ReconcileRun]) -> int | None:
         # The schedule brings the next chance soon; queueing this one would only pile up.
         logger.info("Skipped %s: another reconciliation is running.", service.__name__)
         return None
+
+
+@shared_task
+def reconcile_recent_recordings() -> int | None:
+    return _scheduled_run(reconcile.reconcile_recent_recordings)
+
+
+@shared_task
+def recordings_delete_expired() -> dict[str, int]:
+    """Retention; what failed is noted on each recording and tried again next run."""
+    outcome = retention.recordings_delete_expired(now=timezone.now())
+    return {"deleted": outcome.deleted, "failed": outcome.failed}
 
 
 # How long a call asked about stays marked as queued when no worker takes its task; then it

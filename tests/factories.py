@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
 from agents.models import Agent, PhoneNumber, TwimlApp
-from calls.models import Call
+from calls.models import Call, Recording
 from tokens.api_tokens import api_token_create
 from voiceproject.roles import roles_create
 
@@ -93,6 +93,21 @@ class CallFactory(factory.django.DjangoModelFactory):
     from_number = "+14155550199"
     to_number = "+14155550100"
     status = "completed"
+
+
+class RecordingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Recording
+
+    sid = factory.LazyFunction(lambda: random_sid("RE"))
+    call = factory.SubFactory(CallFactory)
+    kind = "call"
+    status = "completed"
+    channels = 2
+    duration = 42
+    source = factory.LazyAttribute(
+        lambda recording: "RecordVerb" if recording.kind == "voicemail" else "DialVerb"
+    )
 
 
 def api_token_header(user, *, name: str = "test device") -> dict[str, str]:

@@ -1,8 +1,9 @@
 """A fake of Twilio's REST API, served over real HTTP on loopback.
 
-The 2010-04-01 API's Calls, Accounts, Keys, Applications, IncomingPhoneNumbers and
-OutgoingCallerIds, and Chat v2's push Credentials (where the Voice SDKs' APNs and FCM
-credentials live), as the official helper library requests them.
+The 2010-04-01 API's Calls, Recordings (list, fetch, media as .mp3/.wav with Range, delete),
+Accounts, Keys, Applications, IncomingPhoneNumbers and OutgoingCallerIds, and Chat v2's push
+Credentials (where the Voice SDKs' APNs and FCM credentials live), as the official helper
+library requests them.
 
 It speaks like Twilio: Basic auth, JSON with Twilio's field names, every value a string or
 null, RFC 2822 dates, next_page_uri paging with Page and PageToken, the StartTime>,
@@ -11,8 +12,9 @@ parameter names (VoiceUrl, StatusCallback, ...), and Twilio's error bodies. Swit
 inject faults: canned answers (429 with Retry-After, 500, 401) for the next requests, an
 outage from some page on, and slow answers.
 
-Tests start it in a thread; the benchmark runs `python -m tests.fake_twilio --generated N`
-in its own process, where the calls are made up on demand from their position.
+Tests start it in a thread; the benchmarks run `python -m tests.fake_twilio --generated N`
+(calls made up on demand from their position) or `--recording SID:BYTES` (audio made up on
+demand, never held in memory) in a process of their own.
 """
 
 import argparse
@@ -41,6 +43,11 @@ _ACCOUNT_RESOURCE_PATH = re.compile(
     r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/"
     r"(Keys|Applications|IncomingPhoneNumbers|OutgoingCallerIds)(?:/([A-Z]{2}[0-9a-f]{32}))?\.json$"
 )
+_RECORDINGS_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Recordings(?:/(RE[0-9a-f]{32}))?\.(json|mp3|wav)$"
+)
+MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/x-wav"}
+_MEDIA_WRITE_BYTES = 64 * 1024
 _PUSH_CREDENTIALS_PATH = re.compile(r"^/v2/Credentials(?:/(CR[0-9a-f]{32}))?$")
 # The list key of each resource in a 2010 API page.
 _LIST_KEYS = {
@@ -116,6 +123,83 @@ def twilio_call(
             "events": uri.replace(".json", "/Events.json"),
         },
     }
+
+
+def twilio_recording(
+    *,
+    sid: str,
+    account_sid: str,
+    call_sid: str,
+    status: str = "completed",
+    source: str = "DialVerb",
+    channels: int = 2,
+    duration: int = 42,
+    start_time: datetime | None = None,
+) -> dict:
+    """Build a Recording resource as Twilio serialises it."""
+    uri = f"/{API_VERSION}/Accounts/{account_sid}/Recordings/{sid}.json"
+    started = start_time or datetime.now(UTC)
+    return {
+        "sid": sid,
+        "account_sid": account_sid,
+        "api_version": API_VERSION,
+        "call_sid": call_sid,
+        "conference_sid": None,
+        "date_created": rfc2822(started),
+        "date_updated": rfc2822(started + timedelta(seconds=duration)),
+        "start_time": rfc2822(started),
+        "duration": str(duration),
+        "price": None,
+        "price_unit": "USD",
+        "status": status,
+        "channels": channels,
+        "source": source,
+        "error_code": None,
+        "track": "both",
+        "uri": uri,
+        "media_url": f"https://api.twilio.com{uri[:-5]}",
+        "encryption_details": None,
+        "subresource_uris": {
+            "transcriptions": uri.replace(".json", "/Transcriptions.json"),
+            "add_on_results": uri.replace(".json", "/AddOnResults.json"),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Media:
+    """A recording's audio: given bytes, or `size` bytes made up on demand (a benchmark's
+    50 MB never sits in memory)."""
+
+    size: int
+    data: bytes | None = None
+
+    @classmethod
+    def of(cls, data: bytes) -> "Media":
+        return cls(size=len(data), data=data)
+
+    def chunks(self, start: int, end: int):
+        """The bytes from start up to end (exclusive), a write at a time."""
+        pattern = bytes(range(256)) * (_MEDIA_WRITE_BYTES // 256)
+        for offset in range(start, end, _MEDIA_WRITE_BYTES):
+            stop = min(offset + _MEDIA_WRITE_BYTES, end)
+            if self.data is not None:
+                yield self.data[offset:stop]
+            else:
+                shift = offset % 256
+                yield (pattern[shift:] + pattern[:shift])[: stop - offset]
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """(start, end exclusive) of a single `bytes=` range; None when it cannot be served."""
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
+    if not match or match[1] == match[2] == "":
+        return None
+    if match[1] == "":
+        return (max(0, size - int(match[2])), size) if int(match[2]) else None
+    start = int(match[1])
+    end = min(size, int(match[2]) + 1) if match[2] else size
+    return (start, end) if start < end else None
 
 
 def _timestamps() -> dict:
@@ -377,6 +461,10 @@ class FakeTwilio:
     push_credentials: dict[str, dict] = field(default_factory=dict)
     # Every POST: (path, its form parameters).
     writes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # Recordings by SID and their audio; the SIDs DELETE removed, in order.
+    recordings: dict[str, dict] = field(default_factory=dict)
+    media: dict[str, Media] = field(default_factory=dict)
+    deleted_recordings: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self.account = twilio_account(sid=self.account_sid)
@@ -406,6 +494,17 @@ class FakeTwilio:
 
     def add_call(self, sid: str, **fields) -> dict:
         return self.calls.put(twilio_call(sid=sid, account_sid=self.account_sid, **fields))
+
+    def add_recording(
+        self, call_sid: str, *, media: bytes | Media = b"ID3 fake audio", sid: str = "", **fields
+    ) -> dict:
+        """A recording of call_sid, with its audio; `fields` as twilio_recording takes them."""
+        sid = sid or "RE" + secrets.token_hex(16)
+        self.recordings[sid] = twilio_recording(
+            sid=sid, account_sid=self.account_sid, call_sid=call_sid, **fields
+        )
+        self.media[sid] = media if isinstance(media, Media) else Media.of(media)
+        return self.recordings[sid]
 
     def add_key(self, sid: str) -> dict:
         return self._put("Keys", twilio_key(sid=sid))
@@ -476,6 +575,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._handle("POST")
 
+    def do_DELETE(self):
+        self._handle("DELETE")
+
     def _handle(self, method: str):
         fake = self.twilio
         fake.requests.append((method, self.path, time.monotonic()))
@@ -499,6 +601,10 @@ class _Handler(BaseHTTPRequestHandler):
             if match[2]:
                 return self._found(fake.calls.get(match[2]), url.path)
             return self._list(url.path, dict(parse_qsl(url.query)))
+        if match := _RECORDINGS_PATH.match(url.path):
+            if match[1] != fake.account_sid:
+                return self._not_found(url.path)
+            return self._recording(method, url.path, match[2], match[3], dict(parse_qsl(url.query)))
         if match := _ACCOUNT_PATH.match(url.path):
             if method != "GET" or match[1] != fake.account_sid:
                 return self._not_found(url.path)
@@ -536,6 +642,53 @@ class _Handler(BaseHTTPRequestHandler):
             return self._not_found(path)
         resource.update(changes, date_updated=rfc2822(datetime.now(UTC)))
         return self._send(200, resource)
+
+    def _recording(self, method, path, sid, extension, query):
+        """List or fetch recordings, serve one's audio (with Range), or delete one."""
+        fake = self.twilio
+        if sid is None:
+            if method != "GET" or extension != "json":
+                return self._error(405, 20004, "Method not allowed")
+            return self._small_page(path, "recordings", _matching_recordings(fake, query))
+        if sid not in fake.recordings:
+            return self._not_found(path)
+        if method == "DELETE" and extension == "json":
+            del fake.recordings[sid]
+            del fake.media[sid]
+            fake.deleted_recordings.append(sid)
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if method != "GET":
+            return self._error(405, 20004, "Method not allowed")
+        if extension == "json":
+            return self._send(200, fake.recordings[sid])
+        return self._media(fake.media[sid], MEDIA_TYPES[extension])
+
+    def _media(self, media: Media, content_type: str):
+        start, end, status = 0, media.size, 200
+        if "Range" in self.headers:
+            served = byte_range(self.headers["Range"], media.size)
+            if served is None:
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{media.size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            (start, end), status = served, 206
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(end - start))
+        self.send_header("Accept-Ranges", "bytes")
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{end - 1}/{media.size}")
+        self.end_headers()
+        try:
+            for chunk in media.chunks(start, end):
+                self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     def _small_page(self, path: str, key: str, records: list[dict]):
         """One page of a 2010 API list, the way Twilio pages anything under 50 records."""
@@ -646,9 +799,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+def _matching_recordings(fake: FakeTwilio, query: dict[str, str]) -> list[dict]:
+    """Recordings newest first, filtered by CallSid and DateCreated> / DateCreated<."""
+    after = query.get("DateCreated>")
+    before = query.get("DateCreated<")
+    found = []
+    for recording in list(fake.recordings.values()):
+        created = datetime.strptime(recording["date_created"], "%a, %d %b %Y %H:%M:%S %z")
+        if "CallSid" in query and recording["call_sid"] != query["CallSid"]:
+            continue
+        if after and created < parse_filter_time(after):
+            continue
+        if before and created >= parse_filter_time(before):
+            continue
+        found.append(recording)
+    return sorted(found, key=lambda recording: recording["date_created"], reverse=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve generated calls like Twilio's API.")
-    parser.add_argument("--generated", type=int, required=True, help="how many calls")
+    parser.add_argument("--generated", type=int, default=0, help="how many calls")
+    parser.add_argument(
+        "--recording", action="append", default=[], help="SID:BYTES, a recording of that size"
+    )
     parser.add_argument("--account-sid", required=True)
     parser.add_argument("--username", required=True)
     parser.add_argument("--password", required=True)
@@ -660,7 +833,11 @@ def main() -> None:
         calls=GeneratedCalls(
             arguments.generated, arguments.account_sid, datetime.fromisoformat(arguments.newest)
         ),
-    ).start()
+    )
+    for recording in arguments.recording:
+        sid, size = recording.split(":")
+        fake.add_recording("CA" + "0" * 32, sid=sid, media=Media(size=int(size)))
+    fake.start()
     print(fake.base_url, flush=True)
     try:
         fake.thread.join()

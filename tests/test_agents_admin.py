@@ -161,6 +161,7 @@ def test_supervisor_edits_an_agent_without_touching_its_user(supervisor_client):
             "twiml_app": agent.twiml_app.pk,
             "caller_id": "",
             "incoming_allowed": "on",
+            "unanswered_policy": "voicemail",
             "_save": "Save",
         },
     )
@@ -215,7 +216,12 @@ def test_supervisor_adds_a_twiml_app_and_a_number_that_rings_an_agent(supervisor
     )
     number_response = supervisor_client.post(
         "/admin/agents/phonenumber/add/",
-        {"number": "+442071838750", "friendly_name": "London", "agents": [agent.pk]},
+        {
+            "number": "+442071838750",
+            "friendly_name": "London",
+            "agents": [agent.pk],
+            "unanswered_policy": "voicemail",
+        },
     )
 
     assert (app_response.status_code, number_response.status_code) == (302, 302)

@@ -39,6 +39,7 @@ def test_worker_on_redis_runs_the_scheduled_reconciliation(fake_twilio, celery_o
 
 
 def test_beat_schedules_the_reconciliation_tasks_at_the_configured_intervals(settings):
+    celery_app.loader.import_default_modules()  # what a worker does at start: find every task
     schedule = celery_app.conf.beat_schedule
 
     assert schedule["reconcile-recent-calls"]["schedule"] == settings.RECONCILE_INTERVAL

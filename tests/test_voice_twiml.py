@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 SUPPORT_LINE = "+14155550100"
 CUSTOMER = "+12125550123"
 STATUS_URL = "http://testserver/twilio/status/"
+DIAL_ACTION_URL = "http://testserver/twilio/dial/"
 PLAN = CallPlan(
     account_sid=TEST_ACCOUNT_SID,
     application_sid="AP" + "d" * 32,
@@ -76,7 +77,13 @@ def test_agent_dialling_a_number_calls_it_from_the_agents_caller_id(client):
     (dial,) = document
     assert (dial.tag, dial.attrib) == (
         "Dial",
-        {"callerId": SUPPORT_LINE, "answerOnBridge": "true", "timeout": "20"},
+        {
+            "callerId": SUPPORT_LINE,
+            "answerOnBridge": "true",
+            "timeout": "20",
+            "action": DIAL_ACTION_URL + "?offered=",
+            "method": "POST",
+        },
     )
     (number,) = dial
     assert (number.tag, number.text) == ("Number", CUSTOMER)
@@ -130,14 +137,25 @@ def test_missing_or_invalid_destination_is_explained(client, dialled):
     assert_spoken_and_hung_up(document, "international format")
 
 
-@pytest.mark.parametrize(
-    "callee", [{"is_active": False}, {"incoming_allowed": False}, {"identity": "carol"}]
-)
-def test_unavailable_agent_is_explained(client, callee):
+@pytest.mark.parametrize("callee", [{"is_active": False}, {"identity": "carol"}])
+def test_agent_who_left_or_never_was_is_explained(client, callee):
     AgentFactory(identity="alice")
     AgentFactory(**{"identity": "bob", "availability": "available", **callee})
     document = answer(client, softphone_form("alice", "bob"))
     assert_spoken_and_hung_up(document, "cannot take your call")
+
+
+def assert_sent_to_the_unanswered_policy(document: ET.Element):
+    (redirect,) = document
+    assert (redirect.tag, redirect.text) == ("Redirect", DIAL_ACTION_URL + "?offered=")
+    assert redirect.attrib == {"method": "POST"}
+
+
+@pytest.mark.parametrize("callee", [{"incoming_allowed": False}, {"availability": "away"}])
+def test_agent_who_cannot_take_the_call_sends_the_caller_to_their_policy(client, callee):
+    AgentFactory(identity="alice")
+    AgentFactory(**{"identity": "bob", "availability": "available", **callee})
+    assert_sent_to_the_unanswered_policy(answer(client, softphone_form("alice", "bob")))
 
 
 def test_call_to_our_number_rings_its_available_agents_at_once(client):
@@ -150,8 +168,11 @@ def test_call_to_our_number_rings_its_available_agents_at_once(client):
     )
     AgentFactory(identity="elsewhere", availability="available")
     (dial,) = answer(client, phone_form(SUPPORT_LINE))
-    assert dial.attrib == {"answerOnBridge": "true", "timeout": "20"}
+    action = dial.attrib.pop("action")
+    assert dial.attrib == {"answerOnBridge": "true", "timeout": "20", "method": "POST"}
     assert sorted(rung_identities(dial)) == ["alice", "bob"]
+    # The action carries who was rung, for the missed-call record.
+    assert action == DIAL_ACTION_URL + "?offered=" + "%2C".join(rung_identities(dial))
     for noun in dial:
         assert_reports_every_step(noun)
 
@@ -163,9 +184,9 @@ def test_dial_never_holds_more_than_ten_clients(client):
     assert len(dial) == 10
 
 
-def test_call_to_our_number_with_nobody_available_is_told_so(client):
+def test_call_to_our_number_with_nobody_available_goes_to_its_policy(client):
     PhoneNumberFactory(number=SUPPORT_LINE)
-    assert_spoken_and_hung_up(answer(client, phone_form(SUPPORT_LINE)), "Nobody is available")
+    assert_sent_to_the_unanswered_policy(answer(client, phone_form(SUPPORT_LINE)))
 
 
 def test_call_to_an_unknown_number_is_told_so(client):

@@ -103,6 +103,9 @@ HOT_PATH_MIDDLEWARE = {
     "webhooks:voice": WEBHOOK_MIDDLEWARE,
     "webhooks:voice-fallback": WEBHOOK_MIDDLEWARE,
     "webhooks:status": WEBHOOK_MIDDLEWARE,
+    "webhooks:dial-action": WEBHOOK_MIDDLEWARE,
+    "webhooks:voicemail-done": WEBHOOK_MIDDLEWARE,
+    "webhooks:recording": WEBHOOK_MIDDLEWARE,
     "api-access-token": [name for name in MIDDLEWARE if name not in PAGE_MIDDLEWARE],
 }
 
@@ -304,6 +307,11 @@ RECONCILE_STALE_AFTER = env_int("RECONCILE_STALE_AFTER", default=60 * 60, minimu
 RECONCILE_STALE_LIMIT = env_int("RECONCILE_STALE_LIMIT", default=500, minimum=1)
 # A running run that has shown no progress for this long is presumed dead and replaced.
 RECONCILE_LOCK_TIMEOUT = env_int("RECONCILE_LOCK_TIMEOUT", default=10 * 60, minimum=1)
+# Longest voicemail a caller may leave, in seconds (<Record maxLength>).
+VOICEMAIL_MAX_LENGTH = env_int("VOICEMAIL_MAX_LENGTH", default=120, minimum=5, maximum=4 * 60 * 60)
+# Recordings older than this many days are deleted at Twilio; 0 or empty keeps them forever.
+RECORDING_RETENTION_DAYS = env_int("RECORDING_RETENTION_DAYS", default=0, minimum=0) or None
+RECORDING_RETENTION_INTERVAL = env_int("RECORDING_RETENTION_INTERVAL", default=60 * 60, minimum=60)
 # Each entry expires after its interval, so runs queued while no worker listens don't pile up.
 CELERY_BEAT_SCHEDULE = {
     "presence-lapse-silent-softphones": {
@@ -320,6 +328,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "calls.tasks.reconcile_stale_calls",
         "schedule": RECONCILE_STALE_INTERVAL,
         "options": {"expires": RECONCILE_STALE_INTERVAL},
+    },
+    "reconcile-recent-recordings": {
+        "task": "calls.tasks.reconcile_recent_recordings",
+        "schedule": RECONCILE_INTERVAL,
+        "options": {"expires": RECONCILE_INTERVAL},
+    },
+    "recordings-delete-expired": {
+        "task": "calls.tasks.recordings_delete_expired",
+        "schedule": RECORDING_RETENTION_INTERVAL,
+        "options": {"expires": RECORDING_RETENTION_INTERVAL},
     },
 }
 

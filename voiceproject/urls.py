@@ -33,5 +33,6 @@ urlpatterns = [
         name="api-docs",
     ),
     path("calls/", include("calls.log.urls")),
+    path("recordings/", include("calls.recordings.urls")),
     path("twilio/", include("calls.webhooks.urls")),
 ]

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 
-from calls.models import Call, CallEvent
+from calls.models import Call, CallEvent, Recording
 
 
 def family_id() -> Coalesce:
@@ -48,6 +48,7 @@ ALL_EVENTS = "all"
 class CallFamily(Family):
     events: list[CallEvent]  # the legs' callbacks, latest first
     more_events: bool  # older callbacks exist beyond `events`
+    recordings: list[Recording]  # every leg's recorded calls and voicemail, oldest first
 
 
 def call_family_get(
@@ -65,8 +66,14 @@ def call_family_get(
     children = list(
         parent.children.select_related("agent").order_by(F("start_time").asc(nulls_last=True), "id")
     )
+    leg_ids = [parent.id, *(child.id for child in children)]
+    recordings = list(
+        Recording.objects.filter(call_id__in=leg_ids)
+        .select_related("call")
+        .order_by(F("started_at").asc(nulls_last=True), "id")
+    )
     events = (
-        CallEvent.objects.filter(call_id__in=[parent.id, *(child.id for child in children)])
+        CallEvent.objects.filter(call_id__in=leg_ids)
         .select_related("call")
         .order_by(
             F("timestamp").desc(nulls_first=True),
@@ -76,7 +83,13 @@ def call_family_get(
         )
     )
     if all_events:
-        return CallFamily(parent=parent, children=children, events=list(events), more_events=False)
+        return CallFamily(
+            parent=parent,
+            children=children,
+            events=list(events),
+            more_events=False,
+            recordings=recordings,
+        )
     # One more than shown tells whether older ones exist, without counting them all.
     latest = list(events[: FAMILY_EVENTS_SHOWN + 1])
     return CallFamily(
@@ -84,4 +97,5 @@ def call_family_get(
         children=children,
         events=latest[:FAMILY_EVENTS_SHOWN],
         more_events=len(latest) > FAMILY_EVENTS_SHOWN,
+        recordings=recordings,
     )

@@ -8,11 +8,13 @@ only moves forward, REST wins for the fields it knows, and a field once known is
 blanked.
 """
 
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,20 +23,25 @@ from django.utils import timezone
 from twilio.base.exceptions import TwilioRestException
 from twilio.base.page import Page
 from twilio.rest.api.v2010.account.call import CallInstance
+from twilio.rest.api.v2010.account.recording import RecordingInstance
 
 from calls.call_table import calls_upsert_from_rest
 from calls.constants import TERMINAL_STATUSES
 from calls.models import Call, ReconcileRun
+from calls.recordings.writer import recordings_upsert_from_rest
 from voiceproject.twilio_ids import (
     is_call_sid,
     is_plausible_call_duration,
     is_plausible_call_time,
+    is_sid,
 )
 from voiceproject.twilio_rest import twilio_rest_client
 
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]
+# A resource of the REST API: a call leg or a recording.
+Resource = TypeVar("Resource", CallInstance, RecordingInstance)
 
 ABANDONED_MESSAGE = "Abandoned: no progress for RECONCILE_LOCK_TIMEOUT (worker killed?)."
 
@@ -111,10 +118,28 @@ def reconcile_call(*, sid: str, on_progress: ProgressCallback | None = None) -> 
     return run
 
 
-def _automatic_since() -> datetime:
+def reconcile_recent_recordings(*, since: datetime | None = None) -> ReconcileRun:
+    """List the recordings made since the last good watermark (minus the overlap) and upsert
+    them: recordings whose callbacks never arrived appear, the others are left as they are."""
+    kind = ReconcileRun.Kind.RECORDINGS
+    automatic_since = _automatic_since(kind=kind)
+    since = automatic_since if since is None else since.astimezone(UTC)
+    with _recorded_run(kind=kind, since=since) as run:
+        listing_started_at = timezone.now()
+        recordings = twilio_rest_client().recordings.stream(
+            date_created_after=since, page_size=settings.RECONCILE_PAGE_SIZE
+        )
+        while batch := list(itertools.islice(recordings, settings.RECONCILE_PAGE_SIZE)):
+            _apply_recordings(run, batch)
+        if since <= automatic_since:
+            run.watermark = listing_started_at
+    return run
+
+
+def _automatic_since(*, kind: str = ReconcileRun.Kind.RECENT) -> datetime:
     last_watermark = (
         ReconcileRun.objects.filter(
-            kind=ReconcileRun.Kind.RECENT,
+            kind=kind,
             outcome=ReconcileRun.Outcome.SUCCEEDED,
             watermark__isnull=False,
         )
@@ -228,20 +253,72 @@ def _apply_legs(run: ReconcileRun, legs: list[CallInstance]) -> None:
 
     A leg that cannot be stored (rest_leg_fault) is skipped and counted as an error.
     """
-    now = timezone.now()
-    storable = []
-    for leg in legs:
-        fault = rest_leg_fault(leg, now=now)
-        if fault is None:
-            storable.append(leg)
-            continue
-        logger.warning("Skipped call %r from Twilio's REST API: %s", leg.sid, fault)
-        run.errors += 1
-        run.error_message = f"Skipped call {str(leg.sid)[:40]!r}: {fault}."
+    storable = _storable(run, legs, fault_of=rest_leg_fault, noun="call")
     created, updated = calls_upsert_from_rest(legs=storable)
     run.calls_seen += len(legs)
     run.calls_created += created
     run.calls_updated += updated
+    _record_progress(run)
+
+
+def rest_recording_fault(recording: RecordingInstance, *, now: datetime) -> str | None:
+    """Why a recording as the REST API describes it cannot be stored, or None when it can:
+    bounded as recording callbacks are."""
+    if not is_sid(recording.sid or "", prefix="RE"):
+        return "its SID is not a recording SID"
+    if not is_call_sid(recording.call_sid or ""):
+        return "its call's SID is not a call SID"
+    start = recording.start_time
+    if start is not None and (
+        not isinstance(start, datetime) or not is_plausible_call_time(start, now=now)
+    ):
+        return f"the time {start} is not one Twilio could report"
+    duration = str(recording.duration or 0)
+    if not duration.isascii() or not duration.isdigit():
+        return f"its duration {duration[:20]!r} is not a whole number"
+    if not is_plausible_call_duration(int(duration)):
+        return f"its duration {duration[:20]!r} is longer than a call can last"
+    texts = [str(recording.source or ""), str(recording.status or ""), recording.account_sid]
+    if any("\x00" in text for text in texts if text):
+        return "a field contains a NUL byte"
+    return None
+
+
+@transaction.atomic
+def _apply_recordings(run: ReconcileRun, recordings: list[RecordingInstance]) -> None:
+    """Write the recordings and the run's progress together; skip (and count as errors)
+    those that cannot be stored."""
+    storable = _storable(run, recordings, fault_of=rest_recording_fault, noun="recording")
+    run.pages += 1
+    run.recordings_seen += len(recordings)
+    recordings_upsert_from_rest(recordings=storable)
+    _record_progress(run)
+
+
+def _storable(
+    run: ReconcileRun,
+    resources: list[Resource],
+    *,
+    fault_of: Callable[..., str | None],
+    noun: str,
+) -> list[Resource]:
+    """The resources that can be stored; each other one is logged and counted as an error
+    of the run, rather than failing its whole page."""
+    now = timezone.now()
+    storable = []
+    for resource in resources:
+        fault = fault_of(resource, now=now)
+        if fault is None:
+            storable.append(resource)
+            continue
+        logger.warning("Skipped %s %r from Twilio's REST API: %s", noun, resource.sid, fault)
+        run.errors += 1
+        run.error_message = f"Skipped {noun} {str(resource.sid)[:40]!r}: {fault}."
+    return storable
+
+
+def _record_progress(run: ReconcileRun) -> None:
+    """Save the run's counts and heartbeat, unless the run has lost its lock."""
     still_ours = ReconcileRun.objects.filter(
         pk=run.pk, outcome=ReconcileRun.Outcome.RUNNING
     ).update(
@@ -249,6 +326,7 @@ def _apply_legs(run: ReconcileRun, legs: list[CallInstance]) -> None:
         calls_seen=run.calls_seen,
         calls_created=run.calls_created,
         calls_updated=run.calls_updated,
+        recordings_seen=run.recordings_seen,
         heartbeat_at=timezone.now(),
     )
     if not still_ours:

@@ -87,15 +87,9 @@ def single_values(form: QueryDict) -> dict[str, str]:
     return parameters
 
 
-def parse_twilio_callback(
-    parameters: dict[str, str], *, received_at: datetime, takes_parent: bool = True
-) -> TwilioCallback:
-    """Check and convert the fields we use; raise InvalidCallback naming the first bad one.
-
-    `takes_parent` is False for the Voice URL and its fallback, which Twilio requests for
-    parent legs only: a softphone can add any parameter to its call, ParentCallSid too, and
-    must not join its leg to another family that way, so the parameter is ignored there.
-    """
+def account_and_call_sid(parameters: dict[str, str]) -> tuple[str, str]:
+    """The AccountSid and CallSid every request from Twilio about a call carries; first of
+    all, refuse NUL bytes, which Twilio never sends and PostgreSQL cannot store."""
     if any("\x00" in name or "\x00" in value for name, value in parameters.items()):
         raise InvalidCallback("A parameter name or value contains a NUL byte.")
     account_sid = parameters.get("AccountSid", "")
@@ -104,6 +98,20 @@ def parse_twilio_callback(
     call_sid = parameters.get("CallSid", "")
     if not is_call_sid(call_sid):
         raise InvalidCallback("CallSid is missing or is not a call SID.")
+    return account_sid, call_sid
+
+
+def parse_twilio_callback(
+    parameters: dict[str, str], *, received_at: datetime, takes_parent: bool = True
+) -> TwilioCallback:
+    """Check and convert the fields we use; raise InvalidCallback naming the first bad one.
+
+    `takes_parent` is False for the Voice URL, its fallback, our <Dial> action and the end of
+    a voicemail, which Twilio requests for parent legs only: a softphone can add any
+    parameter to its call, ParentCallSid too, and must not join its leg to another family
+    that way, so the parameter is ignored there.
+    """
+    account_sid, call_sid = account_and_call_sid(parameters)
     parent_call_sid = (parameters.get("ParentCallSid") if takes_parent else None) or None
     if parent_call_sid is not None and not is_call_sid(parent_call_sid):
         raise InvalidCallback("ParentCallSid is not a call SID.")
@@ -120,7 +128,7 @@ def parse_twilio_callback(
     if len(from_address) > ADDRESS_MAX_LENGTH or len(to_address) > ADDRESS_MAX_LENGTH:
         raise InvalidCallback(f"From or To is longer than {ADDRESS_MAX_LENGTH} characters.")
     timestamp = _timestamp(parameters, received_at=received_at)
-    call_duration = _counter(parameters, "CallDuration")
+    call_duration = optional_counter(parameters, "CallDuration")
     if call_duration is not None and not is_plausible_call_duration(call_duration):
         raise InvalidCallback(
             f"CallDuration is longer than a call can last ({MAX_CALL_DURATION_SECONDS} s)."
@@ -140,10 +148,10 @@ def parse_twilio_callback(
         from_address=from_address,
         to_address=to_address,
         timestamp=timestamp,
-        sequence_number=_counter(parameters, "SequenceNumber"),
+        sequence_number=optional_counter(parameters, "SequenceNumber"),
         callback_source=parameters.get("CallbackSource", "")[:64],
         call_duration=call_duration,
-        error_code=_counter(parameters, "ErrorCode"),
+        error_code=optional_counter(parameters, "ErrorCode"),
         error_url=error_url,
         parameters=dict(parameters),
     )
@@ -167,7 +175,7 @@ def _timestamp(parameters: dict[str, str], *, received_at: datetime) -> datetime
     return timestamp
 
 
-def _counter(parameters: dict[str, str], name: str) -> int | None:
+def optional_counter(parameters: dict[str, str], name: str) -> int | None:
     """Read an optional whole number that fits the database's positive integer columns."""
     value = parameters.get(name, "")
     if value == "":

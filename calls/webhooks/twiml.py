@@ -1,12 +1,19 @@
-"""The TwiML that tells Twilio what to do with a call reaching our Voice URL."""
+"""The TwiML that tells Twilio what to do with a call: ring, and what to do when nobody answers.
 
+Who is rung comes from calls.webhooks.routing; every <Dial> gets our action URL, so that a
+call nobody answers goes on to the unanswered-call policy of the number or agent called
+(calls.webhooks.unanswered), and the recording attributes of the policy owner.
+"""
+
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils import timezone
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
-from agents.models import Agent, PhoneNumber
+from agents.models import Agent, CallHandling, PhoneNumber
 from calls.webhooks.callbacks import TwilioCallback
 from calls.webhooks.routing import agents_to_ring
 from voiceproject.twilio_ids import client_identity, is_e164, is_identity
@@ -15,6 +22,9 @@ from voiceproject.twilio_ids import client_identity, is_e164, is_identity
 DIAL_MAX_NOUNS = 10
 # Child legs report every step, so the call table has them from their first event.
 STATUS_CALLBACK_EVENTS = "initiated ringing answered completed"
+RECORDING_CALLBACK_EVENTS = "in-progress completed absent"
+# Both parties on their own channel: supervisors can listen to either side.
+DIAL_RECORDING = "record-from-answer-dual"
 
 APOLOGY = "We're sorry. An error has occurred. Please try your call again."
 UNKNOWN_CALLER = "Your softphone is not allowed to place calls. Please contact your supervisor."
@@ -22,68 +32,104 @@ NO_CALLER_ID = "Your account has no caller ID for calling phone numbers."
 INVALID_DESTINATION = "Please dial a phone number in international format, or an agent's name."
 AGENT_UNAVAILABLE = "That agent cannot take your call right now. Please try again later."
 NUMBER_NOT_IN_SERVICE = "The number you have called is not in service."
-NOBODY_AVAILABLE = "Nobody is available to take your call. Please try again later."
 
 
-def twiml_for_voice_request(*, callback: TwilioCallback, status_callback_url: str) -> str:
+@dataclass(frozen=True)
+class WebhookUrls:
+    """Absolute URLs of our webhooks, as Twilio must request them (see public_url)."""
+
+    status_callback: str
+    dial_action: str
+    recording_callback: str
+    voicemail_done: str
+
+    def dial_action_for(self, *, offered: list[str], forwarded: bool = False) -> str:
+        """The <Dial> action, carrying who was rung (signed with the URL by Twilio)."""
+        query = {"offered": ",".join(offered)}
+        if forwarded:
+            query["forwarded"] = "1"
+        return f"{self.dial_action}?{urlencode(query)}"
+
+
+def twiml_for_voice_request(*, callback: TwilioCallback, urls: WebhookUrls) -> str:
     """Dial what an agent's softphone asked for, or ring the agents of the number called."""
     caller_identity = client_identity(callback.from_address)
     if caller_identity is not None:
-        return _twiml_for_agent_call(caller_identity, callback.to_address, status_callback_url)
-    return _twiml_for_phone_call(callback.from_address, callback.to_address, status_callback_url)
+        return _twiml_for_agent_call(caller_identity, callback.to_address, urls)
+    return _twiml_for_phone_call(callback.from_address, callback.to_address, urls)
 
 
 def twiml_apology() -> str:
-    return str(_spoken(APOLOGY))
+    return str(spoken(APOLOGY))
 
 
-def _twiml_for_agent_call(caller_identity: str, destination: str, status_callback_url: str) -> str:
+def _twiml_for_agent_call(caller_identity: str, destination: str, urls: WebhookUrls) -> str:
     caller = (
         Agent.objects.filter(identity=caller_identity, is_active=True)
         .select_related("user")
         .first()
     )
     if caller is None:
-        return str(_spoken(UNKNOWN_CALLER))
-    noun_options = _noun_options(status_callback_url)
+        return str(spoken(UNKNOWN_CALLER))
+    noun_options = _noun_options(urls.status_callback)
     if is_e164(destination):
         if not caller.caller_id:
-            return str(_spoken(NO_CALLER_ID))
-        response = VoiceResponse()
-        _dial(response, caller_id=caller.caller_id).number(destination, **noun_options)
+            return str(spoken(NO_CALLER_ID))
+        response = _announced(caller)
+        dial = _dial(response, urls, recorded_by=caller, offered=[], caller_id=caller.caller_id)
+        dial.number(destination, **noun_options)
         return str(response)
     callee_identity = client_identity(destination) or destination
     if not is_identity(callee_identity):
-        return str(_spoken(INVALID_DESTINATION))
-    # Away, offline or on a call: the caller hears so rather than ringing into silence.
+        return str(spoken(INVALID_DESTINATION))
+    if not Agent.objects.filter(identity=callee_identity, is_active=True).exists():
+        return str(spoken(AGENT_UNAVAILABLE))
+    # Away, offline or on a call: the caller goes to the agent's unanswered-call policy.
     callee = agents_to_ring(
         candidates=Agent.objects.filter(identity=callee_identity), now=timezone.now()
     ).first()
     if callee is None:
-        return str(_spoken(AGENT_UNAVAILABLE))
-    response = VoiceResponse()
+        return str(nobody_eligible(urls))
+    response = _announced(caller)
     context = {"caller_identity": caller.identity, "caller_name": caller.display_name}
-    _ring(_dial(response, caller_id=caller.client_address), [callee], context, noun_options)
+    dial = _dial(
+        response,
+        urls,
+        recorded_by=caller,
+        offered=[callee.identity],
+        caller_id=caller.client_address,
+    )
+    _ring(dial, [callee], context, noun_options)
     return str(response)
 
 
-def _twiml_for_phone_call(caller_number: str, called_number: str, status_callback_url: str) -> str:
+def _twiml_for_phone_call(caller_number: str, called_number: str, urls: WebhookUrls) -> str:
     phone_number = PhoneNumber.objects.filter(number=called_number).first()
     if phone_number is None:
-        return str(_spoken(NUMBER_NOT_IN_SERVICE))
+        return str(spoken(NUMBER_NOT_IN_SERVICE))
     agents = list(
         agents_to_ring(candidates=phone_number.agents.all(), now=timezone.now())[:DIAL_MAX_NOUNS]
     )
     if not agents:
-        return str(_spoken(NOBODY_AVAILABLE))
-    response = VoiceResponse()
+        return str(nobody_eligible(urls))
+    response = _announced(phone_number)
     context = {
         "caller_number": caller_number,
         "called_number": phone_number.number,
         "called_name": phone_number.friendly_name,
     }
-    _ring(_dial(response), agents, context, _noun_options(status_callback_url))
+    offered = [agent.identity for agent in agents]
+    dial = _dial(response, urls, recorded_by=phone_number, offered=offered)
+    _ring(dial, agents, context, _noun_options(urls.status_callback))
     return str(response)
+
+
+def nobody_eligible(urls: WebhookUrls) -> VoiceResponse:
+    """Send the call straight to our <Dial> action, which applies the unanswered policy:
+    one place decides what an unanswered caller hears."""
+    response = VoiceResponse()
+    response.redirect(urls.dial_action_for(offered=[]), method="POST")
+    return response
 
 
 def _ring(
@@ -99,9 +145,43 @@ def _ring(
                 client.parameter(name=name, value=value)
 
 
-def _dial(response: VoiceResponse, **options: Any) -> Dial:
+def _announced(owner: CallHandling) -> VoiceResponse:
+    """A response that first tells the caller the call is recorded, when it will be."""
+    response = VoiceResponse()
+    if owner.record_calls and owner.recording_announcement:
+        response.say(owner.recording_announcement)
+    return response
+
+
+def _dial(
+    response: VoiceResponse,
+    urls: WebhookUrls,
+    *,
+    recorded_by: CallHandling,
+    offered: list[str],
+    **options: Any,
+) -> Dial:
+    """A <Dial> whose action continues the call when nobody answers, recorded when the
+    owner of the recording policy (the number called, or the calling agent) asks for it."""
+    if recorded_by.record_calls:
+        options.update(
+            record=DIAL_RECORDING,
+            recording_status_callback=urls.recording_callback,
+            recording_status_callback_event=RECORDING_CALLBACK_EVENTS,
+            recording_status_callback_method="POST",
+        )
+    return dial_verb(response, action=urls.dial_action_for(offered=offered), **options)
+
+
+def dial_verb(response: VoiceResponse, *, action: str, **options: Any) -> Dial:
     # answerOnBridge: the caller hears ringing, and is not billed, until someone answers.
-    return response.dial(answer_on_bridge=True, timeout=settings.TWILIO_DIAL_TIMEOUT, **options)
+    return response.dial(
+        answer_on_bridge=True,
+        timeout=settings.TWILIO_DIAL_TIMEOUT,
+        action=action,
+        method="POST",
+        **options,
+    )
 
 
 def _noun_options(status_callback_url: str) -> dict[str, str]:
@@ -112,7 +192,7 @@ def _noun_options(status_callback_url: str) -> dict[str, str]:
     }
 
 
-def _spoken(message: str) -> VoiceResponse:
+def spoken(message: str) -> VoiceResponse:
     response = VoiceResponse()
     response.say(message)
     response.hangup()

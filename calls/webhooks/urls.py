@@ -1,4 +1,5 @@
-"""URLs Twilio requests: the Voice URL, the Voice Fallback URL and status callbacks."""
+"""URLs Twilio requests: the Voice URL and its fallback, status callbacks, our <Dial> action,
+the end of a voicemail and recording status callbacks."""
 
 from django.urls import path
 
@@ -9,4 +10,7 @@ urlpatterns = [
     path("voice/", webhooks.voice, name="voice"),
     path("voice/fallback/", webhooks.voice_fallback, name="voice-fallback"),
     path("status/", webhooks.status_callback, name="status"),
+    path("dial/", webhooks.dial_action, name="dial-action"),
+    path("voicemail/done/", webhooks.voicemail_done, name="voicemail-done"),
+    path("recording/", webhooks.recording_status, name="recording"),
 ]

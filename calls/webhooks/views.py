@@ -1,23 +1,28 @@
-"""The URLs Twilio requests: the Voice URL, the Voice Fallback URL and status callbacks.
+"""The URLs Twilio requests: the Voice URL, its fallback, status callbacks, our <Dial>
+action, the end of a voicemail and recording status callbacks.
 
-Each view checks the signature, reads the form into a TwilioCallback, calls one service and
-answers; rules about calls live in calls.call_table, TwiML in calls.webhooks.twiml.
+Each view checks the signature, reads the form into a typed value, calls one service and
+answers; rules about calls live in calls.call_table, about recordings in
+calls.recordings.writer, TwiML in calls.webhooks.twiml and calls.webhooks.unanswered.
 """
 
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, cast
 
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from calls.call_table import call_apply_callback
+from calls.call_table import call_apply_callback, call_record_dial_result
+from calls.recordings.callbacks import RecordingCallback, parse_recording_callback
+from calls.recordings.writer import recording_apply_callback
 from calls.webhooks.callbacks import (
     InvalidCallback,
     TwilioCallback,
@@ -25,7 +30,13 @@ from calls.webhooks.callbacks import (
     single_values,
 )
 from calls.webhooks.signatures import View, public_url, twilio_signature_required
-from calls.webhooks.twiml import twiml_apology, twiml_for_voice_request
+from calls.webhooks.twiml import WebhookUrls, twiml_apology, twiml_for_voice_request
+from calls.webhooks.unanswered import (
+    DialAction,
+    parse_dial_action,
+    twiml_for_dial_action,
+    twiml_voicemail_done,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +45,43 @@ CallbackView = Callable[..., HttpResponse]
 V = TypeVar("V", bound=Callable[..., HttpResponse])
 
 
-def twilio_callback(view: CallbackView, *, takes_parent: bool) -> View:
-    """Pass the view a TwilioCallback; 400 for a malformed field, 403 for another account."""
+class Parsed(Protocol):
+    @property
+    def account_sid(self) -> str: ...
+
+
+# Reads the form (and the query string we wrote into the URL) into a typed value.
+Parser = Callable[[dict[str, str], dict[str, str], datetime], Parsed]
+
+
+def _call_callback(form: dict[str, str], query: dict[str, str], received_at: datetime) -> Parsed:
+    return parse_twilio_callback(form, received_at=received_at)
+
+
+def _parent_leg_callback(
+    form: dict[str, str], query: dict[str, str], received_at: datetime
+) -> Parsed:
+    return parse_twilio_callback(form, received_at=received_at, takes_parent=False)
+
+
+def _dial_action(form: dict[str, str], query: dict[str, str], received_at: datetime) -> Parsed:
+    return parse_dial_action(form, query, received_at=received_at)
+
+
+def _recording_callback(
+    form: dict[str, str], query: dict[str, str], received_at: datetime
+) -> Parsed:
+    return parse_recording_callback(form, query, received_at=received_at)
+
+
+def twilio_callback(view: CallbackView, parse: Parser = _call_callback) -> View:
+    """Pass the view the parsed request; 400 for a malformed field, 403 for another account."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            callback = parse_twilio_callback(
-                single_values(request.POST), received_at=timezone.now(), takes_parent=takes_parent
+            callback = parse(
+                single_values(request.POST), single_values(request.GET), timezone.now()
             )
         except InvalidCallback as error:
             logger.warning("Refused a Twilio webhook: %s", error)
@@ -54,15 +94,20 @@ def twilio_callback(view: CallbackView, *, takes_parent: bool) -> View:
     return wrapper
 
 
-def twilio_webhook(view: CallbackView, *, takes_parent: bool = True) -> View:
-    """Take only signed POSTs from Twilio, and pass the view the parsed TwilioCallback."""
-    parsed = twilio_callback(view, takes_parent=takes_parent)
-    return csrf_exempt(require_POST(twilio_signature_required(parsed)))
+def twilio_webhook(view: CallbackView, parse: Parser = _call_callback) -> View:
+    """Take only signed POSTs from Twilio, and pass the view the parsed request (a
+    TwilioCallback unless another parser is given)."""
+    return csrf_exempt(require_POST(twilio_signature_required(twilio_callback(view, parse))))
 
 
-def parent_leg_webhook(view: CallbackView) -> View:
-    """twilio_webhook for the URLs Twilio requests for parent legs only: ParentCallSid ignored."""
-    return twilio_webhook(view, takes_parent=False)
+def twilio_webhook_parsed_by(parse: Parser) -> Callable[[CallbackView], View]:
+    return functools.partial(twilio_webhook, parse=parse)
+
+
+# The URLs Twilio requests for parent legs only (Voice URL, fallback, <Dial> action, end of
+# a voicemail): a softphone can add any parameter to its call, ParentCallSid too, and must not
+# join its leg to another family that way, so the parameter is ignored there.
+parent_leg_webhook = twilio_webhook_parsed_by(_parent_leg_callback)
 
 
 def retry_on_database_outage(view: V) -> V:
@@ -83,10 +128,7 @@ def retry_on_database_outage(view: V) -> V:
 @retry_on_database_outage
 def voice(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     call_apply_callback(callback=callback)
-    status_callback_url = public_url(request, reverse("webhooks:status"))
-    return _twiml(
-        twiml_for_voice_request(callback=callback, status_callback_url=status_callback_url)
-    )
+    return _twiml(twiml_for_voice_request(callback=callback, urls=_webhook_urls(request)))
 
 
 @parent_leg_webhook
@@ -104,6 +146,44 @@ def voice_fallback(request: HttpRequest, callback: TwilioCallback) -> HttpRespon
 def status_callback(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     call_apply_callback(callback=callback)
     return HttpResponse(status=204)
+
+
+@twilio_webhook_parsed_by(_dial_action)
+@retry_on_database_outage
+def dial_action(request: HttpRequest, action: DialAction) -> HttpResponse:
+    """Our <Dial> ended: hang up after an answered call, apply the unanswered-call policy
+    otherwise; the parent leg keeps who was rung and that nobody answered."""
+    with transaction.atomic():
+        call_apply_callback(callback=action.callback)
+        call_record_dial_result(
+            sid=action.callback.call_sid,
+            dial_status=action.dial_status,
+            unanswered=action.is_missed,
+            offered_to=action.offered,
+        )
+    return _twiml(twiml_for_dial_action(action=action, urls=_webhook_urls(request)))
+
+
+@parent_leg_webhook
+def voicemail_done(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
+    """The caller finished the voicemail (the recording's own callbacks store it)."""
+    return _twiml(twiml_voicemail_done())
+
+
+@twilio_webhook_parsed_by(_recording_callback)
+@retry_on_database_outage
+def recording_status(request: HttpRequest, callback: RecordingCallback) -> HttpResponse:
+    recording_apply_callback(callback=callback)
+    return HttpResponse(status=204)
+
+
+def _webhook_urls(request: HttpRequest) -> WebhookUrls:
+    return WebhookUrls(
+        status_callback=public_url(request, reverse("webhooks:status")),
+        dial_action=public_url(request, reverse("webhooks:dial-action")),
+        recording_callback=public_url(request, reverse("webhooks:recording")),
+        voicemail_done=public_url(request, reverse("webhooks:voicemail-done")),
+    )
 
 
 def _twiml(document: str) -> HttpResponse:

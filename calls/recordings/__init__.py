@@ -1,0 +1,1 @@
+"""Call recordings and voicemail: callbacks, the one writer, listening, retention."""
