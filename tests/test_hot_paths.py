@@ -10,6 +10,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from calls.webhooks import urls as webhook_urls
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, api_token_header
 from tests.test_production import (  # noqa: F401  (fixtures)
@@ -187,3 +188,11 @@ def test_a_browser_opening_the_token_url_gets_json_not_a_page(client):
 
     assert response["Content-Type"] == "application/json"
     assert response.json()["identity"] == agent.identity
+
+
+def test_every_twilio_webhook_takes_the_webhooks_lean_path():
+    names = {f"webhooks:{pattern.name}" for pattern in webhook_urls.urlpatterns}
+
+    assert {name: settings.HOT_PATH_MIDDLEWARE.get(name) for name in names} == dict.fromkeys(
+        names, settings.WEBHOOK_MIDDLEWARE
+    )
