@@ -3,7 +3,8 @@
 Builds the database `calllog_bench` (kept between runs; `--regenerate` builds it again),
 starts gunicorn with DEBUG=0 on an ephemeral loopback port, and times, as an analyst:
 the list page (first page, deep pages, each filter, each sort), the JSON API, the family
-page, and the CSV export of every leg (rows per second, growth of the worker's peak memory).
+page, the statistics over 90 days, and the CSV export of every leg (rows per second, growth
+of the worker's peak memory).
 Times are measured at the client over loopback, so they are an upper bound of server time.
 Queries per request are counted in-process through the same Django stack.
 
@@ -44,6 +45,7 @@ DAYS = 90
 AGENTS = 20
 ACCOUNT_SID = "AC" + "be" * 16
 LIST_P95_MS = 100
+STATS_P95_MS = 300
 DETAIL_P95_MS = 50
 CSV_MIN_ROWS_PER_SECOND = 50_000
 CSV_MAX_MEMORY_GROWTH_MB = 100
@@ -112,7 +114,8 @@ def generate_data(*, database: str = DATABASE, target_legs: int = TARGET_LEGS) -
     statements = [statement for statement in script.split(";\n") if statement.strip()]
     started = time.perf_counter()
     with psycopg.connect(database_url(database)) as connection:
-        connection.execute("TRUNCATE calls_callevent, calls_call")
+        # CASCADE: the recordings and their events go with their calls.
+        connection.execute("TRUNCATE calls_callevent, calls_call CASCADE")
         for statement in statements:
             connection.execute(statement, parameters)
     with psycopg.connect(database_url(database), autocommit=True) as connection:
@@ -235,8 +238,35 @@ def list_cases() -> list[tuple[str, str]]:
         ("list: our busiest number", query(number="+14155550100")),
         ("list: agent's client address", query(number=client_address(agent))),
         ("list: child SID", query(sid=child.sid)),
+        ("list: kind inbound", query(kind="inbound")),
+        ("list: kind outbound", query(kind="outbound")),
+        ("list: outcome unanswered", query(outcome="unanswered")),
+        ("list: outcome in-progress (none)", query(outcome="in-progress")),
+        ("list: missed calls", query(kind="inbound", outcome="unanswered")),
+        ("list: missed calls, a week", query(kind="inbound", outcome="unanswered", **week)),
+        ("list: an agent's missed calls", query(agent=agent, kind="inbound", outcome="unanswered")),
+        ("list: answered by an agent", query(answered_by=agent)),
+        ("list: answered by, a week", query(answered_by=agent, **week)),
         ("API: first page", "/api/calls/"),
         ("API: status no-answer", "/api/calls/?status=no-answer"),
+        ("API: missed calls", "/api/calls/?kind=inbound&outcome=unanswered"),
+    ]
+
+
+def stats_cases() -> list[tuple[str, str]]:
+    """The statistics over the whole 90 days, and over a week."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    days = {"started_after": today - timedelta(days=DAYS), "started_before": today}
+    week = {
+        "started_after": today - timedelta(days=30),
+        "started_before": today - timedelta(days=24),
+    }
+    return [
+        ("stats API: 90 days", "/api/calls/stats/?" + urllib.parse.urlencode(days)),
+        ("stats page: 90 days", "/calls/stats/?" + urllib.parse.urlencode(days)),
+        ("stats API: a week", "/api/calls/stats/?" + urllib.parse.urlencode(week)),
     ]
 
 
@@ -265,7 +295,9 @@ def main() -> int:
     django.setup()
     from calls.models import Call
 
-    if arguments.regenerate or Call.objects.count() != TARGET_LEGS:
+    # Data from before families had kinds is built again.
+    has_kinds = Call.objects.filter(parent__isnull=True).exclude(kind="").exists()
+    if arguments.regenerate or Call.objects.count() != TARGET_LEGS or not has_kinds:
         generate_data()
     else:
         print(f"reusing {TARGET_LEGS:,} legs in database {DATABASE} (--regenerate rebuilds)")
@@ -284,6 +316,8 @@ def main() -> int:
             bench.time_page(name, path, LIST_P95_MS)
         for name, path in detail_cases():
             bench.time_page(name, path, DETAIL_P95_MS)
+        for name, path in stats_cases():
+            bench.time_page(name, path, STATS_P95_MS)
         bench.time_export(server.pid)
     if bench.misses:
         print("missed targets:", ", ".join(bench.misses))

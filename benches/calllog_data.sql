@@ -27,10 +27,13 @@ SELECT
     20 + floor(random() * 600)::int AS talk_seconds
 FROM generate_series(1, %(parents)s + %(extra_parents)s) AS i;
 
+-- Parents carry the family's kind and outcome facts, as the writer keeps them; who answered
+-- is filled in from the child legs below.
 INSERT INTO calls_call (
     id, sid, parent_id, account_sid, direction, from_number, to_number, status,
     sequence_number, status_changed_at, start_time, answer_time, end_time, duration,
-    price, price_unit, agent_id, error_code, error_url, created_at, updated_at
+    price, price_unit, agent_id, error_code, error_url, created_at, updated_at,
+    kind, dial_result, child_answer_time
 )
 SELECT
     f.id,
@@ -56,7 +59,10 @@ SELECT
     NULL,
     '',
     f.start_time,
-    f.start_time
+    f.start_time,
+    CASE WHEN f.kind = 0 THEN 'other' WHEN f.kind <= 3 THEN 'outbound' ELSE 'inbound' END,
+    CASE WHEN f.kind = 0 THEN 0 WHEN f.answered THEN 3 ELSE 2 END,
+    CASE WHEN f.kind <> 0 AND f.answered THEN f.start_time + make_interval(secs => f.ring_seconds) END
 FROM family f
 JOIN agents_agent ON agents_agent.id = f.agent_id;
 
@@ -108,6 +114,11 @@ CROSS JOIN LATERAL (
     END AS status
 ) AS child
 WHERE f.kind <> 0;
+
+UPDATE calls_call AS parent
+SET answered_by_id = child.agent_id
+FROM calls_call AS child
+WHERE child.parent_id = parent.id AND child.status = 'completed' AND child.agent_id IS NOT NULL;
 
 -- Status callbacks for every leg of one family in forty (customers calling agents): initiated, ringing, in-progress,
 -- then the final status, each with Twilio's form parameters.

@@ -7,11 +7,18 @@ whose result does not depend on the order. The two merge policies sit side by si
 (WEBHOOK_MERGE and REST_MERGE); the columns come from Call._meta, so a field the database
 can fill by itself (nullable, or with a db_default) needs no change here, and one with only a
 model default gets that default.
+
+The family's kind and the facts its outcome depends on (calls.family_facts) are kept on the
+parent: a parent's own delivery says its kind, and each child leg's delivery merges what it
+shows (FAMILY_MERGE) into its parent in the same statement that makes or finds that parent.
+Each merge only moves one way (a kind once known is kept, the dial result only rises, the
+first answer only gets earlier), so the facts do not depend on the order legs arrive in.
 """
 
 import json
 import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,6 +35,13 @@ from calls.constants import (
     KNOWN_STATUSES,
     STATUS_RANK,
     CallStatus,
+    DialResult,
+)
+from calls.family_facts import (
+    dial_result_of_status,
+    kind_seen_from_child,
+    leg_answer_time,
+    parent_kind,
 )
 from calls.models import Call, CallEvent
 from calls.webhooks.callbacks import TwilioCallback
@@ -125,7 +139,7 @@ def _stored_if_set(column: str) -> str:
 
 
 def _stored_if_filled(column: str) -> str:
-    return f"CASE c.{column} WHEN '' THEN EXCLUDED.{column} ELSE c.{column} END"
+    return f"COALESCE(NULLIF(c.{column}, ''), EXCLUDED.{column})"
 
 
 def _incoming_if_set(column: str) -> str:
@@ -136,11 +150,22 @@ def _incoming_if_filled(column: str) -> str:
     return f"COALESCE(NULLIF(EXCLUDED.{column}, ''), c.{column})"
 
 
+# PostgreSQL's LEAST and GREATEST ignore NULLs, and are short: the webhook's statement must
+# stay under psycopg's 4 KiB cache limit (see _RECORD_IN_ONE_STATEMENT).
 def _earliest(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"LEAST(c.{column}, EXCLUDED.{column})"
     return (
         f"CASE WHEN c.{column} IS NULL OR EXCLUDED.{column} < c.{column}"
         f" THEN EXCLUDED.{column} ELSE c.{column} END"
     )
+
+
+def _largest(column: str) -> str:
+    """The larger of two values, neither NULL."""
+    if connection.vendor == "postgresql":
+        return f"GREATEST(c.{column}, EXCLUDED.{column})"
+    return f"MAX(c.{column}, EXCLUDED.{column})"
 
 
 # A delivery is newer than the stored state by status rank, then SequenceNumber, then
@@ -165,6 +190,7 @@ def _if_newer_delivery(column: str, incoming: str = "") -> str:
 # the source of truth: it wins for every field it knows, the status still moves only forward.
 WEBHOOK_MERGE = {
     "parent_id": _parent_if_allowed(_stored_if_set("parent_id")),
+    "kind": _incoming_if_filled("kind"),
     "account_sid": _stored_if_filled("account_sid"),
     "direction": _stored_if_filled("direction"),
     "from_number": _stored_if_filled("from_number"),
@@ -182,6 +208,7 @@ WEBHOOK_MERGE = {
 }
 REST_MERGE = {
     "parent_id": _parent_if_allowed(_incoming_if_set("parent_id")),
+    "kind": _incoming_if_filled("kind"),
     "account_sid": _incoming_if_filled("account_sid"),
     "direction": _incoming_if_filled("direction"),
     "from_number": _incoming_if_filled("from_number"),
@@ -196,6 +223,54 @@ REST_MERGE = {
     "price": _incoming_if_set("price"),
     "price_unit": _incoming_if_filled("price_unit"),
 }
+
+
+# How what a child leg shows about its family (the incoming placeholder parent) merges into
+# the stored parent, from webhooks and REST alike: a parent's own kind is never replaced, a
+# better dial result replaces a worse one, the first answer is kept, and so is the agent who
+# answered (Twilio hangs up the other legs of a ring-all dial when one answers).
+FAMILY_MERGE = {
+    "kind": _stored_if_filled("kind"),
+    "dial_result": _largest("dial_result"),
+    "child_answer_time": _earliest("child_answer_time"),
+    "answered_by_id": _stored_if_set("answered_by_id"),
+}
+_FAMILY_COLUMNS = tuple(FAMILY_MERGE)
+
+
+def _merge_family_facts(*, only_when_changed: bool) -> str:
+    """ON CONFLICT clause merging a placeholder parent's facts into the stored parent.
+
+    `only_when_changed` leaves a parent whose facts would not change unwritten (an unchanged
+    reconciliation writes nothing); webhooks need the row back in every case.
+    """
+    assignments = ", ".join(f"{column} = {merged}" for column, merged in FAMILY_MERGE.items())
+    clause = f"ON CONFLICT (sid) DO UPDATE SET {assignments}"
+    if only_when_changed:
+        clause += ", updated_at = EXCLUDED.updated_at WHERE " + " OR ".join(
+            f"({merged}) IS DISTINCT FROM c.{column}" for column, merged in FAMILY_MERGE.items()
+        )
+    return clause
+
+
+def _child_family_facts(
+    *,
+    status: str,
+    at: datetime | None,
+    duration: int | None,
+    from_address: str,
+    to_address: str,
+    agent_identity: str | None,
+) -> dict[str, Any]:
+    """What one child leg shows about its family, by column of the parent (FAMILY_MERGE),
+    with the identity of the agent who answered in place of the agent's id."""
+    answered_at = leg_answer_time(status=status, at=at, duration=duration)
+    return {
+        "kind": kind_seen_from_child(from_address=from_address, to_address=to_address),
+        "dial_result": dial_result_of_status(status),
+        "child_answer_time": answered_at,
+        "answered_by": agent_identity if answered_at is not None else None,
+    }
 
 
 def _upsert(*, values: dict[str, str], rows: str, merge: dict[str, str]) -> str:
@@ -216,20 +291,21 @@ def _leg_values(*, written: dict[str, str], default: Callable[[str], str]) -> di
     }
 
 
-# A parent known only because a child named it: its SID, the child's account and the times.
-_PLACEHOLDER_WRITTEN = ("sid", "account_sid", "created_at", "updated_at")
+# A parent known only because a child named it: its SID, the child's account, the times, and
+# what the child shows about the family.
+_PLACEHOLDER_WRITTEN = ("sid", "account_sid", "created_at", "updated_at", *_FAMILY_COLUMNS)
 
 
 def _placeholder_parent(*, value: Callable[[str], str], default: Callable[[str], str]) -> str:
     written = {column: value(column) for column in _PLACEHOLDER_WRITTEN}
     values = _leg_values(written=written, default=default)
-    return f"INSERT INTO {_CALL} ({', '.join(values)}) SELECT {', '.join(values.values())}"
+    return f"INSERT INTO {_CALL} AS c ({', '.join(values)}) SELECT {', '.join(values.values())}"
 
 
 # ----- Webhooks: one delivery, one leg, one CallEvent -----
 
 _WEBHOOK_COLUMNS = (
-    *["sid", "account_sid", "direction", "from_number", "to_number", "status"],
+    *["sid", "account_sid", "direction", "from_number", "to_number", "status", "kind"],
     *["sequence_number", "status_changed_at", "start_time", "answer_time", "end_time"],
     *["duration", "error_code", "error_url", "created_at", "updated_at"],
 )
@@ -253,13 +329,30 @@ def _webhook_leg(parent_id: str) -> str:
     return _upsert(values=values, rows="VALUES ({})", merge=WEBHOOK_MERGE) + " RETURNING id"
 
 
-_WEBHOOK_PLACEHOLDER_PARENT = (
-    _placeholder_parent(
-        value=lambda column: "%(parent_sid)s" if column == "sid" else _webhook_parameter(column),
-        default=_webhook_default,
-    )
-    + " WHERE %(parent_sid)s IS NOT NULL ON CONFLICT (sid) DO"
+def _webhook_placeholder_value(column: str) -> str:
+    if column == "sid":
+        return "%(parent_sid)s"
+    if column == "answered_by_id":
+        return _agent_id("%(f_answered_by)s")
+    if column in _FAMILY_COLUMNS:
+        return f"%(f_{column})s"
+    return _webhook_parameter(column)
+
+
+_WEBHOOK_PLACEHOLDER_INSERT = (
+    _placeholder_parent(value=_webhook_placeholder_value, default=_webhook_default)
+    + " WHERE %(parent_sid)s IS NOT NULL "
 )
+_WEBHOOK_PLACEHOLDER_PARENT = _WEBHOOK_PLACEHOLDER_INSERT + _merge_family_facts(
+    only_when_changed=False
+)
+# What a placeholder made for anything but a child leg shows about its family: nothing.
+_NO_FAMILY_FACTS = {
+    "f_kind": "",
+    "f_dial_result": DialResult.NONE,
+    "f_child_answer_time": None,
+    "f_answered_by": None,
+}
 
 
 def _insert_event(rows: str) -> str:
@@ -278,17 +371,21 @@ _EVENT_VALUES = """%(status)s, %(sequence_number)s, %(status_changed_at)s, %(cal
 # PostgreSQL: the whole delivery in one statement, atomic by itself and one round trip. The
 # parent upsert locks and returns an existing row, so a parent another delivery is inserting
 # at this moment is waited for and linked, never missed.
-# Whitespace squeezed: psycopg caches the conversion of statements up to 4 KiB only.
-_RECORD_IN_ONE_STATEMENT = " ".join(
-    f"""
-WITH parent AS ({_WEBHOOK_PLACEHOLDER_PARENT} UPDATE SET sid = EXCLUDED.sid
-    RETURNING id, parent_id),
+# Whitespace squeezed, none after commas or around "=" (no literal here holds either): psycopg
+# caches the conversion of statements up to 4 KiB only.
+_RECORD_IN_ONE_STATEMENT = (
+    " ".join(
+        f"""
+WITH parent AS ({_WEBHOOK_PLACEHOLDER_PARENT} RETURNING id, parent_id),
 leg AS ({_webhook_leg(f"(SELECT {_family_root('parent')} FROM parent)")})
 {_insert_event("leg.id, " + _EVENT_VALUES + " FROM leg")}""".split()
+    )
+    .replace(", ", ",")
+    .replace(" = ", "=")
 )
 
 # Elsewhere (SQLite): the same in three statements inside a transaction.
-_RECORD_PLACEHOLDER_PARENT = _WEBHOOK_PLACEHOLDER_PARENT + " NOTHING"
+_RECORD_PLACEHOLDER_PARENT = _WEBHOOK_PLACEHOLDER_PARENT
 _RECORD_LEG = _webhook_leg(_family_root_of("%(parent_sid)s"))
 _RECORD_EVENT = _insert_event("%(call_id)s, " + _EVENT_VALUES + " WHERE true")
 
@@ -329,6 +426,29 @@ def _callback_parameters(callback: TwilioCallback) -> dict[str, Any]:
     adapt = connection.ops.adapt_datetimefield_value
     is_answer = callback.status == CallStatus.IN_PROGRESS
     now = adapt(timezone.now())
+    agent_identity = agent_identity_on_leg(
+        direction=callback.direction,
+        from_address=callback.from_address,
+        to_address=callback.to_address,
+    )
+    family = _child_family_facts(
+        status=callback.status,
+        at=callback.timestamp,
+        duration=callback.call_duration,
+        from_address=callback.from_address,
+        to_address=callback.to_address,
+        agent_identity=agent_identity,
+    )
+    family["child_answer_time"] = adapt(family["child_answer_time"])
+    own_kind = (
+        ""
+        if callback.parent_call_sid
+        else parent_kind(
+            direction=callback.direction,
+            from_address=callback.from_address,
+            to_address=callback.to_address,
+        )
+    )
     return _prefixed_defaults(_WEBHOOK_DEFAULTED) | {
         "sid": callback.call_sid,
         "parent_sid": callback.parent_call_sid,
@@ -337,6 +457,7 @@ def _callback_parameters(callback: TwilioCallback) -> dict[str, Any]:
         "from_number": callback.from_address,
         "to_number": callback.to_address,
         "status": callback.status,
+        "kind": own_kind,
         "sequence_number": callback.sequence_number,
         "rank": STATUS_RANK[callback.status],
         "sequence": -1 if callback.sequence_number is None else callback.sequence_number,
@@ -345,11 +466,8 @@ def _callback_parameters(callback: TwilioCallback) -> dict[str, Any]:
         "answer_time": adapt(callback.timestamp if is_answer else None),
         "end_time": adapt(callback.timestamp if callback.is_terminal else None),
         "duration": callback.call_duration if callback.is_terminal else None,
-        "agent_identity": agent_identity_on_leg(
-            direction=callback.direction,
-            from_address=callback.from_address,
-            to_address=callback.to_address,
-        ),
+        "agent_identity": agent_identity,
+        **{f"f_{name}": value for name, value in family.items()},
         "error_code": callback.error_code,
         "error_url": callback.error_url,
         "callback_source": callback.callback_source,
@@ -364,7 +482,7 @@ def _callback_parameters(callback: TwilioCallback) -> dict[str, Any]:
 
 # What a REST leg gives, by name: its columns, and the SIDs its parent and agent are found by.
 _REST_COLUMNS = (
-    *["sid", "account_sid", "direction", "from_number", "to_number", "status"],
+    *["sid", "account_sid", "direction", "from_number", "to_number", "status", "kind"],
     *["status_changed_at", "start_time", "end_time", "duration", "price", "price_unit"],
     *["created_at", "updated_at"],
 )
@@ -376,9 +494,20 @@ _REST_LEG_WRITTEN = {
 }
 _PLACEHOLDER_DEFAULTED = defaulted_columns(written=_PLACEHOLDER_WRITTEN)
 _REST_LEG_DEFAULTED = defaulted_columns(written=_REST_LEG_WRITTEN)
-_REST_PLACEHOLDER_PARENT = _placeholder_parent(
-    value=lambda column: f"leg.{column}", default=lambda column: f"leg.default__{column}"
+_REST_PLACEHOLDER_PARENT = (
+    _placeholder_parent(
+        value=lambda column: "answered_by.id" if column == "answered_by_id" else f"leg.{column}",
+        default=lambda column: f"leg.default__{column}",
+    )
+    + f" FROM leg LEFT JOIN {Agent._meta.db_table} AS answered_by"
+    " ON answered_by.identity = leg.answered_by WHERE true "
+    + _merge_family_facts(only_when_changed=True)
+    + " RETURNING sid, created_at = updated_at"
 )
+_REST_PLACEHOLDER_INPUTS = [
+    *(column for column in _PLACEHOLDER_WRITTEN if column != "answered_by_id"),
+    "answered_by",
+]
 
 
 def _rest_statement(*, inputs: list[str], insert: str) -> str:
@@ -430,10 +559,14 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
     created = updated = 0
     with connection.cursor() as cursor:
         parents = _page_family_parents(legs)
-        parent_sids = sorted({sid for sid in parents.values() if sid})
-        if parent_sids:
+        children_by_parent: dict[str, list[CallInstance]] = {}
+        for leg in legs:
+            parent_sid = parents[leg.sid]
+            if parent_sid:
+                children_by_parent.setdefault(parent_sid, []).append(leg)
+        if children_by_parent:
             defaults = _prefixed_defaults(_PLACEHOLDER_DEFAULTED)
-            inputs = [*_PLACEHOLDER_WRITTEN, *defaults]
+            inputs = [*_REST_PLACEHOLDER_INPUTS, *defaults]
             placeholders = [
                 {
                     "sid": sid,
@@ -441,18 +574,17 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
                     "created_at": now,
                     "updated_at": now,
                 }
+                | _family_facts_of_children(children, adapt=adapt)
                 | defaults
-                for sid in parent_sids
+                for sid, children in sorted(children_by_parent.items())
             ]
-            statement = _rest_statement(
-                inputs=inputs,
-                insert=f"{_REST_PLACEHOLDER_PARENT} FROM leg WHERE true"
-                " ON CONFLICT (sid) DO NOTHING RETURNING sid",
-            )
+            statement = _rest_statement(inputs=inputs, insert=_REST_PLACEHOLDER_PARENT)
             _execute_with_rows(cursor, statement, inputs, placeholders)
             # Parents in this batch are counted as created by the upsert below.
             page_sids = {leg.sid for leg in legs}
-            created += sum(1 for (sid,) in cursor.fetchall() if sid not in page_sids)
+            created += sum(
+                1 for sid, inserted in cursor.fetchall() if inserted and sid not in page_sids
+            )
         defaults = _prefixed_defaults(_REST_LEG_DEFAULTED)
         inputs = [*_REST_COLUMNS, *_REST_LOOKUPS, *defaults]
         rows = [
@@ -488,6 +620,36 @@ _REST_UPSERT = (
 )
 
 
+def _family_facts_of_children(
+    children: list[CallInstance], *, adapt: Callable[..., Any]
+) -> dict[str, Any]:
+    """What these child legs of one parent show about their family, together: the first
+    kind one shows, the best dial result, the first answer and who gave it."""
+    shown = [
+        _child_family_facts(
+            status=child.status or "",
+            # REST gives no answer time: a live leg counts from its start, an ended one from
+            # its end less its duration.
+            at=child.start_time if child.status == CallStatus.IN_PROGRESS else child.end_time,
+            duration=int(child.duration) if child.duration else None,
+            from_address=child._from or "",
+            to_address=child.to or "",
+            agent_identity=agent_identity_on_leg(
+                direction=child.direction, from_address=child._from or "", to_address=child.to or ""
+            ),
+        )
+        for child in children
+    ]
+    answers = [facts for facts in shown if facts["child_answer_time"] is not None]
+    first_answer = min(answers, key=lambda facts: facts["child_answer_time"], default=None)
+    return {
+        "kind": next((facts["kind"] for facts in shown if facts["kind"]), ""),
+        "dial_result": max(facts["dial_result"] for facts in shown),
+        "child_answer_time": adapt(first_answer["child_answer_time"]) if first_answer else None,
+        "answered_by": first_answer["answered_by"] if first_answer else None,
+    }
+
+
 def _page_family_parents(legs: list[CallInstance]) -> dict[str, str | None]:
     """Each leg's parent SID, with the page's own links followed to the root of the family.
 
@@ -511,13 +673,17 @@ def _rest_row(
 ) -> dict[str, Any]:
     from_address = (leg._from or "")[:ADDRESS_MAX_LENGTH]
     to_address = (leg.to or "")[:ADDRESS_MAX_LENGTH]
+    direction = leg.direction if leg.direction in KNOWN_DIRECTIONS else ""
     return {
         "sid": leg.sid,
         "parent_sid": parent_sid,
         "account_sid": leg.account_sid or "",
-        "direction": leg.direction if leg.direction in KNOWN_DIRECTIONS else "",
+        "direction": direction,
         "from_number": from_address,
         "to_number": to_address,
+        "kind": ""
+        if parent_sid
+        else parent_kind(direction=direction, from_address=from_address, to_address=to_address),
         "agent_identity": agent_identity_on_leg(
             direction=leg.direction, from_address=from_address, to_address=to_address
         ),
@@ -545,19 +711,18 @@ def _price(value: str | None) -> Decimal | None:
 
 # ----- Facts our own webhooks learn about a leg -----
 
-_ENSURE_PLACEHOLDER = _RECORD_PLACEHOLDER_PARENT + " RETURNING id"
+_ENSURE_PLACEHOLDER = _WEBHOOK_PLACEHOLDER_INSERT + "ON CONFLICT (sid) DO NOTHING RETURNING id"
 
 
 def call_ensure_placeholder(*, sid: str, account_sid: str) -> int:
     """The id of the leg with this SID, stored as a placeholder when not known yet, as a
     child's callback does for its parent; safe to run concurrently."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    parameters = _prefixed_defaults(_WEBHOOK_DEFAULTED) | {
-        "parent_sid": sid,
-        "account_sid": account_sid,
-        "created_at": now,
-        "updated_at": now,
-    }
+    parameters = (
+        _prefixed_defaults(_WEBHOOK_DEFAULTED)
+        | _NO_FAMILY_FACTS
+        | {"parent_sid": sid, "account_sid": account_sid, "created_at": now, "updated_at": now}
+    )
     with connection.cursor() as cursor:
         cursor.execute(_ENSURE_PLACEHOLDER, parameters)
         inserted = cursor.fetchone()

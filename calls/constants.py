@@ -1,4 +1,5 @@
-"""Call statuses and directions as Twilio names them, and the order statuses move in."""
+"""Call statuses and directions as Twilio names them, the order statuses move in, and what a
+family of legs is: its kind and outcome."""
 
 from django.db import models
 
@@ -54,6 +55,47 @@ STATUS_RANK: dict[str, int] = {
     CallStatus.IN_PROGRESS: 3,
     **dict.fromkeys(TERMINAL_STATUSES, 4),
 }
+
+
+class FamilyKind(models.TextChoices):
+    """Who called whom, for a whole family (Twilio's `direction` is per leg: an agent's
+    outgoing softphone call is an `inbound` parent leg)."""
+
+    INBOUND = "inbound", "inbound (a customer called us)"
+    OUTBOUND = "outbound", "outbound (an agent called out)"
+    INTERNAL = "internal", "internal (agent to agent)"
+    OTHER = "other", "other (REST-created, SIP trunks)"
+
+
+class DialResult(models.IntegerChoices):
+    """The furthest a family's child legs got, as a rank that only grows: one answered child
+    outranks any number of unanswered ones, one unanswered child any number of failures."""
+
+    NONE = 0, "no child leg ended yet"
+    FAILED = 1, "every child leg failed"
+    UNANSWERED = 2, "nobody answered"
+    ANSWERED = 3, "a child leg was answered"
+
+
+# What a child leg's status says about its family's dial; statuses not listed say nothing yet.
+DIAL_RESULT_OF_STATUS: dict[str, int] = {
+    CallStatus.IN_PROGRESS: DialResult.ANSWERED,
+    CallStatus.COMPLETED: DialResult.ANSWERED,
+    CallStatus.NO_ANSWER: DialResult.UNANSWERED,
+    CallStatus.BUSY: DialResult.UNANSWERED,
+    CallStatus.CANCELED: DialResult.UNANSWERED,
+    CallStatus.FAILED: DialResult.FAILED,
+}
+
+
+class FamilyOutcome(models.TextChoices):
+    """How a family ended, from the facts stored on its parent (calls.family_facts)."""
+
+    IN_PROGRESS = "in-progress", "in progress"
+    ANSWERED = "answered"
+    VOICEMAIL = "voicemail", "voicemail left"
+    UNANSWERED = "unanswered", "nobody answered"
+    FAILED = "failed", "could not be placed"
 
 
 class RecordingStatus(models.TextChoices):

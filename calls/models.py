@@ -6,8 +6,11 @@ from django.utils import timezone
 from calls.constants import (
     ADDRESS_MAX_LENGTH,
     RECORDING_SOURCE_MAX_LENGTH,
+    TERMINAL_STATUSES,
     CallDirection,
     CallStatus,
+    DialResult,
+    FamilyKind,
     RecordingKind,
     RecordingStatus,
 )
@@ -51,6 +54,29 @@ class Call(models.Model):
     )
     error_code = models.PositiveIntegerField(null=True, blank=True)
     error_url = models.URLField(max_length=1000, blank=True, db_default="")
+    # Facts about the whole family, kept on its parent by calls.call_table as legs arrive;
+    # calls.family_facts reads them (the outcome). Empty or unset on child legs.
+    kind = models.CharField(
+        max_length=8,
+        choices=FamilyKind.choices,
+        blank=True,
+        db_default="",
+        help_text="Who called whom; empty while nothing tells yet (a placeholder parent).",
+    )
+    dial_result = models.PositiveSmallIntegerField(
+        choices=DialResult.choices, db_default=DialResult.NONE
+    )
+    child_answer_time = models.DateTimeField(
+        null=True, blank=True, help_text="When the first child leg was answered."
+    )
+    answered_by = models.ForeignKey(
+        "agents.Agent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="answered_calls",
+        help_text="The agent whose leg answered the call (inbound and internal calls).",
+    )
     # The missed-call facts, on the parent leg, written by our <Dial> action webhook and the
     # voicemail's recording callbacks (calls.call_table).
     dial_status = models.CharField(
@@ -93,6 +119,12 @@ class Call(models.Model):
                 | Q(end_time__gte=F("start_time")),
                 name="call_ends_after_start",
             ),
+            models.CheckConstraint(
+                condition=Q(kind="") | Q(kind__in=FamilyKind.values), name="call_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(dial_result__in=DialResult.values), name="call_dial_result_valid"
+            ),
         ]
         indexes = [
             # The call log lists parents newest first and nests their children.
@@ -114,6 +146,23 @@ class Call(models.Model):
             models.Index(fields=["from_number"], name="call_from_idx"),
             models.Index(fields=["to_number"], name="call_to_idx"),
             models.Index(fields=["status", "start_time"], name="call_status_start_idx"),
+            # Statistics and filters by family kind over a period, and who answered.
+            models.Index(
+                fields=["kind", "start_time"],
+                condition=Q(parent__isnull=True),
+                name="call_parent_kind_start_idx",
+            ),
+            models.Index(
+                fields=["answered_by", "start_time"],
+                condition=Q(parent__isnull=True),
+                name="call_answered_by_start_idx",
+            ),
+            # Families still going on (outcome in-progress): few, whatever the table's size.
+            models.Index(
+                fields=["-start_time", "-id"],
+                condition=Q(parent__isnull=True) & ~Q(status__in=sorted(TERMINAL_STATUSES)),
+                name="call_parent_live_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -43,6 +43,9 @@ OUTCOMES = {
     ],
 }
 KIND_WEIGHTS = {"pstn_to_agents": 55, "agent_to_pstn": 30, "agent_to_agent": 15}
+# Calls still going on when the demo data is made: (kind, seconds since they started).
+LIVE_CALLS = [("pstn_to_agents", 95), ("agent_to_pstn", 40)]
+LIVE_TALK_SECONDS = 900
 
 
 @transaction.atomic
@@ -58,7 +61,8 @@ def demo_calls_create(
 ) -> int:
     """Create `days` of calls to and from the agents in caller_ids (identity -> caller ID).
 
-    Returns how many calls (parent legs) were made.
+    Returns how many calls (parent legs) were made. Nothing happens after `now`: a call that
+    would end later is still in progress, as are a few calls that started just before.
     """
     rng = random.Random(seed)
     now = now or timezone.now()
@@ -76,11 +80,28 @@ def demo_calls_create(
                 break
             kind = rng.choices(kinds, weights=[KIND_WEIGHTS[kind] for kind in kinds])[0]
             plan = _plan(rng, kind, account_sid, application_sid, started_at)
-            for delivery in _call(rng, kind, plan, number, caller_ids):
-                callback = parse_twilio_callback(delivery.parameters, received_at=delivery.sent_at)
-                call_apply_callback(callback=callback)
+            _apply_until(_call(rng, kind, plan, number, caller_ids), now=now)
             calls += 1
+    for kind, seconds_ago in LIVE_CALLS:
+        if kind not in kinds:
+            continue
+        plan = CallPlan(
+            account_sid=account_sid,
+            application_sid=application_sid,
+            started_at=now - timedelta(seconds=seconds_ago),
+            talk_seconds=LIVE_TALK_SECONDS,
+        )
+        _apply_until(_call(rng, kind, plan, number, caller_ids), now=now)
+        calls += 1
     return calls
+
+
+def _apply_until(deliveries: list[Delivery], *, now: datetime) -> None:
+    """Apply what Twilio would have sent by `now`, as the webhooks do."""
+    for delivery in deliveries:
+        if delivery.sent_at <= now:
+            callback = parse_twilio_callback(delivery.parameters, received_at=delivery.sent_at)
+            call_apply_callback(callback=callback)
 
 
 def _start_times(rng: random.Random, day: datetime, volume: int) -> list[datetime]:

@@ -11,6 +11,8 @@ TEST_ACCOUNT_SID = "AC" + "a1" * 16
 TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 TEST_API_KEY_SID = "SK" + "b2" * 16
 TEST_API_KEY_SECRET = "test-api-key-secret-0123456789ab"
+# Our number that rings the agents of the `agents` fixture.
+SUPPORT_LINE = "+14155550100"
 
 
 @pytest.fixture(autouse=True)
@@ -101,3 +103,23 @@ def database_down(transactional_db):
         connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port))
     yield restore
     restore()
+
+
+@pytest.fixture
+def agents():
+    """Agents alice and bob, whose softphones ring for SUPPORT_LINE and call out from it."""
+    from tests.factories import AgentFactory, PhoneNumberFactory
+
+    alice = AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    bob = AgentFactory(identity="bob", caller_id=SUPPORT_LINE)
+    PhoneNumberFactory(number=SUPPORT_LINE).agents.add(alice, bob)
+    return alice, bob
+
+
+@pytest.fixture
+def back_to_the_latest_schema(transactional_db):
+    """Leave the database migrated to the latest schema after a test of a data migration."""
+    from tests.migrations import migrate_to_the_latest_schema
+
+    yield
+    migrate_to_the_latest_schema()

@@ -10,7 +10,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
+from calls.constants import DialResult
 from calls.log.paging import PAGE_SIZE
+from calls.models import Call
+from demo.calls import demo_calls_create
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, log_in
 from tests.call_log_data import call_family, callback
 from tests.factories import AgentFactory, UserFactory
@@ -90,7 +93,7 @@ def test_an_analyst_filters_opens_a_family_exports_and_sees_charts_and_api_docs(
         log_in(page, f"{live_server.url}/calls/", analyst.username)
         expect(page.locator("h1")).to_have_text("Call log")
         expect(page.locator("tbody.family")).to_have_count(PAGE_SIZE)
-        page.screenshot(path=SCREENSHOTS / "call-log.png", full_page=False)
+        page.screenshot(path=SCREENSHOTS / "analyst-call-log.png", full_page=False)
         page.locator("a[rel=next]").click()
         expect(page.locator("tbody.family")).to_have_count(36 - PAGE_SIZE)
 
@@ -98,7 +101,7 @@ def test_an_analyst_filters_opens_a_family_exports_and_sees_charts_and_api_docs(
         page.get_by_role("button", name="Filter", exact=True).click()
         expect(page.locator("tr.child .status-no-answer").first).to_be_visible()
         expect(page.locator("tbody.family")).to_have_count(len(no_answer_families))
-        page.screenshot(path=SCREENSHOTS / "call-log-filtered.png", full_page=False)
+        page.screenshot(path=SCREENSHOTS / "analyst-call-log-filtered.png", full_page=False)
 
         with page.expect_download() as download_info:
             page.get_by_role("link", name="Export CSV").click()
@@ -111,13 +114,91 @@ def test_an_analyst_filters_opens_a_family_exports_and_sees_charts_and_api_docs(
         expect(page.locator("h1")).to_contain_text(missed.sid)
         expect(page.locator(".timeline li")).to_have_count(6)
         page.locator(".timeline summary").first.click()
-        page.screenshot(path=SCREENSHOTS / "call-family.png", full_page=True)
+        page.screenshot(path=SCREENSHOTS / "analyst-call-family.png", full_page=True)
 
         page.get_by_role("link", name="Charts").first.click()
         expect(page.locator("svg.chart")).to_have_count(2)
-        page.screenshot(path=SCREENSHOTS / "call-charts.png", full_page=True)
+        page.screenshot(path=SCREENSHOTS / "analyst-call-charts.png", full_page=True)
 
         page.get_by_role("link", name="API").click()
         expect(page.locator(".swagger-ui .opblock-summary-path").first).to_be_visible()
         page.screenshot(path=SCREENSHOTS / "api-docs.png", full_page=False)
+        browser.close()
+
+
+def demo_days_of_calls() -> Call:
+    """Three days of demo traffic, written through the webhooks' service (so every family has
+    its kind and outcome); returns a missed inbound call."""
+    for identity in ("alice", "bob"):
+        AgentFactory(identity=identity, user=UserFactory(username=identity))
+    demo_calls_create(
+        account_sid="AC" + "a" * 32,
+        application_sid="AP" + "d" * 32,
+        number="+14155550100",
+        caller_ids={"alice": "+14155550100", "bob": "+14155550100"},
+        days=3,
+        seed=8,
+    )
+    return (
+        Call.objects.filter(parent__isnull=True, kind="inbound", dial_result=DialResult.UNANSWERED)
+        .exclude(status="")
+        .order_by("-start_time")
+        .first()
+    )
+
+
+def page_width(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+@pytest.mark.parametrize(("width", "height", "suffix"), [(1280, 900, ""), (390, 844, "-390")])
+def test_list_family_and_stats_pages_fit_the_screen_without_sideways_scrolling(
+    live_server, width, height, suffix
+):
+    assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    missed = demo_days_of_calls()
+    UserFactory(username="ana", groups=[ANALYSTS])
+    phone = width < 760
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+
+        log_in(page, f"{live_server.url}/calls/", "ana")
+        expect(page.locator("h1")).to_have_text("Call log")
+        expect(page.locator(".kind").first).to_be_visible()
+        page.wait_for_load_state("load")
+        assert page_width(page) <= width
+        page.screenshot(path=SCREENSHOTS / f"call-log{suffix}.png", full_page=False)
+
+        form = page.locator("form.filters")
+        if phone:
+            expect(form).to_be_hidden()
+            page.get_by_text("Filters", exact=True).click()
+        expect(form).to_be_visible()
+        page.select_option("select[name=kind]", "inbound")
+        page.select_option("select[name=outcome]", "unanswered")
+        page.get_by_role("button", name="Filter", exact=True).click()
+        expect(page.locator(".outcome-unanswered").first).to_be_visible()
+        assert page_width(page) <= width
+        page.screenshot(path=SCREENSHOTS / f"call-log-missed{suffix}.png", full_page=False)
+
+        page.goto(f"{live_server.url}/calls/?started_after=2026-13-45")
+        expect(page.locator(".field-error")).to_contain_text("Enter a valid date.")
+        expect(page.locator("tbody.family")).to_have_count(0)
+
+        page.goto(f"{live_server.url}/calls/{missed.sid}/")
+        expect(page.locator("h1")).to_contain_text(missed.sid)
+        # Latest first: the parent's ringing, the first callback of all, comes last.
+        expect(page.locator(".timeline li").last).to_contain_text("ringing")
+        page.locator(".timeline summary").first.click()
+        assert page_width(page) <= width
+        page.screenshot(path=SCREENSHOTS / f"call-family{suffix}.png", full_page=True)
+
+        page.goto(f"{live_server.url}/calls/stats/")
+        expect(page.locator("svg.chart")).to_have_count(2)
+        expect(page.locator("table.agents tbody tr")).to_have_count(2)
+        assert page_width(page) <= width
+        page.screenshot(path=SCREENSHOTS / f"call-charts{suffix}.png", full_page=True)
         browser.close()

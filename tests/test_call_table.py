@@ -10,15 +10,13 @@ from django.db import connection
 
 from calls.models import Call, CallEvent
 from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
-from tests.conftest import TEST_ACCOUNT_SID
-from tests.factories import AgentFactory, PhoneNumberFactory
+from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
 from tests.twilio_requests import WEBHOOK_PATHS, deliver, twilio_signature
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 CUSTOMER = "+12125550123"
-SUPPORT_LINE = "+14155550100"
 COLUMNS = [
     "parent",
     "direction",
@@ -35,16 +33,6 @@ COLUMNS = [
 
 def at(seconds: int) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def agents(settings):
-    # Hashing factory users' passwords the production way costs seconds per test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    alice = AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
-    bob = AgentFactory(identity="bob", caller_id=SUPPORT_LINE)
-    PhoneNumberFactory(number=SUPPORT_LINE).agents.add(alice, bob)
-    return alice, bob
 
 
 def three_scenarios():

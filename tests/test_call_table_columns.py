@@ -30,7 +30,7 @@ def fields_added_to_call():
     fields = {
         "note": models.CharField(max_length=40, blank=True),
         "rating": models.PositiveIntegerField(null=True, blank=True),
-        "kind": models.CharField(max_length=16, db_default="voice"),
+        "channel": models.CharField(max_length=16, db_default="voice"),
     }
     for name, field in fields.items():
         field.contribute_to_class(Call, name)
@@ -49,7 +49,7 @@ def fields_added_to_call():
 
 
 def new_columns(sid: str) -> tuple:
-    return Call.objects.values_list("note", "rating", "kind").get(sid=sid)
+    return Call.objects.values_list("note", "rating", "channel").get(sid=sid)
 
 
 @pytest.mark.usefixtures("fields_added_to_call")

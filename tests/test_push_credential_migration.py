@@ -1,25 +1,10 @@
 """The split of a TwiML App's one push credential into an APN and an FCM one loses nothing."""
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from tests.migrations import migrate
 
 BEFORE = [("agents", "0003_identity_constraint_from_twilio_ids")]
 AFTER = [("agents", "0004_push_credential_per_platform")]
 PUSH_SID = "CR" + "9e" * 16
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def back_to_the_latest_schema(transactional_db):
-    yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 def test_the_old_push_credential_is_kept_for_both_platforms_and_comes_back(

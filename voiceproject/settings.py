@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 
 import django_stubs_ext
 import environ
+import phonenumbers
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -254,6 +255,17 @@ PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", schemes=["https", "http"], origin_o
 TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", default=True)
 # Seconds <Dial> rings agents or numbers before giving up; Twilio accepts 5 to 600.
 TWILIO_DIAL_TIMEOUT = env_int("TWILIO_DIAL_TIMEOUT", default=20, minimum=5, maximum=600)
+
+# The country whose national format a phone number without a country code is read in (the
+# call log's number filter), as an ISO 3166 region code.
+DEFAULT_PHONE_REGION = env_choice(
+    "DEFAULT_PHONE_REGION",
+    default="US",
+    choices=sorted(phonenumbers.SUPPORTED_REGIONS),
+    upper=True,
+)
+# The call log's service level: the share of inbound calls answered within this many seconds.
+SERVICE_LEVEL_SECONDS = env_int("SERVICE_LEVEL_SECONDS", default=20, minimum=1, maximum=3600)
 
 # Presence. Availability set by the browser softphone lapses to offline after this many
 # seconds without a heartbeat (the page heartbeats every third of it); set through the API

@@ -63,6 +63,15 @@ def can_view_call_log(user: User) -> bool:
     return call_log_sees_everything(user) or call_log_agent_id(user) is not None
 
 
+def stats_agent_limited_to(user: User) -> int | None:
+    """The one agent whose figures the user may see in the statistics (the user's own), or
+    None for holders of `calls.view_call`, who see every agent's: an agent never sees a
+    colleague's answer rate, not even over the calls they shared."""
+    if call_log_sees_everything(user):
+        return None
+    return call_log_agent_id(user)
+
+
 def call_families_visible_to(user: User) -> QuerySet[Call]:
     """Parent legs of the families the user may see: all of them for holders of
     `calls.view_call`; for an agent, the families in which one leg is the agent's own."""

@@ -5,12 +5,13 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from django_filters import FilterSet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -18,10 +19,12 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-from calls.log.access import call_families_visible_to, can_view_call_log
+from calls.constants import FamilyKind, FamilyOutcome
+from calls.log.access import call_families_visible_to, can_view_call_log, stats_agent_limited_to
 from calls.log.families import ALL_EVENTS, FAMILY_EVENTS_SHOWN, CallFamily, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import DEFAULT_SORT, PAGE_SIZE, SORTS, InvalidCursor, call_family_page
+from calls.log.stats import call_stats, stats_period
 from calls.models import Call, CallEvent, Recording
 
 
@@ -137,7 +140,24 @@ class LegOutput(serializers.Serializer[Call]):
     error_code = serializers.IntegerField(allow_null=True)
 
 
-class FamilyOutput(LegOutput):
+class FamilyFacts(serializers.Serializer[Call]):
+    """What the whole family is, read from its parent leg."""
+
+    kind = serializers.ChoiceField(
+        choices=[*FamilyKind.values, ""],
+        help_text="inbound (a customer called one of our numbers), outbound (an agent called "
+        "a number), internal (agent to agent), other; empty while not known yet.",
+    )
+    outcome = serializers.ChoiceField(choices=FamilyOutcome.values)
+    answered_by = serializers.CharField(
+        source="answered_by.identity",
+        default=None,
+        allow_null=True,
+        help_text="The agent who answered an inbound or internal call.",
+    )
+
+
+class FamilyOutput(LegOutput, FamilyFacts):
     children = LegOutput(many=True, source="children.all")
 
 
@@ -177,6 +197,7 @@ class RecordingOutput(serializers.Serializer[Recording]):
 
 
 class FamilyDetailOutput(serializers.Serializer[CallFamily]):
+    family = FamilyFacts(source="parent")
     parent = LegOutput()
     children = LegOutput(many=True)
     events = EventOutput(many=True, help_text="Latest first.")
@@ -225,3 +246,78 @@ class CallFamilyDetailApi(APIView):
         if family is None:
             raise NotFound("No call with this SID that you may see.")
         return Response(FamilyDetailOutput(family, context={"request": request}).data)
+
+
+class AgentStatsOutput(serializers.Serializer[Any]):
+    identity = serializers.CharField()
+    offered = serializers.IntegerField(help_text="Inbound calls that rang the agent.")
+    answered = serializers.IntegerField(help_text="... that the agent answered.")
+    answered_by_colleague = serializers.IntegerField(help_text="... a colleague answered.")
+    missed = serializers.IntegerField(help_text="... that nobody answered.")
+    answer_rate = serializers.FloatField(
+        allow_null=True, help_text="answered / (offered - answered_by_colleague)."
+    )
+    median_answer_seconds = serializers.FloatField(allow_null=True)
+    talk_seconds = serializers.IntegerField()
+    average_talk_seconds = serializers.FloatField(allow_null=True)
+
+
+class TeamStatsOutput(serializers.Serializer[Any]):
+    inbound = serializers.IntegerField(help_text="Inbound calls that ended in the period.")
+    answered = serializers.IntegerField()
+    answered_within_target = serializers.IntegerField()
+    service_level_seconds = serializers.IntegerField()
+    service_level = serializers.FloatField(allow_null=True)
+    abandoned = serializers.IntegerField(help_text="Ended with nobody answering, no voicemail.")
+    abandon_rate = serializers.FloatField(allow_null=True)
+
+
+class VolumeOutput(serializers.Serializer[Any]):
+    period = serializers.CharField(help_text="The day (YYYY-MM-DD) or the hour of the day.")
+    calls = serializers.DictField(child=serializers.IntegerField(), help_text="By kind.")
+
+
+class CallStatsOutput(serializers.Serializer[Any]):
+    time_zone = serializers.CharField(help_text="The zone days and hours are counted in.")
+    kinds = serializers.ListField(child=serializers.CharField())
+    per_day = VolumeOutput(many=True)
+    per_hour = VolumeOutput(many=True)
+    team = TeamStatsOutput()
+    agents = AgentStatsOutput(many=True)
+
+
+class CallStatsApi(APIView):
+    permission_classes = [CanViewCallLog]
+
+    @extend_schema(
+        summary="Call statistics",
+        description="Calls per day and hour by kind, the team's service level and abandon "
+        "rate, and each agent's answer rate, over the filtered families (the last 30 days "
+        "unless `started_after`/`started_before` say otherwise); the filters are those of the "
+        "list. An agent sees only her own figures. Filters it does not understand answer 400.",
+        responses=CallStatsOutput,
+    )
+    def get(self, request: Request) -> Response:
+        query, first_day, last_day = stats_period(request.query_params)
+        filters = CallFamilyFilter(query, queryset=call_families_visible_to(request.user))
+        if filters.refused:
+            raise ValidationError(filters.refused)
+        stats = call_stats(
+            filters.qs,
+            first_day=first_day,
+            last_day=last_day,
+            only_agent_id=stats_agent_limited_to(request.user),
+        )
+        data = {
+            "time_zone": timezone.get_current_timezone_name(),
+            "kinds": stats.kinds,
+            "per_day": [
+                {"period": day.isoformat(), "calls": calls} for day, calls in stats.per_day.items()
+            ],
+            "per_hour": [
+                {"period": f"{hour:02d}", "calls": calls} for hour, calls in stats.per_hour.items()
+            ],
+            "team": stats.team,
+            "agents": stats.agents,
+        }
+        return Response(CallStatsOutput(data).data)

@@ -5,14 +5,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from calls.constants import CallDirection
+from calls.constants import FamilyKind
 
-DIRECTION_COLORS: dict[str, str] = {
-    CallDirection.INBOUND: "#2b59c3",
-    CallDirection.OUTBOUND_DIAL: "#17a398",
-    CallDirection.OUTBOUND_API: "#f2a541",
-    CallDirection.TRUNKING_ORIGINATING: "#8e6bbf",
-    CallDirection.TRUNKING_TERMINATING: "#c05780",
+KIND_COLORS: dict[str, str] = {
+    FamilyKind.INBOUND: "#2b59c3",
+    FamilyKind.OUTBOUND: "#17a398",
+    FamilyKind.INTERNAL: "#8e6bbf",
+    FamilyKind.OTHER: "#f2a541",
 }
 OTHER_COLOR = "#9aa3b5"
 WIDTH, HEIGHT = 720, 240
@@ -51,8 +50,8 @@ class BarChart:
     table: list[tuple[str, list[int], int]]  # the numbers drawn: (label, per series, total)
 
 
-def direction_color(direction: str) -> str:
-    return DIRECTION_COLORS.get(direction, OTHER_COLOR)
+def kind_color(kind: str) -> str:
+    return KIND_COLORS.get(kind, OTHER_COLOR)
 
 
 def _tick_step(largest: int, intervals: int) -> int:
@@ -72,7 +71,7 @@ def stacked_bar_chart(
     series: list[str],
     label: Callable[[Column], str],
     every: int = 1,
-    unit: str = "legs",
+    unit: str = "calls",
 ) -> BarChart:
     """Stack each column's counts per series; `label(key)` names a column on the x axis,
     shown on every `every`-th column so labels never overlap."""
@@ -94,8 +93,8 @@ def stacked_bar_chart(
                 continue
             height = count / top * plot_height
             y -= height
-            title = f"{label(key)}: {count} {name} {unit}"
-            bars.append(Bar(x, y, bar_width, height, direction_color(name), title))
+            title = f"{label(key)}: {count} {name or 'unknown'} {unit}"
+            bars.append(Bar(x, y, bar_width, height, kind_color(name), title))
         table.append((label(key), [counts.get(name, 0) for name in series], sum(counts.values())))
         if index % every == 0:
             x_labels.append(Tick(x + bar_width / 2, label(key)))
@@ -103,5 +102,5 @@ def stacked_bar_chart(
         Tick(baseline - line / GRIDLINES * plot_height, f"{line * step:,}")
         for line in range(GRIDLINES + 1)
     ]
-    legend = [(direction_color(name), name) for name in series]
+    legend = [(kind_color(name), name or "unknown") for name in series]
     return BarChart(WIDTH, HEIGHT, LEFT, baseline, bars, y_ticks, x_labels, legend, table)

@@ -5,18 +5,41 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet, TextField
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Case, F, Func, Q, QuerySet, TextField, When
 from django.db.models.functions import Cast, Coalesce
+from django.db.models.sql.compiler import SQLCompiler
+from django.utils import timezone
 
+from calls.family_facts import family_outcome
 from calls.log.families import family_id
 from calls.models import Call
 
 # Rows per round trip of the CSV export's server-side cursor.
 EXPORT_CHUNK_ROWS = 5000
 CSV_HEADER = (
-    "parent_sid", "sid", "direction", "from", "to", "agent", "status", "start_time",
-    "answer_time", "end_time", "duration", "price", "price_unit", "error_code",
+    "parent_sid", "sid", "kind", "outcome", "answered_by", "direction", "from", "to",
+    "agent", "status", "start_time", "answer_time", "end_time", "duration", "price",
+    "price_unit", "error_code",
 )  # fmt: skip
+
+
+class IsoTime(Func):
+    """A time as ISO 8601 text with its offset (2026-11-23T19:30:45+01:00), written by the
+    database: in the session's time zone on PostgreSQL (call_export_rows sets the current
+    one), in UTC on SQLite."""
+
+    output_field = TextField()
+    templates = {
+        "postgresql": "to_char(%(expressions)s, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')",
+        "sqlite": "strftime('%%Y-%%m-%%dT%%H:%%M:%%S+00:00', %(expressions)s)",
+    }
+
+    def as_sql(  # type: ignore[override]  # the template is the vendor's
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, Any]:
+        template = self.templates[connection.vendor]
+        return super().as_sql(compiler, connection, template=template, **extra)
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...),
@@ -44,12 +67,22 @@ def call_export_rows(families: QuerySet[Call]) -> Iterator[tuple[Any, ...]]:
     database writes times and prices as text: parsing them into Python objects only to print
     them again would cost most of the export's time.
     """
-    as_text = {
-        f"{name}_text": Cast(name, TextField())
-        for name in ("start_time", "answer_time", "end_time", "price")
+    as_text = {f"{name}_text": IsoTime(name) for name in ("start_time", "answer_time", "end_time")}
+    is_parent = Q(parent__isnull=True)
+    family = {
+        "family_kind": Case(When(is_parent, then=F("kind")), default=F("parent__kind")),
+        "family_outcome": Case(
+            When(is_parent, then=family_outcome()), default=family_outcome(of="parent__")
+        ),
+        "family_answered_by": Case(
+            When(is_parent, then=F("answered_by__identity")),
+            default=F("parent__answered_by__identity"),
+        ),
     }
     legs = (
-        Call.objects.annotate(family_id=family_id(), **as_text)
+        Call.objects.annotate(
+            family_id=family_id(), price_text=Cast("price", TextField()), **as_text, **family
+        )
         # django-stubs cannot see annotations passed as **kwargs, so knows no family_id.
         .filter(family_id__in=families.values("id"))  # type: ignore[misc]
         .order_by(
@@ -62,6 +95,9 @@ def call_export_rows(families: QuerySet[Call]) -> Iterator[tuple[Any, ...]]:
         .values_list(
             "parent__sid",
             "sid",
+            "family_kind",
+            "family_outcome",
+            "family_answered_by",
             "direction",
             "from_number",
             "to_number",
@@ -83,6 +119,10 @@ def call_export_rows(families: QuerySet[Call]) -> Iterator[tuple[Any, ...]]:
     # one (WITH HOLD) it would first copy the whole result aside. Not on SQLite, where our
     # transactions take the write lock and would hold off webhooks for the whole export.
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Times are written in the zone of the pages, with its offset.
+            zone = timezone.get_current_timezone_name()
+            cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
         yield from _spreadsheet_safe_rows(legs.iterator(chunk_size=EXPORT_CHUNK_ROWS))
 
 

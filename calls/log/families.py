@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Trunc
 
+from calls.family_facts import family_outcome
 from calls.models import Call, CallEvent, Recording
 
 
@@ -60,7 +61,12 @@ def call_family_get(
     leg = Call.objects.filter(sid=sid).values("id", "parent_id").first()
     if leg is None:
         return None
-    parent = families.filter(id=leg["parent_id"] or leg["id"]).first()
+    parent = (
+        families.select_related("answered_by")
+        .annotate(outcome=family_outcome())
+        .filter(id=leg["parent_id"] or leg["id"])
+        .first()
+    )
     if parent is None:
         return None
     children = list(
@@ -72,12 +78,16 @@ def call_family_get(
         .select_related("call")
         .order_by(F("started_at").asc(nulls_last=True), "id")
     )
+    # Twilio's Timestamp is whole seconds; a Voice URL request has none and is stamped when
+    # received, to the microsecond. Cut to the second, it sorts with the callbacks of its
+    # second, as the earliest of them (no SequenceNumber): the parent rings before its
+    # children start.
     events = (
         CallEvent.objects.filter(call_id__in=leg_ids)
         .select_related("call")
         .order_by(
-            F("timestamp").desc(nulls_first=True),
-            F("sequence_number").desc(nulls_first=True),
+            Trunc("timestamp", "second").desc(nulls_first=True),
+            F("sequence_number").desc(nulls_last=True),
             "-received_at",
             "-id",
         )

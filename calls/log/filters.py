@@ -1,16 +1,29 @@
-"""The call log's filters, shared by its pages, its CSV export and its API."""
+"""The call log's filters, shared by its pages, its CSV export, its statistics and its API.
+
+A value a filter does not understand is an error, never ignored: the pages show it next to
+the field and list nothing, the CSV export and the API answer 400 naming the field.
+"""
 
 import django_filters
+import phonenumbers
 from django import forms
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django_filters.constants import EMPTY_VALUES
 from django_filters.widgets import DateRangeWidget
 
 from agents.models import Agent
-from calls.constants import CallDirection, CallStatus
+from calls.constants import CallDirection, CallStatus, FamilyKind, FamilyOutcome
+from calls.family_facts import outcome_condition
 from calls.log.families import families_of
 from calls.log.paging import DEFAULT_SORT, SORTS
 from calls.models import Call
+from voiceproject.twilio_ids import client_identity, is_call_sid, is_identity, sid_error
+
+NUMBER_HELP = (
+    "A phone number, international (+1 415 555 0100) or national ((415) 555-0100, read in "
+    "the DEFAULT_PHONE_REGION), or client:<identity>, as From or To of any leg."
+)
 
 
 class CallFamilyForm(forms.Form):
@@ -19,13 +32,71 @@ class CallFamilyForm(forms.Form):
 
     sort = forms.ChoiceField(choices=list(SORTS.items()), required=False, label="Sort")
 
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        started = cleaned.get("started")
+        if (
+            isinstance(started, slice)
+            and started.start
+            and started.stop
+            and started.start > started.stop
+        ):
+            self.add_error("started", "The start date is after the end date.")
+        return cleaned
+
+
+def phone_address(value: str) -> str:
+    """The From/To address a number filter means: client:<identity> as it is, a phone number
+    in E.164 (national formats read in DEFAULT_PHONE_REGION).
+
+    Raises ValidationError for anything else.
+    """
+    value = value.strip()
+    identity = client_identity(value)
+    if identity is not None:
+        if not is_identity(identity):
+            raise forms.ValidationError("An identity has letters, digits and underscores only.")
+        return value
+    try:
+        number = phonenumbers.parse(value, settings.DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException as error:
+        raise forms.ValidationError("Enter a phone number or client:<identity>.") from error
+    if not phonenumbers.is_possible_number(number):
+        raise forms.ValidationError("This is not a possible phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class PhoneAddressField(forms.CharField):
+    def clean(self, value: str | None) -> str:
+        text = super().clean(value)
+        return phone_address(text) if text else ""
+
+
+class CallSidField(forms.CharField):
+    def clean(self, value: str | None) -> str:
+        text: str = super().clean(value).strip()
+        if text and not is_call_sid(text):
+            raise forms.ValidationError(sid_error(name="A call SID", prefix="CA"))
+        return text
+
+
+class PhoneAddressFilter(django_filters.CharFilter):
+    field_class = PhoneAddressField
+
+
+class CallSidFilter(django_filters.CharFilter):
+    field_class = CallSidField
+
+
+def _agents() -> QuerySet[Agent]:
+    return Agent.objects.order_by("identity")
+
 
 class CallFamilyFilter(django_filters.FilterSet):
     """Filters over parent legs (families).
 
-    The date range bounds the family's start; every other filter matches a family when one of
-    its legs matches them all together (so `agent=alice&status=no-answer` finds the calls Alice
-    missed).
+    The date range, `kind`, `outcome` and `answered_by` describe the family (its parent);
+    every other filter matches a family when one of its legs matches them all together.
     """
 
     started = django_filters.DateFromToRangeFilter(
@@ -33,17 +104,39 @@ class CallFamilyFilter(django_filters.FilterSet):
         label="Started",
         widget=DateRangeWidget(attrs={"type": "date"}),
     )
-    direction = django_filters.ChoiceFilter(choices=CallDirection.choices, empty_label="Any")
+    kind = django_filters.ChoiceFilter(
+        choices=FamilyKind.choices,
+        empty_label="Any",
+        help_text="Who called whom: a customer (inbound), an agent out (outbound), agent to "
+        "agent (internal), anything else (other).",
+    )
+    outcome = django_filters.ChoiceFilter(
+        choices=FamilyOutcome.choices,
+        empty_label="Any",
+        method="filter_outcome",
+        help_text="How the family ended (in-progress until its parent leg ends).",
+    )
+    answered_by = django_filters.ModelChoiceFilter(
+        queryset=_agents(),
+        to_field_name="identity",
+        empty_label="Anyone",
+        label="Answered by",
+        help_text="The agent who answered an inbound or internal call.",
+    )
+    direction = django_filters.ChoiceFilter(
+        choices=CallDirection.choices,
+        empty_label="Any",
+        help_text="Twilio's direction of a leg (a softphone's call out is an inbound parent).",
+    )
     status = django_filters.ChoiceFilter(choices=CallStatus.choices, empty_label="Any")
     agent = django_filters.ModelChoiceFilter(
-        queryset=Agent.objects.order_by("identity"), to_field_name="identity", empty_label="Any"
+        queryset=_agents(),
+        to_field_name="identity",
+        empty_label="Any",
+        help_text="An agent on any leg: rung, answering, or calling.",
     )
-    number = django_filters.CharFilter(
-        method="filter_number",
-        label="Number",
-        help_text="A phone number or client:<identity>, as From or To of any leg.",
-    )
-    sid = django_filters.CharFilter(label="Call SID", help_text="Any leg's SID finds its family.")
+    number = PhoneAddressFilter(method="filter_number", label="Number", help_text=NUMBER_HELP)
+    sid = CallSidFilter(label="Call SID", help_text="Any leg's SID finds its family.")
 
     LEG_FILTERS = frozenset({"direction", "status", "agent", "number", "sid"})
 
@@ -59,7 +152,17 @@ class CallFamilyFilter(django_filters.FilterSet):
             return DEFAULT_SORT
         return self.form.cleaned_data.get("sort") or DEFAULT_SORT
 
+    @property
+    def refused(self) -> dict[str, list[str]]:
+        """Each field with a value the filters do not accept, and why; empty when all are
+        understood. Nothing may be listed while this is not empty."""
+        if not self.is_bound:
+            return {}
+        return {field: list(errors) for field, errors in self.form.errors.items()}
+
     def filter_queryset(self, queryset: QuerySet[Call]) -> QuerySet[Call]:
+        if self.refused:
+            return queryset.none()
         legs = Call.objects.all()
         any_leg_filter = False
         for name in self.filters:
@@ -76,5 +179,7 @@ class CallFamilyFilter(django_filters.FilterSet):
         return queryset
 
     def filter_number(self, legs: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
-        value = value.strip()
         return legs.filter(Q(from_number=value) | Q(to_number=value))
+
+    def filter_outcome(self, parents: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
+        return parents.filter(outcome_condition(value))

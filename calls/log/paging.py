@@ -4,13 +4,14 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
 
+from calls.family_facts import family_outcome
 from calls.log.families import Family
 from calls.models import Call
 from voiceproject.twilio_ids import TWILIO_EPOCH
@@ -32,6 +33,10 @@ PAGE_FIELDS = (
     "sid", "parent_id", "direction", "from_number", "to_number", "status", "start_time",
     "answer_time", "end_time", "duration", "price", "price_unit", "error_code",
     "agent__identity",
+)  # fmt: skip
+# What a page shows of each family besides its parent leg's own fields.
+FAMILY_FIELDS = (
+    "kind", "dial_result", "voicemail_left", "child_answer_time", "answered_by__identity",
 )  # fmt: skip
 
 SortKey = datetime | int | None
@@ -103,21 +108,28 @@ def _sort_key(key: object, field: str) -> datetime | int:
 
 
 @contextmanager
-def _serial_plans() -> Iterator[None]:
+def planner_settings(**settings: str) -> Iterator[None]:
+    """Within this block PostgreSQL plans with these settings (SET LOCAL, in a transaction
+    of the block's own, or a savepoint); elsewhere nothing changes."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, value in settings.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        yield
+
+
+def _serial_plans() -> AbstractContextManager[None]:
     """Within this block PostgreSQL plans no parallel query.
 
     A page reads 26 rows at most. A parallel plan of that query starts worker processes, each
     of which walks its own share of the families and runs ahead of what the page needs: with a
     filter few families match (an agent's missed calls), the workers test ten times as many
     families as a serial walk does, and waiting for them to start costs more than the walk
-    itself on a busy server. SET LOCAL lasts until the end of the transaction.
+    itself on a busy server.
     """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        yield
+    return planner_settings(max_parallel_workers_per_gather="0")
 
 
 def _keyset_rows(
@@ -182,7 +194,9 @@ def call_family_page(
         after = (key, call_id)
     with _serial_plans():
         rows = _keyset_rows(
-            families.only(*PAGE_FIELDS),
+            families.select_related("answered_by")
+            .only(*PAGE_FIELDS, *FAMILY_FIELDS)
+            .annotate(outcome=family_outcome()),
             field=field,
             descending=descending != backwards,
             after=after,

@@ -4,33 +4,32 @@ import csv
 import io
 import itertools
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import user_passes_test
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from calls.log import charts
-from calls.log.access import call_families_visible_to, can_view_call_log
+from calls.log.access import call_families_visible_to, can_view_call_log, stats_agent_limited_to
 from calls.log.export import CSV_HEADER, call_export_rows
 from calls.log.families import ALL_EVENTS, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import SORTS, InvalidCursor, call_family_page
-from calls.log.stats import call_stats
-from voiceproject.twilio_ids import TWILIO_EPOCH
+from calls.log.stats import call_stats, stats_period
 
 # Anyone who may not see the call log goes to the login page, as Django does for staff pages.
 call_log_required = user_passes_test(can_view_call_log)
 CSV_ROWS_PER_CHUNK = 1000
-STATS_DEFAULT_DAYS = 30
-# The longest range the charts cover, a bar per day.
-STATS_MAX_DAYS = 366
-# Dates the charts take from the request; others are ignored, as if not given.
-STATS_EARLIEST_DAY = TWILIO_EPOCH.date()
-STATS_LATEST_DAY = date(8999, 12, 31)
 
 
 def _filters(request: HttpRequest, data: QueryDict | None = None) -> CallFamilyFilter:
@@ -87,9 +86,16 @@ def _csv_chunks(rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:
 
 @require_GET
 @call_log_required
-def call_export(request: HttpRequest) -> StreamingHttpResponse:
-    """Stream every leg of the filtered families as CSV, one row per leg with its parent."""
-    rows = call_export_rows(_filters(request).qs)
+def call_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Stream every leg of the filtered families as CSV, one row per leg with its parent.
+
+    Filters it does not understand answer 400 naming each field and why, as the API does:
+    a spreadsheet of the whole table would pass for the filtered one.
+    """
+    filters = _filters(request)
+    if filters.refused:
+        return JsonResponse(filters.refused, status=400)
+    rows = call_export_rows(filters.qs)
     response = StreamingHttpResponse(_csv_chunks(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="calls-{stamp}.csv"'
@@ -101,20 +107,22 @@ def call_export(request: HttpRequest) -> StreamingHttpResponse:
 def call_statistics(request: HttpRequest) -> HttpResponse:
     """Charts with their numbers over the filtered families (the last 30 days by default,
     at most STATS_MAX_DAYS)."""
-    data = request.GET.copy()
-    first_day, last_day = _stats_days(data)
-    data["started_after"] = first_day.isoformat()
-    data["started_before"] = last_day.isoformat()
+    data, first_day, last_day = stats_period(request.GET)
     filters = _filters(request, data)
-    stats = call_stats(filters.qs, first_day=first_day, last_day=last_day)
+    stats = call_stats(
+        filters.qs,
+        first_day=first_day,
+        last_day=last_day,
+        only_agent_id=stats_agent_limited_to(request.user),
+    )
     per_day = charts.stacked_bar_chart(
         stats.per_day,
-        series=stats.directions,
+        series=stats.kinds,
         label=lambda day: day.strftime("%b %d"),
         every=max(len(stats.per_day) // 10, 1),
     )
     per_hour = charts.stacked_bar_chart(
-        stats.per_hour, series=stats.directions, label=lambda hour: f"{hour:02d}", every=2
+        stats.per_hour, series=stats.kinds, label=lambda hour: f"{hour:02d}", every=2
     )
     return render(
         request,
@@ -127,21 +135,3 @@ def call_statistics(request: HttpRequest) -> HttpResponse:
             "time_zone": timezone.get_current_timezone_name(),
         },
     )
-
-
-def _stats_days(data: QueryDict) -> tuple[date, date]:
-    """The days the request asks charts for: ends missing or unreadable default to the
-    STATS_DEFAULT_DAYS up to today, a longer range than STATS_MAX_DAYS keeps its last days."""
-    last_day = _stats_day(data.get("started_before")) or timezone.localdate()
-    first_day = _stats_day(data.get("started_after")) or last_day - timedelta(
-        days=STATS_DEFAULT_DAYS - 1
-    )
-    return max(first_day, last_day - timedelta(days=STATS_MAX_DAYS - 1)), last_day
-
-
-def _stats_day(value: str | None) -> date | None:
-    try:
-        day = date.fromisoformat(value or "")
-    except ValueError:
-        return None
-    return day if STATS_EARLIEST_DAY <= day <= STATS_LATEST_DAY else None

@@ -1,6 +1,7 @@
 """Template helpers for the call log pages."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import cast
 
 from django import template
@@ -8,10 +9,14 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.forms import BoundField, ChoiceField
 from django.template import Context
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from calls.constants import FamilyKind, FamilyOutcome
 from calls.log import access
+from calls.models import Call
 from voiceproject.twilio_ids import is_web_url
 
 register = template.Library()
@@ -66,8 +71,9 @@ def choice_select(bound_field: BoundField) -> SafeString:
 
 
 @register.filter
-def percent(value: float) -> str:
-    return f"{value * 100:.0f}%"
+def percent(value: float | None) -> str:
+    """A share as a whole percentage; empty when there is none (nothing to divide by)."""
+    return "" if value is None else f"{value * 100:.0f}%"
 
 
 @register.simple_tag(takes_context=True)
@@ -79,3 +85,39 @@ def query_with(context: Context, **changes: object) -> str:
         if value not in (None, ""):
             query[name] = value
     return "?" + query.urlencode() if query else "?"
+
+
+@register.simple_tag
+def when(moment: datetime | None, pattern: str) -> SafeString:
+    """A time in the current zone as `pattern` (Django's date format) says, in a <time>
+    element carrying the exact instant; a dash when unknown. Give times their zone ("T")."""
+    if moment is None:
+        return format_html("{}", "—")
+    local = timezone.localtime(moment)
+    return format_html(
+        '<time datetime="{}">{}</time>', local.isoformat(), format_date(local, pattern)
+    )
+
+
+@register.simple_tag
+def family_badges(parent: Call) -> SafeString:
+    """The family's kind and outcome (annotated as `outcome`) as two labels."""
+    kind = parent.kind or ""
+    outcome = getattr(parent, "outcome", "")
+    kind_label = FamilyKind(kind).value if kind in FamilyKind.values else "unknown"
+    outcome_label = FamilyOutcome(outcome).label if outcome in FamilyOutcome.values else "—"
+    return format_html(
+        '<span class="kind kind-{}">{}</span> <span class="outcome outcome-{}">{}</span>',
+        kind or "unknown",
+        kind_label,
+        outcome or "unknown",
+        outcome_label,
+    )
+
+
+@register.simple_tag
+def field_errors(bound_field: BoundField) -> SafeString:
+    """A filter's errors, shown next to it."""
+    return format_html_join(
+        "", '<span class="field-error" role="alert">{}</span>', ((e,) for e in bound_field.errors)
+    )
