@@ -34,7 +34,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +53,8 @@ from benches.harness import (
     database_url,
     fresh_database,
     gunicorn,
+    served_environment,
+    summarize_wrk_runs,
 )
 from calls.webhooks.callbacks import delivery_digest
 from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
@@ -86,25 +87,15 @@ def main():
     if not shutil.which("wrk"):
         raise SystemExit("callback_bench: wrk is missing; install it with: apt-get install wrk")
 
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url(DATABASE),
-        "DEBUG": "0",
-        "HTTPS_ONLY": "0",
-        "SECRET_KEY": "callback-bench-secret-key",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_WEBHOOK_BASE_URL": "",
+    environment = served_environment(
+        DATABASE,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_WEBHOOK_BASE_URL="",
         # The longest window allowed: the calls sent start CALLS_START_DAYS_AGO.
-        "WEBHOOK_TIMESTAMP_MAX_AGE": str(30 * 24 * 60 * 60),
-        "TWILIO_VALIDATE_SIGNATURES": "1",
-        "LOG_LEVEL": "WARNING",
-        "GUNICORN_LOG_LEVEL": "warning",
-        # With DEBUG off the server starts only with collected static files.
-        "STATIC_ROOT": tempfile.mkdtemp(prefix="callback-bench-static-"),
-    }
-    environment.pop("REDIS_URL", None)
+        WEBHOOK_TIMESTAMP_MAX_AGE=str(30 * 24 * 60 * 60),
+        TWILIO_VALIDATE_SIGNATURES="1",
+    )
     work = Path(environment["STATIC_ROOT"])
     with (
         fresh_database(DATABASE, prepare_with=environment),
@@ -146,7 +137,7 @@ def main():
         burst_stored_in, burst_phase = send_burst(ours_url, burst, already=stored_digests)
         burst_lost = len({digest(body) for body, _ in burst} - stored_delivery_digests())
 
-    summaries = {name: summarize(runs) for name, runs in results.items()}
+    summaries = {name: summarize_wrk_runs(runs) for name, runs in results.items()}
     ours, bare = summaries[OURS], summaries[BARE]
     print(
         f"callback_bench: {options.concurrency} connections, {options.rounds} rounds x "
@@ -226,18 +217,6 @@ def answered_callbacks(
         for thread, answered in enumerate(answered_by_thread)
         for callback in callbacks[thread::WRK_THREADS][1 : max(1, answered - in_flight)]
     ]
-
-
-def summarize(results: list[dict]) -> dict:
-    requests = sum(result["requests"] for result in results)
-    seconds = sum(result["duration_us"] for result in results) / 1e6
-    return {
-        "rates": [result["requests"] / result["duration_us"] * 1e6 for result in results],
-        "rate": requests / seconds,
-        "p50_ms": max(result["p50_us"] for result in results) / 1000,
-        "p99_ms": max(result["p99_us"] for result in results) / 1000,
-        "errors": sum(result["non_2xx"] + result["socket_errors"] for result in results),
-    }
 
 
 def digest(body: str) -> str:

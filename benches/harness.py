@@ -7,9 +7,11 @@ two checkouts can be benchmarked on the same server without dropping each other'
 """
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -125,6 +127,39 @@ REFERENCE_OPTIONS = [
 OURS_OPTIONS = ["--workers=2"]
 
 
+def served_environment(database: str, **settings: str) -> dict[str, str]:
+    """This process's environment as a production server on loopback would have it, with
+    the database `database` and these settings: DEBUG off, plain HTTP, a fresh secret key,
+    warnings only, static files collected into a new directory, no Redis."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url(database),
+        "DEBUG": "0",
+        "HTTPS_ONLY": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "GUNICORN_LOG_LEVEL": "warning",
+        # With DEBUG off the server starts only with collected static files.
+        "STATIC_ROOT": tempfile.mkdtemp(prefix=f"{database}-static-"),
+        **settings,
+    }
+    environment.pop("REDIS_URL", None)
+    return environment
+
+
+def manage_shell(code: str, *, environment: dict[str, str]) -> str:
+    """Run `code` with manage.py shell in ROOT; its standard output."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
 def bare_django_environment(environment: dict[str, str]) -> dict[str, str]:
     """The environment that serves benches/bare_django.py."""
     return {**environment, "DJANGO_SETTINGS_MODULE": "benches.bare_django"}
@@ -169,3 +204,17 @@ def reset_peak_memory(pid: int) -> int:
     """
     Path(f"/proc/{pid}/clear_refs").write_text("5")
     return memory_kb(pid, "VmRSS")
+
+
+def summarize_wrk_runs(results: list[dict]) -> dict:
+    """The runs of one side, as the wrk scripts report each (latencies in microseconds):
+    the rate of each and of all, the worst p50 and p99 in milliseconds, errors."""
+    requests = sum(result["requests"] for result in results)
+    seconds = sum(result["duration_us"] for result in results) / 1e6
+    return {
+        "rates": [result["requests"] / result["duration_us"] * 1e6 for result in results],
+        "rate": requests / seconds,
+        "p50_ms": max(result["p50_us"] for result in results) / 1000,
+        "p99_ms": max(result["p99_us"] for result in results) / 1000,
+        "errors": sum(result["non_2xx"] + result["socket_errors"] for result in results),
+    }

@@ -24,16 +24,13 @@ import cProfile
 import io
 import os
 import pstats
-import secrets
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benches.harness import ROOT, fresh_database
+from benches.harness import fresh_database, manage_shell, served_environment
 
 DATABASE_NAME = "profile_hot_paths"
 from benches.callback_bench import ACCOUNT_SID, AUTH_TOKEN, signed_callbacks  # noqa: E402
@@ -106,37 +103,14 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime", help="cProfile's order: tottime, cumulative")
     options = parser.parse_args()
 
-    environment = {
-        **os.environ,
+    environment = served_environment(
+        DATABASE_NAME,
         **TWILIO_ENVIRONMENT,
-        "DATABASE_URL": "",
-        "DEBUG": "0",
-        "HTTPS_ONLY": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "STATIC_ROOT": tempfile.mkdtemp(prefix="profile-static-"),
         # callback_bench's calls start weeks ago; the longest window lets them in.
-        "WEBHOOK_TIMESTAMP_MAX_AGE": str(30 * 24 * 60 * 60),
-    }
-    environment.pop("REDIS_URL", None)
-    with fresh_database(DATABASE_NAME, prepare_with=None) as url:
-        environment["DATABASE_URL"] = url
-        for command in [["migrate"], ["collectstatic"]]:
-            subprocess.run(
-                [sys.executable, "manage.py", *command, "--no-input", "-v0"],
-                cwd=ROOT,
-                env=environment,
-                check=True,
-            )
-        key = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", CREATE_AGENT],
-            cwd=ROOT,
-            env=environment,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split()[-1]
+        WEBHOOK_TIMESTAMP_MAX_AGE=str(30 * 24 * 60 * 60),
+    )
+    with fresh_database(DATABASE_NAME, prepare_with=environment):
+        key = manage_shell(CREATE_AGENT, environment=environment).split()[-1]
         os.environ.update(environment)
         from voiceproject.wsgi import application
 

@@ -21,11 +21,9 @@ Targets: ours at least half the quickstart's rate, p99 under 50 ms, no errors.
 import argparse
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -39,9 +37,11 @@ from benches.harness import (
     REFERENCE_OPTIONS,
     ROOT,
     bare_django_environment,
-    database_url,
     fresh_database,
     gunicorn,
+    manage_shell,
+    served_environment,
+    summarize_wrk_runs,
 )
 
 DATABASE_NAME = "token_bench"
@@ -105,18 +105,6 @@ def run_wrk(url: str, headers: dict, seconds: int, keys_file: str | None = None)
     return json.loads(output.strip().splitlines()[-1])
 
 
-def summarize(results: list[dict]) -> dict:
-    requests = sum(result["requests"] for result in results)
-    seconds = sum(result["duration_us"] for result in results) / 1e6
-    return {
-        "rates": [result["requests"] / result["duration_us"] * 1e6 for result in results],
-        "rate": requests / seconds,
-        "p50_ms": max(result["p50_us"] for result in results) / 1000,
-        "p99_ms": max(result["p99_us"] for result in results) / 1000,
-        "errors": sum(result["non_2xx"] + result["socket_errors"] for result in results),
-    }
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=15, help="seconds per measured run")
@@ -126,30 +114,12 @@ def main():
     if not shutil.which("wrk"):
         raise SystemExit("token_bench: wrk is missing; install it with: apt-get install wrk")
 
-    environment = {
-        **os.environ,
-        **TWILIO_ENVIRONMENT,
-        "DATABASE_URL": database_url(DATABASE_NAME),
-        "DEBUG": "0",
-        "HTTPS_ONLY": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "GUNICORN_LOG_LEVEL": "warning",
-        # With DEBUG off the server starts only with collected static files.
-        "STATIC_ROOT": tempfile.mkdtemp(prefix="token-bench-static-"),
-        "DEVICES": str(max(1, options.devices)),
-    }
-    environment.pop("REDIS_URL", None)
+    environment = served_environment(
+        DATABASE_NAME, **TWILIO_ENVIRONMENT, DEVICES=str(max(1, options.devices))
+    )
     with fresh_database(DATABASE_NAME, prepare_with=environment):
-        keys_line, counts_line = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", CREATE_AGENTS],
-            cwd=ROOT,
-            env=environment,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.splitlines()[-2:]
+        output = manage_shell(CREATE_AGENTS, environment=environment)
+        keys_line, counts_line = output.splitlines()[-2:]
         keys, queries = keys_line.split(), counts_line.split()
         keys_file = Path(environment["STATIC_ROOT"]) / "keys.txt"
         keys_file.write_text("\n".join(keys) + "\n")
@@ -192,7 +162,7 @@ def main():
                 for name, (url, headers, keys_path) in sides.items():
                     results[name].append(run_wrk(url, headers, options.duration, keys_path))
 
-    summaries = {name: summarize(runs) for name, runs in results.items()}
+    summaries = {name: summarize_wrk_runs(runs) for name, runs in results.items()}
     ours, quickstart, bare = summaries[OURS], summaries[QUICKSTART], summaries[BARE]
     print(
         f"token_bench: {CONNECTIONS} connections, {options.rounds} rounds x {options.duration} s "

@@ -1,7 +1,6 @@
 """The two hot paths as gunicorn serves them: Twilio's webhooks and /api/token/ through lean
 handlers, and token owners remembered for at most a second in each worker process."""
 
-import sys
 import time
 from datetime import timedelta
 
@@ -14,12 +13,10 @@ from calls.webhooks import urls as webhook_urls
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, api_token_header
 from tests.test_production import (  # noqa: F401  (fixtures)
-    answering,
-    free_port,
     processes,
     production_environment,
     run_manage,
-    wait_until,
+    start_web_server,
 )
 from tests.twilio_requests import post_signed_over_http
 from tokens.authentication import RecentTokenOwners
@@ -37,16 +34,7 @@ def two_workers(production_environment, processes, tmp_path):  # noqa: F811
     env = {**production_environment, "WEB_CONCURRENCY": "2", "SECRET_KEY": settings.SECRET_KEY}
     collected = run_manage("collectstatic", "--no-input", "-v0", **env)
     assert collected.returncode == 0, collected.stderr
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    processes(
-        [sys.executable, "-m", "gunicorn", "voiceproject.wsgi"],
-        {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-        log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_until(answering(f"{base}/healthz"), seconds=30, what="gunicorn answered", logs=[log])
-    return base
+    return start_web_server(processes, env, tmp_path)
 
 
 def seconds_until_every_answer_is(status: int, *, url: str, headers: dict) -> float:
