@@ -77,6 +77,38 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
+# The hot paths, by URL name, and the middleware each runs (voiceproject/handlers.py serves
+# them with these lists instead of MIDDLEWARE): MIDDLEWARE without what only pages use, so
+# that a check added to MIDDLEWARE applies to them too. Kept: SecurityMiddleware (the HTTPS
+# redirect, its headers), CommonMiddleware (ALLOWED_HOSTS, refused user agents). Webhooks
+# are signed, CSRF-exempt form posts answered with TwiML or 204: no session, messages,
+# static files, page to frame or to guard with a Content-Security-Policy, or login to lock
+# out. The AccessToken endpoint answers JSON to a device token or a browser's session, so it
+# keeps the session and the lazy user; DRF checks CSRF itself for a session's POST.
+PAGE_MIDDLEWARE = [
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+SESSION_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+WEBHOOK_MIDDLEWARE = [
+    name for name in MIDDLEWARE if name not in PAGE_MIDDLEWARE + SESSION_MIDDLEWARE
+]
+HOT_PATH_MIDDLEWARE = {
+    "webhooks:voice": WEBHOOK_MIDDLEWARE,
+    "webhooks:voice-fallback": WEBHOOK_MIDDLEWARE,
+    "webhooks:status": WEBHOOK_MIDDLEWARE,
+    "webhooks:dial-action": WEBHOOK_MIDDLEWARE,
+    "webhooks:voicemail-done": WEBHOOK_MIDDLEWARE,
+    "webhooks:recording": WEBHOOK_MIDDLEWARE,
+    "api-access-token": [name for name in MIDDLEWARE if name not in PAGE_MIDDLEWARE],
+}
 
 # django-axes first: it refuses a locked-out username or address before any password check.
 AUTHENTICATION_BACKENDS = [
