@@ -41,7 +41,7 @@ graceful_timeout = 120
 keepalive = 5
 
 # Recycle processes now and then so that a slow leak can never grow without bound.
-max_requests = 5000
+max_requests = 100_000
 max_requests_jitter = 500
 
 # Errors to stderr, for journald or the container runtime; the proxy logs each request.

@@ -1,11 +1,24 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth.forms import SetPasswordForm
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
-from agents.forms import AgentCreationForm
+from agents.forms import AgentChangeForm, AgentCreationForm, AgentFormBase, PhoneNumberForm
 from agents.models import CALL_HANDLING_FIELDS, Agent, PhoneNumber, PresenceChange, TwimlApp
 from agents.presence import agents_with_current_availability, presence_set_many
+from agents.services import (
+    agent_deactivate,
+    agent_delete,
+    user_account_manageable_by,
+    user_login_set,
+    user_password_set,
+)
 from agents.setup_admin import apps_selected, numbers_selected, sync_action
 from voiceproject.admin import ReadOnlyAdmin
 
@@ -38,10 +51,6 @@ class TwimlAppAdmin(admin.ModelAdmin):
         return app.number_of_agents
 
 
-# How the agent's Twilio client is set up, shown in the list and both forms.
-TWILIO_CLIENT_FIELDS = ["twiml_app", "caller_id", "incoming_allowed", "is_active"]
-
-
 def availability_action(availability: Availability):
     """An admin action that sets the selected agents' availability, recording who did."""
 
@@ -61,36 +70,40 @@ def availability_action(availability: Availability):
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
+    # Short headers and values: with the filters beside it, the list has 930 px at 1280.
     list_display = [
         "identity",
-        "user",
         "full_name",
-        *TWILIO_CLIENT_FIELDS,
+        "app",
+        "caller_id",
+        "incoming",
+        "active",
         "current_availability",
-        "availability_since",
+        "since",
+        "login_enabled",
     ]
     list_filter = ["is_active", "incoming_allowed", "availability", "twiml_app"]
-    actions = [availability_action(choice) for choice in Availability]
+    actions = [*(availability_action(choice) for choice in Availability), "deactivate_agents"]
     list_select_related = ["user", "twiml_app"]
     search_fields = ["identity", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["twiml_app"]
-    fields = [
-        "user",
-        "identity",
-        *TWILIO_CLIENT_FIELDS,
-        "current_availability",
-        "availability_since",
-        *CALL_HANDLING_FIELDS,
-    ]
-    # Availability changes only through the actions, which record each change.
-    readonly_fields = ["user", "current_availability", "availability_since"]
+    change_form_template = "admin/agents/agent/change_form.html"
+    delete_confirmation_template = "admin/agents/agent/delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/agents/agent/delete_selected_confirmation.html"
+    twilio_fields = AgentFormBase.Meta.fields
     add_fieldsets = [
         ("Login", {"fields": ["username", "first_name", "last_name", "email"]}),
         ("Password", {"fields": ["password1", "password2"]}),
-        (
-            "Twilio client",
-            {"fields": ["identity", *TWILIO_CLIENT_FIELDS]},
-        ),
+        ("Twilio client", {"fields": twilio_fields}),
+        ("Phone numbers", {"fields": ["phone_numbers"]}),
+    ]
+    change_fieldsets = [
+        ("Login", {"fields": ["username", "login_enabled"]}),
+        ("Twilio client", {"fields": twilio_fields}),
+        ("Phone numbers", {"fields": ["phone_numbers"]}),
+        ("Unanswered calls and recording", {"fields": CALL_HANDLING_FIELDS}),
+        # Availability changes only through the actions, which record each change.
+        ("Availability", {"fields": ["current_availability", "availability_since"]}),
     ]
 
     def get_queryset(self, request):
@@ -100,27 +113,169 @@ class AgentAdmin(admin.ModelAdmin):
     def full_name(self, agent):
         return agent.user.get_full_name()
 
+    @admin.display(description="incoming", boolean=True, ordering="incoming_allowed")
+    def incoming(self, agent):
+        return agent.incoming_allowed
+
+    @admin.display(description="active", boolean=True, ordering="is_active")
+    def active(self, agent):
+        return agent.is_active
+
+    @admin.display(description="since", ordering="availability_since")
+    def since(self, agent):
+        return timezone.localtime(agent.availability_since).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="TwiML App", ordering="twiml_app__friendly_name")
+    def app(self, agent):
+        """The app's name: with its SID it would take a third of the list's width."""
+        return agent.twiml_app.friendly_name
+
+    @admin.display(description="username")
+    def username(self, agent):
+        """The login, as text: a link to the users' admin would only show supervisors a 403."""
+        return agent.user.get_username()
+
+    @admin.display(description="login", boolean=True, ordering="user__is_active")
+    def login_enabled(self, agent):
+        return agent.user.is_active
+
     @admin.display(description="availability", ordering="current_availability")
     def current_availability(self, agent):
         return Availability(agent.current_availability).label
 
     def get_fieldsets(self, request, obj=None):
-        if obj is None:
-            return self.add_fieldsets
-        return super().get_fieldsets(request, obj)
+        return self.add_fieldsets if obj is None else self.change_fieldsets
 
     def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj else []
+        if obj is None:
+            return []
+        readonly = ["username", "current_availability", "availability_since"]
+        if not user_account_manageable_by(manager=request.user, user=obj.user):
+            readonly.append("login_enabled")
+        return readonly
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = AgentCreationForm
-            kwargs["fields"] = None
+        kwargs["form"] = AgentChangeForm if obj else AgentCreationForm
+        kwargs["fields"] = None
         return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The field is shown read-only to those who may not switch this login; never trust
+        # its absence from a POST as "off".
+        if "login_enabled" in form.changed_data and user_account_manageable_by(
+            manager=request.user, user=obj.user
+        ):
+            user_login_set(user=obj.user, enabled=form.cleaned_data["login_enabled"])
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        agent = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "password_manageable": agent is not None
+            and self.has_change_permission(request, agent)
+            and user_account_manageable_by(manager=request.user, user=agent.user),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_model(self, request, obj):
+        agent_delete(
+            agent=obj,
+            disable_login=user_account_manageable_by(manager=request.user, user=obj.user),
+        )
+
+    def delete_queryset(self, request, queryset):
+        for agent in queryset.select_related("user"):
+            self.delete_model(request, agent)
+
+    @admin.action(
+        description="Deactivate (keeps call history; disables the login)", permissions=["change"]
+    )
+    def deactivate_agents(self, request, queryset):
+        manageable = [
+            agent
+            for agent in queryset.select_related("user")
+            if user_account_manageable_by(manager=request.user, user=agent.user)
+        ]
+        for agent in manageable:
+            agent_deactivate(agent=agent, by=request.user)
+        self.message_user(
+            request,
+            f"Deactivated {len(manageable)} agent(s): they are no longer dialled, get no "
+            "token and cannot log in; their calls stay in the log.",
+        )
+        skipped = queryset.count() - len(manageable)
+        if skipped:
+            self.message_user(
+                request,
+                f"Left {skipped} agent(s) whose login belongs to a staff member alone: "
+                "only a superuser may disable it.",
+                messages.WARNING,
+            )
+
+    def get_deleted_objects(self, objs, request):
+        """Name the calls that protect an agent by their count, not one line per leg."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            # Listing a protected call also counts it as "needs delete permission", which
+            # would hide the real reason behind a permission message.
+            perms_needed = set()
+            calls_by_agent = (
+                Agent.objects.filter(pk__in=[agent.pk for agent in objs])
+                .annotate(number_of_calls=Count("calls"))
+                .filter(number_of_calls__gt=0)
+            )
+            protected = [
+                f"{agent.identity}: {agent.number_of_calls} call leg(s)" for agent in calls_by_agent
+            ]
+        return deleted, model_count, perms_needed, protected
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/password/",
+                self.admin_site.admin_view(self.password_view),
+                name="agents_agent_password",
+            ),
+            *super().get_urls(),
+        ]
+
+    def password_view(self, request, object_id):
+        """Set a new password for the agent's login, as a supervisor may without reaching the
+        users' admin; the agent's other sessions end and its API tokens are revoked."""
+        agent = self.get_object(request, unquote(object_id))
+        if agent is None:
+            raise Http404("No such agent.")
+        if not (
+            self.has_change_permission(request, agent)
+            and user_account_manageable_by(manager=request.user, user=agent.user)
+        ):
+            raise PermissionDenied
+        form = SetPasswordForm(agent.user, request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            user_password_set(user=agent.user, password=form.cleaned_data["new_password1"])
+            self.log_change(request, agent, "Set a new password.")
+            self.message_user(
+                request,
+                f"Set a new password for {agent.user.get_username()}: its other sessions "
+                "have ended and its API tokens are revoked.",
+            )
+            return HttpResponseRedirect(
+                reverse("admin:agents_agent_change", args=[quote(agent.pk)])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Set the password of {agent.user.get_username()}",
+            "form": form,
+            "opts": self.opts,
+            "original": agent,
+        }
+        return TemplateResponse(request, "admin/agents/agent/password.html", context)
 
 
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(admin.ModelAdmin):
+    form = PhoneNumberForm
     list_display = ["number", "friendly_name", "agent_list"]
     search_fields = ["number", "friendly_name", "agents__identity"]
     list_filter = ["agents"]

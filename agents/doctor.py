@@ -364,13 +364,17 @@ def caller_id_findings(*, account: Any, twilio_numbers: list[Any]) -> list[Findi
                 )
             )
         elif agent.caller_id not in allowed:
+            # The admin accepts a number that is not ours only when flagged as verified:
+            # this is where that claim is checked.
+            flagged = " although marked verified in the admin" if agent.caller_id_verified else ""
             findings.append(
                 Finding(
                     Level.FAIL,
                     "caller IDs",
                     f"Agent {agent.identity}'s caller ID {agent.caller_id} is neither one of "
-                    "the account's numbers nor a verified caller ID: its calls fail with "
-                    "error 13214; pick one of the account's numbers or verify it.",
+                    f"the account's numbers nor a verified caller ID{flagged}: its calls fail "
+                    "with error 13214; pick one of the account's numbers or verify it "
+                    "(Phone Numbers → Verified Caller IDs).",
                 )
             )
     if not findings:

@@ -1,15 +1,95 @@
-"""Admin forms for agents."""
+"""Admin forms for agents and phone numbers."""
+
+from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
-from agents.models import Agent
+from agents.models import CALL_HANDLING_FIELDS, Agent, PhoneNumber
+from voiceproject.twilio_ids import e164_from_typed
 
 User = get_user_model()
 
 
-class AgentCreationForm(forms.ModelForm):
+class PhoneNumberField(forms.CharField):
+    """A phone number typed any way a person writes one, cleaned to E.164.
+
+    `+1 415 555 0100` and, for numbers of DEFAULT_PHONE_REGION, `(415) 555-0100` both
+    become `+14155550100`.
+    """
+
+    def __init__(self, *, max_length: int | None = None, **kwargs: Any) -> None:
+        # The model's limit is E.164's; what a person types may be longer.
+        super().__init__(max_length=40, **kwargs)
+
+    def to_python(self, value: Any) -> str | None:
+        typed = super().to_python(value)
+        if not typed:
+            return typed
+        number = e164_from_typed(typed, region=settings.DEFAULT_PHONE_REGION)
+        if number is None:
+            raise forms.ValidationError(
+                f"{typed} is not a valid phone number: write it in E.164 (+14155550100) or "
+                f"as a national number of {settings.DEFAULT_PHONE_REGION}.",
+                code="invalid_phone_number",
+            )
+        return number
+
+
+class AgentFormBase(forms.ModelForm):
+    """An agent's Twilio settings and the phone numbers that ring it."""
+
+    phone_numbers = forms.ModelMultipleChoiceField(
+        queryset=PhoneNumber.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Rings for",
+        help_text="Calls to these numbers ring this agent (with the other agents of each number).",
+    )
+
+    class Meta:
+        model = Agent
+        fields = [
+            "identity",
+            "twiml_app",
+            "caller_id",
+            "caller_id_verified",
+            "incoming_allowed",
+            "is_active",
+        ]
+        field_classes = {"caller_id": PhoneNumberField}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["phone_numbers"].initial = self.instance.phone_numbers.all()
+
+    def _save_m2m(self) -> None:
+        super()._save_m2m()  # type: ignore[misc]
+        self.instance.phone_numbers.set(self.cleaned_data["phone_numbers"])
+
+
+class AgentChangeForm(AgentFormBase):
+    """An existing agent's settings, its call handling, and whether its login works."""
+
+    login_enabled = forms.BooleanField(
+        required=False,
+        help_text="Off, the user cannot log in and its API tokens are revoked; its call "
+        "history stays.",
+    )
+
+    class Meta(AgentFormBase.Meta):
+        fields = [*AgentFormBase.Meta.fields, *CALL_HANDLING_FIELDS]
+        field_classes = {"caller_id": PhoneNumberField, "forward_to": PhoneNumberField}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["login_enabled"].initial = self.instance.user.is_active
+
+
+class AgentCreationForm(AgentFormBase):
     """Create the login user and its agent profile in one form."""
 
     username = forms.CharField(
@@ -19,23 +99,19 @@ class AgentCreationForm(forms.ModelForm):
     )
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
-    email = forms.EmailField(required=False)
+    email = forms.EmailField(required=False, help_text="Where a forgotten password is reset.")
     password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
     password2 = forms.CharField(
         label="Password confirmation", strip=False, widget=forms.PasswordInput
     )
 
-    class Meta:
-        model = Agent
-        fields = ["identity", "twiml_app", "caller_id", "incoming_allowed", "is_active"]
-
-    def clean_username(self):
+    def clean_username(self) -> str:
         username = User.normalize_username(self.cleaned_data["username"])
         if User.objects.filter(username__iexact=username).exists():
             raise forms.ValidationError("A user with that username already exists.")
         return username
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned_data = super().clean() or {}
         password1 = cleaned_data.get("password1")
         password2 = cleaned_data.get("password2")
@@ -48,7 +124,7 @@ class AgentCreationForm(forms.ModelForm):
                 self.add_error("password2", error)
         return cleaned_data
 
-    def new_user(self):
+    def new_user(self) -> Any:
         """Build, unsaved, the login user this form describes."""
         return User(
             username=self.cleaned_data.get("username", ""),
@@ -57,7 +133,7 @@ class AgentCreationForm(forms.ModelForm):
             last_name=self.cleaned_data.get("last_name", ""),
         )
 
-    def save(self, commit=True):
+    def save(self, commit: bool = True) -> Agent:
         """Save the user even when commit is False: the agent cannot exist without it.
 
         The admin calls save(commit=False) inside the transaction of its add view, so a
@@ -70,4 +146,12 @@ class AgentCreationForm(forms.ModelForm):
         agent.user = user
         if commit:
             agent.save()
+            self._save_m2m()
         return agent
+
+
+class PhoneNumberForm(forms.ModelForm):
+    class Meta:
+        model = PhoneNumber
+        fields = ["number", "friendly_name", "agents", *CALL_HANDLING_FIELDS]
+        field_classes = {"number": PhoneNumberField, "forward_to": PhoneNumberField}

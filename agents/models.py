@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource, UnansweredPolicy
@@ -163,7 +165,16 @@ class Agent(CallHandling):
         max_length=E164_MAX_LENGTH,
         blank=True,
         validators=[validate_e164],
-        help_text="E.164 number shown to the people this agent dials; one of your Twilio numbers.",
+        help_text="Shown to the people this agent dials: one of your phone numbers, or a "
+        "number verified in Twilio (Phone Numbers → Verified Caller IDs).",
+    )
+    caller_id_verified = models.BooleanField(
+        "verified caller ID",
+        default=False,
+        # Also in the database: rows written by code (or migrations) that predate the flag.
+        db_default=False,
+        help_text="The caller ID is not one of your phone numbers but is verified in Twilio; "
+        "the setup doctor checks that it is.",
     )
     incoming_allowed = models.BooleanField(
         default=True, help_text="Whether this agent's devices may receive calls."
@@ -203,10 +214,33 @@ class Agent(CallHandling):
                 condition=models.Q(caller_id="") | models.Q(caller_id__regex=E164_REGEX),
                 name="agent_caller_id_e164",
             ),
+            # Twilio matches identities exactly, but `Alice` beside `alice` is a mistake
+            # waiting to ring the wrong person.
+            models.UniqueConstraint(
+                Lower("identity"),
+                name="agent_identity_unique_ignoring_case",
+                violation_error_message="An agent with this identity already exists "
+                "(identities are compared regardless of case).",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.identity
+
+    def clean(self) -> None:
+        """Refuse a caller ID Twilio would refuse (error 13214) before any call fails."""
+        if (
+            self.caller_id
+            and not self.caller_id_verified
+            and not PhoneNumber.objects.filter(number=self.caller_id).exists()
+        ):
+            raise ValidationError(
+                {
+                    "caller_id": f"{self.caller_id} is not one of your phone numbers, so "
+                    "Twilio would refuse calls with it (error 13214). Add it under Phone "
+                    "numbers, or tick “verified caller ID” if it is verified in Twilio."
+                }
+            )
 
     @property
     def display_name(self) -> str:

@@ -1,112 +1,227 @@
-"""Signed Twilio status callbacks per second, against a bare Django view as the floor.
+"""Signed Twilio status callbacks per second, against a bare Django application, and a burst.
 
-Sets itself up: creates the PostgreSQL database `callback_bench`, migrates it, starts
-gunicorn (DEBUG off) on an ephemeral loopback port, then at 32 concurrent connections sends
-the same number of requests, alternating in rounds, to a view that only answers 204 (the
-framework floor) and as signed status callbacks of realistic calls (each leg's full event
-sequence, some deliveries repeated as Twilio's retries do). Prints both rates, their ratio,
-p99 latencies and the loss count: distinct callbacks sent minus CallEvents stored.
+In one run, in alternating rounds so that noise from other work on the machine falls on both
+sides alike, wrk (benches/callback_bench.lua) posts at 32 connections:
+- ours: gunicorn with our gunicorn.conf.py and `-w 2`, DEBUG off, PostgreSQL, signed status
+  callbacks of realistic calls (each leg's full event sequence, some deliveries repeated as
+  Twilio's retries do);
+- bare Django: benches/bare_django.py (no middleware, one view that parses the POST and
+  answers 204) under `gunicorn -w 2` sync workers, the framework's floor, sent the same bodies
+  unsigned.
+Then the burst: 8,000 distinct signed callbacks for 1,000 calls (eight each: a caller's leg
+and the agent's leg it rang, each initiated, ringing, in-progress, completed) sent at once
+from 64 connections; how long until all are stored, and how many were answered with an error.
 
-    python benches/callback_bench.py [--requests 6000] [--rounds 6] [--concurrency 32]
+Prints every rate, the ratio, p99 latencies, errors and losses (distinct callbacks answered
+whose CallEvent is not stored, by delivery digest), and which targets are met; exits 1 when
+one is not.
 
-Targets: ratio at least 0.33, callback p99 under 100 ms, nothing lost.
+    python benches/callback_bench.py [--duration 10] [--rounds 3] [--concurrency 32]
+
+Needs wrk (apt-get install wrk) and PostgreSQL at BENCH_POSTGRES_URL; creates and drops its
+own database, callback_bench.
+
+Targets: ratio at least 0.33, callback p99 under 100 ms, nothing lost; the burst all stored
+within 15 s with no error.
 """
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import re
+import shutil
+import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import aiohttp
 import psycopg
 from twilio.request_validator import RequestValidator
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benches.harness import database_url, fresh_database, gunicorn  # noqa: E402
-from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents  # noqa: E402
+from benches import bare_django
+from benches.harness import (
+    OURS_OPTIONS,
+    REFERENCE_OPTIONS,
+    ROOT,
+    bare_django_environment,
+    database_url,
+    fresh_database,
+    gunicorn,
+    served_environment,
+    summarize_wrk_runs,
+)
+from calls.webhooks.callbacks import delivery_digest
+from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 
 DATABASE = "callback_bench"
 ACCOUNT_SID = "AC" + "b0" * 16
 AUTH_TOKEN = "callback-bench-auth-token"
 DUPLICATE_SHARE = 0.05
-# A few seconds to a minute and a half apart, the calls of a phase of 6,000 callbacks span
-# half a day; a day per 12,000 callbacks.
+CONNECTIONS = 32
+WRK_THREADS = 2
+OURS = "ours (signed callbacks)"
+BARE = "bare Django (sync)"
+BURST_CALLS = 1000
+BURST_CONNECTIONS = 64
+BURST_DEADLINE = 15.0
+# A few seconds to a minute and a half apart, the calls span a day per 12,000 callbacks: the
+# default run's 120,000 end ten days before today.
 CALLS_START_DAYS_AGO = 25
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=6000, help="per phase")
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
-    parser.add_argument("--rounds", type=int, default=6, help="alternations of the two phases")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    parser.add_argument("--rounds", type=int, default=3, help="measured runs per side")
+    parser.add_argument("--concurrency", type=int, default=CONNECTIONS)
+    parser.add_argument(
+        "--most", type=int, default=4000, help="callbacks per second ours could reach at most"
+    )
     options = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("callback_bench: wrk is missing; install it with: apt-get install wrk")
 
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "benches.callback_bench_settings",
-        "DATABASE_URL": database_url(DATABASE),
-        "DEBUG": "0",
-        "HTTPS_ONLY": "0",
-        "SECRET_KEY": "callback-bench-secret-key",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_WEBHOOK_BASE_URL": "",
+    environment = served_environment(
+        DATABASE,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_WEBHOOK_BASE_URL="",
         # The longest window allowed: the calls sent start CALLS_START_DAYS_AGO.
-        "WEBHOOK_TIMESTAMP_MAX_AGE": str(30 * 24 * 60 * 60),
-        "TWILIO_VALIDATE_SIGNATURES": "1",
-        "LOG_LEVEL": "WARNING",
-        # With DEBUG off the server starts only with collected static files.
-        "STATIC_ROOT": tempfile.mkdtemp(prefix="callback-bench-static-"),
-    }
+        WEBHOOK_TIMESTAMP_MAX_AGE=str(30 * 24 * 60 * 60),
+        TWILIO_VALIDATE_SIGNATURES="1",
+    )
+    work = Path(environment["STATIC_ROOT"])
     with (
         fresh_database(DATABASE, prepare_with=environment),
+        gunicorn("voiceproject.wsgi", options=OURS_OPTIONS, environment=environment) as (
+            base,
+            _,
+        ),
         gunicorn(
-            "voiceproject.wsgi",
-            # As the recorded figures were measured (gunicorn.conf.py would make it gthread).
-            options=[f"--workers={options.workers}", "--worker-class=sync", "--log-level=warning"],
-            environment=environment,
-        ) as (base, _),
+            bare_django.APPLICATION,
+            options=REFERENCE_OPTIONS,
+            environment=bare_django_environment(environment),
+            ready_path=bare_django.PATH,
+        ) as (bare_base, _),
     ):
-        callbacks = signed_callbacks(f"{base}/twilio/status/", options.requests)
-        distinct = len({body for body, _ in callbacks})
-        floor_requests = [(body, "") for body, _ in callbacks]
-        asyncio.run(send_all(f"{base}/bench/bare/", floor_requests[:300], options.concurrency))
-        # Alternate the two in rounds, so that load from elsewhere on the machine weighs on
-        # both alike.
-        floor, webhook = Phase(), Phase()
+        ours_url, bare_url = f"{base}/twilio/status/", bare_base + bare_django.PATH
+        per_round = options.duration * options.most
+        callbacks = signed_callbacks(ours_url, per_round * (options.rounds + 1))
+        sides = {BARE: (bare_url, False), OURS: (ours_url, True)}
+        for url, signed in sides.values():  # warm-up: connections, imports, caches
+            run_wrk(url, callbacks[-per_round:], signed, 3, options.concurrency, work)
+        answered: list[tuple[str, str]] = []
+        results: dict[str, list[dict]] = {name: [] for name in sides}
         for round_number in range(options.rounds):
-            part = slice(
-                round_number * len(callbacks) // options.rounds,
-                (round_number + 1) * len(callbacks) // options.rounds,
-            )
-            floor.add(f"{base}/bench/bare/", floor_requests[part], options.concurrency)
-            webhook.add(f"{base}/twilio/status/", callbacks[part], options.concurrency)
-        stored = count_stored_events()
+            part = callbacks[round_number * per_round : (round_number + 1) * per_round]
+            for name, (url, signed) in sides.items():
+                result = run_wrk(url, part, signed, options.duration, options.concurrency, work)
+                results[name].append(result)
+                if signed:
+                    answered += answered_callbacks(
+                        part, result["answered_by_thread"], options.concurrency
+                    )
+        sent_digests = {digest(body) for body, _ in answered}
+        stored_digests = stored_delivery_digests()
+        lost = len(sent_digests - stored_digests)
+        for body, _ in answered:
+            if digest(body) not in stored_digests:
+                print(f"callback_bench: answered, not stored: {body}", file=sys.stderr)
+        burst = burst_callbacks(ours_url)
+        burst_stored_in, burst_phase = send_burst(ours_url, burst, already=stored_digests)
+        burst_lost = len({digest(body) for body, _ in burst} - stored_delivery_digests())
 
-    print(f"machine: {os.cpu_count()} CPUs (shared), gunicorn sync workers: {options.workers}")
-    print(f"requests per phase: {options.requests}, concurrency: {options.concurrency}")
-    for name, phase in [("bare Django 204 view", floor), ("signed status callbacks", webhook)]:
+    summaries = {name: summarize_wrk_runs(runs) for name, runs in results.items()}
+    ours, bare = summaries[OURS], summaries[BARE]
+    print(
+        f"callback_bench: {options.concurrency} connections, {options.rounds} rounds x "
+        f"{options.duration} s per side, alternating; {os.cpu_count()} CPUs (shared); ours: "
+        "gunicorn.conf.py -w 2; bare Django: gunicorn -w 2 sync; PostgreSQL"
+    )
+    print(f"{'':30} {'req/s':>8} {'each round':>20} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}")
+    for name, summary in summaries.items():
+        rounds = " ".join(f"{rate:.0f}" for rate in summary["rates"])
         print(
-            f"{name:<26} {phase.rate:8.0f} req/s   p50 {phase.percentile(50):6.1f} ms   "
-            f"p99 {phase.percentile(99):6.1f} ms   errors {phase.errors}"
+            f"{name:30} {summary['rate']:8.0f} {rounds:>20} {summary['p50_ms']:7.1f} "
+            f"{summary['p99_ms']:7.1f} {summary['errors']:7d}"
         )
-    ratio = webhook.rate / floor.rate
-    lost = distinct - stored
-    print(f"ratio callbacks/floor: {ratio:.2f} (target >= 0.33)")
-    print(f"callback p99: {webhook.percentile(99):.1f} ms (target < 100 ms)")
-    print(f"loss: {lost} (distinct callbacks sent {distinct}, CallEvents stored {stored})")
-    ok = ratio >= 0.33 and webhook.percentile(99) < 100 and lost == 0 and webhook.errors == 0
-    sys.exit(0 if ok else 1)
+    ratio = ours["rate"] / bare["rate"]
+    print(f"ratio callbacks/bare Django: {ratio:.2f}")
+    print(f"loss: {lost} (distinct callbacks answered {len(sent_digests)}, not stored {lost})")
+    print(
+        f"burst: {len(burst)} distinct callbacks for {BURST_CALLS} calls from "
+        f"{BURST_CONNECTIONS} connections at once: all stored in {burst_stored_in:.1f} s "
+        f"({len(burst) / burst_stored_in:.0f}/s), p99 {burst_phase.percentile(99):.0f} ms, "
+        f"errors {burst_phase.errors}, lost {burst_lost}"
+    )
+    targets = {
+        "callbacks >= 0.33 x bare Django": ratio >= 0.33,
+        "callback p99 < 100 ms": ours["p99_ms"] < 100,
+        "nothing lost, no error": lost == 0 and ours["errors"] == 0,
+        f"burst all stored within {BURST_DEADLINE:.0f} s, no error": (
+            burst_stored_in <= BURST_DEADLINE and burst_phase.errors == 0 and burst_lost == 0
+        ),
+    }
+    for target, met in targets.items():
+        print(f"target {target}: {'met' if met else 'NOT met'}")
+    sys.exit(0 if all(targets.values()) else 1)
+
+
+def run_wrk(
+    url: str,
+    callbacks: list[tuple[str, str]],
+    signed: bool,
+    seconds: int,
+    connections: int,
+    work: Path,
+) -> dict:
+    """POST the callbacks in order (signed, or bare bodies) for `seconds`; wrk's figures."""
+    lines = work / "callbacks.txt"
+    lines.write_text(
+        "".join(f"{signature if signed else ''}\t{body}\n" for body, signature in callbacks)
+    )
+    command = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
+    command += ["-s", str(ROOT / "benches" / "callback_bench.lua"), url]
+    environment = {
+        **os.environ,
+        "CALLBACK_BENCH_FILE": str(lines),
+        "CALLBACK_BENCH_THREADS": str(WRK_THREADS),
+    }
+    output = subprocess.run(
+        command, capture_output=True, text=True, check=True, env=environment
+    ).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    # The bare view stores nothing, so it may go round the list; ours must not repeat itself.
+    if signed and max(result["answered_by_thread"]) * WRK_THREADS > len(callbacks):
+        raise SystemExit(f"callback_bench: wrk sent every callback ({result}); raise --most")
+    return result
+
+
+def answered_callbacks(
+    callbacks: list[tuple[str, str]], answered_by_thread: list[int], connections: int
+) -> list[tuple[str, str]]:
+    """The callbacks wrk surely had answers for. Thread N sends lines N, N + threads, ... in
+    order; wrk reports how many answers each thread had, not which: the last few it sent
+    may still have been in flight when it stopped, so one per connection is left out. wrk
+    also builds a first request it never sends (it checks the script with it): the first
+    line of each thread is left out too."""
+    in_flight = connections // WRK_THREADS
+    return [
+        callback
+        for thread, answered in enumerate(answered_by_thread)
+        for callback in callbacks[thread::WRK_THREADS][1 : max(1, answered - in_flight)]
+    ]
+
+
+def digest(body: str) -> str:
+    """The delivery digest the server stores for this body."""
+    return delivery_digest(dict(parse_qsl(body, keep_blank_values=True)))
 
 
 def signed_callbacks(url: str, count: int) -> list[tuple[str, str]]:
@@ -146,6 +261,46 @@ def signed_callbacks(url: str, count: int) -> list[tuple[str, str]]:
     ]
 
 
+def burst_callbacks(url: str) -> list[tuple[str, str]]:
+    """Eight status callbacks for each of BURST_CALLS answered calls, signed, shuffled."""
+    rng = random.Random(8000)
+    validator = RequestValidator(AUTH_TOKEN)
+    # Yesterday's: older callbacks are refused.
+    started_at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    callbacks = []
+    for number in range(BURST_CALLS):
+        plan = CallPlan(
+            account_sid=ACCOUNT_SID,
+            application_sid="AP" + "d" * 32,
+            started_at=started_at + timedelta(seconds=number),
+        )
+        deliveries = pstn_to_agents(
+            plan, rng, caller="+12125550123", number="+14155550100", identities=["a", "b"]
+        )
+        callbacks += [d.parameters for d in deliveries if d.webhook == "status"]
+    assert len(callbacks) == 8 * BURST_CALLS, len(callbacks)
+    rng.shuffle(callbacks)
+    return [
+        (urlencode(parameters), validator.compute_signature(url, parameters))
+        for parameters in callbacks
+    ]
+
+
+def send_burst(
+    url: str, callbacks: list[tuple[str, str]], *, already: set[str]
+) -> tuple[float, "Phase"]:
+    """Send every callback at once from BURST_CONNECTIONS connections; return the seconds
+    until all are stored (counted in the database), and the phase's answers."""
+    phase = Phase()
+    began = time.perf_counter()
+    phase.add(url, callbacks, BURST_CONNECTIONS)
+    while count_stored_events() - len(already) < len(callbacks):
+        if time.perf_counter() - began > 10 * BURST_DEADLINE:
+            break
+        time.sleep(0.05)
+    return time.perf_counter() - began, phase
+
+
 class Phase:
     """Requests of one kind, sent in rounds: their count, time taken and latencies."""
 
@@ -153,12 +308,14 @@ class Phase:
         self.latencies: list[float] = []
         self.elapsed = 0.0
         self.errors = 0
+        self.round_rates: list[float] = []
 
     def add(self, url: str, requests: list[tuple[str, str]], concurrency: int) -> None:
         latencies, elapsed, errors = asyncio.run(send_all(url, requests, concurrency))
         self.latencies += latencies
         self.elapsed += elapsed
         self.errors += errors
+        self.round_rates.append(len(latencies) / elapsed)
 
     @property
     def rate(self) -> float:
@@ -171,34 +328,61 @@ class Phase:
 
 
 async def send_all(url: str, requests: list[tuple[str, str]], concurrency: int):
-    """Send every request over `concurrency` connections; return latencies, time, errors."""
-    queue = iter(requests)
+    """Send every request over `concurrency` keep-alive connections; return latencies, time,
+    errors (answers other than 2xx, and connections lost).
+
+    Plain HTTP/1.1 on asyncio streams with each request written out beforehand: an HTTP
+    client library would take much of a core that the server shares.
+    """
+    address = urlsplit(url)
+    prepared = iter(
+        (
+            f"POST {address.path} HTTP/1.1\r\nHost: {address.netloc}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+        ).encode()
+        for body, signature in requests
+    )
     latencies, errors = [], 0
 
-    async def connection(session):
+    async def connection():
         nonlocal errors
-        for body, signature in queue:
-            headers = {"Content-Type": "application/x-www-form-urlencoded"}
-            if signature:
-                headers["X-Twilio-Signature"] = signature
+        reader = writer = None
+        for request in prepared:
             began = time.perf_counter()
-            async with session.post(url, data=body, headers=headers) as response:
-                await response.read()
-                if response.status >= 300:
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+                writer.write(request)
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+                length = re.search(r"content-length: *(\d+)", head)
+                await reader.readexactly(int(length.group(1)) if length else 0)
+                if not head.startswith("http/1.1 2"):
                     errors += 1
+                if "connection: close" in head:
+                    writer.close()
+                    reader = writer = None
+            except (OSError, asyncio.IncompleteReadError):
+                errors += 1
+                reader = writer = None
             latencies.append(time.perf_counter() - began)
+        if writer is not None:
+            writer.close()
 
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        began = time.perf_counter()
-        await asyncio.gather(*(connection(session) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
-    return latencies, elapsed, errors
+    began = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return latencies, time.perf_counter() - began, errors
 
 
 def count_stored_events() -> int:
     with psycopg.connect(database_url(DATABASE)) as connection:
         return connection.execute("SELECT count(*) FROM calls_callevent").fetchone()[0]
+
+
+def stored_delivery_digests() -> set[str]:
+    with psycopg.connect(database_url(DATABASE)) as connection:
+        rows = connection.execute("SELECT delivery_digest FROM calls_callevent").fetchall()
+    return {digest for (digest,) in rows}
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ def generate_data(*, database: str = DATABASE, target_legs: int = TARGET_LEGS) -
     statements = [statement for statement in script.split(";\n") if statement.strip()]
     started = time.perf_counter()
     with psycopg.connect(database_url(database)) as connection:
-        # CASCADE: the recordings and their events go with their calls.
+        # CASCADE: every table that points at calls (events, recordings, stale leg checks).
         connection.execute("TRUNCATE calls_callevent, calls_call CASCADE")
         for statement in statements:
             connection.execute(statement, parameters)

@@ -7,9 +7,11 @@ two checkouts can be benchmarked on the same server without dropping each other'
 """
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -114,6 +116,55 @@ def gunicorn(
         server.wait(timeout=30)
 
 
+# The references run as `gunicorn -w 2` with gunicorn's defaults (sync workers): an empty
+# configuration file instead of ours, which gunicorn would otherwise read from ROOT.
+EMPTY_CONFIGURATION = ROOT / "benches" / "gunicorn_defaults.conf.py"
+REFERENCE_OPTIONS = [
+    *[f"--config={EMPTY_CONFIGURATION}", "--workers=2", "--worker-class=sync"],
+    "--log-level=warning",
+]
+# Ours as operators run it: gunicorn.conf.py (read from ROOT) and `-w 2`.
+OURS_OPTIONS = ["--workers=2"]
+
+
+def served_environment(database: str, **settings: str) -> dict[str, str]:
+    """This process's environment as a production server on loopback would have it, with
+    the database `database` and these settings: DEBUG off, plain HTTP, a fresh secret key,
+    warnings only, static files collected into a new directory, no Redis."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url(database),
+        "DEBUG": "0",
+        "HTTPS_ONLY": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "GUNICORN_LOG_LEVEL": "warning",
+        # With DEBUG off the server starts only with collected static files.
+        "STATIC_ROOT": tempfile.mkdtemp(prefix=f"{database}-static-"),
+        **settings,
+    }
+    environment.pop("REDIS_URL", None)
+    return environment
+
+
+def manage_shell(code: str, *, environment: dict[str, str]) -> str:
+    """Run `code` with manage.py shell in ROOT; its standard output."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def bare_django_environment(environment: dict[str, str]) -> dict[str, str]:
+    """The environment that serves benches/bare_django.py."""
+    return {**environment, "DJANGO_SETTINGS_MODULE": "benches.bare_django"}
+
+
 def analyst_session_cookie() -> str:
     """A Cookie header value logging in a new analyst (Django must be set up)."""
     from django.conf import settings
@@ -153,3 +204,17 @@ def reset_peak_memory(pid: int) -> int:
     """
     Path(f"/proc/{pid}/clear_refs").write_text("5")
     return memory_kb(pid, "VmRSS")
+
+
+def summarize_wrk_runs(results: list[dict]) -> dict:
+    """The runs of one side, as the wrk scripts report each (latencies in microseconds):
+    the rate of each and of all, the worst p50 and p99 in milliseconds, errors."""
+    requests = sum(result["requests"] for result in results)
+    seconds = sum(result["duration_us"] for result in results) / 1e6
+    return {
+        "rates": [result["requests"] / result["duration_us"] * 1e6 for result in results],
+        "rate": requests / seconds,
+        "p50_ms": max(result["p50_us"] for result in results) / 1000,
+        "p99_ms": max(result["p99_us"] for result in results) / 1000,
+        "errors": sum(result["non_2xx"] + result["socket_errors"] for result in results),
+    }

@@ -1,4 +1,21 @@
--- wrk reporter: one JSON line with what token_bench.py needs (latencies in microseconds).
+-- wrk script for token_bench.py. With TOKEN_BENCH_KEYS naming a file of API token keys (one
+-- a line), each request sends the next key, as a fleet of devices would; without it, the
+-- -H header given on the command line is sent every time.
+local keys = {}
+local path = os.getenv("TOKEN_BENCH_KEYS")
+if path then
+  for line in io.lines(path) do keys[#keys + 1] = line end
+end
+local next_key = 0
+
+if #keys > 0 then
+  request = function()
+    next_key = next_key % #keys + 1
+    return wrk.format(nil, nil, {Authorization = "Token " .. keys[next_key]})
+  end
+end
+
+-- One JSON line with what token_bench.py needs (latencies in microseconds).
 done = function(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format(

@@ -1,26 +1,29 @@
-"""Benchmark /api/token/ against Twilio's quickstart token endpoint, served the same way.
+"""Benchmark /api/token/ against Twilio's quickstart token endpoint and a bare Django app.
 
-Ours runs as in production (gunicorn, DEBUG=0, PostgreSQL, API token header); the reference
-is benches/quickstart_token_app.py (the helper library, no login, no database) under the
-same gunicorn settings. wrk drives both with the same load, rounds interleaved so that noise
-from other work on the machine falls on both sides. /healthz is measured too, as the floor:
-what the cheapest Django view of ours (one query, no DRF) reaches under the same load.
+In one run, in alternating rounds so that noise from other work on the machine falls on every
+side alike, wrk drives at 16 connections:
+- ours: gunicorn with our gunicorn.conf.py and `-w 2`, DEBUG off, PostgreSQL, an API token;
+- the quickstart: benches/quickstart_token_app.py (the helper library, no login, no database)
+  under `gunicorn -w 2` sync workers;
+- bare Django: benches/bare_django.py (no middleware, one view answering 204) under
+  `gunicorn -w 2` sync workers, the framework's floor.
 
-    python benches/token_bench.py [--duration 15] [--rounds 2]
+    python benches/token_bench.py [--duration 15] [--rounds 3] [--devices 0]
+
+--devices N also measures N devices taking turns, each with its own API token: with N large
+enough that no device asks twice within a second, every request reads the database.
 
 Needs wrk (apt-get install wrk) and PostgreSQL at BENCH_POSTGRES_URL (default
 postgres://postgres@127.0.0.1:5432); creates and drops its own database, token_bench.
-Targets: ours at least half the reference's rate, p99 under 50 ms at 16 connections.
+Targets: ours at least half the quickstart's rate, p99 under 50 ms, no errors.
 """
 
 import argparse
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -28,7 +31,18 @@ import jwt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benches.harness import ROOT, database_url, fresh_database, gunicorn
+from benches import bare_django
+from benches.harness import (
+    OURS_OPTIONS,
+    REFERENCE_OPTIONS,
+    ROOT,
+    bare_django_environment,
+    fresh_database,
+    gunicorn,
+    manage_shell,
+    served_environment,
+    summarize_wrk_runs,
+)
 
 DATABASE_NAME = "token_bench"
 CONNECTIONS = 16
@@ -39,9 +53,10 @@ TWILIO_ENVIRONMENT = {
     "TWILIO_API_KEY_SECRET": "bench-api-key-secret-0123456789ab",
     "QUICKSTART_APP_SID": "AP" + "c3" * 16,
 }
-# Run by manage.py shell: an agent with an API token, then the queries one token request
-# costs. Prints both on its last line.
-CREATE_AGENT = f"""
+# Run by manage.py shell with the number of devices in DEVICES: agents with an API token each,
+# then the queries a first and a repeated token request cost. Prints the keys, then the counts.
+CREATE_AGENTS = f"""
+import os
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
@@ -50,14 +65,24 @@ from tokens.api_tokens import api_token_create
 from agents.models import Agent, TwimlApp
 
 app = TwimlApp.objects.create(sid="{TWILIO_ENVIRONMENT["QUICKSTART_APP_SID"]}", friendly_name="B")
-user = get_user_model().objects.create_user("bench_agent")
-Agent.objects.create(user=user, identity="bench_agent", twiml_app=app)
-key = api_token_create(user=user, name="bench").key
-client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {{key}}")
-with CaptureQueriesContext(connection) as queries:
-    assert client.get("/api/token/").status_code == 200
-print(key, len(queries))
+keys = []
+for number in range(int(os.environ["DEVICES"])):
+    user = get_user_model().objects.create_user(f"bench_agent_{{number}}")
+    Agent.objects.create(user=user, identity=f"bench_agent_{{number}}", twiml_app=app)
+    keys.append(api_token_create(user=user, name="bench").key)
+client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {{keys[0]}}")
+counts = []
+for _ in range(2):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/token/").status_code == 200
+    counts.append(len(queries))
+print(*keys)
+print(*counts)
 """
+OURS = "ours (/api/token/)"
+DEVICES = "ours, {} devices in turn"
+QUICKSTART = "quickstart (sync)"
+BARE = "bare Django (sync)"
 
 
 def fetch_token(url: str, headers: dict) -> dict:
@@ -68,110 +93,100 @@ def fetch_token(url: str, headers: dict) -> dict:
     return body
 
 
-def run_wrk(url: str, headers: dict, seconds: int) -> dict:
+def run_wrk(url: str, headers: dict, seconds: int, keys_file: str | None = None) -> dict:
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s"]
     command += ["-s", str(ROOT / "benches" / "token_bench.lua"), url]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    result = json.loads(output.strip().splitlines()[-1])
-    if result["non_2xx"] or result["socket_errors"]:
-        raise SystemExit(f"token_bench: {url} failed under load: {result}")
-    return result
-
-
-def summarize(results: list[dict]) -> dict:
-    requests = sum(result["requests"] for result in results)
-    seconds = sum(result["duration_us"] for result in results) / 1e6
-    return {
-        "requests": requests,
-        "rate": requests / seconds,
-        "p50_ms": max(result["p50_us"] for result in results) / 1000,
-        "p99_ms": max(result["p99_us"] for result in results) / 1000,
-    }
+    environment = {**os.environ, **({"TOKEN_BENCH_KEYS": keys_file} if keys_file else {})}
+    output = subprocess.run(
+        command, capture_output=True, text=True, check=True, env=environment
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=15, help="seconds per measured run")
-    parser.add_argument("--rounds", type=int, default=2, help="measured runs per side")
-    # One server configuration for both sides: a process per core, threads so that keep-alive
-    # connections are served while another request waits on the database.
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--rounds", type=int, default=3, help="measured runs per side")
+    parser.add_argument("--devices", type=int, default=0, help="also measure N devices in turn")
     options = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("token_bench: wrk is missing; install it with: apt-get install wrk")
 
-    environment = {
-        **os.environ,
-        **TWILIO_ENVIRONMENT,
-        "DATABASE_URL": database_url(DATABASE_NAME),
-        "DEBUG": "0",
-        "HTTPS_ONLY": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        # With DEBUG off the server starts only with collected static files.
-        "STATIC_ROOT": tempfile.mkdtemp(prefix="token-bench-static-"),
-    }
-    environment.pop("REDIS_URL", None)
+    environment = served_environment(
+        DATABASE_NAME, **TWILIO_ENVIRONMENT, DEVICES=str(max(1, options.devices))
+    )
     with fresh_database(DATABASE_NAME, prepare_with=environment):
-        key, queries = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", CREATE_AGENT],
-            cwd=ROOT,
-            env=environment,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split()[-2:]
-        ours_headers = {"Authorization": f"Token {key}"}
+        output = manage_shell(CREATE_AGENTS, environment=environment)
+        keys_line, counts_line = output.splitlines()[-2:]
+        keys, queries = keys_line.split(), counts_line.split()
+        keys_file = Path(environment["STATIC_ROOT"]) / "keys.txt"
+        keys_file.write_text("\n".join(keys) + "\n")
+        ours_headers = {"Authorization": f"Token {keys[0]}"}
 
-        server_options = ["--workers", str(options.workers), "--threads", str(options.threads)]
-        server_options += ["--worker-class", "gthread", "--log-level", "warning"]
-        ours_app, ref_app = (
-            "voiceproject.wsgi:application",
-            "benches.quickstart_token_app:application",
-        )
+        bare_environment = bare_django_environment(environment)
         with (
-            gunicorn(ours_app, options=server_options, environment=environment) as (ours_base, _),
-            gunicorn(ref_app, options=server_options, environment=environment, ready_path="/") as (
-                ref_url,
+            gunicorn("voiceproject.wsgi", options=OURS_OPTIONS, environment=environment) as (
+                ours_base,
                 _,
             ),
+            gunicorn(
+                "benches.quickstart_token_app:application",
+                options=REFERENCE_OPTIONS,
+                environment=environment,
+                ready_path="/",
+            ) as (quickstart_url, _),
+            gunicorn(
+                bare_django.APPLICATION,
+                options=REFERENCE_OPTIONS,
+                environment=bare_environment,
+                ready_path=bare_django.PATH,
+            ) as (bare_base, _),
         ):
             ours_url = ours_base + "/api/token/"
-            assert fetch_token(ours_url, ours_headers)["identity"] == "bench_agent"
-            fetch_token(ref_url, {})
+            assert fetch_token(ours_url, ours_headers)["identity"] == "bench_agent_0"
+            fetch_token(quickstart_url, {})
             sides = {
-                "ours (/api/token/, API token)": (ours_url, ours_headers),
-                "reference (quickstart)": (ref_url, {}),
-                # Context, not a target: the cheapest view of ours, one query and no DRF.
-                "django floor (/healthz)": (ours_base + "/healthz", {}),
+                OURS: (ours_url, ours_headers, None),
+                QUICKSTART: (quickstart_url, {}, None),
+                BARE: (bare_base + bare_django.PATH, {}, None),
             }
-            for url, headers in sides.values():
-                run_wrk(url, headers, 3)  # warm-up: connections, imports, caches
+            if options.devices:
+                sides[DEVICES.format(options.devices)] = (ours_url, {}, str(keys_file))
+            for url, headers, keys_path in sides.values():
+                run_wrk(url, headers, 3, keys_path)  # warm-up: connections, imports, caches
 
             results = {name: [] for name in sides}
             for _ in range(options.rounds):
-                for name, (url, headers) in sides.items():
-                    results[name].append(run_wrk(url, headers, options.duration))
+                for name, (url, headers, keys_path) in sides.items():
+                    results[name].append(run_wrk(url, headers, options.duration, keys_path))
 
-    summaries = {name: summarize(runs) for name, runs in results.items()}
-    ours, reference = (
-        summaries["ours (/api/token/, API token)"],
-        summaries["reference (quickstart)"],
-    )
+    summaries = {name: summarize_wrk_runs(runs) for name, runs in results.items()}
+    ours, quickstart, bare = summaries[OURS], summaries[QUICKSTART], summaries[BARE]
     print(
-        f"token_bench: {CONNECTIONS} connections, {options.rounds} x {options.duration} s per "
-        f"side, gunicorn gthread {options.workers} workers x {options.threads} threads, PostgreSQL"
+        f"token_bench: {CONNECTIONS} connections, {options.rounds} rounds x {options.duration} s "
+        f"per side, alternating; {os.cpu_count()} CPUs (shared); PostgreSQL"
     )
-    print(f"{'':30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'':30} {'req/s':>8} {'each round':>24} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}")
     for name, summary in summaries.items():
-        print(f"{name:30} {summary['rate']:9.1f} {summary['p50_ms']:8.1f} {summary['p99_ms']:8.1f}")
-    print(f"ratio ours/reference: {ours['rate'] / reference['rate']:.2f} (target >= 0.5)")
-    print(f"p99 ours: {ours['p99_ms']:.1f} ms (target < 50 ms)")
-    print(f"database round trips per token request: {queries} (CONN_HEALTH_CHECKS adds one)")
+        rounds = " ".join(f"{rate:.0f}" for rate in summary["rates"])
+        print(
+            f"{name:30} {summary['rate']:8.0f} {rounds:>24} {summary['p50_ms']:7.1f} "
+            f"{summary['p99_ms']:7.1f} {summary['errors']:7d}"
+        )
+    ratio = ours["rate"] / quickstart["rate"]
+    floor_ratio = ours["rate"] / bare["rate"]
+    print(f"ratio ours/quickstart: {ratio:.2f}; ours/bare Django: {floor_ratio:.2f}")
+    print(f"database round trips: first request {queries[0]}, again within a second {queries[1]}")
+    targets = {
+        "ours >= 0.5 x quickstart": ratio >= 0.5,
+        "ours p99 < 50 ms": ours["p99_ms"] < 50,
+        "no errors": all(summary["errors"] == 0 for summary in summaries.values()),
+    }
+    for target, met in targets.items():
+        print(f"target {target}: {'met' if met else 'NOT met'}")
+    sys.exit(0 if all(targets.values()) else 1)
 
 
 if __name__ == "__main__":

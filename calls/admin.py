@@ -1,33 +1,67 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from calls import tasks
-from calls.models import Call, ReconcileRun, Recording
+from calls.models import Call, CallEvent, ReconcileRun, Recording
 from voiceproject.admin import ReadOnlyAdmin
 
 # More selected calls than this would ask Twilio for too much at once.
 RECONCILE_ACTION_LIMIT = 50
 
 
+def family_page_link(call: Call) -> SafeString:
+    """A link to the call log's page of the leg's family (parents and children alike)."""
+    return format_html(
+        '<a href="{}" title="{}">family</a>', reverse("calls:detail", args=[call.sid]), call.sid
+    )
+
+
 @admin.register(Call)
 class CallAdmin(ReadOnlyAdmin[Call]):
     list_display = [
-        "sid",
-        "parent",
-        "direction",
+        "started",
+        "kind",
         "from_number",
         "to_number",
         "agent",
         "status",
-        "start_time",
-        "duration",
+        "talk_time",
+        "family",
     ]
+    list_display_links = ["started"]
     list_filter = ["status", "direction"]
-    list_select_related = ["parent", "agent"]
+    list_select_related = ["agent"]
     search_fields = ["=sid", "=parent__sid", "from_number", "to_number"]
     show_full_result_count = False
     actions = ["reconcile_with_twilio"]
+
+    @admin.display(description="start", ordering="start_time")
+    def started(self, call: Call) -> str:
+        if call.start_time is None:
+            return "not started"
+        return timezone.localtime(call.start_time).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="kind")
+    def kind(self, call: Call) -> str:
+        if call.parent_id is not None:
+            return "↳ leg"
+        return call.kind or "-"
+
+    @admin.display(description="duration", ordering="duration")
+    def talk_time(self, call: Call) -> str:
+        if call.duration is None:
+            return "-"
+        minutes, seconds = divmod(call.duration, 60)
+        return f"{minutes}:{seconds:02d}"
+
+    @admin.display(description="call log")
+    def family(self, call: Call) -> SafeString:
+        return family_page_link(call)
 
     def has_reconcile_permission(self, request: HttpRequest) -> bool:
         """Asking Twilio about calls rewrites them: it takes the permission to change calls,
@@ -36,6 +70,8 @@ class CallAdmin(ReadOnlyAdmin[Call]):
 
     @admin.action(description="Reconcile with Twilio", permissions=["reconcile"])
     def reconcile_with_twilio(self, request: HttpRequest, queryset: QuerySet[Call]) -> None:
+        """Queue one single-call run per call: the page answers at once, the runs' outcomes
+        show under Reconcile runs."""
         sids = list(queryset.values_list("sid", flat=True)[: RECONCILE_ACTION_LIMIT + 1])
         if len(sids) > RECONCILE_ACTION_LIMIT:
             self.message_user(
@@ -44,13 +80,66 @@ class CallAdmin(ReadOnlyAdmin[Call]):
                 messages.ERROR,
             )
             return
+        started = timezone.now()
         queued = [sid for sid in sids if tasks.reconcile_call_enqueue(sid=sid)]
         already = len(sids) - len(queued)
+        waiting = f" {already} already waiting were not queued again." if already else ""
+        runs_url = reverse("admin:calls_reconcilerun_changelist") + "?kind__exact=single"
+        if not tasks.runs_on_a_worker():
+            failed = ReconcileRun.objects.filter(
+                kind=ReconcileRun.Kind.SINGLE,
+                call_sid__in=queued,
+                started_at__gte=started,
+                outcome=ReconcileRun.Outcome.FAILED,
+            ).count()
+            self.message_user(
+                request,
+                format_html(
+                    "Reconciled {} call(s) here (no worker configured); {} failed.{} "
+                    '<a href="{}">Reconcile runs</a> show each outcome.',
+                    len(queued),
+                    failed,
+                    waiting,
+                    runs_url,
+                ),
+                messages.ERROR if failed else messages.SUCCESS,
+            )
+            return
         self.message_user(
             request,
-            f"Asked Twilio about {len(queued)} call(s); reconcile runs show the outcome."
-            + (f" {already} already waiting were not queued again." if already else ""),
+            format_html(
+                "Queued {} call(s) for reconciliation with Twilio.{} A worker runs them; "
+                '<a href="{}">Reconcile runs</a> show each outcome when it is done.',
+                len(queued),
+                waiting,
+                runs_url,
+            ),
         )
+
+
+@admin.register(CallEvent)
+class CallEventAdmin(ReadOnlyAdmin[CallEvent]):
+    """Every callback Twilio sent, as it arrived: what a leg's status was built from."""
+
+    list_display = ["received_at", "call", "status", "sequence_number", "timestamp", "family"]
+    list_filter = ["status"]
+    list_select_related = ["call"]
+    search_fields = ["=call__sid"]
+    show_full_result_count = False
+    fields = [
+        "call",
+        "status",
+        "sequence_number",
+        "timestamp",
+        "callback_source",
+        "received_at",
+        "parameters",
+        "delivery_digest",
+    ]
+
+    @admin.display(description="call log")
+    def family(self, event: CallEvent) -> SafeString:
+        return family_page_link(event.call)
 
 
 @admin.register(ReconcileRun)
@@ -62,18 +151,34 @@ class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
         "kind",
         "outcome",
         "call_sid",
-        "since",
-        "watermark",
-        "pages",
         "calls_seen",
         "calls_created",
         "calls_updated",
         "recordings_seen",
         "errors",
-        "error_message",
+        "error_summary",
     ]
     list_filter = ["outcome", "kind"]
     search_fields = ["=call_sid", "error_message"]
+    fieldsets = [
+        (None, {"fields": ["kind", "outcome", "error_message", "call_sid"]}),
+        ("When", {"fields": ["started_at", "heartbeat_at", "finished_at", "since", "watermark"]}),
+        (
+            "What it did",
+            {
+                "fields": [
+                    *["pages", "calls_seen", "calls_created", "calls_updated"],
+                    *["recordings_seen", "errors"],
+                ]
+            },
+        ),
+    ]
+    readonly_fields = ["started_at"]
+
+    @admin.display(description="error")
+    def error_summary(self, run: ReconcileRun) -> str:
+        message = run.error_message
+        return message if len(message) <= 80 else message[:79] + "…"
 
 
 @admin.register(Recording)

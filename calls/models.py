@@ -48,7 +48,8 @@ class Call(models.Model):
         "agents.Agent",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        # An agent with calls is deactivated, never deleted: its history stays whole.
+        on_delete=models.PROTECT,
         related_name="calls",
         help_text="Our agent on this leg, when From or To is one of our clients.",
     )
@@ -211,6 +212,17 @@ class CallEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_id} {self.status} #{self.sequence_number}"
+
+
+class StaleLegCheck(models.Model):
+    """A leg the live board found silent for RECONCILE_STALE_AFTER, queued for a single-call
+    reconcile. One row per leg: the unique call is what keeps it from being queued twice."""
+
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="stale_check")
+    queued_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.call_id} queued {self.queued_at:%Y-%m-%d %H:%M}"
 
 
 class ReconcileRun(models.Model):

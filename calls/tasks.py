@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from celery import Task, shared_task
+from celery import Task, current_app, shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -86,3 +86,8 @@ def reconcile_call(self: Task[Any, Any], sid: str) -> int:
     except reconcile.ReconcileAlreadyRunning as error:
         # Asked for by a person, so it waits its turn instead of being skipped.
         raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 600)) from None
+
+
+def runs_on_a_worker() -> bool:
+    """Whether .delay() queues to a worker, or (no broker configured) runs in this process."""
+    return not current_app.conf.task_always_eager

@@ -1,6 +1,8 @@
+import os
 import socket
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.db import connection
 
 from tests.fake_twilio import FakeTwilio
@@ -81,6 +83,20 @@ def celery_in_process():
     celery_app.conf.task_always_eager = True
     yield celery_app
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def celery_on_redis():
+    """Point the app at real Redis (REDIS_URL, as bin/test sets it) and run a worker thread."""
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    changed = {"broker_url": redis_url, "result_backend": redis_url, "task_always_eager": False}
+    previous = {name: celery_app.conf[name] for name in changed}
+    celery_app.conf.update(changed)
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+            yield celery_app
+    finally:
+        celery_app.conf.update(previous)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import jwt
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from tests.factories import AgentFactory, PhoneNumberFactory, TwimlAppFactory, UserFactory
@@ -45,6 +46,22 @@ def new_agent_form(twiml_app: TwimlApp, **changes) -> dict:
     return form
 
 
+def agent_change_form(agent, **changes) -> dict:
+    """What a supervisor submits on an agent's page; a change of None leaves a field out."""
+    form = {
+        "identity": agent.identity,
+        "twiml_app": agent.twiml_app.pk,
+        "caller_id": "",
+        "incoming_allowed": "on",
+        "is_active": "on",
+        "login_enabled": "on",
+        "unanswered_policy": "voicemail",
+        "_save": "Save",
+    }
+    form.update(changes)
+    return {name: value for name, value in form.items() if value is not None}
+
+
 def test_supervisor_sees_the_one_form_for_a_new_agent(supervisor_client):
     response = supervisor_client.get(ADD_AGENT_URL)
 
@@ -55,6 +72,7 @@ def test_supervisor_sees_the_one_form_for_a_new_agent(supervisor_client):
 
 def test_supervisor_creates_an_agent_who_logs_in_and_gets_a_token(supervisor_client, client):
     app = TwimlAppFactory()
+    PhoneNumberFactory(number="+14155550100")
 
     response = supervisor_client.post(ADD_AGENT_URL, new_agent_form(app))
 
@@ -91,9 +109,10 @@ def test_supervisor_creates_an_agent_who_logs_in_and_gets_a_token(supervisor_cli
             "Ensure this value has at most 121 characters (it has 122).",
         ),
         (
-            {"caller_id": "415 555 0100"},
+            {"caller_id": "555 0100"},
             "caller_id",
-            "Enter a valid phone number in E.164 format, for example +14155550100.",
+            "555 0100 is not a valid phone number: write it in E.164 (+14155550100) or as a "
+            "national number of US.",
         ),
         ({"password2": "something-else-9"}, "password2", "The two passwords do not match."),
         (
@@ -156,20 +175,14 @@ def test_supervisor_edits_an_agent_without_touching_its_user(supervisor_client):
     page = supervisor_client.get(url)
     response = supervisor_client.post(
         url,
-        {
-            "identity": "new_name",
-            "twiml_app": agent.twiml_app.pk,
-            "caller_id": "",
-            "incoming_allowed": "on",
-            "unanswered_policy": "voicemail",
-            "_save": "Save",
-        },
+        agent_change_form(agent, identity="new_name", is_active=None),
     )
 
     assert page.status_code == 200
     assert response.status_code == 302
     agent.refresh_from_db()
     assert (agent.identity, agent.caller_id, agent.is_active) == ("new_name", "", False)
+    assert agent.user.is_active
 
 
 @pytest.mark.parametrize(
@@ -253,7 +266,8 @@ def test_analyst_cannot_manage_agents(client):
     "identity", ["alice", "Alice_2", "_", "a" * 121, "0123456789", "support_team_EU"]
 )
 def test_twilio_client_identities_are_accepted(identity):
-    AgentFactory.build(identity=identity, twiml_app=TwimlAppFactory()).full_clean(exclude=["user"])
+    agent = AgentFactory.build(identity=identity, twiml_app=TwimlAppFactory(), caller_id="")
+    agent.full_clean(exclude=["user"])
 
 
 @pytest.mark.parametrize(
@@ -303,3 +317,120 @@ def test_numbers_that_are_not_e164_are_rejected(number):
         "Enter a valid phone number in E.164 format, for example +14155550100."
         in error.value.message_dict["number"]
     )
+
+
+def test_an_identity_differing_only_in_case_is_refused_with_a_clear_message(supervisor_client):
+    AgentFactory(identity="alice")
+    PhoneNumberFactory(number="+14155550100")
+
+    response = supervisor_client.post(
+        ADD_AGENT_URL, new_agent_form(TwimlAppFactory(), identity="Alice")
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        "An agent with this identity already exists (identities are compared regardless of case)."
+    ]
+    assert not Agent.objects.filter(identity="Alice").exists()
+
+
+def test_the_database_refuses_identities_differing_only_in_case():
+    AgentFactory(identity="alice")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AgentFactory(identity="ALICE")
+
+
+def test_a_caller_id_that_is_not_one_of_our_numbers_is_refused_with_the_twilio_error(
+    supervisor_client,
+):
+    response = supervisor_client.post(ADD_AGENT_URL, new_agent_form(TwimlAppFactory()))
+
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors["caller_id"]
+    assert "+14155550100 is not one of your phone numbers" in error
+    assert "13214" in error
+    assert not Agent.objects.exists()
+
+
+def test_a_verified_caller_id_is_accepted_when_flagged(supervisor_client):
+    response = supervisor_client.post(
+        ADD_AGENT_URL,
+        new_agent_form(TwimlAppFactory(), caller_id="+442071838750", caller_id_verified="on"),
+    )
+
+    assert response.status_code == 302
+    agent = Agent.objects.get(identity="ivan_desk")
+    assert (agent.caller_id, agent.caller_id_verified) == ("+442071838750", True)
+
+
+@pytest.mark.parametrize(
+    ("region", "typed", "stored"),
+    [
+        ("US", "+1 415 555 0100", "+14155550100"),
+        ("US", "(415) 555-0100", "+14155550100"),
+        ("US", "415.555.0100", "+14155550100"),
+        ("GB", "020 7183 8750", "+442071838750"),
+        ("GB", "+1-415-555-0100", "+14155550100"),
+    ],
+)
+def test_caller_ids_typed_in_national_formats_are_stored_as_e164(
+    supervisor_client, settings, region, typed, stored
+):
+    settings.DEFAULT_PHONE_REGION = region
+    PhoneNumberFactory(number=stored)
+
+    response = supervisor_client.post(
+        ADD_AGENT_URL, new_agent_form(TwimlAppFactory(), caller_id=typed)
+    )
+
+    assert response.status_code == 302
+    assert Agent.objects.get(identity="ivan_desk").caller_id == stored
+
+
+def test_phone_numbers_typed_in_national_formats_are_stored_as_e164(supervisor_client):
+    response = supervisor_client.post(
+        "/admin/agents/phonenumber/add/",
+        {"number": "(415) 555-0142", "friendly_name": "Sales", "unanswered_policy": "voicemail"},
+    )
+
+    assert response.status_code == 302
+    assert PhoneNumber.objects.get().number == "+14155550142"
+
+
+def test_the_agent_form_shows_and_sets_the_numbers_that_ring_the_agent(supervisor_client):
+    agent = AgentFactory(caller_id="")
+    sales, support, _ = PhoneNumberFactory(), PhoneNumberFactory(), PhoneNumberFactory()
+    sales.agents.add(agent)
+    url = f"/admin/agents/agent/{agent.pk}/change/"
+
+    page = supervisor_client.get(url)
+    response = supervisor_client.post(url, agent_change_form(agent, phone_numbers=[support.pk]))
+
+    assert list(page.context["adminform"].form["phone_numbers"].initial) == [sales]
+    assert response.status_code == 302
+    assert list(agent.phone_numbers.all()) == [support]
+
+
+def test_a_new_agent_is_put_on_the_numbers_chosen_in_its_form(supervisor_client):
+    line = PhoneNumberFactory(number="+14155550100")
+
+    response = supervisor_client.post(
+        ADD_AGENT_URL, new_agent_form(TwimlAppFactory(), phone_numbers=[line.pk])
+    )
+
+    assert response.status_code == 302
+    assert list(line.agents.values_list("identity", flat=True)) == ["ivan_desk"]
+
+
+def test_a_forwarding_number_typed_nationally_is_stored_as_e164(supervisor_client):
+    agent = AgentFactory(caller_id="")
+
+    response = supervisor_client.post(
+        f"/admin/agents/agent/{agent.pk}/change/",
+        agent_change_form(agent, unanswered_policy="forward", forward_to="(415) 555-0199"),
+    )
+
+    assert response.status_code == 302
+    agent.refresh_from_db()
+    assert (agent.unanswered_policy, agent.forward_to) == ("forward", "+14155550199")

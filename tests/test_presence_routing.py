@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from agents.constants import Availability
 from calls.models import Call
-from demo.scenarios import CallPlan, agent_to_agent, pstn_to_agents
+from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, PhoneNumberFactory, UserFactory
 from tests.twilio_requests import deliver, post_signed
@@ -84,6 +84,21 @@ def test_an_agent_on_a_call_is_not_rung_until_its_completed_callback(client):
     support_line(alice, available("bob"))
     call = pstn_to_agents(
         plan(), random.Random(1), caller="+13105550111", number=SUPPORT_LINE, identities=["alice"]
+    )
+    rest = deliver_until(client, call, "in-progress")
+
+    assert rung(ring(client)) == ["bob"]
+
+    for delivery in rest:
+        deliver(client, delivery)
+    assert sorted(rung(ring(client))) == ["alice", "bob"]
+
+
+def test_an_agent_on_an_outgoing_call_is_not_rung_until_it_ends(client):
+    alice = available("alice", caller_id=SUPPORT_LINE)
+    support_line(alice, available("bob"))
+    call = agent_to_pstn(
+        plan(), random.Random(2), identity="alice", caller_id=SUPPORT_LINE, destination=CUSTOMER
     )
     rest = deliver_until(client, call, "in-progress")
 

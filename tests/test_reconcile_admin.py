@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -36,7 +37,15 @@ def test_calls_are_read_only_in_the_admin(supervisor_client):
     assert add.status_code == 403
 
 
-def test_admin_action_reconciles_the_selected_call(
+def reconcile_action(client, *calls):
+    return client.post(
+        reverse("admin:calls_call_changelist"),
+        {"action": "reconcile_with_twilio", "_selected_action": [call.pk for call in calls]},
+        follow=True,
+    )
+
+
+def test_admin_action_without_a_worker_reconciles_the_selected_call_and_says_so(
     supervisor_client, fake_twilio, celery_in_process
 ):
     call = CallFactory(status="ringing", duration=None)
@@ -45,17 +54,55 @@ def test_admin_action_reconciles_the_selected_call(
         call.sid, start_time=started, end_time=started + timedelta(seconds=9), duration=9
     )
 
-    response = supervisor_client.post(
-        reverse("admin:calls_call_changelist"),
-        {"action": "reconcile_with_twilio", "_selected_action": [call.pk]},
-        follow=True,
-    )
+    response = reconcile_action(supervisor_client, call)
 
-    assert "Asked Twilio about 1 call(s)" in response.content.decode()
+    assert "Reconciled 1 call(s) here (no worker configured); 0 failed." in (
+        response.content.decode()
+    )
     call.refresh_from_db()
     assert (call.status, call.duration) == ("completed", 9)
     run = ReconcileRun.objects.get()
     assert (run.kind, run.call_sid, run.outcome) == ("single", call.sid, "succeeded")
+
+
+def test_admin_action_without_a_worker_reports_a_failed_run_as_failed(
+    supervisor_client, fake_twilio, celery_in_process
+):
+    unknown_to_twilio = CallFactory(status="ringing")
+
+    response = reconcile_action(supervisor_client, unknown_to_twilio)
+
+    messages = [str(message) for message in response.context["messages"]]
+    assert any("1 failed" in message for message in messages)
+    run = ReconcileRun.objects.get()
+    assert run.outcome == "failed"
+    page = supervisor_client.get(reverse("admin:calls_reconcilerun_change", args=[run.pk]))
+    assert "failed" in page.content.decode()
+    assert "404" in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_action_queues_to_the_worker_and_the_run_page_shows_the_outcome(
+    fake_twilio, celery_on_redis, client
+):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    call = CallFactory(status="ringing", duration=None)
+    fake_twilio.add_call(call.sid, start_time=timezone.now() - timedelta(hours=1), duration=4)
+
+    response = reconcile_action(client, call)
+
+    assert "Queued 1 call(s) for reconciliation with Twilio." in response.content.decode()
+    deadline = time.monotonic() + 20
+    # Only this call's run: the worker listens on a Redis queue other tests may share.
+    runs = ReconcileRun.objects.filter(call_sid=call.sid)
+    while not runs.exclude(outcome="running").exists():
+        assert time.monotonic() < deadline, "the worker never finished the run"
+        time.sleep(0.05)
+    run = runs.get()
+    page = client.get(reverse("admin:calls_reconcilerun_change", args=[run.pk]))
+    assert run.outcome == "succeeded"
+    assert "succeeded" in page.content.decode()
+    assert Call.objects.get(pk=call.pk).status == "completed"
 
 
 def test_failed_runs_are_listed_with_their_error(supervisor_client):

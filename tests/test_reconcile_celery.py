@@ -1,8 +1,6 @@
-import os
 from datetime import timedelta
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from calls import tasks
@@ -11,20 +9,6 @@ from tests.factories import random_sid
 from voiceproject.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def celery_on_redis():
-    """Point the app at real Redis (REDIS_URL, as bin/test sets it) and run a worker thread."""
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-    changed = {"broker_url": redis_url, "result_backend": redis_url, "task_always_eager": False}
-    previous = {name: celery_app.conf[name] for name in changed}
-    celery_app.conf.update(changed)
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
-            yield celery_app
-    finally:
-        celery_app.conf.update(previous)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -343,7 +343,7 @@ def test_analysts_cannot_run_reconcile_with_twilio(live_server):
 
     response = admin_reconcile(analyst, live_server, [call])
 
-    assert "Asked Twilio" not in response.text
+    assert "for reconciliation with Twilio" not in response.text
     assert 'value="reconcile_with_twilio"' not in response.text
 
 
@@ -369,8 +369,8 @@ def test_a_call_already_queued_for_reconcile_is_not_queued_again(
     first = admin_reconcile(supervisor, live_server, [call])
     second = admin_reconcile(supervisor, live_server, [call])
 
-    assert "Asked Twilio about 1 call(s)" in first.text
-    assert "Asked Twilio about 0 call(s)" in second.text
+    assert "Queued 1 call(s) for reconciliation with Twilio." in first.text
+    assert "Queued 0 call(s) for reconciliation with Twilio." in second.text
     assert "1 already waiting were not queued again" in second.text
 
 

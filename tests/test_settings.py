@@ -45,6 +45,11 @@ VARIABLES_UNDER_TEST = [
     "CELERY_BROKER_URL",
     "CELERY_RESULT_BACKEND",
     "RECONCILE_PAGE_SIZE",
+    "DEFAULT_PHONE_REGION",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL",
 ]
 HTTPS_SETTINGS = [
     "SECURE_SSL_REDIRECT",
@@ -282,6 +287,9 @@ def test_without_database_url_the_database_is_a_local_sqlite_file(read_settings,
         ({"TWILIO_API_BASE_URL": "api.twilio.com"}, "TWILIO_API_BASE_URL must be a https://"),
         ({"DATABASE_URL": "mysql://db/voice"}, "DATABASE_URL must be a sqlite://"),
         ({"CSRF_TRUSTED_ORIGINS": "voice.example.com"}, "CSRF_TRUSTED_ORIGINS has a malformed"),
+        ({"DEFAULT_PHONE_REGION": "XX"}, "DEFAULT_PHONE_REGION must be AC, AD, AE"),
+        ({"EMAIL_USE_SSL": "1", "EMAIL_USE_TLS": "1"}, "Set EMAIL_USE_TLS or EMAIL_USE_SSL, not"),
+        ({"EMAIL_PORT": "0"}, "EMAIL_PORT must be between 1 and 65535"),
     ],
 )
 def test_bad_values_stop_start_up_with_a_message_naming_the_variable(
@@ -311,6 +319,20 @@ def test_well_formed_values_of_each_kind_are_read(read_settings):
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6379/2"
     assert values["TWILIO_WEBHOOK_BASE_URL"] == "https://voice.example.com"
     assert values["CSRF_TRUSTED_ORIGINS"] == ["https://voice.example.com", "https://*.example.org"]
+
+
+def test_mail_is_printed_unless_an_smtp_host_is_set(read_settings):
+    printed = read_settings()
+    sent = read_settings(EMAIL_HOST="smtp.example.com", EMAIL_USE_SSL="1", EMAIL_PORT="465")
+
+    assert printed["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert sent["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (sent["EMAIL_USE_SSL"], sent["EMAIL_USE_TLS"], sent["EMAIL_PORT"]) == (True, False, 465)
+
+
+def test_the_phone_region_is_read_in_any_case(read_settings):
+    assert read_settings()["DEFAULT_PHONE_REGION"] == "US"
+    assert read_settings(DEFAULT_PHONE_REGION="gb")["DEFAULT_PHONE_REGION"] == "GB"
 
 
 @pytest.mark.parametrize(("value", "expected"), [("1", True), ("yes", True), ("Off", False)])

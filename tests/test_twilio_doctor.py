@@ -10,7 +10,7 @@ from agents.doctor import Level, twilio_doctor
 from agents.models import Agent, TwimlApp
 from tests.factories import AgentFactory, PhoneNumberFactory, TwimlAppFactory
 from tests.fake_twilio import Fault
-from tests.twilio_account import configured_account
+from tests.twilio_account import VERIFIED_CALLER_ID, configured_account
 
 pytestmark = pytest.mark.django_db
 
@@ -196,6 +196,25 @@ def test_a_caller_id_that_is_not_the_accounts_fails_with_13214(account):
     assert level is Level.FAIL
     assert message.startswith("Agent carol's caller ID +16505550123 is neither")
     assert "13214" in message
+
+
+def test_a_caller_id_marked_verified_that_twilio_does_not_list_fails(account):
+    AgentFactory(
+        identity="dave", twiml_app=account.app, caller_id="+16505550123", caller_id_verified=True
+    )
+
+    [(level, message)] = findings_of("caller IDs")
+
+    assert level is Level.FAIL
+    assert "nor a verified caller ID although marked verified in the admin" in message
+
+
+def test_a_caller_id_marked_verified_that_twilio_lists_passes(account):
+    AgentFactory(twiml_app=account.app, caller_id=VERIFIED_CALLER_ID, caller_id_verified=True)
+
+    assert findings_of("caller IDs") == [
+        (Level.OK, "Every agent's caller ID belongs to the account.")
+    ]
 
 
 def test_a_caller_id_that_is_one_of_the_accounts_numbers_passes(account):

@@ -254,6 +254,7 @@ def test_an_agent_who_records_records_her_outgoing_calls(client):
 
 def test_a_supervisor_sets_an_agents_policy_in_the_admin_and_forward_needs_a_number(client):
     agent = AgentFactory(identity="bob")
+    PhoneNumberFactory(number=agent.caller_id)  # a caller ID must be one of our numbers
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     form = {
         "identity": "bob",
@@ -261,6 +262,7 @@ def test_a_supervisor_sets_an_agents_policy_in_the_admin_and_forward_needs_a_num
         "caller_id": agent.caller_id,
         "incoming_allowed": "on",
         "is_active": "on",
+        "login_enabled": "on",
         "unanswered_policy": "forward",
         "unanswered_greeting": "",
         "forward_to": "",

@@ -62,6 +62,11 @@ def deliver(client, delivery: Delivery):
     return post_signed(client, WEBHOOK_PATHS[delivery.webhook], delivery.parameters)
 
 
+def deliver_over_http(base_url: str, delivery: Delivery) -> requests.Response:
+    """Send a delivery to a live server over real HTTP, signed for its URL as Twilio signs."""
+    return post_signed_over_http(base_url + WEBHOOK_PATHS[delivery.webhook], delivery.parameters)
+
+
 PLAN = CallPlan(
     account_sid=TEST_ACCOUNT_SID,
     application_sid="AP" + "d" * 32,

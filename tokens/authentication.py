@@ -1,5 +1,7 @@
 """API token authentication, shaped for the token endpoint: the hot path of every softphone."""
 
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 # any other field of these models loads on first use. Model.from_db wants them in the
 # model's own field order.
 WANTED: dict[type[Model], set[str]] = {
-    ApiToken: {"id", "user_id", "password_digest"},
+    ApiToken: {"id", "user_id", "password_digest", "expires_at"},
     User: {"id", "password", "username", "is_active", "is_staff", "is_superuser"},
     Agent: {"id", "user_id", "identity", "twiml_app_id", "incoming_allowed", "is_active"},
     TwimlApp: {"id", "sid", "apn_credential_sid", "fcm_credential_sid"},
@@ -69,22 +71,86 @@ class AgentTokenAuthentication(TokenAuthentication):
     """
 
     def authenticate_credentials(self, key: str) -> tuple["UserModel", ApiToken]:
-        with connection.cursor() as cursor:
-            cursor.execute(TOKEN_OWNER_SQL, [api_token_key_hash(key), timezone.now()])
-            row = cursor.fetchone()
+        row = self.token_owner_row(key_hash=api_token_key_hash(key))
         if row is None:
             raise AuthenticationFailed("Invalid or expired token.")
         token, user = _token_and_user_from_row(row)
+        if token.expires_at <= timezone.now():
+            raise AuthenticationFailed("Invalid or expired token.")
         if not user.is_active:
             raise AuthenticationFailed("User inactive or deleted.")
         if not api_token_matches_password(token=token, password_hash=user.password):
             raise AuthenticationFailed("The password changed since this token was made.")
         return user, token
 
+    def token_owner_row(self, *, key_hash: str) -> tuple[Any, ...] | None:
+        """The token's row with its user, agent and TwiML App; None for an unknown or expired
+        token."""
+        with connection.cursor() as cursor:
+            cursor.execute(TOKEN_OWNER_SQL, [key_hash, timezone.now()])
+            row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
+
+
+class RecentTokenOwners:
+    """The rows of the tokens this process authenticated in the last MAX_AGE seconds.
+
+    A device that asks again within that time (a softphone restarting, a burst of tabs, a
+    retry) costs no database round trip. Nothing here is shared between processes, so no
+    message has to reach them: an entry is forgotten MAX_AGE seconds after it was read,
+    which bounds how long any process can act on a user deactivated, a password changed,
+    an agent or app edited or a token revoked elsewhere. The process that makes such a
+    change through the ORM forgets every entry at once (tokens.signals).
+    """
+
+    MAX_AGE = 1.0
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[float, tuple[Any, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> tuple[Any, ...] | None:
+        entry = self._rows.get(key_hash)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key_hash: str, row: tuple[Any, ...], *, read_at: float) -> None:
+        with self._lock:
+            if len(self._rows) >= self.MAX_ENTRIES:
+                now = time.monotonic()
+                self._rows = {key: entry for key, entry in self._rows.items() if entry[0] > now}
+                if len(self._rows) >= self.MAX_ENTRIES:
+                    self._rows = {}
+            self._rows[key_hash] = (read_at + self.MAX_AGE, row)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows = {}
+
+
+recent_token_owners = RecentTokenOwners()
+
+
+class RecentAgentTokenAuthentication(AgentTokenAuthentication):
+    """AgentTokenAuthentication that reuses the row read in the last second, for the token
+    endpoint alone: the one path a device repeats, and one that changes nothing."""
+
+    def token_owner_row(self, *, key_hash: str) -> tuple[Any, ...] | None:
+        row = recent_token_owners.get(key_hash)
+        if row is None:
+            # Timed before the query: an entry never outlives what it read by MAX_AGE.
+            read_at = time.monotonic()
+            row = super().token_owner_row(key_hash=key_hash)
+            if row is not None:
+                recent_token_owners.put(key_hash, row, read_at=read_at)
+        return row
+
 
 def _token_and_user_from_row(row: tuple[Any, ...]) -> tuple[ApiToken, "UserModel"]:
     """Build the token and its user with its agent (or None) cached on it, as select_related
-    would."""
+    would. New instances every time: the row may serve several requests."""
     values = iter(row)
     loaded = {model: [next(values) for _ in names] for model, names in LOADED_FIELDS.items()}
     db = connection.alias

@@ -77,6 +77,38 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
+# The hot paths, by URL name, and the middleware each runs (voiceproject/handlers.py serves
+# them with these lists instead of MIDDLEWARE): MIDDLEWARE without what only pages use, so
+# that a check added to MIDDLEWARE applies to them too. Kept: SecurityMiddleware (the HTTPS
+# redirect, its headers), CommonMiddleware (ALLOWED_HOSTS, refused user agents). Webhooks
+# are signed, CSRF-exempt form posts answered with TwiML or 204: no session, messages,
+# static files, page to frame or to guard with a Content-Security-Policy, or login to lock
+# out. The AccessToken endpoint answers JSON to a device token or a browser's session, so it
+# keeps the session and the lazy user; DRF checks CSRF itself for a session's POST.
+PAGE_MIDDLEWARE = [
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+SESSION_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+WEBHOOK_MIDDLEWARE = [
+    name for name in MIDDLEWARE if name not in PAGE_MIDDLEWARE + SESSION_MIDDLEWARE
+]
+HOT_PATH_MIDDLEWARE = {
+    "webhooks:voice": WEBHOOK_MIDDLEWARE,
+    "webhooks:voice-fallback": WEBHOOK_MIDDLEWARE,
+    "webhooks:status": WEBHOOK_MIDDLEWARE,
+    "webhooks:dial-action": WEBHOOK_MIDDLEWARE,
+    "webhooks:voicemail-done": WEBHOOK_MIDDLEWARE,
+    "webhooks:recording": WEBHOOK_MIDDLEWARE,
+    "api-access-token": [name for name in MIDDLEWARE if name not in PAGE_MIDDLEWARE],
+}
 
 # django-axes first: it refuses a locked-out username or address before any password check.
 AUTHENTICATION_BACKENDS = [
@@ -235,6 +267,25 @@ DEFAULT_PHONE_REGION = env_choice(
 # The call log's service level: the share of inbound calls answered within this many seconds.
 SERVICE_LEVEL_SECONDS = env_int("SERVICE_LEVEL_SECONDS", default=20, minimum=1, maximum=3600)
 
+
+# Mail: password resets. Sent by SMTP through EMAIL_HOST when it is set; otherwise printed
+# to the server's output (Django's console backend), so the demo works without a mail server.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", default=587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+# STARTTLS on port 587 by default; EMAIL_USE_SSL=1 for implicit TLS (port 465) instead.
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=10, minimum=1, maximum=300)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="voice@localhost")
 # Presence. Availability set by the browser softphone lapses to offline after this many
 # seconds without a heartbeat (the page heartbeats every third of it); set through the API
 # by a mobile app, it does not lapse.

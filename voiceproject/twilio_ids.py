@@ -81,6 +81,21 @@ def is_e164(value: str) -> bool:
     return phonenumbers.is_valid_number(number)
 
 
+def e164_from_typed(value: str, *, region: str) -> str | None:
+    """The E.164 form of a phone number as a person types it, None if it is not a valid one.
+
+    Accepts E.164 with spaces or punctuation (`+1 415 555 0100`) and national formats of
+    `region` (an ISO country code, e.g. `(415) 555-0100` for US).
+    """
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 # A Voice SDK client in From/To is written client:<identity>.
 CLIENT_PREFIX = "client:"
 # The direction of the child leg <Dial> creates: its To is the party dialled.

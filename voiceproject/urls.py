@@ -6,13 +6,42 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from agents import views as agent_views
 from agents.setup_admin import twilio_setup_view
+from calls.live import urls as live_urls
 from voiceproject import views
+
+admin.site.site_header = "Voice server administration"
+admin.site.site_title = "Voice server admin"
+admin.site.index_title = "Agents, numbers and calls"
+# The app list beside every page would take a fifth of a 1280 px screen from the call list.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", agent_views.home, name="home"),
     path("phone/", agent_views.phone, name="phone"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("password_reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password_reset/done/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("csp-report/", views.csp_report, name="csp-report"),
     path(
@@ -22,6 +51,8 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/", include("tokens.urls")),
+    # Before the call log's <sid>/ routes, which would read "live" as a SID.
+    path("api/calls/live/", include(live_urls.api_urlpatterns)),
     path("api/", include("calls.presence.urls")),
     path("api/calls/", include("calls.log.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -32,6 +63,7 @@ urlpatterns = [
         login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
         name="api-docs",
     ),
+    path("calls/live/", include(live_urls.urlpatterns)),
     path("calls/", include("calls.log.urls")),
     path("recordings/", include("calls.recordings.urls")),
     path("twilio/", include("calls.webhooks.urls")),

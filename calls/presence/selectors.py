@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agents.models import Agent
 from agents.presence import agent_current_availability, agents_with_current_availability
@@ -29,9 +29,16 @@ def live_legs(*, now: datetime) -> QuerySet[Call]:
     )
 
 
+def _talking_for(agent: Agent | OuterRef) -> Q:
+    """A live leg is the agent's own, or the child of its leg: on an agent's outgoing call
+    Twilio sends no `answered` callback for the agent's (parent) leg, only for the child
+    that reached the dialled party."""
+    return Q(agent=agent) | Q(parent__agent=agent)
+
+
 def agents_with_presence(agents: QuerySet[Agent], *, now: datetime) -> QuerySet[Agent]:
-    """Annotate `current_availability` and `on_call` (one of the agent's legs is live)."""
-    on_call = Exists(live_legs(now=now).filter(agent=OuterRef("pk")))
+    """Annotate `current_availability` and `on_call` (one of the agent's calls is live)."""
+    on_call = Exists(live_legs(now=now).filter(_talking_for(OuterRef("pk"))))
     return agents_with_current_availability(agents, now=now).annotate(on_call=on_call)
 
 
@@ -40,7 +47,7 @@ def agent_presence(*, agent: Agent, now: datetime) -> AgentPresence:
     return AgentPresence(
         identity=agent.identity,
         availability=availability,
-        on_call=live_legs(now=now).filter(agent=agent).exists(),
+        on_call=live_legs(now=now).filter(_talking_for(agent)).exists(),
         since=since,
     )
 

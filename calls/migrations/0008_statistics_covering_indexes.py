@@ -6,8 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0007_call_handling'),
-        ('calls', '0006_fill_family_facts'),
+        ('calls', '0007_agent_protected_stale_leg_checks'),
     ]
 
     operations = [

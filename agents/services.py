@@ -1,0 +1,67 @@
+"""Writes to agents' accounts: deactivation, the login switch and passwords.
+
+Saving a user's password or active flag revokes the API tokens it no longer allows
+(tokens.signals); browser sessions end by themselves, because Django checks on every
+request that the user is still active and that the session was made with the current
+password.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, User
+from django.db import transaction
+from django.utils import timezone
+
+from agents.constants import Availability, PresenceSource
+from agents.models import Agent
+from agents.presence import presence_set
+
+
+def user_account_manageable_by(*, manager: AbstractBaseUser, user: AbstractBaseUser) -> bool:
+    """Whether `manager` may set `user`'s password or switch its login from an agent's page.
+
+    Supervisors manage agents' logins only: an agent profile on a staff or superuser account
+    must not let them take that account over. Superusers manage every account.
+    """
+    if getattr(manager, "is_superuser", False):
+        return True
+    return not (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+
+
+@transaction.atomic
+def agent_deactivate(*, agent: Agent, by: User) -> None:
+    """Take an agent out of service for good, keeping its call history: it is never dialled
+    again, gets no AccessToken, can no longer log in, and is offline."""
+    agent.is_active = False
+    agent.save(update_fields=["is_active", "updated_at"])
+    presence_set(
+        agent=agent,
+        availability=Availability.OFFLINE,
+        source=PresenceSource.ADMIN,
+        changed_by=by,
+        heartbeat=False,
+        now=timezone.now(),
+    )
+    user_login_set(user=agent.user, enabled=False)
+
+
+@transaction.atomic
+def agent_delete(*, agent: Agent, disable_login: bool) -> None:
+    """Delete an agent without calls (the database refuses otherwise); with `disable_login`,
+    its user can no longer log in either, rather than lingering as a login with no role."""
+    user = agent.user
+    agent.delete()
+    if disable_login:
+        user_login_set(user=user, enabled=False)
+
+
+@transaction.atomic
+def user_login_set(*, user: AbstractBaseUser, enabled: bool) -> None:
+    """Enable or disable the user's login; disabling also revokes its API tokens."""
+    user.is_active = enabled
+    user.save(update_fields=["is_active"])
+
+
+@transaction.atomic
+def user_password_set(*, user: AbstractBaseUser, password: str) -> None:
+    """Set a new password: every session made with the old one ends, API tokens are revoked."""
+    user.set_password(password)
+    user.save(update_fields=["password"])

@@ -1,0 +1,1 @@
+"""No settings: gunicorn's defaults, for the reference servers the benchmarks run."""

@@ -1,0 +1,202 @@
+"""What the live board shows: the families not yet ended, the agents, and today's counts.
+
+Who sees which families is the call log's rule (calls.log.access); agents see only
+themselves in the list of agents.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from agents.models import Agent
+from agents.presence import agent_current_availability
+from calls.constants import TERMINAL_STATUSES, CallStatus, FamilyOutcome
+from calls.family_facts import outcome_condition
+from calls.log.access import (
+    User,
+    call_families_visible_to,
+    call_log_agent_id,
+    call_log_sees_everything,
+)
+from calls.models import Call
+from calls.presence.selectors import agents_with_presence
+
+# Families shown at most: far more than a contact centre has at once, and a bound on the
+# cost of one poll when lost callbacks leave many families open.
+LIVE_FAMILIES_LIMIT = 200
+NOT_ENDED_STATUSES = [status for status in CallStatus.values if status not in TERMINAL_STATUSES]
+
+
+@dataclass(frozen=True)
+class LiveLeg:
+    sid: str
+    status: str
+    agent: str | None  # identity
+    to: str
+    stale: bool  # no news for RECONCILE_STALE_AFTER: a single-call reconcile is queued
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    sid: str
+    kind: str
+    from_address: str
+    to: str
+    started_at: datetime
+    legs: list[LiveLeg]  # the parent first, then its children in the order they started
+
+
+@dataclass(frozen=True)
+class LiveAgent:
+    identity: str
+    availability: str
+    on_call: bool  # calls.presence's rule: one of the agent's legs is in progress
+    with_address: str | None  # the other party of the call the agent is talking on
+    since: datetime | None  # on a call: since it was answered; else since its availability
+
+
+@dataclass(frozen=True)
+class LiveCounts:
+    ringing: int  # families not ended and not yet answered
+    in_progress: int  # families not ended with a leg talking
+    answered_today: int  # families started today (TIME_ZONE) that ended answered
+    missed_today: int  # ... that ended unanswered or in voicemail (calls.family_facts)
+
+
+@dataclass(frozen=True)
+class LiveBoard:
+    calls: list[LiveCall]
+    agents: list[LiveAgent]
+    counts: LiveCounts
+    stale_legs: list[Call]
+
+
+def leg_is_stale(leg: Call, *, now: datetime) -> bool:
+    """A leg not ended whose row nothing has touched (callback or reconcile) for too long."""
+    silent_since = now - timedelta(seconds=settings.RECONCILE_STALE_AFTER)
+    return leg.status not in TERMINAL_STATUSES and leg.updated_at < silent_since
+
+
+def live_families(*, user: User) -> QuerySet[Call]:
+    """Parent legs of the families the user may see that have not ended, oldest first."""
+    return (
+        call_families_visible_to(user)
+        .filter(outcome_condition(FamilyOutcome.IN_PROGRESS))
+        .order_by("created_at", "id")
+    )
+
+
+def live_board(*, user: User, now: datetime) -> LiveBoard:
+    """Everything the live board shows, in four queries."""
+    parents = list(live_families(user=user)[:LIVE_FAMILIES_LIMIT])
+    children_by_parent: dict[int, list[Call]] = {parent.pk: [] for parent in parents}
+    children = Call.objects.filter(parent_id__in=children_by_parent).select_related("agent")
+    for child in children.order_by("created_at", "id"):
+        children_by_parent[child.parent_id].append(child)  # type: ignore[index]
+    calls, stale_legs = [], []
+    for parent in parents:
+        legs = [parent, *children_by_parent[parent.pk]]
+        stale_legs += [leg for leg in legs if leg_is_stale(leg, now=now)]
+        calls.append(_live_call(parent, legs, now=now))
+    return LiveBoard(
+        calls=calls,
+        agents=_live_agents(user=user, now=now, parents=parents, children=children_by_parent),
+        counts=_live_counts(user=user, now=now, parents=parents, children=children_by_parent),
+        stale_legs=stale_legs,
+    )
+
+
+def _live_call(parent: Call, legs: list[Call], *, now: datetime) -> LiveCall:
+    return LiveCall(
+        sid=parent.sid,
+        kind=parent.kind,
+        from_address=parent.from_number,
+        to=parent.to_number,
+        started_at=parent.start_time or parent.created_at,
+        legs=[
+            LiveLeg(
+                sid=leg.sid,
+                status=leg.status,
+                agent=leg.agent.identity if leg.agent else None,
+                to=leg.to_number,
+                stale=leg_is_stale(leg, now=now),
+            )
+            for leg in legs
+        ],
+    )
+
+
+def _talking(legs: list[Call]) -> bool:
+    return any(leg.status == CallStatus.IN_PROGRESS for leg in legs)
+
+
+def _live_agents(
+    *, user: User, now: datetime, parents: list[Call], children: dict[int, list[Call]]
+) -> list[LiveAgent]:
+    """Every active agent (an agent sees only itself) with its presence, and the leg of the
+    board it talks on."""
+    agents = agents_with_presence(
+        Agent.objects.filter(is_active=True).order_by("identity"), now=now
+    )
+    if not call_log_sees_everything(user):
+        own_agent_id = call_log_agent_id(user)
+        agents = agents.filter(id=own_agent_id) if own_agent_id is not None else agents.none()
+    # agent id -> (the leg talking, the family's parent). The parent's agent talks too while a
+    # child is answered: Twilio sends no `answered` callback for the calling agent's own leg.
+    talking: dict[int, tuple[Call, Call]] = {}
+    for parent in parents:
+        for leg in [parent, *children[parent.pk]]:
+            if leg.status == CallStatus.IN_PROGRESS:
+                for agent_id in (leg.agent_id, parent.agent_id):
+                    if agent_id is not None:
+                        talking.setdefault(agent_id, (leg, parent))
+    return [_live_agent(agent, talking.get(agent.pk), now=now) for agent in agents]
+
+
+def _live_agent(agent: Agent, talking: tuple[Call, Call] | None, *, now: datetime) -> LiveAgent:
+    availability, available_since = agent_current_availability(agent=agent, now=now)
+    on_call: bool = agent.on_call  # type: ignore[attr-defined]  # agents_with_presence
+    if not on_call or talking is None:
+        return LiveAgent(
+            identity=agent.identity,
+            availability=availability,
+            on_call=on_call,
+            with_address=None,
+            since=None if on_call else available_since,
+        )
+    leg, parent = talking
+    is_caller = parent.from_number == agent.client_address
+    return LiveAgent(
+        identity=agent.identity,
+        availability=availability,
+        on_call=True,
+        with_address=parent.to_number if is_caller else parent.from_number,
+        since=leg.answer_time or leg.status_changed_at or leg.start_time,
+    )
+
+
+def _live_counts(
+    *, user: User, now: datetime, parents: list[Call], children: dict[int, list[Call]]
+) -> LiveCounts:
+    in_progress = sum(1 for parent in parents if _talking([parent, *children[parent.pk]]))
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    missed = outcome_condition(FamilyOutcome.UNANSWERED) | outcome_condition(
+        FamilyOutcome.VOICEMAIL
+    )
+    ended_today = (
+        call_families_visible_to(user)
+        .filter(start_time__gte=today)
+        .aggregate(
+            answered=Count("id", filter=outcome_condition(FamilyOutcome.ANSWERED)),
+            missed=Count("id", filter=missed),
+        )
+    )
+    return LiveCounts(
+        ringing=len(parents) - in_progress,
+        in_progress=in_progress,
+        answered_today=ended_today["answered"],
+        missed_today=ended_today["missed"],
+    )

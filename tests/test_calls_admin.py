@@ -1,0 +1,59 @@
+"""The Calls, Call events and Reconcile runs pages of the admin, as a supervisor uses them."""
+
+import pytest
+from django.urls import reverse
+
+from calls.models import CallEvent
+from tests.factories import AgentFactory, CallFactory, UserFactory
+from voiceproject.roles import SUPERVISORS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def supervisor_client(client):
+    client.force_login(UserFactory(is_staff=True, groups=[SUPERVISORS]))
+    return client
+
+
+def test_the_calls_list_shows_what_a_supervisor_needs_with_a_link_to_the_family(
+    supervisor_client,
+):
+    agent = AgentFactory(identity="alice")
+    parent = CallFactory(from_number="+14155550199", to_number="+14155550100", duration=61)
+    CallFactory(parent=parent, direction="outbound-dial", to_number="client:alice", agent=agent)
+
+    response = supervisor_client.get(reverse("admin:calls_call_changelist"))
+
+    headers = [str(header["text"]) for header in response.context["result_headers"][1:]]
+    assert headers == ["start", "kind", "from", "to", "agent", "status", "duration", "call log"]
+    text = response.content.decode()
+    assert f'href="/calls/{parent.sid}/"' in text
+    assert "Inbound" in text
+    assert "1:01" in text
+
+
+def test_call_events_are_viewable_but_read_only_for_supervisors(supervisor_client):
+    call = CallFactory()
+    event = CallEvent.objects.create(
+        call=call, status="ringing", parameters={"CallSid": call.sid}, delivery_digest="d" * 64
+    )
+
+    listing = supervisor_client.get(reverse("admin:calls_callevent_changelist"))
+    detail = supervisor_client.get(reverse("admin:calls_callevent_change", args=[event.pk]))
+    change = supervisor_client.post(reverse("admin:calls_callevent_change", args=[event.pk]), {})
+
+    assert listing.status_code == 200
+    assert detail.status_code == 200
+    assert call.sid in detail.content.decode()
+    assert change.status_code == 403
+
+
+def test_reconcile_runs_are_viewable_by_supervisors(supervisor_client):
+    assert supervisor_client.get(reverse("admin:calls_reconcilerun_changelist")).status_code == 200
+
+
+def test_the_admin_carries_the_projects_name(supervisor_client):
+    response = supervisor_client.get(reverse("admin:index"))
+
+    assert "Voice server administration" in response.content.decode()

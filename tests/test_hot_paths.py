@@ -1,0 +1,186 @@
+"""The two hot paths as gunicorn serves them: Twilio's webhooks and /api/token/ through lean
+handlers, and token owners remembered for at most a second in each worker process."""
+
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from calls.webhooks import urls as webhook_urls
+from tests.conftest import TEST_ACCOUNT_SID
+from tests.factories import AgentFactory, api_token_header
+from tests.test_production import (  # noqa: F401  (fixtures)
+    processes,
+    production_environment,
+    run_manage,
+    start_web_server,
+)
+from tests.twilio_requests import post_signed_over_http
+from tokens.authentication import RecentTokenOwners
+from tokens.models import ApiToken
+
+URL = "/api/token/"
+# What Chromium and Firefox send when a page is opened.
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.fixture
+def two_workers(production_environment, processes, tmp_path):  # noqa: F811
+    """gunicorn as operators start it, with two worker processes; yields its base URL."""
+    # API tokens are bound to the password through SECRET_KEY: the server must share ours.
+    env = {**production_environment, "WEB_CONCURRENCY": "2", "SECRET_KEY": settings.SECRET_KEY}
+    collected = run_manage("collectstatic", "--no-input", "-v0", **env)
+    assert collected.returncode == 0, collected.stderr
+    return start_web_server(processes, env, tmp_path)
+
+
+def seconds_until_every_answer_is(status: int, *, url: str, headers: dict) -> float:
+    """Ask again and again, on new connections so that both workers answer; the time from now
+    until the first answer of a run of 20 with `status`."""
+    began = time.monotonic()
+    first_of_run, run = None, 0
+    while run < 20 and time.monotonic() - began < 10:
+        answer = requests.get(url, headers=headers, timeout=5).status_code
+        if answer == status:
+            first_of_run = first_of_run if run else time.monotonic()
+            run += 1
+        else:
+            run = 0
+    assert run == 20, f"still not {status} after 10 s"
+    return first_of_run - began
+
+
+def deactivate_user(agent):
+    agent.user.is_active = False
+    agent.user.save()
+
+
+def change_password(agent):
+    agent.user.set_password("a brand new password")
+    agent.user.save()
+
+
+def deactivate_agent(agent):
+    agent.is_active = False
+    agent.save()
+
+
+def revoke_token(agent):
+    ApiToken.objects.filter(user=agent.user).delete()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        (deactivate_user, 401),
+        (change_password, 401),
+        (deactivate_agent, 403),
+        (revoke_token, 401),
+    ],
+)
+def test_a_change_made_in_another_process_reaches_every_worker_within_a_second(
+    two_workers, change, status
+):
+    agent = AgentFactory()
+    headers = api_token_header(agent.user)
+    for _ in range(20):  # both workers now remember the token's owner
+        assert requests.get(two_workers + URL, headers=headers, timeout=5).status_code == 200
+
+    change(agent)
+    waited = seconds_until_every_answer_is(status, url=two_workers + URL, headers=headers)
+
+    assert waited <= RecentTokenOwners.MAX_AGE + 0.25
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hot_paths_skip_the_pages_middleware_and_pages_keep_it(two_workers):
+    agent = AgentFactory()
+    callback = {
+        "AccountSid": TEST_ACCOUNT_SID,
+        "CallSid": "CA" + "1" * 32,
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "From": "+12125550123",
+        "To": "+14155550100",
+    }
+
+    webhook = post_signed_over_http(two_workers + "/twilio/status/", callback)
+    token = requests.get(two_workers + URL, headers=api_token_header(agent.user), timeout=5)
+    page = requests.get(two_workers + "/login/", timeout=5)
+
+    assert webhook.status_code == 204
+    assert token.status_code == 200
+    for answer in (webhook, token):
+        assert "Content-Security-Policy" not in answer.headers
+        assert "Set-Cookie" not in answer.headers
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in token.headers["Cache-Control"]
+    assert "Content-Security-Policy" in page.headers
+    assert page.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hot_paths_still_refuse_a_host_not_allowed(two_workers):
+    answer = requests.get(two_workers + URL, headers={"Host": "evil.example"}, timeout=5)
+
+    assert answer.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_token_asked_again_within_a_second_costs_no_query(client, django_assert_num_queries):
+    agent = AgentFactory()
+    headers = api_token_header(agent.user)
+    client.get(URL, headers=headers)
+
+    with django_assert_num_queries(0):
+        response = client.get(URL, headers=headers)
+
+    assert response.json()["identity"] == agent.identity
+
+
+@pytest.mark.django_db
+def test_a_change_in_this_process_is_seen_at_once(client):
+    agent = AgentFactory()
+    headers = api_token_header(agent.user)
+    client.get(URL, headers=headers)
+
+    deactivate_agent(agent)
+
+    assert client.get(URL, headers=headers).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_remembered_token_still_expires_on_time(client):
+    agent = AgentFactory()
+    headers = api_token_header(agent.user)
+    ApiToken.objects.filter(user=agent.user).update(
+        expires_at=timezone.now() + timedelta(seconds=0.3)
+    )
+    assert client.get(URL, headers=headers).status_code == 200
+
+    time.sleep(0.4)
+
+    assert client.get(URL, headers=headers).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_browser_opening_the_token_url_gets_json_not_a_page(client):
+    agent = AgentFactory()
+    client.force_login(agent.user)
+
+    response = client.get(URL, headers={"Accept": BROWSER_ACCEPT})
+
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["identity"] == agent.identity
+
+
+def test_every_twilio_webhook_takes_the_webhooks_lean_path():
+    names = {f"webhooks:{pattern.name}" for pattern in webhook_urls.urlpatterns}
+
+    assert {name: settings.HOT_PATH_MIDDLEWARE.get(name) for name in names} == dict.fromkeys(
+        names, settings.WEBHOOK_MIDDLEWARE
+    )

@@ -1,0 +1,114 @@
+// The live board: polls /api/calls/live/ (its URL and period come from data- attributes of
+// #live-board), redraws when the answer changed (ETag), and ticks elapsed times every second.
+// Everything from the server is written with textContent, never as HTML.
+"use strict";
+
+(function () {
+  const board = document.getElementById("live-board");
+  if (!board) return;
+  const apiUrl = board.dataset.apiUrl;
+  const familyUrl = board.dataset.familyUrl;
+  const period = Number(board.dataset.pollMilliseconds) || 1000;
+  const status = document.getElementById("live-status");
+  let etag = null;
+  let clockOffset = 0; // server time minus this browser's time, from the Date header
+
+  function element(tag, attributes, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes || {})) {
+      if (value !== null && value !== undefined) node.setAttribute(name, value);
+    }
+    for (const child of children) {
+      node.append(child instanceof Node ? child : document.createTextNode(child ?? ""));
+    }
+    return node;
+  }
+
+  function badge(text, className) {
+    return element("span", { class: "status " + className }, text || "unknown");
+  }
+
+  function elapsed(since) {
+    const seconds = Math.max(0, Math.floor((Date.now() + clockOffset - Date.parse(since)) / 1000));
+    const hours = Math.floor(seconds / 3600);
+    const minutes = String(Math.floor((seconds % 3600) / 60)).padStart(hours ? 2 : 1, "0");
+    const rest = String(seconds % 60).padStart(2, "0");
+    return hours ? `${hours}:${minutes}:${rest}` : `${minutes}:${rest}`;
+  }
+
+  function ticking(since) {
+    return element("span", { class: "elapsed", "data-since": since }, since ? elapsed(since) : "–");
+  }
+
+  function legItem(leg, index) {
+    // The first leg is the call itself (the parent); the others are whom it rang.
+    const who = index === 0 ? "call" : leg.agent || leg.to || "?";
+    const item = element("li", { "data-sid": leg.sid, class: index === 0 ? "parent-leg" : null },
+      element("span", { class: "who" }, who),
+      badge(leg.status, "status-" + (leg.status || "unknown")));
+    if (leg.stale) item.append(element("span", { class: "stale", title: "No callback for a long while: asked Twilio" }, "stale · reconciling"));
+    return item;
+  }
+
+  function callRow(call) {
+    const stale = call.legs.some((leg) => leg.stale);
+    return element("tr", { "data-sid": call.sid, class: stale ? "stale-call" : null },
+      element("td", {}, element("a", { href: familyUrl + encodeURIComponent(call.sid) + "/" }, ticking(call.started_at))),
+      element("td", {}, call.kind),
+      element("td", { class: "number" }, call.from),
+      element("td", { class: "number" }, call.to),
+      element("td", {}, element("ul", { class: "legs" }, ...call.legs.map(legItem))));
+  }
+
+  function agentRow(agent) {
+    return element("tr", { "data-identity": agent.identity },
+      element("td", {}, agent.identity),
+      element("td", {}, agent.availability ? badge(agent.availability, "availability-" + agent.availability) : "–"),
+      element("td", { class: "on-call" }, agent.on_call ? "on a call" + (agent.with ? " with " + agent.with : "") : "free"),
+      element("td", {}, agent.since ? ticking(agent.since) : "–"));
+  }
+
+  function fill(id, rows, columns, empty) {
+    const body = document.getElementById(id);
+    body.replaceChildren(...(rows.length ? rows : [element("tr", {}, element("td", { colspan: columns, class: "empty" }, empty))]));
+  }
+
+  function render(data) {
+    fill("live-calls", data.calls.map(callRow), 5, "No calls right now.");
+    fill("live-agents", data.agents.map(agentRow), 4, "No active agents.");
+    for (const [name, value] of Object.entries(data.counts)) {
+      const cell = document.getElementById("count-" + name.replaceAll("_", "-"));
+      if (cell) cell.textContent = value;
+    }
+  }
+
+  function tick() {
+    for (const node of board.querySelectorAll(".elapsed[data-since]")) node.textContent = elapsed(node.dataset.since);
+  }
+
+  async function poll() {
+    try {
+      const headers = { Accept: "application/json" };
+      if (etag) headers["If-None-Match"] = etag;
+      const response = await fetch(apiUrl, { headers, cache: "no-store", credentials: "same-origin" });
+      const serverDate = Date.parse(response.headers.get("Date"));
+      if (!Number.isNaN(serverDate)) clockOffset = serverDate - Date.now();
+      if (response.status === 200) {
+        etag = response.headers.get("ETag");
+        render(await response.json());
+      } else if (response.status !== 304) {
+        throw new Error(`the server answered ${response.status}`);
+      }
+      status.textContent = "Live: updated " + new Date().toLocaleTimeString();
+      status.parentElement.classList.remove("offline");
+    } catch (error) {
+      status.textContent = "Not updating (" + error.message + "); retrying…";
+      status.parentElement.classList.add("offline");
+    } finally {
+      setTimeout(poll, period);
+    }
+  }
+
+  setInterval(tick, 1000);
+  poll();
+})();
