@@ -182,6 +182,15 @@ def exported_rows(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(body)))
 
 
+def test_csv_export_works_while_queries_are_logged_as_with_debug_on(analyst_client):
+    call_family(duration=75)
+
+    with CaptureQueriesContext(connection):
+        rows = exported_rows(analyst_client.get("/calls/export.csv"))
+
+    assert rows[0]["start_time"].startswith(str(START.year))
+
+
 def test_csv_export_streams_one_row_per_leg_with_its_parent_sid(analyst_client):
     alice = AgentFactory(identity="alice")
     family = call_family(

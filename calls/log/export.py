@@ -32,7 +32,9 @@ class IsoTime(Func):
     output_field = TextField()
     templates = {
         "postgresql": "to_char(%(expressions)s, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')",
-        "sqlite": "strftime('%%Y-%%m-%%dT%%H:%%M:%%S+00:00', %(expressions)s)",
+        # %%%% becomes %% in the SQL, which the SQLite backend runs as % and DEBUG's query
+        # log formats as % too; a single % there made the export fail with DEBUG on.
+        "sqlite": "strftime('%%%%Y-%%%%m-%%%%dT%%%%H:%%%%M:%%%%S+00:00', %(expressions)s)",
     }
 
     def as_sql(  # type: ignore[override]  # the template is the vendor's
