@@ -5,30 +5,16 @@ Every figure counts families (calls as the caller knows them), never legs: a rin
 offered to five agents is one call, answered by one of them and not missed by the others.
 """
 
-import statistics
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import (
-    Aggregate,
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Q,
-    QuerySet,
-    Sum,
-)
-from django.db.models.expressions import CombinedExpression
-from django.db.models.functions import TruncHour
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from calls.constants import CallStatus, DialResult, FamilyKind, FamilyOutcome
-from calls.family_facts import outcome_condition
-from calls.log.paging import planner_settings
+from calls.constants import FamilyKind
+from calls.log.stats_parts import StatsParts, Volume, histogram_median, stats_parts_live
 from calls.models import Call
 from voiceproject.twilio_ids import TWILIO_EPOCH
 
@@ -71,18 +57,6 @@ def _stats_day(value: str | None) -> date | None:
         return None
     day = date.fromisoformat(value)
     return day if STATS_EARLIEST_DAY <= day <= STATS_LATEST_DAY else None
-
-
-class Median(Aggregate):
-    """PostgreSQL's median of an expression."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-
-def _time_to_answer() -> ExpressionWrapper[CombinedExpression]:
-    """From the moment the call reached us to the first answer, on a parent leg."""
-    return ExpressionWrapper(F("child_answer_time") - F("start_time"), output_field=DurationField())
 
 
 @dataclass(frozen=True)
@@ -143,130 +117,54 @@ def call_stats(
     last_day: date,
     only_agent_id: int | None = None,
 ) -> CallStats:
-    """Statistics of these families (parent legs), in two queries: one pass over the
-    families for the volumes and the team, one over the legs that rang agents. With
-    `only_agent_id`, the agents' figures are that agent's alone: an agent never sees
-    colleagues' figures.
+    """Statistics of these families (parent legs), counted live. With `only_agent_id`, the
+    agents' figures are that agent's alone: an agent never sees colleagues' figures."""
+    parts = stats_parts_live(families, only_agent_id=only_agent_id)
+    return stats_figures(parts, first_day=first_day, last_day=last_day)
+
+
+def stats_figures(parts: StatsParts, *, first_day: date, last_day: date) -> CallStats:
+    """The figures of a period from the sum of its parts: the one place they are worked out.
 
     The days charted are those asked for, first_day to last_day, never the span of the data:
     one call with an absurd start time must not make a chart of every day since.
     """
-    families = families.filter(start_time__isnull=False).order_by()
-    # A few large groupings: sorted in memory, and not worth compiling (JIT) each time.
-    with planner_settings(jit="off", work_mem="64MB"):
-        per_day, per_hour, kinds, team = _volumes_and_team(
-            families, first_day=first_day, last_day=last_day
-        )
-        agents = _agents(families.filter(_ENDED_INBOUND), only_agent_id=only_agent_id)
-    return CallStats(per_day=per_day, per_hour=per_hour, kinds=kinds, team=team, agents=agents)
-
-
-_ENDED_INBOUND = Q(kind=FamilyKind.INBOUND) & ~outcome_condition(FamilyOutcome.IN_PROGRESS)
-
-
-def _volumes_and_team(
-    families: QuerySet[Call], *, first_day: date, last_day: date
-) -> tuple[dict[date, dict[str, int]], dict[int, dict[str, int]], list[str], TeamStats]:
-    """Calls per day and hour by kind, and the team's inbound figures, in one pass."""
-    target = settings.SERVICE_LEVEL_SECONDS
-    answered = _ENDED_INBOUND & Q(dial_result=DialResult.ANSWERED)
-    # Grouped by the hour, one timestamp: cheaper than a date and an hour (a numeric) for
-    # each of the period's families; the day and the hour are read from it here.
-    rows = (
-        families.annotate(local_hour=TruncHour("start_time"))
-        .values("local_hour", "kind")
-        .annotate(
-            calls=Count("id"),
-            inbound=Count("id", filter=_ENDED_INBOUND),
-            answered=Count("id", filter=answered),
-            within=Count(
-                "id",
-                filter=answered
-                & Q(child_answer_time__lte=F("start_time") + timedelta(seconds=target)),
-            ),
-            abandoned=Count(
-                "id", filter=_ENDED_INBOUND & outcome_condition(FamilyOutcome.UNANSWERED)
-            ),
-        )
-    )
     per_day: dict[date, dict[str, int]] = {}
     per_hour: dict[int, dict[str, int]] = {hour: {} for hour in range(24)}
-    team = {"inbound": 0, "answered": 0, "within": 0, "abandoned": 0}
-    for row in rows:
-        day, hour, kind = row["local_hour"].date(), row["local_hour"].hour, row["kind"]
-        per_day.setdefault(day, {})[kind] = per_day.get(day, {}).get(kind, 0) + row["calls"]
-        per_hour[hour][kind] = per_hour[hour].get(kind, 0) + row["calls"]
-        for figure in team:
-            team[figure] += row[figure]
+    team = Volume()
+    for (day, hour, kind), volume in parts.volumes.items():
+        on_day = per_day.setdefault(day, {})
+        on_day[kind] = on_day.get(kind, 0) + volume.calls
+        per_hour[hour][kind] = per_hour[hour].get(kind, 0) + volume.calls
+        team += volume
     kinds = {kind for counts in per_day.values() for kind in counts}
     if per_day:
         days = (first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1))
         per_day = {day: per_day.get(day, {}) for day in days}
     known = [kind for kind in FamilyKind.values if kind in kinds]
-    return (
-        per_day,
-        per_hour,
-        known + sorted(kinds.difference(known)),
-        TeamStats(
-            inbound=team["inbound"],
-            answered=team["answered"],
-            answered_within_target=team["within"],
-            abandoned=team["abandoned"],
-            service_level_seconds=target,
-        ),
-    )
-
-
-def _agents(ended_inbound: QuerySet[Call], *, only_agent_id: int | None) -> list[AgentStats]:
-    """Each agent's figures, from the calls' legs that rang her, in one join of the calls to
-    their legs: a dial rings each of its agents once, so each such leg is one call she was
-    offered."""
-    rung = ended_inbound.filter(children__agent__isnull=False)
-    if only_agent_id is not None:
-        rung = rung.filter(children__agent_id=only_agent_id)
-    by_her = Q(answered_by_id=F("children__agent_id"))
-    by_colleague = Q(answered_by__isnull=False) & ~by_her
-    nobody = ~Q(dial_result=DialResult.ANSWERED)
-    talk = by_her & Q(children__status=CallStatus.COMPLETED)
-    rows = (
-        rung.values("children__agent_id", "children__agent__identity")
-        .annotate(
-            offered=Count("children__id"),
-            answered=Count("children__id", filter=by_her),
-            by_colleague=Count("children__id", filter=by_colleague),
-            missed=Count("children__id", filter=nobody),
-            talk=Sum("children__duration", filter=talk, default=0),
-        )
-        .order_by("children__agent__identity")
-    )
-    medians = _median_answer_seconds(ended_inbound)
-    return [
+    agents = [
         AgentStats(
-            identity=row["children__agent__identity"],
-            offered=row["offered"],
-            answered=row["answered"],
-            answered_by_colleague=row["by_colleague"],
-            missed=row["missed"],
-            median_answer_seconds=medians.get(row["children__agent_id"]),
-            talk_seconds=row["talk"],
+            identity=parts.identities[agent_id],
+            offered=counts.offered,
+            answered=counts.answered,
+            answered_by_colleague=counts.answered_by_colleague,
+            missed=counts.missed,
+            median_answer_seconds=histogram_median(counts.answer_waits),
+            talk_seconds=counts.talk_seconds,
         )
-        for row in rows
+        for agent_id, counts in parts.agents.items()
+        if counts.offered
     ]
-
-
-def _median_answer_seconds(ended_inbound: QuerySet[Call]) -> dict[int, float]:
-    """Each agent's median time to answer the calls she answered, by agent id.
-
-    PostgreSQL computes medians itself; elsewhere (SQLite, the demo) they are computed here.
-    """
-    answered = ended_inbound.filter(answered_by__isnull=False, child_answer_time__isnull=False)
-    if connection.vendor == "postgresql":
-        rows = answered.values("answered_by_id").annotate(median=Median(_time_to_answer()))
-        return {row["answered_by_id"]: row["median"].total_seconds() for row in rows}
-    waits: dict[int, list[float]] = {}
-    pairs = answered.values_list("answered_by_id", "start_time", "child_answer_time")
-    for agent_id, start_time, answer_time in pairs:
-        if start_time is None or answer_time is None:
-            continue
-        waits.setdefault(agent_id, []).append((answer_time - start_time).total_seconds())
-    return {agent_id: statistics.median(seconds) for agent_id, seconds in waits.items()}
+    return CallStats(
+        per_day=per_day,
+        per_hour=per_hour,
+        kinds=known + sorted(kinds.difference(known)),
+        team=TeamStats(
+            inbound=team.inbound,
+            answered=team.answered,
+            answered_within_target=team.answered_within_target,
+            abandoned=team.abandoned,
+            service_level_seconds=settings.SERVICE_LEVEL_SECONDS,
+        ),
+        agents=sorted(agents, key=lambda agent: agent.identity),
+    )
