@@ -391,3 +391,96 @@ class RecordingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recording_id} {self.status}"
+
+
+class StatsDay(models.Model):
+    """One local day of the call statistics, rolled up by calls.log.rollup: its StatsHour and
+    StatsAgentDay rows hold the day's parts, counted in `time_zone` with the service level
+    target of the time. A day a change marked since (StatsDirtyDay) is counted live until it
+    is rolled up again."""
+
+    time_zone = models.CharField(max_length=64)
+    day = models.DateField()
+    service_level_seconds = models.PositiveIntegerField()
+    rolled_up_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["time_zone", "day"], name="statsday_zone_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} ({self.time_zone})"
+
+
+class StatsHour(models.Model):
+    """The families of one kind that started in one hour of a rolled-up day, and the team's
+    inbound figures among them (calls.log.stats_parts.Volume)."""
+
+    stats_day = models.ForeignKey(StatsDay, on_delete=models.CASCADE, related_name="volumes")
+    hour = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=8, blank=True)
+    calls = models.PositiveIntegerField()
+    inbound = models.PositiveIntegerField()
+    answered = models.PositiveIntegerField()
+    answered_within_target = models.PositiveIntegerField()
+    abandoned = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stats_day", "hour", "kind"], name="statshour_day_hour_kind_unique"
+            ),
+            models.CheckConstraint(condition=Q(hour__lte=23), name="statshour_hour_of_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stats_day_id} {self.hour:02d}h {self.kind}"
+
+
+class StatsAgentDay(models.Model):
+    """One agent's inbound calls of a rolled-up day (calls.log.stats_parts.AgentCounts)."""
+
+    stats_day = models.ForeignKey(StatsDay, on_delete=models.CASCADE, related_name="agent_counts")
+    # Derived rows: they go with their agent (one with calls is never deleted anyway).
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    offered = models.PositiveIntegerField()
+    answered = models.PositiveIntegerField()
+    answered_by_colleague = models.PositiveIntegerField()
+    missed = models.PositiveIntegerField()
+    talk_seconds = models.PositiveBigIntegerField()
+    answer_waits = models.JSONField(
+        help_text="Whole seconds to answer -> calls she answered after that wait."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stats_day", "agent"], name="statsagentday_day_agent_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stats_day_id} agent {self.agent_id}"
+
+
+class StatsDirtyDay(models.Model):
+    """A UTC day whose rolled-up statistics a change may have made wrong: a database trigger
+    on calls_call (migration 0009) writes one for each leg changed long after it started.
+
+    A transaction marks a day once on PostgreSQL (its transaction id), so that marking takes
+    no lock another writer could wait for; SQLite, which has no such id, marks every change.
+    """
+
+    utc_day = models.DateField()
+    transaction_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["utc_day", "transaction_id"], name="statsdirtyday_once_a_transaction"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.utc_day} (transaction {self.transaction_id})"
