@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 
 from agents.models import Agent
 from calls.log.families import families_of
+from calls.log.filters import CallFamilyFilter
 from calls.models import Call
 
 VIEW_EVERY_CALL = ("calls", "view_call")  # (app label, codename) of the permission
@@ -70,6 +71,12 @@ def stats_agent_limited_to(user: User) -> int | None:
     if call_log_sees_everything(user):
         return None
     return call_log_agent_id(user)
+
+
+def stats_cover_every_family(user: User, filters: CallFamilyFilter) -> bool:
+    """Whether the statistics the user asked for count every family of their period: the
+    user sees every family and filtered by nothing but the period."""
+    return call_log_sees_everything(user) and filters.filters_only_by_period
 
 
 def call_families_visible_to(user: User) -> QuerySet[Call]:

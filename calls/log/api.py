@@ -20,7 +20,12 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from calls.constants import FamilyKind, FamilyOutcome
-from calls.log.access import call_families_visible_to, can_view_call_log, stats_agent_limited_to
+from calls.log.access import (
+    call_families_visible_to,
+    can_view_call_log,
+    stats_agent_limited_to,
+    stats_cover_every_family,
+)
 from calls.log.families import ALL_EVENTS, FAMILY_EVENTS_SHOWN, CallFamily, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import DEFAULT_SORT, PAGE_SIZE, SORTS, InvalidCursor, call_family_page
@@ -307,6 +312,7 @@ class CallStatsApi(APIView):
             first_day=first_day,
             last_day=last_day,
             only_agent_id=stats_agent_limited_to(request.user),
+            every_family=stats_cover_every_family(request.user, filters),
         )
         data = {
             "time_zone": timezone.get_current_timezone_name(),

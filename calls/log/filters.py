@@ -160,6 +160,17 @@ class CallFamilyFilter(django_filters.FilterSet):
             return {}
         return {field: list(errors) for field, errors in self.form.errors.items()}
 
+    @property
+    def filters_only_by_period(self) -> bool:
+        """Whether the families are filtered by their start date alone (or by nothing)."""
+        if not self.is_bound or self.refused:
+            return False
+        return all(
+            self.form.cleaned_data.get(name) in EMPTY_VALUES
+            for name in self.filters
+            if name != "started"
+        )
+
     def filter_queryset(self, queryset: QuerySet[Call]) -> QuerySet[Call]:
         if self.refused:
             return queryset.none()

@@ -14,6 +14,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from calls.constants import FamilyKind
+from calls.log.rollup import families_started_on, rollup_parts
 from calls.log.stats_parts import StatsParts, Volume, histogram_median, stats_parts_live
 from calls.models import Call
 from voiceproject.twilio_ids import TWILIO_EPOCH
@@ -116,10 +117,24 @@ def call_stats(
     first_day: date,
     last_day: date,
     only_agent_id: int | None = None,
+    every_family: bool = False,
 ) -> CallStats:
-    """Statistics of these families (parent legs), counted live. With `only_agent_id`, the
-    agents' figures are that agent's alone: an agent never sees colleagues' figures."""
-    parts = stats_parts_live(families, only_agent_id=only_agent_id)
+    """Statistics of these families (parent legs), first_day to last_day. With
+    `only_agent_id`, the agents' figures are that agent's alone: an agent never sees
+    colleagues' figures.
+
+    `every_family` says that the families are every one of the period, nothing else
+    filtered: then the daily rollup stands in for the settled days it holds, if the figures
+    are counted in TIME_ZONE (the rollup's zone), and only the other days are counted live.
+    """
+    if not every_family or timezone.get_current_timezone_name() != settings.TIME_ZONE:
+        parts = stats_parts_live(families, only_agent_id=only_agent_id)
+        return stats_figures(parts, first_day=first_day, last_day=last_day)
+    rolled_up = rollup_parts(first_day=first_day, last_day=last_day)
+    parts = rolled_up.parts
+    if rolled_up.days_left:
+        live = families_started_on(families, rolled_up.days_left)
+        parts += stats_parts_live(live, only_agent_id=only_agent_id)
     return stats_figures(parts, first_day=first_day, last_day=last_day)
 
 

@@ -10,7 +10,7 @@ for Twilio's times, which are whole seconds.
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from typing import Self, TypeVar
 
@@ -135,7 +135,7 @@ def stats_parts_live(families: QuerySet[Call], *, only_agent_id: int | None = No
     return StatsParts(
         volumes=volumes,
         agents={
-            agent_id: counts + AgentCounts(answer_waits=waits.get(agent_id, Counter()))
+            agent_id: replace(counts, answer_waits=waits.get(agent_id, Counter()))
             for agent_id, counts in agents.items()
         },
         identities=identities,

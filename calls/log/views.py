@@ -20,7 +20,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from calls.log import charts
-from calls.log.access import call_families_visible_to, can_view_call_log, stats_agent_limited_to
+from calls.log.access import (
+    call_families_visible_to,
+    can_view_call_log,
+    stats_agent_limited_to,
+    stats_cover_every_family,
+)
 from calls.log.export import CSV_HEADER, call_export_rows
 from calls.log.families import ALL_EVENTS, call_family_get
 from calls.log.filters import CallFamilyFilter
@@ -114,6 +119,7 @@ def call_statistics(request: HttpRequest) -> HttpResponse:
         first_day=first_day,
         last_day=last_day,
         only_agent_id=stats_agent_limited_to(request.user),
+        every_family=stats_cover_every_family(request.user, filters),
     )
     per_day = charts.stacked_bar_chart(
         stats.per_day,
