@@ -1,5 +1,5 @@
-"""Celery tasks: thin wrappers that run reconciliation and retention services (beat schedules
-all but reconcile_call).
+"""Celery tasks: thin wrappers that run reconciliation, retention and the statistics' rollup
+(beat schedules all but reconcile_call).
 
 Temporary Twilio errors are retried inside the REST client; a run that still fails is
 recorded and left for the next scheduled run rather than retried here, so a Twilio outage
@@ -14,6 +14,7 @@ from celery import Task, current_app, shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from calls.log import rollup
 from calls.models import ReconcileRun
 from calls.reconcile import runs as reconcile
 from calls.recordings import retention
@@ -51,6 +52,13 @@ def recordings_delete_expired() -> dict[str, int]:
     """Retention; what failed is noted on each recording and tried again next run."""
     outcome = retention.recordings_delete_expired(now=timezone.now())
     return {"deleted": outcome.deleted, "failed": outcome.failed}
+
+
+@shared_task
+def call_stats_rollup() -> dict[str, int]:
+    """The statistics' newly settled days, and the days changes marked since."""
+    outcome = rollup.call_stats_rollup()
+    return {"days_rolled_up": outcome.days_rolled_up, "marks_cleared": outcome.marks_cleared}
 
 
 # How long a call asked about stays marked as queued when no worker takes its task; then it

@@ -266,6 +266,8 @@ DEFAULT_PHONE_REGION = env_choice(
 )
 # The call log's service level: the share of inbound calls answered within this many seconds.
 SERVICE_LEVEL_SECONDS = env_int("SERVICE_LEVEL_SECONDS", default=20, minimum=1, maximum=3600)
+# Seconds between runs of the statistics' daily rollup (calls/log/rollup.py), run by beat.
+STATS_ROLLUP_INTERVAL = env_int("STATS_ROLLUP_INTERVAL", default=15 * 60, minimum=60)
 
 
 # Mail: password resets. Sent by SMTP through EMAIL_HOST when it is set; otherwise printed
@@ -369,6 +371,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "calls.tasks.recordings_delete_expired",
         "schedule": RECORDING_RETENTION_INTERVAL,
         "options": {"expires": RECORDING_RETENTION_INTERVAL},
+    },
+    "call-stats-rollup": {
+        "task": "calls.tasks.call_stats_rollup",
+        "schedule": STATS_ROLLUP_INTERVAL,
+        "options": {"expires": STATS_ROLLUP_INTERVAL},
     },
 }
 

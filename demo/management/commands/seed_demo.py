@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agents.models import Agent, PhoneNumber, TwimlApp
+from calls.log.rollup import call_stats_rollup
 from calls.models import Call
 from demo.calls import demo_calls_create
 from voiceproject.roles import ANALYSTS, SUPERVISORS, roles_create
@@ -82,6 +83,8 @@ class Command(BaseCommand):
                 days=days,
             )
             self.stdout.write(f"Created {made} demo calls over the last {days} days.")
+            # As beat would soon: the statistics read settled days from their rollup.
+            call_stats_rollup()
 
         if credentials:
             self.stdout.write("Demo users (passwords are shown this once):")
