@@ -82,7 +82,7 @@ SQLITE_REVERSE = [
 ]
 
 
-def _run(statements):
+def _run(statements: dict[str, list[str]]):
     def run(apps, schema_editor):
         for statement in statements.get(schema_editor.connection.vendor, []):
             schema_editor.execute(statement, params=None)
