@@ -12,7 +12,7 @@ from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agen
 from tests.call_log_data import START, call_family, callback
 from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
 from tests.factories import UserFactory
-from tests.twilio_requests import deliver
+from tests.twilio_requests import replay
 from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db
@@ -26,11 +26,6 @@ PERIOD = {"started_after": "2026-11-01", "started_before": "2026-11-30"}
 def analyst(client):
     client.force_login(UserFactory(groups=[ANALYSTS]))
     return client
-
-
-def replay(client, deliveries):
-    for delivery in deliveries:
-        assert deliver(client, delivery).status_code in (200, 204)
 
 
 def call_plan(minute: int, outcome: str = "completed", ring_seconds: int = 5) -> CallPlan:

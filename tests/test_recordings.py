@@ -22,33 +22,12 @@ from tests.factories import (
     UserFactory,
     random_sid,
 )
-from tests.twilio_requests import post_signed, post_signed_over_http
+from tests.twilio_requests import post_signed, post_signed_over_http, recording_callback
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
 
 RECORDING_PATH = "/twilio/recording/"
-
-
-def recording_callback(
-    call_sid: str, recording_sid: str, status: str, **changes: str
-) -> dict[str, str]:
-    """A recording status callback as Twilio posts it."""
-    final = status != "in-progress"
-    form = {
-        "AccountSid": TEST_ACCOUNT_SID,
-        "CallSid": call_sid,
-        "RecordingSid": recording_sid,
-        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{TEST_ACCOUNT_SID}"
-        f"/Recordings/{recording_sid}",
-        "RecordingStatus": status,
-        "RecordingChannels": "2",
-        "RecordingSource": "DialVerb",
-        "RecordingStartTime": "Mon, 02 Nov 2026 09:30:05 +0000",
-        "ErrorCode": "0",
-        **({"RecordingDuration": "42"} if final else {}),
-    }
-    return form | changes
 
 
 def a_recorded_call_s_callbacks(call_sid: str, recording_sid: str) -> list[dict[str, str]]:

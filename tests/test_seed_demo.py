@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from agents.models import Agent, PhoneNumber, TwimlApp
+from calls.models import StatsDay, StatsDirtyDay
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +46,14 @@ def test_seed_demo_creates_staff_agents_app_and_number_and_prints_passwords_once
     ]
     number = PhoneNumber.objects.get()
     assert sorted(number.agents.values_list("identity", flat=True)) == ["alice", "bob"]
+
+
+def test_seed_demo_rolls_up_the_statistics_of_its_settled_days():
+    seed_demo("--days", "4")
+
+    # Four days of calls, today's and yesterday's not settled yet.
+    assert StatsDay.objects.count() == 2
+    assert not StatsDirtyDay.objects.exists()
 
 
 def test_seed_demo_run_again_changes_nothing_and_prints_no_password():

@@ -62,6 +62,33 @@ def deliver(client, delivery: Delivery):
     return post_signed(client, WEBHOOK_PATHS[delivery.webhook], delivery.parameters)
 
 
+def replay(client, deliveries: list[Delivery]) -> None:
+    """Deliver each request in turn, as Twilio would, and check that each was taken."""
+    for delivery in deliveries:
+        assert deliver(client, delivery).status_code in (200, 204)
+
+
+def recording_callback(
+    call_sid: str, recording_sid: str, status: str, **changes: str
+) -> dict[str, str]:
+    """A recording status callback as Twilio posts it."""
+    final = status != "in-progress"
+    form = {
+        "AccountSid": TEST_ACCOUNT_SID,
+        "CallSid": call_sid,
+        "RecordingSid": recording_sid,
+        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{TEST_ACCOUNT_SID}"
+        f"/Recordings/{recording_sid}",
+        "RecordingStatus": status,
+        "RecordingChannels": "2",
+        "RecordingSource": "DialVerb",
+        "RecordingStartTime": "Mon, 02 Nov 2026 09:30:05 +0000",
+        "ErrorCode": "0",
+        **({"RecordingDuration": "42"} if final else {}),
+    }
+    return form | changes
+
+
 def deliver_over_http(base_url: str, delivery: Delivery) -> requests.Response:
     """Send a delivery to a live server over real HTTP, signed for its URL as Twilio signs."""
     return post_signed_over_http(base_url + WEBHOOK_PATHS[delivery.webhook], delivery.parameters)
