@@ -449,9 +449,6 @@ class StatsAgentDay(models.Model):
     answered_by_colleague = models.PositiveIntegerField()
     missed = models.PositiveIntegerField()
     talk_seconds = models.PositiveBigIntegerField()
-    answer_waits = models.JSONField(
-        help_text="Whole seconds to answer -> calls she answered after that wait."
-    )
 
     class Meta:
         constraints = [
@@ -462,6 +459,26 @@ class StatsAgentDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stats_day_id} agent {self.agent_id}"
+
+
+class StatsAnswerWait(models.Model):
+    """How many of her calls of a rolled-up day an agent answered after waiting this many
+    whole seconds: the histogram her median time to answer is read from."""
+
+    stats_day = models.ForeignKey(StatsDay, on_delete=models.CASCADE, related_name="answer_waits")
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    seconds = models.IntegerField()
+    calls = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stats_day", "agent", "seconds"], name="statsanswerwait_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stats_day_id} agent {self.agent_id}: {self.calls} after {self.seconds} s"
 
 
 class StatsDirtyDay(models.Model):

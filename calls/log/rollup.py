@@ -20,7 +20,7 @@ from functools import reduce
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q, QuerySet
+from django.db.models import Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from calls.log.stats_parts import (
@@ -31,7 +31,14 @@ from calls.log.stats_parts import (
     Volume,
     stats_parts_live,
 )
-from calls.models import Call, StatsAgentDay, StatsDay, StatsDirtyDay, StatsHour
+from calls.models import (
+    Call,
+    StatsAgentDay,
+    StatsAnswerWait,
+    StatsDay,
+    StatsDirtyDay,
+    StatsHour,
+)
 
 # Days from a day's start until it is settled: today and yesterday are always counted live.
 SETTLING_DAYS = 2
@@ -108,26 +115,49 @@ def rollup_parts(*, first_day: date, last_day: date) -> RolledUp:
 
 
 def _read_parts(days: dict[int, date]) -> StatsParts:
-    """The parts kept for these rolled-up days (StatsDay id -> day), in two queries."""
-    volume_rows = StatsHour.objects.filter(stats_day_id__in=days).values_list(
-        "stats_day_id", "hour", "kind", *VOLUME_COUNTS
-    )
-    volumes = {
-        (days[day_id], hour, kind): Volume(*counts) for day_id, hour, kind, *counts in volume_rows
+    """The parts kept for these rolled-up days (StatsDay id -> day), summed by the database
+    in four queries: a few hundred rows whatever the length of the period."""
+    rolled_up = {"stats_day_id__in": list(days)}
+    volume_sums = {f"sum_{name}": Sum(name) for name in VOLUME_COUNTS}
+    hours = {
+        (hour, kind): Volume(*sums)
+        for hour, kind, *sums in StatsHour.objects.filter(**rolled_up)
+        .values("hour", "kind")
+        .annotate(**volume_sums)
+        .values_list("hour", "kind", *volume_sums)
     }
+    calls_per_day = (
+        StatsHour.objects.filter(**rolled_up)
+        .values("stats_day_id", "kind")
+        .annotate(sum_calls=Sum("calls"))
+        .values_list("stats_day_id", "kind", "sum_calls")
+    )
+    agent_sums = {f"sum_{name}": Sum(name) for name in AGENT_COUNTS}
+    agent_rows = (
+        StatsAgentDay.objects.filter(**rolled_up)
+        .values("agent_id", "agent__identity")
+        .annotate(**agent_sums)
+        .values_list("agent_id", "agent__identity", *agent_sums)
+    )
+    waits: dict[int, Counter[int]] = {}
+    for agent_id, seconds, calls in (
+        StatsAnswerWait.objects.filter(**rolled_up)
+        .values("agent_id", "seconds")
+        .annotate(sum_calls=Sum("calls"))
+        .values_list("agent_id", "seconds", "sum_calls")
+    ):
+        waits.setdefault(agent_id, Counter())[seconds] = calls
     agents: dict[int, AgentCounts] = {}
     identities: dict[int, str] = {}
-    agent_rows = StatsAgentDay.objects.filter(stats_day_id__in=days).values_list(
-        "agent_id", "agent__identity", "answer_waits", *AGENT_COUNTS
-    )
-    for agent_id, identity, waits, *counts in agent_rows:
-        on_day = replace(
-            AgentCounts(*counts),
-            answer_waits=Counter({int(seconds): n for seconds, n in waits.items()}),
-        )
-        agents[agent_id] = agents[agent_id] + on_day if agent_id in agents else on_day
+    for agent_id, identity, *sums in agent_rows:
+        agents[agent_id] = replace(AgentCounts(*sums), answer_waits=waits.get(agent_id, Counter()))
         identities[agent_id] = identity
-    return StatsParts(volumes=volumes, agents=agents, identities=identities)
+    return StatsParts(
+        hours=hours,
+        days={(days[day_id], kind): calls for day_id, kind, calls in calls_per_day},
+        agents=agents,
+        identities=identities,
+    )
 
 
 @dataclass(frozen=True)
@@ -181,18 +211,22 @@ def _roll_up_day(day: date, *, zone: str, target: int) -> None:
         defaults={"service_level_seconds": target, "rolled_up_at": timezone.now()},
     )
     parts = stats_parts_live(families_started_on(Call.objects.filter(parent__isnull=True), [day]))
-    stats_day.volumes.all().delete()
-    stats_day.agent_counts.all().delete()
+    for rows in (stats_day.volumes, stats_day.agent_counts, stats_day.answer_waits):
+        rows.all().delete()
     StatsHour.objects.bulk_create(
         StatsHour(stats_day=stats_day, hour=hour, kind=kind, **asdict(volume))
-        for (_, hour, kind), volume in parts.volumes.items()
+        for (hour, kind), volume in parts.hours.items()
     )
     StatsAgentDay.objects.bulk_create(
         StatsAgentDay(
             stats_day=stats_day,
             agent_id=agent_id,
-            answer_waits=dict(counts.answer_waits),
             **{name: getattr(counts, name) for name in AGENT_COUNTS},
         )
         for agent_id, counts in parts.agents.items()
+    )
+    StatsAnswerWait.objects.bulk_create(
+        StatsAnswerWait(stats_day=stats_day, agent_id=agent_id, seconds=seconds, calls=calls)
+        for agent_id, counts in parts.agents.items()
+        for seconds, calls in counts.answer_waits.items()
     )

@@ -145,12 +145,12 @@ def stats_figures(parts: StatsParts, *, first_day: date, last_day: date) -> Call
     one call with an absurd start time must not make a chart of every day since.
     """
     per_day: dict[date, dict[str, int]] = {}
+    for (day, kind), calls in parts.days.items():
+        per_day.setdefault(day, {})[kind] = calls
     per_hour: dict[int, dict[str, int]] = {hour: {} for hour in range(24)}
     team = Volume()
-    for (day, hour, kind), volume in parts.volumes.items():
-        on_day = per_day.setdefault(day, {})
-        on_day[kind] = on_day.get(kind, 0) + volume.calls
-        per_hour[hour][kind] = per_hour[hour].get(kind, 0) + volume.calls
+    for (hour, kind), volume in parts.hours.items():
+        per_hour[hour][kind] = volume.calls
         team += volume
     kinds = {kind for counts in per_day.values() for kind in counts}
     if per_day:

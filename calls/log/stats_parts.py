@@ -2,10 +2,11 @@
 the call table (here) or read from the daily rollup (calls.log.rollup). calls.log.stats
 turns their total into figures.
 
-Volumes are kept per local day, hour and kind; each agent's counts per agent, with a
-histogram of her waits to answer in whole seconds. A median is not a sum, but the median of
-summed histograms is PostgreSQL's PERCENTILE_CONT(0.5) over the waits themselves, exactly so
-for Twilio's times, which are whole seconds.
+Volumes are kept per hour of the day and kind (with the team's inbound figures) and per local
+day and kind; each agent's counts per agent, with a histogram of her waits to answer in whole
+seconds. A median is not a sum, but the median of summed histograms is PostgreSQL's
+PERCENTILE_CONT(0.5) over the waits themselves, exactly so for Twilio's times, which are
+whole seconds.
 """
 
 import math
@@ -34,13 +35,11 @@ from calls.family_facts import outcome_condition
 from calls.log.paging import planner_settings
 from calls.models import Call
 
-# (local day, hour of the day 0-23, family kind) of a family's start.
-Slot = tuple[date, int, str]
-
 
 @dataclass(frozen=True)
 class Volume:
-    """The families that started in one slot, and the team's inbound figures among them."""
+    """The families of one kind that started in one hour of the day, and the team's inbound
+    figures among them."""
 
     calls: int = 0
     inbound: int = 0  # inbound calls that ended
@@ -73,7 +72,7 @@ class AgentCounts:
 
 AGENT_COUNTS = tuple(f.name for f in fields(AgentCounts) if f.name != "answer_waits")
 
-_Sums = TypeVar("_Sums", Volume, AgentCounts)
+_Sums = TypeVar("_Sums", Volume, AgentCounts, int)
 _Key = TypeVar("_Key")
 
 
@@ -86,13 +85,15 @@ def _merged(first: dict[_Key, _Sums], second: dict[_Key, _Sums]) -> dict[_Key, _
 
 @dataclass(frozen=True)
 class StatsParts:
-    volumes: dict[Slot, Volume] = field(default_factory=dict)
+    hours: dict[tuple[int, str], Volume] = field(default_factory=dict)  # (hour 0-23, kind)
+    days: dict[tuple[date, str], int] = field(default_factory=dict)  # (local day, kind) -> calls
     agents: dict[int, AgentCounts] = field(default_factory=dict)  # by agent id
     identities: dict[int, str] = field(default_factory=dict)  # agent id -> identity
 
     def __add__(self, other: Self) -> Self:
         return type(self)(
-            volumes=_merged(self.volumes, other.volumes),
+            hours=_merged(self.hours, other.hours),
+            days=_merged(self.days, other.days),
             agents=_merged(self.agents, other.agents),
             identities=self.identities | other.identities,
         )
@@ -129,11 +130,12 @@ def stats_parts_live(families: QuerySet[Call], *, only_agent_id: int | None = No
     ended_inbound = families.filter(_ENDED_INBOUND)
     # A few large groupings: sorted in memory, and not worth compiling (JIT) each time.
     with planner_settings(jit="off", work_mem="64MB"):
-        volumes = _volumes(families)
+        hours, days = _volumes(families)
         agents, identities = _agent_counts(ended_inbound, only_agent_id=only_agent_id)
         waits = _answer_waits(ended_inbound, only_agent_id=only_agent_id)
     return StatsParts(
-        volumes=volumes,
+        hours=hours,
+        days=days,
         agents={
             agent_id: replace(counts, answer_waits=waits.get(agent_id, Counter()))
             for agent_id, counts in agents.items()
@@ -142,8 +144,11 @@ def stats_parts_live(families: QuerySet[Call], *, only_agent_id: int | None = No
     )
 
 
-def _volumes(families: QuerySet[Call]) -> dict[Slot, Volume]:
-    """Calls per local hour and kind, and the team's inbound figures, in one pass."""
+def _volumes(
+    families: QuerySet[Call],
+) -> tuple[dict[tuple[int, str], Volume], dict[tuple[date, str], int]]:
+    """Calls per hour of the day and kind with the team's inbound figures, and calls per
+    local day and kind, in one pass."""
     answered = _ENDED_INBOUND & Q(dial_result=DialResult.ANSWERED)
     within_target = F("start_time") + timedelta(seconds=settings.SERVICE_LEVEL_SECONDS)
     # Grouped by the hour, one timestamp: cheaper than a date and an hour (a numeric) for
@@ -163,12 +168,15 @@ def _volumes(families: QuerySet[Call]) -> dict[Slot, Volume]:
             ),
         )
     )
-    return {
-        (row["local_hour"].date(), row["local_hour"].hour, row["kind"]): Volume(
-            *(row[name] for name in VOLUME_COUNTS)
-        )
-        for row in rows
-    }
+    hours: dict[tuple[int, str], Volume] = {}
+    days: dict[tuple[date, str], int] = {}
+    for row in rows:
+        hour = (row["local_hour"].hour, row["kind"])
+        day = (row["local_hour"].date(), row["kind"])
+        volume = Volume(*(row[name] for name in VOLUME_COUNTS))
+        hours[hour] = hours.get(hour, Volume()) + volume
+        days[day] = days.get(day, 0) + volume.calls
+    return hours, days
 
 
 def _agent_counts(

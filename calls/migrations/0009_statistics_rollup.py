@@ -131,7 +131,6 @@ class Migration(migrations.Migration):
                 ('answered_by_colleague', models.PositiveIntegerField()),
                 ('missed', models.PositiveIntegerField()),
                 ('talk_seconds', models.PositiveBigIntegerField()),
-                ('answer_waits', models.JSONField(help_text='Whole seconds to answer -> calls she answered after that wait.')),
                 ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='agents.agent')),
                 ('stats_day', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agent_counts', to='calls.statsday')),
             ],
@@ -154,6 +153,19 @@ class Migration(migrations.Migration):
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('stats_day', 'hour', 'kind'), name='statshour_day_hour_kind_unique'), models.CheckConstraint(condition=models.Q(('hour__lte', 23)), name='statshour_hour_of_day')],
+            },
+        ),
+        migrations.CreateModel(
+            name='StatsAnswerWait',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('seconds', models.IntegerField()),
+                ('calls', models.PositiveIntegerField()),
+                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='agents.agent')),
+                ('stats_day', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answer_waits', to='calls.statsday')),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('stats_day', 'agent', 'seconds'), name='statsanswerwait_unique')],
             },
         ),
         migrations.RunPython(
