@@ -24,7 +24,9 @@ class Call(models.Model):
     it as parent; later callbacks or reconciliation fill in the rest.
     """
 
-    sid = models.CharField("call SID", max_length=34, unique=True)
+    # Unique through Meta.constraints: a unique field would also get a second index for LIKE
+    # searches, which nothing here makes, to update on every callback.
+    sid = models.CharField("call SID", max_length=34)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
@@ -51,6 +53,7 @@ class Call(models.Model):
         # An agent with calls is deactivated, never deleted: its history stays whole.
         on_delete=models.PROTECT,
         related_name="calls",
+        db_index=False,  # call_agent_start_idx leads with it
         help_text="Our agent on this leg, when From or To is one of our clients.",
     )
     error_code = models.PositiveIntegerField(null=True, blank=True)
@@ -76,6 +79,7 @@ class Call(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="answered_calls",
+        db_index=False,  # only parents have one: call_answered_by_start_idx
         help_text="The agent whose leg answered the call (inbound and internal calls).",
     )
     # The missed-call facts, on the parent leg, written by our <Dial> action webhook and the
@@ -105,6 +109,7 @@ class Call(models.Model):
     class Meta:
         ordering = ["-start_time", "-id"]
         constraints = [
+            models.UniqueConstraint(fields=["sid"], name="call_sid_unique"),
             models.CheckConstraint(condition=Q(sid__regex=CALL_SID_REGEX), name="call_sid_format"),
             models.CheckConstraint(
                 condition=Q(status="") | Q(status__in=CallStatus.values), name="call_status_valid"
@@ -196,19 +201,24 @@ class Call(models.Model):
 class CallEvent(models.Model):
     """One delivery from Twilio about a leg (status callback or webhook), stored once."""
 
-    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
+    # Indexed by callevent_call_idx, which leads with it.
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events", db_index=False)
     status = models.CharField(max_length=16, choices=CallStatus.choices, blank=True, db_default="")
     sequence_number = models.PositiveIntegerField(null=True, blank=True)
     timestamp = models.DateTimeField(null=True, blank=True)
     callback_source = models.CharField(max_length=64, blank=True, db_default="")
     parameters = models.JSONField(help_text="The form parameters exactly as Twilio sent them.")
     # SHA-256 of the sorted parameters: a redelivery of the same callback has the same digest.
-    delivery_digest = models.CharField(max_length=64, unique=True)
+    # Unique through Meta.constraints (no second index for LIKE searches, as on Call.sid).
+    delivery_digest = models.CharField(max_length=64)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["call", "timestamp", "sequence_number", "id"]
         indexes = [models.Index(fields=["call", "received_at"], name="callevent_call_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery_digest"], name="callevent_digest_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.call_id} {self.status} #{self.sequence_number}"

@@ -153,6 +153,10 @@ else:
         # the database dropped fails one request per worker, then Django reconnects; Twilio
         # retries a webhook that failed (the #rc connection override, once by default).
         "CONN_HEALTH_CHECKS": env_bool("CONN_HEALTH_CHECKS", default=False),
+        # psycopg prepares statements on their first run, but only those sent with server-side
+        # binding: the hot paths' few (voiceproject.prepared_statements). Django's own queries
+        # bind on the client and are never prepared.
+        "OPTIONS": {"prepare_threshold": 0},
     }
 DATABASES = {"default": {**environ.Env.db_url_config(DATABASE_URL), **DATABASE_OPTIONS}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
