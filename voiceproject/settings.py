@@ -6,7 +6,6 @@ SECRET_KEY and a real DATABASE_URL; HTTPS is then enforced unless HTTPS_ONLY=0.
 
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import available_timezones
 
 import django_stubs_ext
 import environ
@@ -24,6 +23,7 @@ from voiceproject.environment import (
     env_str,
     env_url,
 )
+from voiceproject.time_zones import TIME_ZONE_NAMES
 from voiceproject.twilio_regions import InvalidRegionEdge, region_edge_validated
 
 django_stubs_ext.monkeypatch()
@@ -165,7 +165,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_choice("TIME_ZONE", default="UTC", choices=sorted(available_timezones()))
+TIME_ZONE = env_choice("TIME_ZONE", default="UTC", choices=TIME_ZONE_NAMES)
 USE_I18N = True
 USE_TZ = True
 
