@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "agents.user_time_zone.user_time_zone_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -82,12 +83,14 @@ MIDDLEWARE = [
 # that a check added to MIDDLEWARE applies to them too. Kept: SecurityMiddleware (the HTTPS
 # redirect, its headers), CommonMiddleware (ALLOWED_HOSTS, refused user agents). Webhooks
 # are signed, CSRF-exempt form posts answered with TwiML or 204: no session, messages,
-# static files, page to frame or to guard with a Content-Security-Policy, or login to lock
-# out. The AccessToken endpoint answers JSON to a device token or a browser's session, so it
-# keeps the session and the lazy user; DRF checks CSRF itself for a session's POST.
+# static files, page to frame or to guard with a Content-Security-Policy, login to lock
+# out, or user's time zone to look up. The AccessToken endpoint answers JSON to a device
+# token or a browser's session, so it keeps the session and the lazy user; DRF checks CSRF
+# itself for a session's POST.
 PAGE_MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "agents.user_time_zone.user_time_zone_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
