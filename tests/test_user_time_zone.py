@@ -14,8 +14,15 @@ from django.utils import timezone
 
 from agents.models import UserProfile
 from agents.services import user_time_zone_set
+from calls.models import Recording
 from tests.call_log_data import call_family
-from tests.factories import AgentFactory, TwimlAppFactory, UserFactory, api_token_header
+from tests.factories import (
+    AgentFactory,
+    RecordingFactory,
+    TwimlAppFactory,
+    UserFactory,
+    api_token_header,
+)
 from tests.test_agents_admin import agent_change_form, new_agent_form
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
@@ -80,6 +87,17 @@ def test_her_csv_export_writes_her_offset(tokyo_client):
 
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0]["start_time"] == "2026-11-03T08:30:00+09:00"
+
+
+def test_her_voicemail_and_recordings_carry_her_zone(tokyo_client, late_call):
+    voicemail = RecordingFactory(call=late_call, kind="voicemail", started_at=LATE_IN_UTC)
+    Recording.objects.filter(pk=voicemail.pk).update(created_at=LATE_IN_UTC)
+
+    inbox = tokyo_client.get("/recordings/voicemail/").content.decode()
+    family = tokyo_client.get(f"/calls/{late_call.sid}/").content.decode()
+
+    assert "2026-11-03 08:30 JST" in inbox
+    assert 'channels · <time datetime="2026-11-03T08:30:00+09:00">08:30:00 JST</time>' in family
 
 
 @pytest.mark.parametrize(
