@@ -66,6 +66,10 @@ def listed_sids(response) -> list[str]:
     return [family.parent.sid for family in response.context["page"].families]
 
 
+def profile_queries(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries if UserProfile._meta.db_table in q["sql"]]
+
+
 def profile_of(user) -> str | None:
     return UserProfile.objects.filter(user=user).values_list("time_zone", flat=True).first()
 
@@ -151,7 +155,7 @@ def test_a_request_looks_her_zone_up_once(tokyo_client, path):
     with CaptureQueriesContext(connection) as queries:
         assert tokyo_client.get(path).status_code == 200
 
-    assert len([q for q in queries if UserProfile._meta.db_table in q["sql"]]) == 1
+    assert len(profile_queries(queries)) == 1
 
 
 def test_her_zone_ends_with_her_request(tokyo_client):
@@ -171,7 +175,7 @@ def test_the_token_endpoint_never_looks_a_zone_up(client, settings):
         response = client.get("/api/token/")
 
     assert response.status_code == 200
-    assert not [q for q in queries if UserProfile._meta.db_table in q["sql"]]
+    assert profile_queries(queries) == []
 
 
 def test_the_time_zone_page_needs_a_login(client):
