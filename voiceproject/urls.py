@@ -18,6 +18,7 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     path("", agent_views.home, name="home"),
     path("phone/", agent_views.phone, name="phone"),
+    path("profile/", agent_views.profile, name="profile"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
