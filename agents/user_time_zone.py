@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.request import Request
@@ -34,7 +35,12 @@ def user_time_zone_middleware(
     visitors."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        user_time_zone_activate(user=request.user)
+        try:
+            user_time_zone_activate(user=request.user)
+        except DatabaseError:
+            # Without the database the view answers for itself (the health check with its
+            # 503); until then, times are the server's.
+            timezone.deactivate()
         try:
             return get_response(request)
         finally:
