@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -9,8 +11,21 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
-from agents.forms import AgentChangeForm, AgentCreationForm, AgentFormBase, PhoneNumberForm
-from agents.models import CALL_HANDLING_FIELDS, Agent, PhoneNumber, PresenceChange, TwimlApp
+from agents.forms import (
+    AgentChangeForm,
+    AgentCreationForm,
+    AgentFormBase,
+    PhoneNumberForm,
+    UserProfileForm,
+)
+from agents.models import (
+    CALL_HANDLING_FIELDS,
+    Agent,
+    PhoneNumber,
+    PresenceChange,
+    TwimlApp,
+    UserProfile,
+)
 from agents.presence import agents_with_current_availability, presence_set_many
 from agents.services import (
     agent_deactivate,
@@ -92,13 +107,13 @@ class AgentAdmin(admin.ModelAdmin):
     delete_selected_confirmation_template = "admin/agents/agent/delete_selected_confirmation.html"
     twilio_fields = AgentFormBase.Meta.fields
     add_fieldsets = [
-        ("Login", {"fields": ["username", "first_name", "last_name", "email"]}),
+        ("Login", {"fields": ["username", "first_name", "last_name", "email", "time_zone"]}),
         ("Password", {"fields": ["password1", "password2"]}),
         ("Twilio client", {"fields": twilio_fields}),
         ("Phone numbers", {"fields": ["phone_numbers"]}),
     ]
     change_fieldsets = [
-        ("Login", {"fields": ["username", "login_enabled"]}),
+        ("Login", {"fields": ["username", "login_enabled", "time_zone"]}),
         ("Twilio client", {"fields": twilio_fields}),
         ("Phone numbers", {"fields": ["phone_numbers"]}),
         ("Unanswered calls and recording", {"fields": CALL_HANDLING_FIELDS}),
@@ -310,3 +325,19 @@ class PresenceChangeAdmin(ReadOnlyAdmin):
     list_filter = ["source", "to_availability", "agent"]
     list_select_related = ["agent", "changed_by"]
     date_hierarchy = "changed_at"
+
+
+class UserProfileInline(admin.StackedInline):
+    model = UserProfile
+    form = UserProfileForm
+    can_delete = False
+
+
+# Superusers' users admin, with each user's profile; supervisors set agents' zones on the
+# agents' pages, never seeing this one.
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class UserAdmin(auth_admin.UserAdmin):
+    inlines = [*auth_admin.UserAdmin.inlines, UserProfileInline]

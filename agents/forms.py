@@ -1,4 +1,4 @@
-"""Admin forms for agents and phone numbers."""
+"""Forms for agents, phone numbers and users' profiles."""
 
 from typing import Any
 
@@ -7,7 +7,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
-from agents.models import CALL_HANDLING_FIELDS, Agent, PhoneNumber
+from agents.models import CALL_HANDLING_FIELDS, Agent, PhoneNumber, UserProfile
+from agents.selectors import user_profile_get
+from agents.services import user_time_zone_set
+from voiceproject.time_zones import TIME_ZONE_NAMES
 from voiceproject.twilio_ids import e164_from_typed
 
 User = get_user_model()
@@ -38,6 +41,35 @@ class PhoneNumberField(forms.CharField):
         return number
 
 
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every zone the server knows, after the server's own (the empty choice)."""
+    return [
+        ("", f"The server's ({settings.TIME_ZONE})"),
+        *((name, name) for name in TIME_ZONE_NAMES),
+    ]
+
+
+class TimeZoneField(forms.ChoiceField):
+    """A user's own time zone, chosen from those the server knows; empty for the server's."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "help_text",
+            "Times, date filters and the statistics' days and hours are in this zone.",
+        )
+        super().__init__(choices=time_zone_choices, required=False, **kwargs)
+
+
+class UserProfileForm(forms.ModelForm):
+    """What a user chooses for herself."""
+
+    time_zone = TimeZoneField(label="Time zone")
+
+    class Meta:
+        model = UserProfile
+        fields = ["time_zone"]
+
+
 class AgentFormBase(forms.ModelForm):
     """An agent's Twilio settings and the phone numbers that ring it."""
 
@@ -48,6 +80,8 @@ class AgentFormBase(forms.ModelForm):
         label="Rings for",
         help_text="Calls to these numbers ring this agent (with the other agents of each number).",
     )
+    # The login user's, kept in its profile (agents.services.user_time_zone_set).
+    time_zone = TimeZoneField(label="Time zone")
 
     class Meta:
         model = Agent
@@ -65,10 +99,14 @@ class AgentFormBase(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["phone_numbers"].initial = self.instance.phone_numbers.all()
+            profile = user_profile_get(user=self.instance.user)
+            self.fields["time_zone"].initial = profile.time_zone if profile else ""
 
     def _save_m2m(self) -> None:
         super()._save_m2m()  # type: ignore[misc]
         self.instance.phone_numbers.set(self.cleaned_data["phone_numbers"])
+        if "time_zone" in self.changed_data:
+            user_time_zone_set(user=self.instance.user, time_zone=self.cleaned_data["time_zone"])
 
 
 class AgentChangeForm(AgentFormBase):

@@ -10,6 +10,7 @@ from agents.validators import (
     validate_e164,
     validate_identity,
     validate_push_credential_sid,
+    validate_time_zone,
 )
 from voiceproject.twilio_ids import (
     E164_MAX_LENGTH,
@@ -320,3 +321,26 @@ class PresenceChange(models.Model):
 
     def __str__(self):
         return f"{self.agent_id}: {self.from_availability} → {self.to_availability}"
+
+
+class UserProfile(models.Model):
+    """What a user chooses for herself, agent or not: the time zone her pages speak.
+
+    A user without a row, or with an empty zone, sees the server's TIME_ZONE.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="The zone times, dates and statistics are shown in; the server's when empty.",
+    )
+
+    class Meta:
+        verbose_name = "profile"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.time_zone or 'server time zone'}"

@@ -1,6 +1,9 @@
-"""Reads of agents for pages and the API."""
+"""Reads of agents and users' profiles for pages and the API."""
 
-from agents.models import Agent
+from zoneinfo import ZoneInfo
+
+from agents.models import Agent, UserProfile
+from voiceproject.time_zones import is_time_zone
 
 
 def agent_get_for_user(*, user) -> Agent | None:
@@ -33,3 +36,28 @@ def active_agent_for_user(*, user, purpose: str) -> Agent:
     if not agent.is_active:
         raise NotAnActiveAgent(f"The agent {agent.identity!r} is inactive, so it cannot {purpose}.")
     return agent
+
+
+def user_profile_get(*, user) -> UserProfile | None:
+    """Return the user's profile, None if she has none; asked once per user object (kept on
+    it, as Django keeps a one-to-one it loaded)."""
+    relation = user._meta.get_field("profile")
+    if relation.is_cached(user):
+        return relation.get_cached_value(user)
+    profile = UserProfile.objects.filter(user_id=user.pk).first()
+    relation.set_cached_value(user, profile)
+    return profile
+
+
+def user_time_zone(*, user) -> ZoneInfo | None:
+    """Return the zone the user chose for herself; None for the server's TIME_ZONE.
+
+    Anonymous users have none, and neither has a user whose zone this server's zoneinfo no
+    longer knows (renamed in a tzdata update): her times fall back to the server's.
+    """
+    if not user.is_authenticated:
+        return None
+    profile = user_profile_get(user=user)
+    if profile is None or not is_time_zone(profile.time_zone):
+        return None
+    return ZoneInfo(profile.time_zone)

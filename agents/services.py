@@ -1,4 +1,5 @@
-"""Writes to agents' accounts: deactivation, the login switch and passwords.
+"""Writes to agents' accounts and users' profiles: deactivation, the login switch, passwords
+and time zones.
 
 Saving a user's password or active flag revokes the API tokens it no longer allows
 (tokens.signals); browser sessions end by themselves, because Django checks on every
@@ -11,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
-from agents.models import Agent
+from agents.models import Agent, UserProfile
 from agents.presence import presence_set
+from agents.validators import validate_time_zone
 
 
 def user_account_manageable_by(*, manager: AbstractBaseUser, user: AbstractBaseUser) -> bool:
@@ -65,3 +67,11 @@ def user_password_set(*, user: AbstractBaseUser, password: str) -> None:
     """Set a new password: every session made with the old one ends, API tokens are revoked."""
     user.set_password(password)
     user.save(update_fields=["password"])
+
+
+@transaction.atomic
+def user_time_zone_set(*, user: AbstractBaseUser, time_zone: str) -> None:
+    """Show the user's times in this zone from her next request on; empty for the server's."""
+    if time_zone:
+        validate_time_zone(time_zone)
+    UserProfile.objects.update_or_create(user=user, defaults={"time_zone": time_zone})

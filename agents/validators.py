@@ -1,8 +1,10 @@
-"""Validators for the Twilio identifiers supervisors type into the admin (rules: twilio_ids)."""
+"""Validators for what users and supervisors type: Twilio identifiers (rules: twilio_ids) and
+time zones (rule: time_zones)."""
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from voiceproject.time_zones import is_time_zone
 from voiceproject.twilio_ids import IDENTITY_REGEX, SID_RESOURCES, is_e164, sid_regex
 
 validate_identity = RegexValidator(
@@ -31,4 +33,13 @@ def validate_e164(value: str) -> None:
         raise ValidationError(
             "Enter a valid phone number in E.164 format, for example +14155550100.",
             code="invalid_e164",
+        )
+
+
+def validate_time_zone(value: str) -> None:
+    """Refuse a time zone the server does not know (the rule of TIME_ZONE)."""
+    if not is_time_zone(value):
+        raise ValidationError(
+            "Choose a time zone by its IANA name, for example Europe/Paris.",
+            code="invalid_time_zone",
         )

@@ -1,14 +1,24 @@
 import phonenumbers
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
 
-from agents.selectors import NotAnActiveAgent, active_agent_for_user, agent_get_for_user
+from agents.forms import UserProfileForm
+from agents.selectors import (
+    NotAnActiveAgent,
+    active_agent_for_user,
+    agent_get_for_user,
+    user_profile_get,
+)
+from agents.services import user_time_zone_set
 from voiceproject.twilio_ids import E164_REGEX, IDENTITY_REGEX
 
 # The Voice JavaScript SDK served from our static files (see its VERSION file there).
@@ -19,6 +29,22 @@ VOICE_SDK_PATH = "vendor/twilio-voice-sdk/twilio.min.js"
 def home(request):
     """Show who the user is to the voice system and where to go next."""
     return render(request, "home.html", {"agent": agent_get_for_user(user=request.user)})
+
+
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    """The user's own choices: the time zone of her pages, exports and API answers."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    form = UserProfileForm(request.POST or None, instance=user_profile_get(user=user))
+    if request.method == "POST" and form.is_valid():
+        time_zone = form.cleaned_data["time_zone"]
+        user_time_zone_set(user=user, time_zone=time_zone)
+        shown = time_zone or f"the server's time zone ({settings.TIME_ZONE})"
+        messages.success(request, f"Times are now shown in {shown}.")
+        return redirect("profile")
+    return render(request, "agents/profile.html", {"form": form})
 
 
 @login_required

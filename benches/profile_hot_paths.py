@@ -5,10 +5,11 @@ without a server or a socket, so that a profile shows our request path and nothi
 
     python benches/profile_hot_paths.py [--requests 2000] [--path token|callback] [--top 25]
 
-It prints the time and the CPU time of a request, then where the time goes: pyinstrument's
-flat profile by default (each function's own time, waits on PostgreSQL included), or
-cProfile's (--profiler cprofile [--sort cumulative]: every call counted, CPU time only, so
-the load of other work on the machine does not blur it, though small calls look dearer).
+It prints the time and the CPU time of a request (in this process, and in PostgreSQL's
+backend), then where the time goes: pyinstrument's flat profile by default (each function's
+own time, waits on PostgreSQL included), or cProfile's (--profiler cprofile [--sort
+cumulative]: every call counted, CPU time only, so the load of other work on the machine does
+not blur it, though small calls look dearer).
 --profiler none runs the requests bare, for an outside profiler:
 
     py-spy record --format raw -o /tmp/callbacks.raw -- \
@@ -92,6 +93,27 @@ def callback_environs(count: int) -> list[dict]:
     return environs
 
 
+class DatabaseCpu:
+    """CPU time PostgreSQL's backend for this process's connection spends from now on (user
+    and system, from /proc): like the process's own CPU time, hardly moved by other work on
+    the machine, where times in seconds are."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (self.pid,) = cursor.fetchone()
+        self.began = self.now()
+
+    def now(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def spent(self) -> float:
+        return self.now() - self.began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -130,6 +152,7 @@ def main() -> None:
                 response.close()
 
         run(environs[:50])  # warm-up: the connection, imports, caches
+        database_cpu = DatabaseCpu()
         began, cpu_began = time.perf_counter(), time.process_time()
         if options.profiler == "pyinstrument":
             from pyinstrument import Profiler
@@ -144,13 +167,18 @@ def main() -> None:
         else:
             run(environs[50:])
         elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+        server_cpu = database_cpu.spent()
         from django.db import connections
 
         connections.close_all()
 
     each = elapsed / options.requests * 1e6
     cpu_each = cpu / options.requests * 1e6
-    print(f"{options.path}: {options.requests} requests, {each:.0f} µs each, {cpu_each:.0f} µs CPU")
+    server_each = server_cpu / options.requests * 1e6
+    print(
+        f"{options.path}: {options.requests} requests, {each:.0f} µs each, {cpu_each:.0f} µs CPU"
+        f" here and {server_each:.0f} µs CPU in PostgreSQL's backend"
+    )
     print(f"answers: {statuses}")
     if options.profiler == "pyinstrument":
         # Flat: each function's own time, largest first; the tree hides many small costs.

@@ -45,6 +45,7 @@ from calls.family_facts import (
 )
 from calls.models import Call, CallEvent
 from calls.webhooks.callbacks import TwilioCallback
+from voiceproject.prepared_statements import PreparedStatement, cast_type
 from voiceproject.twilio_ids import agent_identity_on_leg
 
 logger = logging.getLogger(__name__)
@@ -150,8 +151,7 @@ def _incoming_if_filled(column: str) -> str:
     return f"COALESCE(NULLIF(EXCLUDED.{column}, ''), c.{column})"
 
 
-# PostgreSQL's LEAST and GREATEST ignore NULLs, and are short: the webhook's statement must
-# stay under psycopg's 4 KiB cache limit (see _RECORD_IN_ONE_STATEMENT).
+# PostgreSQL's LEAST and GREATEST ignore NULLs.
 def _earliest(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"LEAST(c.{column}, EXCLUDED.{column})"
@@ -169,8 +169,7 @@ def _largest(column: str) -> str:
 
 
 # A delivery is newer than the stored state by status rank, then SequenceNumber, then
-# Timestamp: webhooks carry all three. The delivery's rank and sequence come as parameters
-# (the statement stays under psycopg's 4 KiB cache limit).
+# Timestamp: webhooks carry all three. The delivery's rank and sequence come as parameters.
 _DELIVERY_IS_NEWER = (
     "(%(rank)s, %(sequence)s, EXCLUDED.status_changed_at)"
     f" > ({_status_rank('c.status')}, COALESCE(c.sequence_number, -1), c.status_changed_at)"
@@ -371,17 +370,33 @@ _EVENT_VALUES = """%(status)s, %(sequence_number)s, %(status_changed_at)s, %(cal
 # PostgreSQL: the whole delivery in one statement, atomic by itself and one round trip. The
 # parent upsert locks and returns an existing row, so a parent another delivery is inserting
 # at this moment is waited for and linked, never missed.
-# Whitespace squeezed, none after commas or around "=" (no literal here holds either): psycopg
-# caches the conversion of statements up to 4 KiB only.
-_RECORD_IN_ONE_STATEMENT = (
-    " ".join(
-        f"""
+_RECORD_IN_ONE_STATEMENT = " ".join(
+    f"""
 WITH parent AS ({_WEBHOOK_PLACEHOLDER_PARENT} RETURNING id, parent_id),
 leg AS ({_webhook_leg(f"(SELECT {_family_root('parent')} FROM parent)")})
 {_insert_event("leg.id, " + _EVENT_VALUES + " FROM leg")}""".split()
-    )
-    .replace(", ", ",")
-    .replace(" = ", "=")
+)
+
+
+def _parameter_type(name: str) -> str:
+    """The SQL type of a parameter of the webhook's statement, by name: a leg's or an event's
+    column, a prefixed one (default__, f_ for family facts), or one of the lookups."""
+    column = name.removeprefix("default__").removeprefix("f_")
+    if column in ("parent_sid", "agent_identity", "answered_by"):
+        return "text"  # a SID or an agent's identity, looked up
+    if column in ("rank", "sequence"):
+        return "integer"
+    field = CALL_FIELDS.get(column) or _EVENT_FIELDS[column]
+    return cast_type(field.db_type(connection) or "text")
+
+
+_EVENT_FIELDS = {field.column: field for field in CallEvent._meta.concrete_fields}
+# Parsed and planned once per connection: that cost as much as running it (see
+# voiceproject.prepared_statements).
+_RECORD_PREPARED = (
+    PreparedStatement.from_named(_RECORD_IN_ONE_STATEMENT, _parameter_type)
+    if connection.vendor == "postgresql"
+    else None
 )
 
 # Elsewhere (SQLite): the same in three statements inside a transaction.
@@ -398,9 +413,8 @@ def call_apply_callback(*, callback: TwilioCallback) -> None:
     and to run concurrently; all or nothing is written.
     """
     parameters = _callback_parameters(callback)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_RECORD_IN_ONE_STATEMENT, parameters)
+    if _RECORD_PREPARED is not None:
+        _RECORD_PREPARED.execute(parameters)
     else:
         _record_step_by_step(parameters)
 

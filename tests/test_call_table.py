@@ -237,6 +237,33 @@ def test_concurrent_duplicated_deliveries_give_one_row_per_leg(live_server):
     assert_table_is_exact(scenarios)
 
 
+def prepared_callback_statements() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'WITH%'")
+        (count,) = cursor.fetchone()
+    return count
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL prepares statements")
+def test_a_callbacks_statement_is_parsed_and_planned_once_per_connection(client):
+    """Parsing and planning the upsert cost as much as running it: the first calls prepare
+    it, and calls like them later send only their parameters."""
+    for delivery in three_scenarios()["pstn_to_agent"]:
+        assert deliver(client, delivery).status_code in (200, 204)
+    prepared = prepared_callback_statements()
+
+    rng = random.Random(7)
+    plan = CallPlan(account_sid=TEST_ACCOUNT_SID, application_sid="AP" + "d" * 32, started_at=T0)
+    another = pstn_to_agents(
+        plan, rng, caller=CUSTOMER, number=SUPPORT_LINE, identities=["alice", "bob"]
+    )
+    for delivery in another:
+        assert deliver(client, delivery).status_code in (200, 204)
+
+    assert prepared >= 1
+    assert prepared_callback_statements() == prepared
+
+
 def test_a_callback_costs_one_statement_on_postgresql(client, django_assert_num_queries):
     """Round trips bound the callback rate: one statement, or three in a transaction on SQLite."""
     child_event = three_scenarios()["agent_to_pstn"][2]

@@ -5,14 +5,11 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
-from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
 
-from calls import call_table
 from calls.constants import STATUS_RANK, TERMINAL_STATUSES
 from calls.family_facts import family_outcome, kind_seen_from_child, parent_kind
 from calls.models import Call
 from calls.reconcile.runs import reconcile_recent_calls
-from calls.webhooks.callbacks import parse_twilio_callback
 from demo.scenarios import (
     CallPlan,
     Delivery,
@@ -249,16 +246,3 @@ def test_kind_rules_read_the_dialled_destination_as_the_voice_url_does():
     )
     assert kind_seen_from_child(from_address=CUSTOMER, to_address="client:alice") == "inbound"
     assert kind_seen_from_child(from_address=SUPPORT_LINE, to_address=CUSTOMER) == "outbound"
-
-
-def test_the_family_facts_keep_a_callbacks_statement_within_psycopgs_cache():
-    """psycopg converts a statement's placeholders once and caches it, up to a size: past
-    it, every callback would pay for the conversion again."""
-    delivery = next(d for d in scenario("inbound answered") if d.parameters.get("ParentCallSid"))
-    callback = parse_twilio_callback(delivery.parameters, received_at=delivery.sent_at)
-
-    statement = call_table._RECORD_IN_ONE_STATEMENT.encode()
-    parameters = call_table._callback_parameters(callback)
-
-    assert len(statement) <= MAX_CACHED_STATEMENT_LENGTH
-    assert len(parameters) <= MAX_CACHED_STATEMENT_PARAMS

@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 
 
 @pytest.mark.django_db
@@ -15,3 +16,13 @@ def test_healthz_is_503_naming_the_database_when_it_does_not_answer(client, data
     assert response.status_code == 503
     assert response.json() == {"status": "error", "database": "unavailable (OperationalError)"}
     assert "the database did not answer" in caplog.text
+
+
+def test_healthz_is_503_for_a_browser_with_a_session_cookie_too(client, database_down):
+    """Pages look up the logged-in user's time zone first; the database being down must not
+    turn the health check's answer into a 500."""
+    client.cookies[settings.SESSION_COOKIE_NAME] = "a" * 32
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503

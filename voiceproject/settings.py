@@ -6,7 +6,6 @@ SECRET_KEY and a real DATABASE_URL; HTTPS is then enforced unless HTTPS_ONLY=0.
 
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import available_timezones
 
 import django_stubs_ext
 import environ
@@ -24,6 +23,7 @@ from voiceproject.environment import (
     env_str,
     env_url,
 )
+from voiceproject.time_zones import TIME_ZONE_NAMES
 from voiceproject.twilio_regions import InvalidRegionEdge, region_edge_validated
 
 django_stubs_ext.monkeypatch()
@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "agents.user_time_zone.user_time_zone_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -82,12 +83,14 @@ MIDDLEWARE = [
 # that a check added to MIDDLEWARE applies to them too. Kept: SecurityMiddleware (the HTTPS
 # redirect, its headers), CommonMiddleware (ALLOWED_HOSTS, refused user agents). Webhooks
 # are signed, CSRF-exempt form posts answered with TwiML or 204: no session, messages,
-# static files, page to frame or to guard with a Content-Security-Policy, or login to lock
-# out. The AccessToken endpoint answers JSON to a device token or a browser's session, so it
-# keeps the session and the lazy user; DRF checks CSRF itself for a session's POST.
+# static files, page to frame or to guard with a Content-Security-Policy, login to lock
+# out, or user's time zone to look up. The AccessToken endpoint answers JSON to a device
+# token or a browser's session, so it keeps the session and the lazy user; DRF checks CSRF
+# itself for a session's POST.
 PAGE_MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "agents.user_time_zone.user_time_zone_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -153,6 +156,10 @@ else:
         # the database dropped fails one request per worker, then Django reconnects; Twilio
         # retries a webhook that failed (the #rc connection override, once by default).
         "CONN_HEALTH_CHECKS": env_bool("CONN_HEALTH_CHECKS", default=False),
+        # psycopg prepares statements on their first run, but only those sent with server-side
+        # binding: the hot paths' few (voiceproject.prepared_statements). Django's own queries
+        # bind on the client and are never prepared.
+        "OPTIONS": {"prepare_threshold": 0},
     }
 DATABASES = {"default": {**environ.Env.db_url_config(DATABASE_URL), **DATABASE_OPTIONS}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -165,7 +172,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_choice("TIME_ZONE", default="UTC", choices=sorted(available_timezones()))
+TIME_ZONE = env_choice("TIME_ZONE", default="UTC", choices=TIME_ZONE_NAMES)
 USE_I18N = True
 USE_TZ = True
 

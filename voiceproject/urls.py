@@ -16,8 +16,12 @@ admin.site.index_title = "Agents, numbers and calls"
 admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
+    # The hot paths first: Django tries the patterns in order on every request.
+    path("twilio/", include("calls.webhooks.urls")),
+    path("api/", include("tokens.urls")),
     path("", agent_views.home, name="home"),
     path("phone/", agent_views.phone, name="phone"),
+    path("profile/", agent_views.profile, name="profile"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
@@ -50,7 +54,6 @@ urlpatterns = [
         name="twilio-setup",
     ),
     path("admin/", admin.site.urls),
-    path("api/", include("tokens.urls")),
     # Before the call log's <sid>/ routes, which would read "live" as a SID.
     path("api/calls/live/", include(live_urls.api_urlpatterns)),
     path("api/", include("calls.presence.urls")),
@@ -66,5 +69,4 @@ urlpatterns = [
     path("calls/live/", include(live_urls.urlpatterns)),
     path("calls/", include("calls.log.urls")),
     path("recordings/", include("calls.recordings.urls")),
-    path("twilio/", include("calls.webhooks.urls")),
 ]

@@ -13,9 +13,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from agents.constants import Availability
+from agents.user_time_zone import UserTimeZoneApiView
 from calls.live.selectors import LiveBoard, live_board
 from calls.live.services import stale_legs_queue_reconcile
 from calls.log.api import CanViewCallLog
@@ -85,7 +85,7 @@ def _etag(data: Any) -> str:
     return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
 
 
-class LiveBoardApi(APIView):
+class LiveBoardApi(UserTimeZoneApiView):
     """Calls not yet ended, the agents and today's counts; the same data as /calls/live/."""
 
     permission_classes = [CanViewCallLog]

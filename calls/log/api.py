@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from agents.user_time_zone import UserTimeZoneApiView
 from calls.constants import FamilyKind, FamilyOutcome
 from calls.log.access import (
     call_families_visible_to,
@@ -217,7 +218,7 @@ class FamilyDetailOutput(serializers.Serializer[CallFamily]):
     description="Parent legs, each with its child legs, newest first (or as `sort` says). "
     "A filter other than the date range matches a family when one of its legs matches.",
 )
-class CallFamilyListApi(generics.ListAPIView[Call]):
+class CallFamilyListApi(UserTimeZoneApiView, generics.ListAPIView[Call]):
     serializer_class = FamilyOutput
     filterset_class = CallFamilyFilter
     filter_backends = [CallFamilyFilterBackend]
@@ -228,7 +229,7 @@ class CallFamilyListApi(generics.ListAPIView[Call]):
         return call_families_visible_to(self.request.user)
 
 
-class CallFamilyDetailApi(APIView):
+class CallFamilyDetailApi(UserTimeZoneApiView):
     permission_classes = [CanViewCallLog]
 
     @extend_schema(
@@ -291,7 +292,7 @@ class CallStatsOutput(serializers.Serializer[Any]):
     agents = AgentStatsOutput(many=True)
 
 
-class CallStatsApi(APIView):
+class CallStatsApi(UserTimeZoneApiView):
     permission_classes = [CanViewCallLog]
 
     @extend_schema(

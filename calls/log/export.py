@@ -9,7 +9,6 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, F, Func, Q, QuerySet, TextField, When
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.sql.compiler import SQLCompiler
-from django.utils import timezone
 
 from calls.family_facts import family_outcome
 from calls.log.families import family_id
@@ -26,8 +25,8 @@ CSV_HEADER = (
 
 class IsoTime(Func):
     """A time as ISO 8601 text with its offset (2026-11-23T19:30:45+01:00), written by the
-    database: in the session's time zone on PostgreSQL (call_export_rows sets the current
-    one), in UTC on SQLite."""
+    database: in the session's time zone on PostgreSQL (call_export_rows sets the one it is
+    given), in UTC on SQLite."""
 
     output_field = TextField()
     templates = {
@@ -62,12 +61,14 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def call_export_rows(families: QuerySet[Call]) -> Iterator[tuple[Any, ...]]:
-    """Every leg of these families as a CSV_HEADER tuple, family by family, newest first.
+def call_export_rows(families: QuerySet[Call], *, time_zone: str) -> Iterator[tuple[Any, ...]]:
+    """Every leg of these families as a CSV_HEADER tuple, family by family, newest first, its
+    times in `time_zone` (an IANA name).
 
     Rows stream from a server-side cursor, so memory stays flat however many there are. The
     database writes times and prices as text: parsing them into Python objects only to print
-    them again would cost most of the export's time.
+    them again would cost most of the export's time. The zone is an argument, not the current
+    one: rows are read while the answer streams, after the request's own zone has ended.
     """
     as_text = {f"{name}_text": IsoTime(name) for name in ("start_time", "answer_time", "end_time")}
     is_parent = Q(parent__isnull=True)
@@ -122,9 +123,7 @@ def call_export_rows(families: QuerySet[Call]) -> Iterator[tuple[Any, ...]]:
     # transactions take the write lock and would hold off webhooks for the whole export.
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # Times are written in the zone of the pages, with its offset.
-            zone = timezone.get_current_timezone_name()
-            cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
+            cursor.execute("SELECT set_config('TimeZone', %s, true)", [time_zone])
         yield from _spreadsheet_safe_rows(legs.iterator(chunk_size=EXPORT_CHUNK_ROWS))
 
 

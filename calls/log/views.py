@@ -100,7 +100,7 @@ def call_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     filters = _filters(request)
     if filters.refused:
         return JsonResponse(filters.refused, status=400)
-    rows = call_export_rows(filters.qs)
+    rows = call_export_rows(filters.qs, time_zone=timezone.get_current_timezone_name())
     response = StreamingHttpResponse(_csv_chunks(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="calls-{stamp}.csv"'

@@ -15,6 +15,7 @@ from agents.constants import Availability, PresenceSource
 from agents.models import Agent
 from agents.presence import presence_set
 from agents.selectors import NotAnActiveAgent, active_agent_for_user, agent_get_for_user
+from agents.user_time_zone import UserTimeZoneApiView
 from calls.presence.selectors import agent_directory, agent_presence
 from voiceproject.roles import SUPERVISORS
 
@@ -26,7 +27,7 @@ class PresenceOutputSerializer(serializers.Serializer[object]):
     since = serializers.DateTimeField(help_text="When the availability last changed.")
 
 
-class PresenceApi(APIView):
+class PresenceApi(UserTimeZoneApiView):
     """The logged-in agent's own presence.
 
     PUT (or POST, which `navigator.sendBeacon` sends) sets the availability. A client that
