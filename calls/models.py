@@ -436,7 +436,10 @@ class StatsHour(models.Model):
     """The families of one kind that started in one hour of a rolled-up day, and the team's
     inbound figures among them (calls.log.stats_parts.Volume)."""
 
-    stats_day = models.ForeignKey(StatsDay, on_delete=models.CASCADE, related_name="volumes")
+    # Indexed by the unique constraint, which leads with it; so are the next two models'.
+    stats_day = models.ForeignKey(
+        StatsDay, on_delete=models.CASCADE, related_name="volumes", db_index=False
+    )
     hour = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=8, blank=True)
     calls = models.PositiveIntegerField()
@@ -460,7 +463,9 @@ class StatsHour(models.Model):
 class StatsAgentDay(models.Model):
     """One agent's inbound calls of a rolled-up day (calls.log.stats_parts.AgentCounts)."""
 
-    stats_day = models.ForeignKey(StatsDay, on_delete=models.CASCADE, related_name="agent_counts")
+    stats_day = models.ForeignKey(
+        StatsDay, on_delete=models.CASCADE, related_name="agent_counts", db_index=False
+    )
     # Derived rows: they go with their agent (one with calls is never deleted anyway).
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
     offered = models.PositiveIntegerField()
@@ -484,7 +489,10 @@ class StatsAnswerWait(models.Model):
     """How many of her calls of a rolled-up day an agent answered after waiting this many
     whole seconds: the histogram her median time to answer is read from."""
 
-    stats_day = models.ForeignKey(StatsDay, on_delete=models.CASCADE, related_name="answer_waits")
+    stats_day = models.ForeignKey(
+        StatsDay, on_delete=models.CASCADE, related_name="answer_waits", db_index=False
+    )
+    # Derived rows, as StatsAgentDay's.
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
     seconds = models.IntegerField()
     calls = models.PositiveIntegerField()
@@ -502,7 +510,7 @@ class StatsAnswerWait(models.Model):
 
 class StatsDirtyDay(models.Model):
     """A UTC day whose rolled-up statistics a change may have made wrong: a database trigger
-    on calls_call (migration 0009) writes one for each leg changed long after it started.
+    on calls_call (migration 0011) writes one for each leg changed long after it started.
 
     A transaction marks a day once on PostgreSQL (its transaction id), so that marking takes
     no lock another writer could wait for; SQLite, which has no such id, marks every change.

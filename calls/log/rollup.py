@@ -3,7 +3,7 @@ and kept, so that a long period reads a few small rows a day, and only the days 
 settled are counted from the call table.
 
 A day is settled once it has been over for a day: today and yesterday never are. Its rollup
-is read only while it is clean: a database trigger (migration 0009) marks the days of any leg
+is read only while it is clean: a database trigger (migration 0011) marks the days of any leg
 written, changed or deleted more than six hours after it started (StatsDirtyDay), in the
 writer's own transaction, so a day is either read with the change counted live or from its
 rollup as it was before the change; the next run of `call_stats_rollup` (Celery beat, or

@@ -93,8 +93,8 @@ def _run(statements: dict[str, list[str]]):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0008_agent_accounts'),
-        ('calls', '0008_statistics_covering_indexes'),
+        ('agents', '0009_user_profile'),
+        ('calls', '0010_compact_value_checks'),
     ]
 
     operations = [
@@ -132,7 +132,7 @@ class Migration(migrations.Migration):
                 ('missed', models.PositiveIntegerField()),
                 ('talk_seconds', models.PositiveBigIntegerField()),
                 ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='agents.agent')),
-                ('stats_day', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agent_counts', to='calls.statsday')),
+                ('stats_day', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='agent_counts', to='calls.statsday')),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('stats_day', 'agent'), name='statsagentday_day_agent_unique')],
@@ -149,7 +149,7 @@ class Migration(migrations.Migration):
                 ('answered', models.PositiveIntegerField()),
                 ('answered_within_target', models.PositiveIntegerField()),
                 ('abandoned', models.PositiveIntegerField()),
-                ('stats_day', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='volumes', to='calls.statsday')),
+                ('stats_day', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='volumes', to='calls.statsday')),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('stats_day', 'hour', 'kind'), name='statshour_day_hour_kind_unique'), models.CheckConstraint(condition=models.Q(('hour__lte', 23)), name='statshour_hour_of_day')],
@@ -162,7 +162,7 @@ class Migration(migrations.Migration):
                 ('seconds', models.IntegerField()),
                 ('calls', models.PositiveIntegerField()),
                 ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='agents.agent')),
-                ('stats_day', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answer_waits', to='calls.statsday')),
+                ('stats_day', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='answer_waits', to='calls.statsday')),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('stats_day', 'agent', 'seconds'), name='statsanswerwait_unique')],
