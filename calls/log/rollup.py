@@ -44,16 +44,14 @@ from calls.models import (
 SETTLING_DAYS = 2
 # How far back a run rolls up missing days: a year. Older days asked for are counted live.
 ROLLUP_DAYS = 366
-# Marks cleared by one DELETE: SQLite takes at most a few thousand parameters.
+# Marks cleared by one DELETE: SQLite limits the parameters of a statement.
 MARKS_PER_DELETE = 500
+_DAY = timedelta(days=1)
 
 
 def last_settled_day() -> date:
     """The latest settled day, in the current time zone."""
-    return timezone.localdate() - timedelta(days=SETTLING_DAYS)
-
-
-_DAY = timedelta(days=1)
+    return timezone.localdate() - SETTLING_DAYS * _DAY
 
 
 def _day_start(day: date) -> datetime:

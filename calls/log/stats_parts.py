@@ -51,6 +51,7 @@ class Volume:
         return type(self)(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
+# The names of the counts, as the live queries and the rollup's columns name them too.
 VOLUME_COUNTS = tuple(f.name for f in fields(Volume))
 
 
@@ -70,6 +71,7 @@ class AgentCounts:
         return type(self)(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
+# ... and of an agent's, but for the histogram (rows of its own in the rollup).
 AGENT_COUNTS = tuple(f.name for f in fields(AgentCounts) if f.name != "answer_waits")
 
 _Sums = TypeVar("_Sums", Volume, AgentCounts, int)
