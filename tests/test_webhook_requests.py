@@ -117,6 +117,29 @@ def test_oversized_body_is_refused(client):
     assert_nothing_stored()
 
 
+def test_a_form_with_too_many_fields_is_refused(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 30
+    parameters = child_callback(**{f"Extra{n}": "x" for n in range(40)})
+
+    response = post_signed(client, STATUS_PATH, parameters)
+
+    assert response.status_code == 400
+    assert_nothing_stored()
+
+
+def test_a_body_that_is_not_utf_8_is_read_as_latin_1_and_refused_unsigned(client):
+    """As Django reads forms: the bytes are kept, never an error of ours."""
+    response = client.post(
+        STATUS_PATH,
+        b"CallSid=CA\xff\xfe&AccountSid=AC\xe9",
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
+    )
+
+    assert response.status_code == 403
+    assert_nothing_stored()
+
+
 def test_webhooks_take_only_post(client):
     assert client.get(STATUS_PATH).status_code == 405
 

@@ -62,6 +62,9 @@ WHERE t.key_hash = %s AND t.expires_at > %s
 """
 
 
+TokenOwner = tuple[ApiToken, "UserModel"]
+
+
 class AgentTokenAuthentication(TokenAuthentication):
     """API token authentication that loads the user's agent and TwiML App in the same query.
 
@@ -71,86 +74,89 @@ class AgentTokenAuthentication(TokenAuthentication):
     """
 
     def authenticate_credentials(self, key: str) -> tuple["UserModel", ApiToken]:
-        row = self.token_owner_row(key_hash=api_token_key_hash(key))
+        token, user = self.verified_owner(key_hash=api_token_key_hash(key))
+        if token.expires_at <= timezone.now():
+            raise AuthenticationFailed("Invalid or expired token.")
+        return user, token
+
+    def verified_owner(self, *, key_hash: str) -> TokenOwner:
+        """The token and its active user, with her agent and TwiML App, read in one query;
+        AuthenticationFailed when the token is unknown or expired, the user inactive or her
+        password changed since the token was made."""
+        with connection.cursor() as cursor:
+            cursor.execute(TOKEN_OWNER_SQL, [key_hash, timezone.now()])
+            row: tuple[Any, ...] | None = cursor.fetchone()
         if row is None:
             raise AuthenticationFailed("Invalid or expired token.")
         token, user = _token_and_user_from_row(row)
-        if token.expires_at <= timezone.now():
-            raise AuthenticationFailed("Invalid or expired token.")
         if not user.is_active:
             raise AuthenticationFailed("User inactive or deleted.")
         if not api_token_matches_password(token=token, password_hash=user.password):
             raise AuthenticationFailed("The password changed since this token was made.")
-        return user, token
-
-    def token_owner_row(self, *, key_hash: str) -> tuple[Any, ...] | None:
-        """The token's row with its user, agent and TwiML App; None for an unknown or expired
-        token."""
-        with connection.cursor() as cursor:
-            cursor.execute(TOKEN_OWNER_SQL, [key_hash, timezone.now()])
-            row: tuple[Any, ...] | None = cursor.fetchone()
-        return row
+        return token, user
 
 
 class RecentTokenOwners:
-    """The rows of the tokens this process authenticated in the last MAX_AGE seconds.
+    """The owners (token and user, with her agent and TwiML App) of the tokens this process
+    verified in the last MAX_AGE seconds.
 
     A device that asks again within that time (a softphone restarting, a burst of tabs, a
-    retry) costs no database round trip. Nothing here is shared between processes, so no
-    message has to reach them: an entry is forgotten MAX_AGE seconds after it was read,
-    which bounds how long any process can act on a user deactivated, a password changed,
-    an agent or app edited or a token revoked elsewhere. The process that makes such a
-    change through the ORM forgets every entry at once (tokens.signals).
+    retry) costs no database round trip and no check but the token's expiry. Nothing here is
+    shared between processes, so no message has to reach them: an entry is forgotten
+    MAX_AGE seconds after it was read, which bounds how long any process can act on a user
+    deactivated, a password changed, an agent or app edited or a token revoked elsewhere.
+    The process that makes such a change through the ORM forgets every entry at once
+    (tokens.signals). The requests of that second share the instances: the token endpoint
+    only reads them.
     """
 
     MAX_AGE = 1.0
     MAX_ENTRIES = 10_000
 
     def __init__(self) -> None:
-        self._rows: dict[str, tuple[float, tuple[Any, ...]]] = {}
+        self._owners: dict[str, tuple[float, TokenOwner]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key_hash: str) -> tuple[Any, ...] | None:
-        entry = self._rows.get(key_hash)
+    def get(self, key_hash: str) -> TokenOwner | None:
+        entry = self._owners.get(key_hash)
         if entry is None or entry[0] <= time.monotonic():
             return None
         return entry[1]
 
-    def put(self, key_hash: str, row: tuple[Any, ...], *, read_at: float) -> None:
+    def put(self, key_hash: str, owner: TokenOwner, *, read_at: float) -> None:
         with self._lock:
-            if len(self._rows) >= self.MAX_ENTRIES:
+            if len(self._owners) >= self.MAX_ENTRIES:
                 now = time.monotonic()
-                self._rows = {key: entry for key, entry in self._rows.items() if entry[0] > now}
-                if len(self._rows) >= self.MAX_ENTRIES:
-                    self._rows = {}
-            self._rows[key_hash] = (read_at + self.MAX_AGE, row)
+                self._owners = {key: entry for key, entry in self._owners.items() if entry[0] > now}
+                if len(self._owners) >= self.MAX_ENTRIES:
+                    self._owners = {}
+            self._owners[key_hash] = (read_at + self.MAX_AGE, owner)
 
     def clear(self) -> None:
         with self._lock:
-            self._rows = {}
+            self._owners = {}
 
 
 recent_token_owners = RecentTokenOwners()
 
 
 class RecentAgentTokenAuthentication(AgentTokenAuthentication):
-    """AgentTokenAuthentication that reuses the row read in the last second, for the token
-    endpoint alone: the one path a device repeats, and one that changes nothing."""
+    """AgentTokenAuthentication that reuses the owner verified in the last second, for the
+    token endpoint alone: the one path a device repeats, and one that changes nothing."""
 
-    def token_owner_row(self, *, key_hash: str) -> tuple[Any, ...] | None:
-        row = recent_token_owners.get(key_hash)
-        if row is None:
+    def verified_owner(self, *, key_hash: str) -> TokenOwner:
+        owner = recent_token_owners.get(key_hash)
+        if owner is None:
             # Timed before the query: an entry never outlives what it read by MAX_AGE.
             read_at = time.monotonic()
-            row = super().token_owner_row(key_hash=key_hash)
-            if row is not None:
-                recent_token_owners.put(key_hash, row, read_at=read_at)
-        return row
+            owner = super().verified_owner(key_hash=key_hash)
+            recent_token_owners.put(key_hash, owner, read_at=read_at)
+        return owner
 
 
-def _token_and_user_from_row(row: tuple[Any, ...]) -> tuple[ApiToken, "UserModel"]:
+def _token_and_user_from_row(row: tuple[Any, ...]) -> TokenOwner:
     """Build the token and its user with its agent (or None) cached on it, as select_related
-    would. New instances every time: the row may serve several requests."""
+    would."""
     values = iter(row)
     loaded = {model: [next(values) for _ in names] for model, names in LOADED_FIELDS.items()}
     db = connection.alias

@@ -2,11 +2,11 @@
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.http import QueryDict
 
 from calls.constants import (
     ADDRESS_MAX_LENGTH,
@@ -73,14 +73,15 @@ def delivery_digest(parameters: dict[str, str]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def single_values(form: QueryDict) -> dict[str, str]:
-    """The form's parameters, each named once; raise InvalidCallback for a repeated name.
+def single_values(form: Iterable[tuple[str, list[str]]]) -> dict[str, str]:
+    """The form's parameters (name, values), each named once; raise InvalidCallback for a
+    repeated name.
 
     Twilio sends each parameter once. With a name twice, the signature covers both values but
     only one would be read, so whoever can repeat a name could swap what is stored.
     """
     parameters = {}
-    for name, values in form.lists():
+    for name, values in form:
         if len(values) > 1:
             raise InvalidCallback(f"Parameter {name[:40]!r} is repeated.")
         parameters[name] = values[0]

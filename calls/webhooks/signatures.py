@@ -4,6 +4,7 @@ import functools
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
@@ -28,8 +29,42 @@ def public_url(request: HttpRequest, path: str) -> str:
     return request.build_absolute_uri(path)
 
 
+class WebhookForm(dict[str, list[str]]):
+    """A webhook's form: each name with its values, in the order sent.
+
+    Read once from the body for the signature and the parsers: Django's QueryDict holds the
+    same at three times the cost, and RequestValidator reads it twice (with and without the
+    port), together a sixth of a callback's time. `getall` is the multi-valued form's method
+    RequestValidator reads values with.
+    """
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def _webhook_form(request: HttpRequest) -> WebhookForm:
+    """The body's form as Django's request.POST reads it, which does so itself for another
+    content type than Twilio's; ValueError past DATA_UPLOAD_MAX_NUMBER_FIELDS fields."""
+    if request.content_type != FORM_CONTENT_TYPE:
+        return WebhookForm(request.POST.lists())
+    form = WebhookForm()
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = request.body.decode("iso-8859-1")
+    for name, value in parse_qsl(
+        text, keep_blank_values=True, max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    ):
+        form.setdefault(name, []).append(value)
+    return form
+
+
 def twilio_signature_required(view: View) -> View:
-    """Answer 413 to oversized bodies and 403 to requests without a valid X-Twilio-Signature."""
+    """Answer 413 to oversized bodies, 400 to too many fields and 403 to requests without a
+    valid X-Twilio-Signature; pass the view the WebhookForm after the request."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -38,22 +73,28 @@ def twilio_signature_required(view: View) -> View:
             return _too_large()
         if len(request.body) > WEBHOOK_MAX_BODY_BYTES:
             return _too_large()
-        if settings.TWILIO_VALIDATE_SIGNATURES and not _signed_by_twilio(request):
+        try:
+            form = _webhook_form(request)
+        except ValueError:
+            return HttpResponse(
+                "The body has too many fields.", status=400, content_type="text/plain"
+            )
+        if settings.TWILIO_VALIDATE_SIGNATURES and not _signed_by_twilio(request, form):
             return HttpResponseForbidden(
                 "X-Twilio-Signature is missing or does not match.", content_type="text/plain"
             )
-        return view(request, *args, **kwargs)
+        return view(request, form, *args, **kwargs)
 
     return wrapper
 
 
-def _signed_by_twilio(request: HttpRequest) -> bool:
+def _signed_by_twilio(request: HttpRequest, form: WebhookForm) -> bool:
     if not settings.TWILIO_AUTH_TOKEN:
         logger.error("TWILIO_AUTH_TOKEN is not set, so no Twilio webhook can be accepted.")
         return False
     signature = request.headers.get("X-Twilio-Signature", "")
     url = public_url(request, request.get_full_path())
-    valid = RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, request.POST, signature)
+    valid = RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, form, signature)
     if not valid:
         # The usual cause is a proxy hiding the URL Twilio used; the log says which one we tried.
         logger.warning("Refused a webhook with a bad signature for %s", url)

@@ -29,7 +29,12 @@ from calls.webhooks.callbacks import (
     parse_twilio_callback,
     single_values,
 )
-from calls.webhooks.signatures import View, public_url, twilio_signature_required
+from calls.webhooks.signatures import (
+    View,
+    WebhookForm,
+    public_url,
+    twilio_signature_required,
+)
 from calls.webhooks.twiml import WebhookUrls, twiml_apology, twiml_for_voice_request
 from calls.webhooks.unanswered import (
     DialAction,
@@ -75,13 +80,14 @@ def _recording_callback(
 
 
 def twilio_callback(view: CallbackView, parse: Parser = _call_callback) -> View:
-    """Pass the view the parsed request; 400 for a malformed field, 403 for another account."""
+    """Pass the view the parsed request (its form read by twilio_signature_required); 400 for
+    a malformed field, 403 for another account."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, form: WebhookForm, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             callback = parse(
-                single_values(request.POST), single_values(request.GET), timezone.now()
+                single_values(form.items()), single_values(request.GET.lists()), timezone.now()
             )
         except InvalidCallback as error:
             logger.warning("Refused a Twilio webhook: %s", error)
