@@ -125,12 +125,7 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime", help="cProfile's order: tottime, cumulative")
     options = parser.parse_args()
 
-    environment = served_environment(
-        DATABASE_NAME,
-        **TWILIO_ENVIRONMENT,
-        # callback_bench's calls start weeks ago; the longest window lets them in.
-        WEBHOOK_TIMESTAMP_MAX_AGE=str(30 * 24 * 60 * 60),
-    )
+    environment = served_environment(DATABASE_NAME, **TWILIO_ENVIRONMENT)
     with fresh_database(DATABASE_NAME, prepare_with=environment):
         key = manage_shell(CREATE_AGENT, environment=environment).split()[-1]
         os.environ.update(environment)
