@@ -6,6 +6,8 @@ Analysts and Supervisors roles) sees every family; an agent sees the families in
 leg is its own; anyone else sees nothing.
 """
 
+from datetime import date
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.db.models import Q, QuerySet
@@ -13,6 +15,7 @@ from django.db.models import Q, QuerySet
 from agents.models import Agent
 from calls.log.families import families_of
 from calls.log.filters import CallFamilyFilter
+from calls.log.stats import CallStats, call_stats
 from calls.models import Call
 
 VIEW_EVERY_CALL = ("calls", "view_call")  # (app label, codename) of the permission
@@ -77,6 +80,21 @@ def stats_cover_every_family(user: User, filters: CallFamilyFilter) -> bool:
     """Whether the statistics the user asked for count every family of their period: the
     user sees every family and filtered by nothing but the period."""
     return call_log_sees_everything(user) and filters.filters_only_by_period
+
+
+def call_stats_for(
+    user: User, filters: CallFamilyFilter, *, first_day: date, last_day: date
+) -> CallStats:
+    """The statistics of the user's filtered families, as she may see them: only her own
+    agent's figures unless she holds `calls.view_call`, and the daily rollup only where
+    it counts exactly these families. The page and the API both ask here."""
+    return call_stats(
+        filters.qs,
+        first_day=first_day,
+        last_day=last_day,
+        only_agent_id=stats_agent_limited_to(user),
+        every_family=stats_cover_every_family(user, filters),
+    )
 
 
 def call_families_visible_to(user: User) -> QuerySet[Call]:

@@ -23,14 +23,13 @@ from agents.user_time_zone import UserTimeZoneApiView
 from calls.constants import FamilyKind, FamilyOutcome
 from calls.log.access import (
     call_families_visible_to,
+    call_stats_for,
     can_view_call_log,
-    stats_agent_limited_to,
-    stats_cover_every_family,
 )
 from calls.log.families import ALL_EVENTS, FAMILY_EVENTS_SHOWN, CallFamily, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import DEFAULT_SORT, PAGE_SIZE, SORTS, InvalidCursor, call_family_page
-from calls.log.stats import call_stats, stats_period
+from calls.log.stats import stats_period
 from calls.models import Call, CallEvent, Recording
 
 
@@ -308,13 +307,7 @@ class CallStatsApi(UserTimeZoneApiView):
         filters = CallFamilyFilter(query, queryset=call_families_visible_to(request.user))
         if filters.refused:
             raise ValidationError(filters.refused)
-        stats = call_stats(
-            filters.qs,
-            first_day=first_day,
-            last_day=last_day,
-            only_agent_id=stats_agent_limited_to(request.user),
-            every_family=stats_cover_every_family(request.user, filters),
-        )
+        stats = call_stats_for(request.user, filters, first_day=first_day, last_day=last_day)
         data = {
             "time_zone": timezone.get_current_timezone_name(),
             "kinds": stats.kinds,

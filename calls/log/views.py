@@ -22,15 +22,14 @@ from django.views.decorators.http import require_GET
 from calls.log import charts
 from calls.log.access import (
     call_families_visible_to,
+    call_stats_for,
     can_view_call_log,
-    stats_agent_limited_to,
-    stats_cover_every_family,
 )
 from calls.log.export import CSV_HEADER, call_export_rows
 from calls.log.families import ALL_EVENTS, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import SORTS, InvalidCursor, call_family_page
-from calls.log.stats import call_stats, stats_period
+from calls.log.stats import stats_period
 
 # Anyone who may not see the call log goes to the login page, as Django does for staff pages.
 call_log_required = user_passes_test(can_view_call_log)
@@ -114,13 +113,7 @@ def call_statistics(request: HttpRequest) -> HttpResponse:
     at most STATS_MAX_DAYS)."""
     data, first_day, last_day = stats_period(request.GET)
     filters = _filters(request, data)
-    stats = call_stats(
-        filters.qs,
-        first_day=first_day,
-        last_day=last_day,
-        only_agent_id=stats_agent_limited_to(request.user),
-        every_family=stats_cover_every_family(request.user, filters),
-    )
+    stats = call_stats_for(request.user, filters, first_day=first_day, last_day=last_day)
     per_day = charts.stacked_bar_chart(
         stats.per_day,
         series=stats.kinds,
