@@ -12,10 +12,11 @@ from django.template import Context
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from calls.constants import FamilyKind, FamilyOutcome
 from calls.log import access
+from calls.log.families import Family
 from calls.models import Call
 from voiceproject.twilio_ids import is_web_url
 
@@ -97,6 +98,70 @@ def when(moment: datetime | None, pattern: str) -> SafeString:
     return format_html(
         '<time datetime="{}">{}</time>', local.isoformat(), format_date(local, pattern)
     )
+
+
+def _or_dash(value: object) -> object:
+    return "—" if value in (None, "") else value
+
+
+@register.simple_tag
+def leg_cells(leg: Call) -> SafeString:
+    """The cells a leg shows on every page that lists legs: direction, numbers, agent, status
+    and duration. Written here rather than in a template because a page of the call log has a
+    hundred legs, and the template engine would take most of the page's time over them."""
+    status = (
+        format_html('<span class="status status-{}">{}</span>', leg.status, leg.status)
+        if leg.status
+        else "—"
+    )
+    return format_html(
+        '<td data-label="Direction">{}</td><td class="number" data-label="From">{}</td>'
+        '<td class="number" data-label="To">{}</td><td data-label="Agent">{}</td>'
+        '<td data-label="Status">{}</td><td class="num" data-label="Duration">{}</td>',
+        _or_dash(leg.direction),
+        _or_dash(leg.from_number),
+        _or_dash(leg.to_number),
+        leg.agent.identity if leg.agent is not None else "",
+        status,
+        seconds(leg.duration),
+    )
+
+
+@register.simple_tag
+def family_rows(families: list[Family], calls_url: str) -> SafeString:
+    """The call list's rows: one <tbody> per family, its parent leg then its children, each
+    opening the family's page (see leg_cells for why this is not a template)."""
+    return format_html_join("", "{}", ((_family_tbody(family, calls_url),) for family in families))
+
+
+def _family_tbody(family: Family, calls_url: str) -> SafeString:
+    parent, legs = family.parent, len(family.children) + 1
+    rows = [
+        format_html(
+            '<tr class="parent"><td data-label="Started"><a href="{}{}/" title="{}">{}</a></td>'
+            '<td data-label="Call">{}</td>{}<td class="num" data-label="Legs">{}</td></tr>',
+            calls_url,
+            parent.sid,
+            parent.sid,
+            when(parent.start_time, "Y-m-d H:i:s T"),
+            family_badges(parent),
+            leg_cells(parent),
+            legs,
+        ),
+        *(
+            format_html(
+                '<tr class="child"><td data-label="Started"><a href="{}{}/" title="{}">↳ {}</a>'
+                '</td><td data-label="Call"></td>{}<td class="num" data-label="Legs"></td></tr>',
+                calls_url,
+                child.sid,
+                child.sid,
+                when(child.start_time, "H:i:s T"),
+                leg_cells(child),
+            )
+            for child in family.children
+        ),
+    ]
+    return format_html('<tbody class="family">{}</tbody>', mark_safe("".join(rows)))
 
 
 @register.simple_tag
