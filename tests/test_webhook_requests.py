@@ -42,6 +42,24 @@ def test_signed_status_callback_is_stored(client):
     assert (Call.objects.count(), CallEvent.objects.count()) == (2, 1)
 
 
+def test_a_signature_over_the_url_with_its_default_port_is_accepted(client):
+    """Twilio's own code signs some requests with the port written out (:80, :443)."""
+    parameters = child_callback()
+    signature = twilio_signature(f"http://testserver:80{STATUS_PATH}", parameters)
+
+    response = client.post(STATUS_PATH, parameters, headers={"X-Twilio-Signature": signature})
+
+    assert response.status_code == 204
+    assert CallEvent.objects.count() == 1
+
+
+def test_a_signature_header_of_any_characters_is_refused_not_an_error(client):
+    parameters = child_callback()
+    response = client.post(STATUS_PATH, parameters, headers={"X-Twilio-Signature": "é" * 28})
+    assert response.status_code == 403
+    assert_nothing_stored()
+
+
 @pytest.mark.parametrize("path", ["/twilio/voice/", "/twilio/voice/fallback/", STATUS_PATH])
 @pytest.mark.parametrize(
     "signature",
