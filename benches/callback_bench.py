@@ -7,12 +7,15 @@ sides alike, wrk (benches/callback_bench.lua) posts at 32 connections:
   Twilio's retries do);
 - bare Django: benches/bare_django.py (no middleware, one view that parses the POST and
   answers 204) under `gunicorn -w 2` sync workers, the framework's floor, sent the same bodies
-  unsigned.
+  unsigned;
+- one durable write: benches/durable_write_floor.py (bare Django whose view also inserts the
+  body as one row, each request its own commit) served as ours is, with our gunicorn.conf.py,
+  the same bodies unsigned: the floor of any server that stores a callback before answering.
 Then the burst: 8,000 distinct signed callbacks for 1,000 calls (eight each: a caller's leg
 and the agent's leg it rang, each initiated, ringing, in-progress, completed) sent at once
 from 64 connections; how long until all are stored, and how many were answered with an error.
 
-Prints every rate, the ratio, p99 latencies, errors and losses (distinct callbacks answered
+Prints every rate, the ratios, p99 latencies, errors and losses (distinct callbacks answered
 whose CallEvent is not stored, by delivery digest), and which targets are met; exits 1 when
 one is not.
 
@@ -44,7 +47,7 @@ from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benches import bare_django
+from benches import bare_django, durable_write_floor
 from benches.harness import (
     OURS_OPTIONS,
     REFERENCE_OPTIONS,
@@ -67,6 +70,7 @@ CONNECTIONS = 32
 WRK_THREADS = 2
 OURS = "ours (signed callbacks)"
 BARE = "bare Django (sync)"
+FLOOR = "one durable write"
 BURST_CALLS = 1000
 BURST_CONNECTIONS = 64
 BURST_DEADLINE = 15.0
@@ -112,11 +116,21 @@ def main():
             environment=bare_django_environment(environment),
             ready_path=bare_django.PATH,
         ) as (bare_base, _),
+        gunicorn(
+            durable_write_floor.APPLICATION,
+            options=OURS_OPTIONS,
+            environment=durable_write_floor_environment(environment),
+            ready_path=durable_write_floor.PATH,
+        ) as (floor_base, _),
     ):
         ours_url, bare_url = f"{base}/twilio/status/", bare_base + bare_django.PATH
         per_round = options.duration * options.most
         callbacks = signed_callbacks(ours_url, per_round * (options.rounds + 1))
-        sides = {BARE: (bare_url, False), OURS: (ours_url, True)}
+        sides = {
+            BARE: (bare_url, False),
+            FLOOR: (floor_base + durable_write_floor.PATH, False),
+            OURS: (ours_url, True),
+        }
         for url, signed in sides.values():  # warm-up: connections, imports, caches
             run_wrk(url, callbacks[-per_round:], signed, 3, options.concurrency, work)
         answered: list[tuple[str, str]] = []
@@ -141,11 +155,12 @@ def main():
         burst_lost = len({digest(body) for body, _ in burst} - stored_delivery_digests())
 
     summaries = {name: summarize_wrk_runs(runs) for name, runs in results.items()}
-    ours, bare = summaries[OURS], summaries[BARE]
+    ours, bare, floor = summaries[OURS], summaries[BARE], summaries[FLOOR]
     print(
         f"callback_bench: {options.concurrency} connections, {options.rounds} rounds x "
         f"{options.duration} s per side, alternating; {os.cpu_count()} CPUs (shared); ours: "
-        "gunicorn.conf.py -w 2; bare Django: gunicorn -w 2 sync; PostgreSQL"
+        "gunicorn.conf.py -w 2; bare Django: gunicorn -w 2 sync; one durable write: "
+        "gunicorn.conf.py -w 2; PostgreSQL"
     )
     print(f"{'':30} {'req/s':>8} {'each round':>20} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}")
     for name, summary in summaries.items():
@@ -155,7 +170,11 @@ def main():
             f"{summary['p99_ms']:7.1f} {summary['errors']:7d}"
         )
     ratio = ours["rate"] / bare["rate"]
-    print(f"ratio callbacks/bare Django: {ratio:.2f}")
+    print(
+        f"ratio callbacks/bare Django: {ratio:.2f}; one durable write/bare Django: "
+        f"{floor['rate'] / bare['rate']:.2f}; callbacks/one durable write: "
+        f"{ours['rate'] / floor['rate']:.2f}"
+    )
     print(f"loss: {lost} (distinct callbacks answered {len(sent_digests)}, not stored {lost})")
     print(
         f"burst: {len(burst)} distinct callbacks for {BURST_CALLS} calls from "
@@ -174,6 +193,14 @@ def main():
     for target, met in targets.items():
         print(f"target {target}: {'met' if met else 'NOT met'}")
     sys.exit(0 if all(targets.values()) else 1)
+
+
+def durable_write_floor_environment(environment: dict[str, str]) -> dict[str, str]:
+    """The environment that serves benches/durable_write_floor.py on the benchmark's
+    database, its table created."""
+    with psycopg.connect(environment["DATABASE_URL"], autocommit=True) as database:
+        database.execute(durable_write_floor.CREATE_TABLE)
+    return {**environment, "DJANGO_SETTINGS_MODULE": "benches.durable_write_floor"}
 
 
 def run_wrk(
@@ -200,7 +227,8 @@ def run_wrk(
         command, capture_output=True, text=True, check=True, env=environment
     ).stdout
     result = json.loads(output.strip().splitlines()[-1])
-    # The bare view stores nothing, so it may go round the list; ours must not repeat itself.
+    # The references check no signature and keep no digest, so they may go round the list;
+    # ours must not repeat itself.
     if signed and max(result["answered_by_thread"]) * WRK_THREADS > len(callbacks):
         raise SystemExit(f"callback_bench: wrk sent every callback ({result}); raise --most")
     return result
