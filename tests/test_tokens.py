@@ -250,6 +250,22 @@ def test_token_responses_are_never_cached(client):
     assert "no-store" in response["Cache-Control"]
 
 
+def test_a_devices_plain_request_is_answered_as_the_api_view_answers_one_with_parameters(
+    client,
+):
+    """A device's GET without parameters takes a short way; its answer must not differ."""
+    agent = AgentFactory()
+    headers = api_token_header(agent.user)
+
+    plain = client.get(URL, headers=headers)
+    with_ttl = client.get(URL, {"ttl": 3600}, headers=headers)
+
+    assert (plain.status_code, with_ttl.status_code) == (200, 200)
+    assert dict(plain.headers) == dict(with_ttl.headers)
+    assert plain.json().keys() == with_ttl.json().keys()
+    assert plain.json()["ttl"] == with_ttl.json()["ttl"]
+
+
 def test_anonymous_request_is_refused_with_401(client):
     response = client.get(URL)
 
