@@ -16,13 +16,18 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-DEBUG = False
-SECRET_KEY = "durable-write-floor"
-ALLOWED_HOSTS = ["127.0.0.1"]
+# bare Django's settings, but for the URLs and the database.
+from benches.bare_django import (  # noqa: F401  (settings read by Django)
+    ALLOWED_HOSTS,
+    DEBUG,
+    INSTALLED_APPS,
+    MIDDLEWARE,
+    SECRET_KEY,
+    USE_TZ,
+    WSGI_APPLICATION,
+)
+
 ROOT_URLCONF = __name__
-WSGI_APPLICATION = None
-MIDDLEWARE: list[str] = []
-INSTALLED_APPS: list[str] = []
 # As ours: persistent connections, one per thread. The benchmark sets DATABASE_URL when it
 # serves this module; it also imports it for the names below, with no database.
 DATABASES = {
@@ -31,7 +36,6 @@ DATABASES = {
         "CONN_MAX_AGE": 60,
     }
 }
-USE_TZ = True
 APPLICATION = "django.core.wsgi:get_wsgi_application()"
 PATH = "/stored/"
 TABLE = "durable_write_floor"
