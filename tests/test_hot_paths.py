@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 import requests
 from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.test import RequestFactory
 from django.utils import timezone
 
 from calls.webhooks import urls as webhook_urls
@@ -21,6 +23,7 @@ from tests.test_production import (  # noqa: F401  (fixtures)
 from tests.twilio_requests import post_signed_over_http
 from tokens.authentication import RecentTokenOwners
 from tokens.models import ApiToken
+from voiceproject.middleware import head_answered_without_body
 
 URL = "/api/token/"
 # What Chromium and Firefox send when a page is opened.
@@ -121,6 +124,33 @@ def test_hot_paths_skip_the_pages_middleware_and_pages_keep_it(two_workers):
     assert "no-store" in token.headers["Cache-Control"]
     assert "Content-Security-Policy" in page.headers
     assert page.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_head_is_answered_with_gets_headers_and_no_body_to_drop(two_workers, tmp_path):
+    agent = AgentFactory()
+    headers = api_token_header(agent.user)
+
+    token = requests.head(two_workers + URL, headers=headers, timeout=5)
+    page = requests.head(two_workers + "/login/", timeout=5)
+    page_as_get = requests.get(two_workers + "/login/", timeout=5)
+
+    assert (token.status_code, page.status_code) == (200, 200)
+    assert token.headers["Content-Type"] == "application/json"
+    assert page.headers["Content-Length"] == str(len(page_as_get.content))
+    assert "no-body response" not in (tmp_path / "gunicorn.log").read_text()
+
+
+def test_a_streamed_answer_to_head_is_never_produced():
+    produced = []
+
+    def export(request):
+        return StreamingHttpResponse(produced.append(row) or row for row in ["a,b\n", "1,2\n"])
+
+    response = head_answered_without_body(export)(RequestFactory().head("/calls/export.csv"))
+
+    assert list(response.streaming_content) == []
+    assert produced == []
 
 
 @pytest.mark.django_db(transaction=True)

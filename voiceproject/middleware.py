@@ -1,8 +1,8 @@
-"""Requests refused before any view reads them."""
+"""Requests refused before any view reads them, and HEAD answered as HTTP says."""
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 
 
 def refuse_nul_bytes(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
@@ -20,5 +20,26 @@ def refuse_nul_bytes(get_response: Callable[[HttpRequest], HttpResponse]) -> Cal
                 "The address contains a NUL byte.", content_type="text/plain; charset=utf-8"
             )
         return get_response(request)
+
+    return middleware
+
+
+def head_answered_without_body(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
+    """Answer HEAD with GET's status and headers and no body.
+
+    Django renders a HEAD request as it renders GET and leaves the body to the server: HTTP
+    forbids sending it, and gunicorn drops it with a warning in its log for every such request
+    (monitors ask with HEAD every few seconds). A streamed answer (the CSV export) is not run
+    at all.
+    """
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if request.method == "HEAD":
+            if isinstance(response, StreamingHttpResponse):
+                response.streaming_content = iter(())
+            else:
+                response.content = b""
+        return response
 
     return middleware
