@@ -1,7 +1,7 @@
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
@@ -40,6 +40,10 @@ from tokens.services import (
 SCHEMA_AUTH: Any = [{"tokenAuth": []}, {"cookieAuth": []}]
 
 
+# What an AccessToken is for, in the refusal of a user who is not an active agent.
+ACCESS_TOKEN_PURPOSE = "get a voice token"
+
+
 class ServiceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "twilio_not_configured"
@@ -51,6 +55,16 @@ NEVER_CACHE_HEADERS = {
     "Cache-Control": "max-age=0, no-cache, no-store, must-revalidate, private",
     "Expires": "Thu, 01 Jan 1970 00:00:00 GMT",
 }
+
+
+AnyResponse = TypeVar("AnyResponse", bound=HttpResponse)
+
+
+def never_cached(response: AnyResponse) -> AnyResponse:
+    """The response with NEVER_CACHE_HEADERS set."""
+    for name, value in NEVER_CACHE_HEADERS.items():
+        response[name] = value
+    return response
 
 
 class OnlyRendererNegotiation(DefaultContentNegotiation):
@@ -74,10 +88,7 @@ class NeverCachedApi(APIView):
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        for name, value in NEVER_CACHE_HEADERS.items():
-            response[name] = value
-        return response
+        return never_cached(super().finalize_response(request, response, *args, **kwargs))
 
 
 class LockedOut(Throttled):
@@ -175,7 +186,7 @@ class AccessTokenApi(NeverCachedApi):
 
     def issue(self, request: Request, data: Mapping[str, Any]) -> Response:
         try:
-            agent = active_agent_for_user(user=request.user, purpose="get a voice token")
+            agent = active_agent_for_user(user=request.user, purpose=ACCESS_TOKEN_PURPOSE)
         except NotAnActiveAgent as error:
             raise PermissionDenied(str(error)) from error
         ttl = platform = None
@@ -232,9 +243,7 @@ def access_token_view() -> Callable[[HttpRequest], HttpResponse]:
                     content_type=renderer.media_type,
                 )
                 response["Allow"] = allow
-                for name, value in NEVER_CACHE_HEADERS.items():
-                    response[name] = value
-                return response
+                return never_cached(response)
         return api_view(request)
 
     # Keeps what as_view() marks its view with: csrf_exempt, and `cls`, by which the OpenAPI
@@ -250,7 +259,7 @@ def _issued_to_device(
         if authenticated is None:
             return None
         request.user = authenticated[0]
-        agent = active_agent_for_user(user=request.user, purpose="get a voice token")
+        agent = active_agent_for_user(user=request.user, purpose=ACCESS_TOKEN_PURPOSE)
         return access_token_for_agent(agent=agent, ttl=None, platform=None)
     except (APIException, NotAnActiveAgent, TwilioCredentialsMissing):
         return None
