@@ -28,9 +28,9 @@ def head_answered_without_body(get_response: Callable[[HttpRequest], HttpRespons
     """Answer HEAD with GET's status and headers and no body.
 
     Django renders a HEAD request as it renders GET and leaves the body to the server: HTTP
-    forbids sending it, and gunicorn drops it with a warning in its log for every such request
-    (monitors ask with HEAD every few seconds). A streamed answer (the CSV export) is not run
-    at all.
+    forbids sending it, and gunicorn drops it with a warning in its log for every such request.
+    A streamed answer is not run at all (today's streamed views, the CSV export and the
+    recordings, take GET only).
     """
 
     def middleware(request: HttpRequest) -> HttpResponse:
