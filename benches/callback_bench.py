@@ -16,8 +16,9 @@ and the agent's leg it rang, each initiated, ringing, in-progress, completed) se
 from 64 connections; how long until all are stored, and how many were answered with an error.
 
 Prints every rate, the ratios, p99 latencies, errors and losses (distinct callbacks answered
-whose CallEvent is not stored, by delivery digest), and which targets are met; exits 1 when
-one is not.
+whose CallEvent is not stored, by delivery digest), the CPU time a callback cost each server
+and PostgreSQL (steadier than rates on a shared machine), and which targets are met; exits 1
+when one is not.
 
     python benches/callback_bench.py [--duration 10] [--rounds 3] [--concurrency 32]
 
@@ -52,6 +53,7 @@ from benches.harness import (
     OURS_OPTIONS,
     REFERENCE_OPTIONS,
     ROOT,
+    CpuMeter,
     bare_django_environment,
     database_url,
     fresh_database,
@@ -108,37 +110,43 @@ def main():
         fresh_database(DATABASE, prepare_with=environment),
         gunicorn("voiceproject.wsgi", options=OURS_OPTIONS, environment=environment) as (
             base,
-            _,
+            ours_server,
         ),
         gunicorn(
             bare_django.APPLICATION,
             options=REFERENCE_OPTIONS,
             environment=bare_django_environment(environment),
             ready_path=bare_django.PATH,
-        ) as (bare_base, _),
+        ) as (bare_base, bare_server),
         gunicorn(
             durable_write_floor.APPLICATION,
             options=OURS_OPTIONS,
             environment=durable_write_floor_environment(environment),
             ready_path=durable_write_floor.PATH,
-        ) as (floor_base, _),
+        ) as (floor_base, floor_server),
     ):
         ours_url, bare_url = f"{base}/twilio/status/", bare_base + bare_django.PATH
         per_round = options.duration * options.most
         callbacks = signed_callbacks(ours_url, per_round * (options.rounds + 1))
         sides = {
-            BARE: (bare_url, False),
-            FLOOR: (floor_base + durable_write_floor.PATH, False),
-            OURS: (ours_url, True),
+            BARE: (bare_url, False, CpuMeter(bare_server.pid)),
+            FLOOR: (
+                floor_base + durable_write_floor.PATH,
+                False,
+                CpuMeter(floor_server.pid, database=DATABASE),
+            ),
+            OURS: (ours_url, True, CpuMeter(ours_server.pid, database=DATABASE)),
         }
-        for url, signed in sides.values():  # warm-up: connections, imports, caches
+        for url, signed, _ in sides.values():  # warm-up: connections, imports, caches
             run_wrk(url, callbacks[-per_round:], signed, 3, options.concurrency, work)
         answered: list[tuple[str, str]] = []
         results: dict[str, list[dict]] = {name: [] for name in sides}
         for round_number in range(options.rounds):
             part = callbacks[round_number * per_round : (round_number + 1) * per_round]
-            for name, (url, signed) in sides.items():
-                result = run_wrk(url, part, signed, options.duration, options.concurrency, work)
+            for name, (url, signed, cpu) in sides.items():
+                result = cpu.measure(
+                    run_wrk, url, part, signed, options.duration, options.concurrency, work
+                )
                 results[name].append(result)
                 if signed:
                     answered += answered_callbacks(
@@ -162,12 +170,16 @@ def main():
         "gunicorn.conf.py -w 2; bare Django: gunicorn -w 2 sync; one durable write: "
         "gunicorn.conf.py -w 2; PostgreSQL"
     )
-    print(f"{'':30} {'req/s':>8} {'each round':>20} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}")
+    print(
+        f"{'':30} {'req/s':>8} {'each round':>20} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}"
+        f" {'CPU µs/req: server':>19} {'PostgreSQL':>10}"
+    )
     for name, summary in summaries.items():
         rounds = " ".join(f"{rate:.0f}" for rate in summary["rates"])
         print(
             f"{name:30} {summary['rate']:8.0f} {rounds:>20} {summary['p50_ms']:7.1f} "
-            f"{summary['p99_ms']:7.1f} {summary['errors']:7d}"
+            f"{summary['p99_ms']:7.1f} {summary['errors']:7d} {summary['server_cpu_us']:19.0f}"
+            f" {summary['database_cpu_us']:10.0f}"
         )
     ratio = ours["rate"] / bare["rate"]
     print(

@@ -1,5 +1,5 @@
 """What the benchmarks share: a free loopback port, a database of their own, gunicorn, an
-analyst's session, and the memory of a gunicorn worker.
+analyst's session, and the CPU time and memory of a gunicorn server.
 
 BENCH_POSTGRES_URL names the PostgreSQL server (default postgres://postgres@127.0.0.1:5432).
 BENCH_DATABASE_SUFFIX, when set, is appended to every database a benchmark creates, so that
@@ -14,8 +14,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psycopg
@@ -189,6 +189,73 @@ def worker_pid(master_pid: int) -> int:
     return int(children[0])
 
 
+def _cpu_fields(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command's name; [11:13] are its own user and
+    system time, [13:15] those of the children it has reaped, in clock ticks."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _ticks(fields: list[str], first: int) -> int:
+    return int(fields[first]) + int(fields[first + 1])
+
+
+def _database_backends(database: str) -> list[int]:
+    """PostgreSQL's backends connected to `database` on this machine, by their titles."""
+    title = f" {database}{DATABASE_SUFFIX} "
+    backends = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and title in (entry / "cmdline").read_text():
+                backends.append(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            pass
+    return backends
+
+
+class CpuMeter:
+    """CPU time (user and system) a gunicorn server's workers spend, those running and those
+    it has reaped, and that of PostgreSQL's backends serving `database` (those connected when
+    read: a backend that ends meanwhile takes its time with it).
+
+    Per request, it is steadier than a rate on a shared machine: time stolen by other work
+    slows every request down but is not counted as the server's.
+    """
+
+    TICK = 1 / os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, master_pid: int, *, database: str | None = None) -> None:
+        self.master_pid = master_pid
+        self.database = database
+
+    def read(self) -> dict[int, int]:
+        """Clock ticks by process: the master's reaped workers count under its own pid."""
+        ticks = {self.master_pid: _ticks(_cpu_fields(self.master_pid), 13)}
+        children = Path(f"/proc/{self.master_pid}/task/{self.master_pid}/children").read_text()
+        for pid in [*map(int, children.split()), *self._backends()]:
+            with suppress(OSError):  # ended meanwhile
+                ticks[pid] = _ticks(_cpu_fields(pid), 11)
+        return ticks
+
+    def _backends(self) -> list[int]:
+        return _database_backends(self.database) if self.database else []
+
+    def measure(self, run: Callable[..., dict], *arguments: object) -> dict:
+        """run(*arguments)'s result, with the `server_cpu_s` and `database_cpu_s` spent
+        meanwhile."""
+        before = self.read()
+        result = run(*arguments)
+        after = self.read()
+        spent = {pid: ticks - before.get(pid, 0) for pid, ticks in after.items()}
+        backends = set(self._backends())
+        database = sum(ticks for pid, ticks in spent.items() if pid in backends)
+        server = sum(spent.values()) - database
+        return {
+            **result,
+            "server_cpu_s": server * self.TICK,
+            "database_cpu_s": database * self.TICK,
+        }
+
+
 def memory_kb(pid: int, field: str) -> int:
     """A line of /proc/<pid>/status in kB: VmRSS (now) or VmHWM (peak)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -208,10 +275,17 @@ def reset_peak_memory(pid: int) -> int:
 
 def summarize_wrk_runs(results: list[dict]) -> dict:
     """The runs of one side, as the wrk scripts report each (latencies in microseconds):
-    the rate of each and of all, the worst p50 and p99 in milliseconds, errors."""
+    the rate of each and of all, the worst p50 and p99 in milliseconds, errors, and the CPU
+    time a request cost the server and the database in microseconds (CpuMeter.measure)."""
     requests = sum(result["requests"] for result in results)
     seconds = sum(result["duration_us"] for result in results) / 1e6
     return {
+        **{
+            f"{part}_cpu_us": sum(result.get(f"{part}_cpu_s", 0) for result in results)
+            / max(1, requests)
+            * 1e6
+            for part in ("server", "database")
+        },
         "rates": [result["requests"] / result["duration_us"] * 1e6 for result in results],
         "rate": requests / seconds,
         "p50_ms": max(result["p50_us"] for result in results) / 1000,

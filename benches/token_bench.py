@@ -15,6 +15,9 @@ enough that no device asks twice within a second, every request reads the databa
 
 Needs wrk (apt-get install wrk) and PostgreSQL at BENCH_POSTGRES_URL (default
 postgres://postgres@127.0.0.1:5432); creates and drops its own database, token_bench.
+Prints each side's rate, latencies, errors and the CPU time a request cost its server (steadier
+than rates on a shared machine), the ratios, and which targets are met.
+
 Targets: ours at least half the quickstart's rate, p99 under 50 ms, no errors.
 """
 
@@ -36,6 +39,7 @@ from benches.harness import (
     OURS_OPTIONS,
     REFERENCE_OPTIONS,
     ROOT,
+    CpuMeter,
     bare_django_environment,
     fresh_database,
     gunicorn,
@@ -129,38 +133,41 @@ def main():
         with (
             gunicorn("voiceproject.wsgi", options=OURS_OPTIONS, environment=environment) as (
                 ours_base,
-                _,
+                ours_server,
             ),
             gunicorn(
                 "benches.quickstart_token_app:application",
                 options=REFERENCE_OPTIONS,
                 environment=environment,
                 ready_path="/",
-            ) as (quickstart_url, _),
+            ) as (quickstart_url, quickstart_server),
             gunicorn(
                 bare_django.APPLICATION,
                 options=REFERENCE_OPTIONS,
                 environment=bare_environment,
                 ready_path=bare_django.PATH,
-            ) as (bare_base, _),
+            ) as (bare_base, bare_server),
         ):
             ours_url = ours_base + "/api/token/"
             assert fetch_token(ours_url, ours_headers)["identity"] == "bench_agent_0"
             fetch_token(quickstart_url, {})
+            ours_cpu = CpuMeter(ours_server.pid, database=DATABASE_NAME)
             sides = {
-                OURS: (ours_url, ours_headers, None),
-                QUICKSTART: (quickstart_url, {}, None),
-                BARE: (bare_base + bare_django.PATH, {}, None),
+                OURS: (ours_url, ours_headers, None, ours_cpu),
+                QUICKSTART: (quickstart_url, {}, None, CpuMeter(quickstart_server.pid)),
+                BARE: (bare_base + bare_django.PATH, {}, None, CpuMeter(bare_server.pid)),
             }
             if options.devices:
-                sides[DEVICES.format(options.devices)] = (ours_url, {}, str(keys_file))
-            for url, headers, keys_path in sides.values():
+                sides[DEVICES.format(options.devices)] = (ours_url, {}, str(keys_file), ours_cpu)
+            for url, headers, keys_path, _ in sides.values():
                 run_wrk(url, headers, 3, keys_path)  # warm-up: connections, imports, caches
 
             results = {name: [] for name in sides}
             for _ in range(options.rounds):
-                for name, (url, headers, keys_path) in sides.items():
-                    results[name].append(run_wrk(url, headers, options.duration, keys_path))
+                for name, (url, headers, keys_path, cpu) in sides.items():
+                    results[name].append(
+                        cpu.measure(run_wrk, url, headers, options.duration, keys_path)
+                    )
 
     summaries = {name: summarize_wrk_runs(runs) for name, runs in results.items()}
     ours, quickstart, bare = summaries[OURS], summaries[QUICKSTART], summaries[BARE]
@@ -168,16 +175,24 @@ def main():
         f"token_bench: {CONNECTIONS} connections, {options.rounds} rounds x {options.duration} s "
         f"per side, alternating; {os.cpu_count()} CPUs (shared); PostgreSQL"
     )
-    print(f"{'':30} {'req/s':>8} {'each round':>24} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}")
+    print(
+        f"{'':30} {'req/s':>8} {'each round':>24} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}"
+        f" {'server CPU µs/req':>18}"
+    )
     for name, summary in summaries.items():
         rounds = " ".join(f"{rate:.0f}" for rate in summary["rates"])
         print(
             f"{name:30} {summary['rate']:8.0f} {rounds:>24} {summary['p50_ms']:7.1f} "
-            f"{summary['p99_ms']:7.1f} {summary['errors']:7d}"
+            f"{summary['p99_ms']:7.1f} {summary['errors']:7d} {summary['server_cpu_us']:18.0f}"
         )
     ratio = ours["rate"] / quickstart["rate"]
     floor_ratio = ours["rate"] / bare["rate"]
     print(f"ratio ours/quickstart: {ratio:.2f}; ours/bare Django: {floor_ratio:.2f}")
+    print(
+        "CPU a request costs the server (gunicorn's processes, and PostgreSQL's for ours), "
+        "quickstart/ours: "
+        f"{quickstart['server_cpu_us'] / (ours['server_cpu_us'] + ours['database_cpu_us']):.2f}"
+    )
     print(f"database round trips: first request {queries[0]}, again within a second {queries[1]}")
     targets = {
         "ours >= 0.5 x quickstart": ratio >= 0.5,
