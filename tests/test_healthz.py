@@ -10,6 +10,21 @@ def test_healthz_is_ok_when_the_database_answers(client):
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
+@pytest.mark.django_db
+def test_healthz_answers_head_with_gets_status_and_no_body(client):
+    response = client.head("/healthz")
+
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_healthz_answers_head_with_503_when_the_database_does_not_answer(client, database_down):
+    response = client.head("/healthz")
+
+    assert response.status_code == 503
+    assert response.content == b""
+
+
 def test_healthz_is_503_naming_the_database_when_it_does_not_answer(client, database_down, caplog):
     response = client.get("/healthz")
 

@@ -6,15 +6,17 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 logger = logging.getLogger(__name__)
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     """Answer 200 when the database answers a query, 503 naming what failed otherwise.
+
+    HEAD too, for load balancers and monitors that check that way: the same status, no body.
 
     The body names the kind of error only: the full message (host, port, user) goes to the
     log, not to whoever can reach this public URL.
