@@ -183,10 +183,15 @@ def analyst_session_cookie() -> str:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
+def workers(master_pid: int) -> list[int]:
+    """The running workers of a gunicorn master."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text()
+    return [int(pid) for pid in children.split()]
+
+
 def worker_pid(master_pid: int) -> int:
     """The first worker of a gunicorn master."""
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    return int(children[0])
+    return workers(master_pid)[0]
 
 
 def _cpu_fields(pid: int) -> list[str]:
@@ -199,16 +204,23 @@ def _ticks(fields: list[str], first: int) -> int:
     return int(fields[first]) + int(fields[first + 1])
 
 
+def _own_ticks(pids: list[int]) -> dict[int, int]:
+    """Each process's own user and system time, for those still running."""
+    ticks = {}
+    for pid in pids:
+        with suppress(OSError):  # ended meanwhile
+            ticks[pid] = _ticks(_cpu_fields(pid), 11)
+    return ticks
+
+
 def _database_backends(database: str) -> list[int]:
     """PostgreSQL's backends connected to `database` on this machine, by their titles."""
     title = f" {database}{DATABASE_SUFFIX} "
     backends = []
     for entry in Path("/proc").iterdir():
-        try:
+        with suppress(OSError):  # gone meanwhile, or not ours to read
             if entry.name.isdigit() and title in (entry / "cmdline").read_text():
                 backends.append(int(entry.name))
-        except OSError:  # gone meanwhile, or not ours to read
-            pass
     return backends
 
 
@@ -227,17 +239,13 @@ class CpuMeter:
         self.master_pid = master_pid
         self.database = database
 
-    def read(self) -> dict[int, int]:
-        """Clock ticks by process: the master's reaped workers count under its own pid."""
-        ticks = {self.master_pid: _ticks(_cpu_fields(self.master_pid), 13)}
-        children = Path(f"/proc/{self.master_pid}/task/{self.master_pid}/children").read_text()
-        for pid in [*map(int, children.split()), *self._backends()]:
-            with suppress(OSError):  # ended meanwhile
-                ticks[pid] = _ticks(_cpu_fields(pid), 11)
-        return ticks
-
-    def _backends(self) -> list[int]:
-        return _database_backends(self.database) if self.database else []
+    def read(self) -> tuple[dict[int, int], dict[int, int]]:
+        """Clock ticks by process, the server's and the database's; the master's reaped
+        workers count under its own pid."""
+        server = _own_ticks(workers(self.master_pid))
+        server[self.master_pid] = _ticks(_cpu_fields(self.master_pid), 13)
+        backends = _database_backends(self.database) if self.database else []
+        return server, _own_ticks(backends)
 
     def measure(self, run: Callable[..., dict], *arguments: object) -> dict:
         """run(*arguments)'s result, with the `server_cpu_s` and `database_cpu_s` spent
@@ -245,10 +253,10 @@ class CpuMeter:
         before = self.read()
         result = run(*arguments)
         after = self.read()
-        spent = {pid: ticks - before.get(pid, 0) for pid, ticks in after.items()}
-        backends = set(self._backends())
-        database = sum(ticks for pid, ticks in spent.items() if pid in backends)
-        server = sum(spent.values()) - database
+        server, database = (
+            sum(ticks - earlier.get(pid, 0) for pid, ticks in later.items())
+            for earlier, later in zip(before, after, strict=True)
+        )
         return {
             **result,
             "server_cpu_s": server * self.TICK,
