@@ -6,14 +6,16 @@ from datetime import timedelta
 
 import pytest
 import requests
-from django.conf import settings
+from django.conf import global_settings, settings
 from django.http import StreamingHttpResponse
 from django.test import RequestFactory
 from django.utils import timezone
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from calls.webhooks import urls as webhook_urls
 from tests.conftest import TEST_ACCOUNT_SID
-from tests.factories import AgentFactory, api_token_header
+from tests.factories import DEFAULT_PASSWORD, AgentFactory, api_token_header
 from tests.test_production import (  # noqa: F401  (fixtures)
     processes,
     production_environment,
@@ -21,7 +23,7 @@ from tests.test_production import (  # noqa: F401  (fixtures)
     start_web_server,
 )
 from tests.twilio_requests import post_signed_over_http
-from tokens.authentication import RecentTokenOwners
+from tokens.authentication import RecentTokenOwners, api_token_key, decided_by_api_token
 from tokens.models import ApiToken
 from voiceproject.middleware import head_answered_without_body
 
@@ -214,3 +216,105 @@ def test_every_twilio_webhook_takes_the_webhooks_lean_path():
     assert {name: settings.HOT_PATH_MIDDLEWARE.get(name) for name in names} == dict.fromkeys(
         names, settings.WEBHOOK_MIDDLEWARE
     )
+
+
+def logged_in_over_http(base: str, agent) -> requests.Session:
+    """A browser's session, logged in at /login/ as the agent."""
+    browser = requests.Session()
+    browser.get(f"{base}/login/", timeout=5)
+    login = browser.post(
+        f"{base}/login/",
+        data={
+            "username": agent.user.username,
+            "password": DEFAULT_PASSWORD,
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        },
+        timeout=5,
+    )
+    assert "sessionid" in browser.cookies, login.text
+    return browser
+
+
+@pytest.fixture
+def servers_password_hashing(settings):
+    """Passwords hashed as the server's settings hash them: gunicorn knows no test hasher."""
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("servers_password_hashing")
+def test_a_browsers_session_still_gets_its_token(two_workers):
+    agent = AgentFactory()
+    browser = logged_in_over_http(two_workers, agent)
+
+    answer = browser.get(two_workers + URL, timeout=5)
+
+    assert answer.status_code == 200
+    assert answer.json()["identity"] == agent.identity
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("servers_password_hashing")
+def test_an_api_token_decides_alone_beside_another_users_session(two_workers):
+    device_owner, browser_user = AgentFactory(), AgentFactory()
+    browser = logged_in_over_http(two_workers, browser_user)
+
+    own = browser.get(two_workers + URL, headers=api_token_header(device_owner.user), timeout=5)
+    forged = browser.get(two_workers + URL, headers={"Authorization": "Token nope"}, timeout=5)
+
+    assert own.json()["identity"] == device_owner.identity
+    assert forged.status_code == 401
+
+
+# Authorization headers around the edges of DRF's reading: case, words, whitespace that
+# only str.split() would split on, and a character outside the header encoding.
+AUTHORIZATION_HEADERS = [
+    "Token abc",
+    "token abc",
+    "TOKEN  abc ",
+    "Token",
+    "Token a b",
+    "Token \xe9",
+    "Token\xa0abc",
+    "Tokenabc",
+    "Bearer abc",
+    "Basic dXNlcjpwYXNz",
+    "",
+    "Token \u2603",
+]
+
+
+class KeyOnlyTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication stopped where it would look the key up."""
+
+    def authenticate_credentials(self, key):
+        return ("checked", key)
+
+
+def drf_reading(authorization: str):
+    """What DRF's TokenAuthentication makes of the header: None when it leaves the request to
+    the next class, the key it would check, "refused", or "unreadable" for a header outside
+    its encoding (only a test client sends one; either path then fails alike)."""
+    request = RequestFactory().get(URL, HTTP_AUTHORIZATION=authorization)
+    try:
+        answer = KeyOnlyTokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return "refused"
+    except UnicodeEncodeError:
+        return "unreadable"
+    return None if answer is None else answer[1]
+
+
+@pytest.mark.parametrize("authorization", AUTHORIZATION_HEADERS)
+def test_the_lean_token_path_is_taken_exactly_when_drf_reads_an_api_token(authorization):
+    expected = drf_reading(authorization) not in (None, "unreadable")
+
+    assert decided_by_api_token(authorization) == expected
+
+
+@pytest.mark.parametrize("authorization", AUTHORIZATION_HEADERS)
+def test_the_short_way_checks_only_the_key_drf_would_check(authorization):
+    reading = drf_reading(authorization)
+    expected = None if reading in (None, "refused", "unreadable") else reading
+
+    assert api_token_key(authorization) == expected

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from agents.selectors import NotAnActiveAgent, active_agent_for_user
 from tokens.api_tokens import api_token_create
-from tokens.authentication import RecentAgentTokenAuthentication
+from tokens.authentication import RecentAgentTokenAuthentication, api_token_key
 from tokens.models import API_TOKEN_NAME_MAX_LENGTH, ApiToken
 from tokens.services import (
     IssuedToken,
@@ -254,11 +254,12 @@ def access_token_view() -> Callable[[HttpRequest], HttpResponse]:
 def _issued_to_device(
     request: HttpRequest, authentication: RecentAgentTokenAuthentication
 ) -> IssuedToken | None:
+    # The header read once, not through request.headers, which copies every header.
+    key = api_token_key(request.META.get("HTTP_AUTHORIZATION", ""))
+    if key is None:
+        return None
     try:
-        authenticated = authentication.authenticate(request)  # type: ignore[arg-type]
-        if authenticated is None:
-            return None
-        request.user = authenticated[0]
+        request.user = authentication.authenticate_credentials(key)[0]
         agent = active_agent_for_user(user=request.user, purpose=ACCESS_TOKEN_PURPOSE)
         return access_token_for_agent(agent=agent, ttl=None, platform=None)
     except (APIException, NotAnActiveAgent, TwilioCredentialsMissing):

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
+from rest_framework import HTTP_HEADER_ENCODING
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -94,6 +95,42 @@ class AgentTokenAuthentication(TokenAuthentication):
         if not api_token_matches_password(token=token, password_hash=user.password):
             raise AuthenticationFailed("The password changed since this token was made.")
         return token, user
+
+
+def _authorization_words(authorization: str) -> list[bytes]:
+    """The Authorization header split into words as DRF's TokenAuthentication splits it."""
+    try:
+        return authorization.encode(HTTP_HEADER_ENCODING).split()
+    except UnicodeEncodeError:
+        return []
+
+
+def _is_api_token_keyword(word: bytes) -> bool:
+    return word.lower() == AgentTokenAuthentication.keyword.lower().encode()
+
+
+def decided_by_api_token(authorization: str) -> bool:
+    """Whether a request with this Authorization header is authenticated or refused by its API
+    token alone, never by the session.
+
+    DRF's TokenAuthentication, first in the API's authentication classes, takes every header
+    whose first word is its keyword, in any case: it then authenticates the request or
+    refuses it with 401, and the session is never looked at.
+    """
+    words = _authorization_words(authorization)
+    return bool(words) and _is_api_token_keyword(words[0])
+
+
+def api_token_key(authorization: str) -> str | None:
+    """The key in a well-formed `Token <key>` header, the one TokenAuthentication would check;
+    None for any other header, which only TokenAuthentication itself may answer."""
+    words = _authorization_words(authorization)
+    if len(words) != 2 or not _is_api_token_keyword(words[0]):
+        return None
+    try:
+        return words[1].decode()
+    except UnicodeError:
+        return None
 
 
 class RecentTokenOwners:

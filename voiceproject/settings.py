@@ -113,6 +113,10 @@ HOT_PATH_MIDDLEWARE = {
     "webhooks:recording": WEBHOOK_MIDDLEWARE,
     "api-access-token": [name for name in MIDDLEWARE if name not in PAGE_MIDDLEWARE],
 }
+# A request to these hot paths that sends an API token (`Authorization: Token <key>`, a
+# device's) is decided by that token alone: DRF's TokenAuthentication authenticates or refuses
+# it and never falls back to the session. So it skips the session and the lazy user as well.
+API_TOKEN_HOT_PATH_MIDDLEWARE = {"api-access-token": WEBHOOK_MIDDLEWARE}
 
 # django-axes first: it refuses a locked-out username or address before any password check.
 AUTHENTICATION_BACKENDS = [
