@@ -92,7 +92,8 @@ def _signed_by_twilio(request: HttpRequest, form: WebhookForm) -> bool:
     if not settings.TWILIO_AUTH_TOKEN:
         logger.error("TWILIO_AUTH_TOKEN is not set, so no Twilio webhook can be accepted.")
         return False
-    signature = request.headers.get("X-Twilio-Signature", "")
+    # From META: request.headers would copy every header to read this one.
+    signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")
     url = public_url(request, request.get_full_path())
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
     # Twilio signs the URL it requested, which is this one. validate() computes the signature
