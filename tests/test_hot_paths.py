@@ -1,8 +1,12 @@
 """The two hot paths as gunicorn serves them: Twilio's webhooks and /api/token/ through lean
 handlers, and token owners remembered for at most a second in each worker process."""
 
+import http.client
+import runpy
 import time
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -216,6 +220,27 @@ def test_every_twilio_webhook_takes_the_webhooks_lean_path():
     assert {name: settings.HOT_PATH_MIDDLEWARE.get(name) for name in names} == dict.fromkeys(
         names, settings.WEBHOOK_MIDDLEWARE
     )
+
+
+KEEPALIVE_REQUESTS = runpy.run_path(
+    str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py")
+)["KEEPALIVE_REQUESTS"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_alive_connection_is_closed_after_its_share_of_requests(two_workers):
+    address = urlsplit(two_workers)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
+    answers = []
+    for _ in range(KEEPALIVE_REQUESTS):
+        connection.request("GET", "/healthz")
+        answer = connection.getresponse()
+        answer.read()
+        answers.append((answer.status, answer.getheader("Connection", "")))
+    connection.close()
+
+    assert answers[:-1] == [(200, "keep-alive")] * (KEEPALIVE_REQUESTS - 1)
+    assert answers[-1] == (200, "close")
 
 
 def logged_in_over_http(base: str, agent) -> requests.Session:
