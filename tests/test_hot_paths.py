@@ -2,7 +2,10 @@
 handlers, and token owners remembered for at most a second in each worker process."""
 
 import http.client
+import os
 import runpy
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +21,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from calls.webhooks import urls as webhook_urls
-from tests.conftest import TEST_ACCOUNT_SID
+from tests.conftest import TEST_ACCOUNT_SID, TEST_API_KEY_SECRET, TEST_API_KEY_SID
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, api_token_header
 from tests.test_production import (  # noqa: F401  (fixtures)
     processes,
@@ -343,3 +346,50 @@ def test_the_short_way_checks_only_the_key_drf_would_check(authorization):
     expected = None if reading in (None, "refused", "unreadable") else reading
 
     assert api_token_key(authorization) == expected
+
+
+# Run by manage.py shell on the embedded default database: an agent's device asks for a token
+# with its API token, read by the token endpoint's own SQL rather than the ORM.
+DEVICE_ON_SQLITE = """
+from django.contrib.auth import get_user_model
+from django.test import Client
+from agents.models import Agent, TwimlApp
+from tokens.api_tokens import api_token_create
+
+app = TwimlApp.objects.create(sid="AP" + "c3" * 16, friendly_name="Embedded")
+user = get_user_model().objects.create_user("embedded_agent")
+Agent.objects.create(user=user, identity="embedded_agent", twiml_app=app)
+key = api_token_create(user=user, name="phone").key
+for _ in range(2):  # read from the database, then remembered
+    answer = Client(HTTP_HOST="127.0.0.1").get("/api/token/", HTTP_AUTHORIZATION="Token " + key)
+    print(answer.status_code, answer.json().get("identity"))
+"""
+
+
+def test_a_device_gets_its_token_on_the_embedded_sqlite_default(tmp_path):
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'voice.sqlite3'}",
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
+        "TWILIO_API_KEY_SID": TEST_API_KEY_SID,
+        "TWILIO_API_KEY_SECRET": TEST_API_KEY_SECRET,
+    }
+
+    def manage(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *arguments],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    migrated = manage("migrate", "-v0")
+    assert migrated.returncode == 0, migrated.stderr
+    asked = manage("shell", "-c", DEVICE_ON_SQLITE)
+
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.split("\n")[-3:] == ["200 embedded_agent", "200 embedded_agent", ""]

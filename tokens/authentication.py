@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.utils import timezone
 from rest_framework import HTTP_HEADER_ENCODING
 from rest_framework.authentication import TokenAuthentication
@@ -30,10 +30,11 @@ WANTED: dict[type[Model], set[str]] = {
     Agent: {"id", "user_id", "identity", "twiml_app_id", "incoming_allowed", "is_active"},
     TwimlApp: {"id", "sid", "apn_credential_sid", "fcm_credential_sid"},
 }
-LOADED_FIELDS = {
-    model: [field.attname for field in model._meta.concrete_fields if field.attname in wanted]
+LOADED = {
+    model: [field for field in model._meta.concrete_fields if field.attname in wanted]
     for model, wanted in WANTED.items()
 }
+LOADED_FIELDS = {model: [field.attname for field in fields] for model, fields in LOADED.items()}
 
 
 def _columns(model: type[Model], alias: str) -> list[str]:
@@ -195,7 +196,10 @@ def _token_and_user_from_row(row: tuple[Any, ...]) -> TokenOwner:
     """Build the token and its user with its agent (or None) cached on it, as select_related
     would."""
     values = iter(row)
-    loaded = {model: [next(values) for _ in names] for model, names in LOADED_FIELDS.items()}
+    loaded = {
+        model: [_as_the_orm_reads(field, next(values)) for field in fields]
+        for model, fields in LOADED.items()
+    }
     db = connection.alias
     token = ApiToken.from_db(db, LOADED_FIELDS[ApiToken], loaded[ApiToken])
     user = User.from_db(db, LOADED_FIELDS[User], loaded[User])
@@ -208,3 +212,15 @@ def _token_and_user_from_row(row: tuple[Any, ...]) -> TokenOwner:
         Agent.user.field.set_cached_value(agent, user)
     User.agent.related.set_cached_value(user, agent)
     return token, user
+
+
+def _as_the_orm_reads(field: Field[Any, Any], value: Any) -> Any:
+    """The column's value converted as the ORM converts it: the database driver alone leaves
+    some values raw (SQLite's datetimes come back naive). PostgreSQL's need no converter."""
+    column = field.cached_col
+    # What SQLCompiler.get_converters() takes for a column: the backend's, then the field's.
+    for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
+        connection
+    ):
+        value = converter(value, column, connection)
+    return value
