@@ -2,10 +2,7 @@
 handlers, and token owners remembered for at most a second in each worker process."""
 
 import http.client
-import os
 import runpy
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -368,28 +365,16 @@ for _ in range(2):  # read from the database, then remembered
 
 def test_a_device_gets_its_token_on_the_embedded_sqlite_default(tmp_path):
     env = {
-        "PATH": os.environ["PATH"],
         "DATABASE_URL": f"sqlite:///{tmp_path / 'voice.sqlite3'}",
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
         "ALLOWED_HOSTS": "127.0.0.1",
         "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
         "TWILIO_API_KEY_SID": TEST_API_KEY_SID,
         "TWILIO_API_KEY_SECRET": TEST_API_KEY_SECRET,
     }
 
-    def manage(*arguments: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *arguments],
-            cwd=settings.BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    migrated = manage("migrate", "-v0")
+    migrated = run_manage("migrate", "-v0", **env)
     assert migrated.returncode == 0, migrated.stderr
-    asked = manage("shell", "-c", DEVICE_ON_SQLITE)
+    asked = run_manage("shell", "-c", DEVICE_ON_SQLITE, **env)
 
     assert asked.returncode == 0, asked.stderr
     assert asked.stdout.split("\n")[-3:] == ["200 embedded_agent", "200 embedded_agent", ""]
