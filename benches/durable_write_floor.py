@@ -40,12 +40,13 @@ APPLICATION = "django.core.wsgi:get_wsgi_application()"
 PATH = "/stored/"
 TABLE = "durable_write_floor"
 CREATE_TABLE = f"CREATE TABLE IF NOT EXISTS {TABLE} (id bigserial PRIMARY KEY, body text NOT NULL)"
+INSERT = f"INSERT INTO {TABLE} (body) VALUES (%s)"
 
 
 def stored(request: HttpRequest) -> HttpResponse:
     request.POST  # noqa: B018  (parsing the form is part of the floor)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {TABLE} (body) VALUES (%s)", [request.body.decode()])
+        cursor.execute(INSERT, [request.body.decode()])
     return HttpResponse(status=204)
 
 

@@ -51,6 +51,14 @@ def recreate_database(name: str) -> str:
     return database_url(name)
 
 
+def copy_database(source: str, name: str) -> str:
+    """A new database called `name` with what `source` holds (no one may be connected to
+    it); returns its URL. Drop it with drop_database."""
+    drop_database(name)
+    _administer(f'CREATE DATABASE "{name}{DATABASE_SUFFIX}" TEMPLATE "{source}{DATABASE_SUFFIX}"')
+    return database_url(name)
+
+
 def create_database_if_missing(name: str) -> str:
     """The database called `name`, kept with its data if it exists; returns its URL."""
     with psycopg.connect(f"{SERVER_URL}/postgres", autocommit=True) as admin:
