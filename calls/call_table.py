@@ -46,7 +46,7 @@ from calls.family_facts import (
 from calls.models import Call, CallEvent
 from calls.webhooks.callbacks import TwilioCallback
 from voiceproject.prepared_statements import PreparedStatement, cast_type
-from voiceproject.twilio_ids import agent_identity_on_leg
+from voiceproject.twilio_ids import agent_identity_on_leg, parse_twilio_count
 
 logger = logging.getLogger(__name__)
 
@@ -645,7 +645,7 @@ def _family_facts_of_children(
             # REST gives no answer time: a live leg counts from its start, an ended one from
             # its end less its duration.
             at=child.start_time if child.status == CallStatus.IN_PROGRESS else child.end_time,
-            duration=int(child.duration) if child.duration else None,
+            duration=parse_twilio_count(child.duration or ""),
             from_address=child._from or "",
             to_address=child.to or "",
             agent_identity=agent_identity_on_leg(
@@ -705,7 +705,7 @@ def _rest_row(
         "status_changed_at": adapt(leg.date_updated),
         "start_time": adapt(leg.start_time),
         "end_time": adapt(leg.end_time),
-        "duration": int(leg.duration) if leg.duration else None,
+        "duration": parse_twilio_count(leg.duration or ""),
         "price": _price(leg.price),
         "price_unit": leg.price_unit or "",
         "created_at": now,

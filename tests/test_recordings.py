@@ -128,6 +128,39 @@ def test_a_voicemail_for_an_agent_since_removed_is_kept_without_owner(client):
     assert Recording.objects.values_list("kind", "voicemail_agent").get() == ("voicemail", None)
 
 
+def test_an_in_progress_recording_of_unknown_duration_is_stored_then_completed(client):
+    """Twilio's in-progress callback says RecordingDuration=-1: not known yet."""
+    call = CallFactory()
+    sid = random_sid("RE")
+    in_progress = recording_callback(call.sid, sid, "in-progress", RecordingDuration="-1")
+    assert post_signed(client, RECORDING_PATH, in_progress).status_code == 204
+    assert Recording.objects.values_list("status", "duration").get() == ("in-progress", None)
+    post_signed(client, RECORDING_PATH, recording_callback(call.sid, sid, "completed"))
+    assert Recording.objects.values_list("status", "duration").get() == ("completed", 42)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"RecordingChannels": "-1", "RecordingDuration": "-1", "ErrorCode": "-1"},
+        {
+            "RecordingChannels": "",
+            "RecordingDuration": "",
+            "RecordingStartTime": "",
+            "ErrorCode": "",
+        },
+        {"RecordingTrack": "both", "ConferenceSid": "", "CallbackSource": "recording-events"},
+    ],
+)
+def test_unknown_values_and_extra_parameters_in_a_recording_callback_are_taken(client, changes):
+    call = CallFactory()
+    form = recording_callback(call.sid, random_sid("RE"), "absent", **changes)
+    assert post_signed(client, RECORDING_PATH, form).status_code == 204
+    recording = Recording.objects.get()
+    assert recording.status == "absent"
+    assert recording.events.get().parameters == form
+
+
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
@@ -407,6 +440,15 @@ def test_reconciliation_finds_recordings_whose_callbacks_never_came(fake_twilio)
     assert (voicemail.kind, voicemail.voicemail_number) == ("voicemail", line)
     missed.refresh_from_db()
     assert missed.voicemail_left is True
+
+
+def test_reconciliation_stores_a_recording_in_progress_with_its_duration_unknown(fake_twilio):
+    # The REST API lists a recording still in progress with duration "-1".
+    call = CallFactory()
+    fake_twilio.add_recording(call.sid, status="in-progress", duration=-1)
+    run = reconcile_recent_recordings()
+    assert (run.outcome, run.errors) == ("succeeded", 0)
+    assert call.recordings.values_list("status", "duration").get() == ("in-progress", None)
 
 
 def test_reconciling_twice_changes_nothing(fake_twilio):

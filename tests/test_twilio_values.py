@@ -10,6 +10,7 @@ from voiceproject.twilio_ids import (
     is_e164,
     is_identity,
     is_sid,
+    parse_twilio_count,
     parse_twilio_datetime,
     sid_regex,
 )
@@ -94,3 +95,16 @@ def test_the_agent_on_a_dial_child_is_the_one_dialled():
         )
         == "alice"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("42", 42), ("0", 0), ("-1", None), ("", None), ("-25", None)]
+)
+def test_twilio_counts_are_whole_numbers_and_negative_means_unknown(value, expected):
+    assert parse_twilio_count(value) == expected
+
+
+@pytest.mark.parametrize("value", ["1.5", "-", "forty", "\u0664\u0662", " 42"])
+def test_a_count_that_is_no_whole_number_is_refused(value):
+    with pytest.raises(ValueError, match="not a whole number"):
+        parse_twilio_count(value)

@@ -189,7 +189,7 @@ def test_the_end_of_a_voicemail_thanks_the_caller_and_hangs_up(client, support_l
     [
         ({"DialCallStatus": "ringing"}, {}, b"DialCallStatus"),
         ({"DialCallSid": "CA123"}, {}, b"DialCallSid"),
-        ({"DialCallDuration": "-1"}, {}, b"DialCallDuration"),
+        ({"DialCallDuration": "1.5"}, {}, b"DialCallDuration"),
         ({}, {"offered": "alice,not an identity!"}, b"offered"),
     ],
 )
@@ -201,6 +201,13 @@ def test_a_malformed_action_request_is_refused_and_nothing_stored(client, change
     assert response.status_code == 400
     assert reason in response.content
     assert not Call.objects.exists()
+
+
+def test_an_action_request_with_twilios_unknown_duration_is_taken(client, support_line):
+    form = {**phone_call(), "DialCallStatus": "no-answer", "DialCallDuration": "-1"}
+    document = twiml(post_signed(client, "/twilio/dial/?offered=alice", form))
+    assert tags(document) == ["Say", "Record"]
+    assert Call.objects.get().unanswered is True
 
 
 def test_a_forged_action_request_is_refused_and_nothing_stored(client, support_line):

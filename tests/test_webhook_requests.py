@@ -104,7 +104,8 @@ def test_callback_for_another_account_is_refused(client):
         ({"CallStatus": None}, "CallStatus '' is not"),
         ({"Direction": "sideways"}, "Direction"),
         ({"Timestamp": "yesterday"}, "Timestamp is not an RFC 2822 date."),
-        ({"SequenceNumber": "-1"}, "SequenceNumber is not a whole number."),
+        ({"SequenceNumber": "first"}, "SequenceNumber is not a whole number."),
+        ({"CallDuration": "-"}, "CallDuration is not a whole number."),
         ({"CallDuration": "12.5"}, "CallDuration is not a whole number."),
         ({"SequenceNumber": "99999999999"}, "SequenceNumber"),
         ({"From": "x" * 256}, "From or To"),
@@ -117,6 +118,24 @@ def test_malformed_field_is_refused_with_a_one_line_reason(client, changes, reas
     assert reason in body
     assert "\n" not in body
     assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"CallStatus": "completed", "CallDuration": "-1", "Duration": "-1"},
+        {"SequenceNumber": "-1"},
+        {"SequenceNumber": "", "CallDuration": "", "Timestamp": "", "ErrorCode": ""},
+        {"SipResponseCode": "", "StirVerstat": "TN-Validation-Passed-A", "CallToken": "%7B%7D"},
+    ],
+)
+def test_twilios_unknown_values_and_extra_parameters_are_stored_as_unknown(client, changes):
+    """Twilio writes -1 for a count it does not know, and adds parameters as it grows."""
+    response = post_signed(client, STATUS_PATH, child_callback(**changes))
+    assert response.status_code == 204
+    leg = CallEvent.objects.get().call
+    assert (leg.status, leg.duration) == (changes.get("CallStatus", "in-progress"), None)
+    assert leg.sequence_number in (None, 2)
 
 
 def test_child_naming_itself_as_parent_is_refused(client):

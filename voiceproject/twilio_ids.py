@@ -172,6 +172,22 @@ def is_plausible_call_time(value: datetime, *, now: datetime) -> bool:
     return TWILIO_EPOCH <= value <= now + CLOCK_SKEW
 
 
+def parse_twilio_count(value: str) -> int | None:
+    """Read a whole number Twilio sends (a duration, a sequence number, a channel count);
+    None when it is empty or negative.
+
+    Twilio writes -1 for a count it does not know yet, such as the duration of a recording
+    still in progress: unknown, never wrong. Raises ValueError for anything but ASCII digits
+    with an optional minus.
+    """
+    if value == "":
+        return None
+    digits = value.removeprefix("-")
+    if not digits.isascii() or not digits.isdigit():
+        raise ValueError(f"not a whole number: {value[:40]!r}")
+    return None if value.startswith("-") else int(digits)
+
+
 def is_plausible_call_duration(seconds: int) -> bool:
     """Tell whether a call can have lasted this many seconds."""
     return 0 <= seconds <= MAX_CALL_DURATION_SECONDS

@@ -34,6 +34,7 @@ from voiceproject.twilio_ids import (
     is_plausible_call_duration,
     is_plausible_call_time,
     is_sid,
+    parse_twilio_count,
 )
 from voiceproject.twilio_rest import twilio_rest_client
 
@@ -234,13 +235,8 @@ def rest_leg_fault(leg: CallInstance, *, now: datetime) -> str | None:
             return f"the time {moment} is not one Twilio could report"
     if leg.start_time and leg.end_time and leg.end_time < leg.start_time:
         return "it ends before it starts"
-    duration = str(leg.duration or 0)
-    if (
-        not duration.isascii()
-        or not duration.isdigit()
-        or not is_plausible_call_duration(int(duration))
-    ):
-        return f"its duration {duration[:20]!r} is not one a call can last"
+    if fault := _duration_fault(leg.duration):
+        return fault
     texts = [leg._from, leg.to, leg.direction, leg.status, leg.price_unit, leg.account_sid]
     if any("\x00" in text for text in texts if text):
         return "a field contains a NUL byte"
@@ -273,14 +269,24 @@ def rest_recording_fault(recording: RecordingInstance, *, now: datetime) -> str 
         not isinstance(start, datetime) or not is_plausible_call_time(start, now=now)
     ):
         return f"the time {start} is not one Twilio could report"
-    duration = str(recording.duration or 0)
-    if not duration.isascii() or not duration.isdigit():
-        return f"its duration {duration[:20]!r} is not a whole number"
-    if not is_plausible_call_duration(int(duration)):
-        return f"its duration {duration[:20]!r} is longer than a call can last"
+    if fault := _duration_fault(recording.duration):
+        return fault
     texts = [str(recording.source or ""), str(recording.status or ""), recording.account_sid]
     if any("\x00" in text for text in texts if text):
         return "a field contains a NUL byte"
+    return None
+
+
+def _duration_fault(value: str | None) -> str | None:
+    """Why a duration the REST API lists cannot be stored; Twilio's -1 (still in progress)
+    is unknown, not a fault."""
+    text = value or ""
+    try:
+        seconds = parse_twilio_count(text)
+    except ValueError:
+        return f"its duration {text[:20]!r} is not a whole number"
+    if seconds is not None and not is_plausible_call_duration(seconds):
+        return f"its duration {text[:20]!r} is longer than a call can last"
     return None
 
 

@@ -28,6 +28,7 @@ from calls.constants import (
 from calls.models import Call, Recording, RecordingEvent
 from calls.recordings.callbacks import RecordingCallback
 from calls.webhooks.unanswered import policy_owner_of_leg
+from voiceproject.twilio_ids import parse_twilio_count
 
 _RECORDING = Recording._meta.db_table
 _EVENT = RecordingEvent._meta.db_table
@@ -126,7 +127,7 @@ def recordings_upsert_from_rest(*, recordings: list[RecordingInstance]) -> int:
             source=source,
             status=status if status in KNOWN_RECORDING_STATUSES else "",
             channels=recording.channels if recording.channels in (1, 2) else None,
-            duration=int(recording.duration) if (recording.duration or "").isdigit() else None,
+            duration=parse_twilio_count(recording.duration or ""),
             started_at=recording.start_time,
             error_code=recording.error_code,
             number_id=owner.pk if isinstance(owner, PhoneNumber) else None,

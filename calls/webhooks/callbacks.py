@@ -21,6 +21,7 @@ from voiceproject.twilio_ids import (
     is_plausible_call_duration,
     is_plausible_call_time,
     is_web_url,
+    parse_twilio_count,
     parse_twilio_datetime,
 )
 
@@ -177,10 +178,12 @@ def _timestamp(parameters: dict[str, str], *, received_at: datetime) -> datetime
 
 
 def optional_counter(parameters: dict[str, str], name: str) -> int | None:
-    """Read an optional whole number that fits the database's positive integer columns."""
-    value = parameters.get(name, "")
-    if value == "":
-        return None
-    if not value.isascii() or not value.isdigit() or int(value) > 2**31 - 1:
+    """Read an optional whole number that fits the database's positive integer columns; None
+    when absent, empty or Twilio's -1 for "not known yet" (see parse_twilio_count)."""
+    try:
+        count = parse_twilio_count(parameters.get(name, ""))
+    except ValueError:
+        raise InvalidCallback(f"{name} is not a whole number.") from None
+    if count is not None and count > 2**31 - 1:
         raise InvalidCallback(f"{name} is not a whole number.")
-    return int(value)
+    return count

@@ -14,7 +14,12 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from agents.constants import UnansweredPolicy
 from agents.models import Agent, PhoneNumber
-from calls.webhooks.callbacks import InvalidCallback, TwilioCallback, parse_twilio_callback
+from calls.webhooks.callbacks import (
+    InvalidCallback,
+    TwilioCallback,
+    optional_counter,
+    parse_twilio_callback,
+)
 from calls.webhooks.twiml import (
     AGENT_UNAVAILABLE,
     RECORDING_CALLBACK_EVENTS,
@@ -81,9 +86,6 @@ def parse_dial_action(
     dial_call_sid = form.get("DialCallSid") or None
     if dial_call_sid is not None and not is_call_sid(dial_call_sid):
         raise InvalidCallback("DialCallSid is not a call SID.")
-    duration = form.get("DialCallDuration", "")
-    if duration and not (duration.isascii() and duration.isdigit() and len(duration) < 10):
-        raise InvalidCallback("DialCallDuration is not a whole number.")
     offered = [identity for identity in query.get("offered", "").split(",") if identity]
     if len(offered) > OFFERED_MAX or not all(is_identity(identity) for identity in offered):
         raise InvalidCallback("offered is not a list of client identities.")
@@ -91,7 +93,7 @@ def parse_dial_action(
         callback=callback,
         dial_status=dial_status,
         dial_call_sid=dial_call_sid,
-        dial_call_duration=int(duration) if duration else None,
+        dial_call_duration=optional_counter(form, "DialCallDuration"),
         offered=offered,
         forwarded=query.get("forwarded") == "1",
     )
