@@ -99,6 +99,14 @@ def test_an_agent_nobody_answered_takes_voicemail_in_their_name(client):
     assert document[1].attrib["recordingStatusCallback"] == f"{RECORDING_CALLBACK}?agent={bob.pk}"
 
 
+def test_an_agent_dialled_in_an_apps_own_parameter_takes_voicemail_in_their_name(client):
+    AgentFactory(identity="alice")
+    bob = AgentFactory(identity="bob")
+    parent = agent_call() | {"To": "", "to": "bob"}
+    document = twiml(dial_action(parent, "no-answer", client, query={"offered": "bob"}))
+    assert document[1].attrib["recordingStatusCallback"] == f"{RECORDING_CALLBACK}?agent={bob.pk}"
+
+
 def test_the_message_policy_speaks_and_hangs_up(client):
     PhoneNumberFactory(number=SUPPORT_LINE, unanswered_policy="message")
     document = twiml(dial_action(phone_call(), "busy", client))

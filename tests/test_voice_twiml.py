@@ -134,7 +134,80 @@ def test_caller_who_may_not_dial_a_number_hears_why(client, caller, message):
 def test_missing_or_invalid_destination_is_explained(client, dialled):
     AgentFactory(identity="alice")
     document = answer(client, softphone_form("alice", dialled))
-    assert_spoken_and_hung_up(document, "international format")
+    assert_spoken_and_hung_up(document, "not a phone number or an agent's name")
+
+
+def softphone_form_with(identity: str, **parameters: str) -> dict[str, str]:
+    """The Voice URL request of a softphone whose app passed `parameters` to connect()."""
+    return softphone_form(identity, "") | parameters
+
+
+def dialled_number(document: ET.Element) -> str:
+    (dial,) = document
+    (number,) = dial
+    assert number.tag == "Number"
+    return number.text
+
+
+@pytest.mark.parametrize(
+    ("dialled", "number"),
+    [
+        ("919326002507", "+919326002507"),
+        ("(910) 755-5577", "+19107555577"),
+        ("905-553-6523", "+19055536523"),
+        ("+1 212 555 0123", "+12125550123"),
+        ("1 212 555 0123", "+12125550123"),
+        ("011 44 20 7946 0958", "+442079460958"),
+    ],
+)
+def test_numbers_as_mobile_apps_send_them_are_dialled_in_e164(client, dialled, number):
+    AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    assert dialled_number(answer(client, softphone_form("alice", dialled))) == number
+
+
+def test_national_numbers_are_read_in_the_default_phone_region(client, settings):
+    settings.DEFAULT_PHONE_REGION = "GB"
+    AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    document = answer(client, softphone_form("alice", "020 7946 0958"))
+    assert dialled_number(document) == "+442079460958"
+
+
+def test_the_leg_and_its_family_keep_the_number_dialled_in_e164(client):
+    AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    form = softphone_form("alice", "919326002507")
+    answer(client, form)
+    call = Call.objects.get()
+    assert (call.to_number, call.kind) == ("+919326002507", "outbound")
+    assert call.events.get().parameters["To"] == "919326002507"
+
+
+def test_digits_that_name_an_agent_ring_that_agent(client):
+    AgentFactory(identity="alice")
+    AgentFactory(identity="9193260025", availability="available")
+    (dial,) = answer(client, softphone_form("alice", "9193260025"))
+    assert rung_identities(dial) == ["9193260025"]
+
+
+@pytest.mark.parametrize("name", ["to", "phoneNumber", "PhoneNumber", "phone"])
+def test_an_app_may_send_the_number_in_a_parameter_of_its_own(client, name):
+    AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    form = softphone_form_with("alice", **{name: "(212) 555-0123"})
+    assert form["To"] == ""
+    assert dialled_number(answer(client, form)) == "+12125550123"
+    assert Call.objects.get().to_number == "+12125550123"
+
+
+def test_an_app_may_send_an_agent_in_a_parameter_of_its_own(client):
+    AgentFactory(identity="alice")
+    AgentFactory(identity="bob", availability="available")
+    (dial,) = answer(client, softphone_form_with("alice", to="bob"))
+    assert rung_identities(dial) == ["bob"]
+
+
+def test_to_wins_over_an_apps_own_parameter(client):
+    AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    form = softphone_form_with("alice", To=CUSTOMER, to="+14155550177")
+    assert dialled_number(answer(client, form)) == CUSTOMER
 
 
 @pytest.mark.parametrize("callee", [{"is_active": False}, {"identity": "carol"}])

@@ -96,6 +96,22 @@ def e164_from_typed(value: str, *, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# What people and address books put around the digits of a number.
+_DIALLED_NUMBER_CHARACTERS = re.compile(r"[0-9 ().-]+")
+
+
+def e164_from_dialled(value: str, *, region: str) -> str | None:
+    """The E.164 form of a number as apps send what was dialled; None if it is no valid one.
+
+    Everything e164_from_typed reads, and digits that begin with a country code but lack
+    the plus (`919326002507`), as mobile apps pass numbers from the address book.
+    """
+    number = e164_from_typed(value, region=region)
+    if number is None and _DIALLED_NUMBER_CHARACTERS.fullmatch(value):
+        number = e164_from_typed("+" + value, region=region)
+    return number
+
+
 # A Voice SDK client in From/To is written client:<identity>.
 CLIENT_PREFIX = "client:"
 # The direction of the child leg <Dial> creates: its To is the party dialled.

@@ -29,7 +29,7 @@ DIAL_RECORDING = "record-from-answer-dual"
 APOLOGY = "We're sorry. An error has occurred. Please try your call again."
 UNKNOWN_CALLER = "Your softphone is not allowed to place calls. Please contact your supervisor."
 NO_CALLER_ID = "Your account has no caller ID for calling phone numbers."
-INVALID_DESTINATION = "Please dial a phone number in international format, or an agent's name."
+INVALID_DESTINATION = "The number you dialled is not a phone number or an agent's name."
 AGENT_UNAVAILABLE = "That agent cannot take your call right now. Please try again later."
 NUMBER_NOT_IN_SERVICE = "The number you have called is not in service."
 

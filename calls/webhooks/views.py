@@ -6,6 +6,7 @@ answers; rules about calls live in calls.call_table, about recordings in
 calls.recordings.writer, TwiML in calls.webhooks.twiml and calls.webhooks.unanswered.
 """
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from calls.webhooks.callbacks import (
     parse_twilio_callback,
     single_values,
 )
+from calls.webhooks.destinations import with_dialled_destination
 from calls.webhooks.signatures import (
     View,
     WebhookForm,
@@ -133,6 +135,7 @@ def retry_on_database_outage(view: V) -> V:
 @parent_leg_webhook
 @retry_on_database_outage
 def voice(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
+    callback = with_dialled_destination(callback)
     call_apply_callback(callback=callback)
     return _twiml(twiml_for_voice_request(callback=callback, urls=_webhook_urls(request)))
 
@@ -140,7 +143,7 @@ def voice(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
 @parent_leg_webhook
 def voice_fallback(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     try:
-        call_apply_callback(callback=callback)
+        call_apply_callback(callback=with_dialled_destination(callback))
     except OperationalError:
         # The caller still deserves the apology when the Voice URL failed for this reason.
         logger.exception("Database unavailable; Twilio error on %s not recorded", callback.call_sid)
@@ -159,6 +162,7 @@ def status_callback(request: HttpRequest, callback: TwilioCallback) -> HttpRespo
 def dial_action(request: HttpRequest, action: DialAction) -> HttpResponse:
     """Our <Dial> ended: hang up after an answered call, apply the unanswered-call policy
     otherwise; the parent leg keeps who was rung and that nobody answered."""
+    action = dataclasses.replace(action, callback=with_dialled_destination(action.callback))
     with transaction.atomic():
         call_apply_callback(callback=action.callback)
         call_record_dial_result(
