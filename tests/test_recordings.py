@@ -15,14 +15,17 @@ from calls.recordings.media import MEDIA_CHUNK_BYTES
 from calls.recordings.retention import recordings_delete_expired
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import (
+    DEFAULT_PASSWORD,
     AgentFactory,
     CallFactory,
     PhoneNumberFactory,
     RecordingFactory,
     UserFactory,
+    api_token_header,
     random_sid,
 )
 from tests.twilio_requests import post_signed, post_signed_over_http, recording_callback
+from tokens.models import ApiToken
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
@@ -349,6 +352,90 @@ def test_a_supervisor_playing_a_voicemail_leaves_it_new_for_its_owner(client, fa
     logged_in(client, UserFactory(groups=[SUPERVISORS])).get(media_url(voicemail.sid))
     voicemail.refresh_from_db()
     assert voicemail.listened_at is None
+
+
+# ----- Listening from mobile apps, with an API token -----
+
+
+def device_login(client, user) -> dict[str, str]:
+    """Log a device in as mobile apps do, and return the header it then sends."""
+    login = client.post(
+        "/api/auth/token/", {"username": user.username, "password": DEFAULT_PASSWORD}
+    )
+    assert login.status_code == 200
+    return {"Authorization": f"Token {login.json()['token']}"}
+
+
+def test_an_app_plays_the_api_s_media_url_with_its_api_token(client, fake_twilio):
+    alice = AgentFactory()
+    recording = RecordingFactory(call=CallFactory(agent=alice))
+    fake_twilio.add_recording(recording.call.sid, sid=recording.sid, media=bytes(range(100)))
+    token = device_login(client, alice.user)
+    family = client.get(f"/api/calls/{recording.call.sid}/", headers=token).json()
+    media = family["recordings"][0]["media_url"]
+
+    response = client.get(media, headers={**token, "Range": "bytes=10-19"})
+
+    assert response.status_code == 206
+    assert response["Content-Range"] == "bytes 10-19/100"
+    assert b"".join(response.streaming_content) == bytes(range(10, 20))
+
+
+def test_an_api_token_hears_only_what_its_user_may(client, fake_twilio):
+    alice = AgentFactory()
+    theirs = RecordingFactory()
+    fake_twilio.add_recording(theirs.call.sid, sid=theirs.sid)
+    response = client.get(media_url(theirs.sid), headers=api_token_header(alice.user))
+    assert response.status_code == 404
+    assert fake_twilio.requests == []
+
+
+def test_an_agent_s_api_token_plays_her_voicemail_and_marks_it_listened(client, fake_twilio):
+    alice = AgentFactory()
+    voicemail = RecordingFactory(kind="voicemail", voicemail_agent=alice)
+    fake_twilio.add_recording(voicemail.call.sid, sid=voicemail.sid)
+    response = client.get(media_url(voicemail.sid), headers=api_token_header(alice.user))
+    assert response.status_code == 200
+    voicemail.refresh_from_db()
+    assert voicemail.listened_at is not None
+
+
+@pytest.mark.parametrize(
+    "authorization", ["Token 0123456789abcdef", "Token", "token a b", "TOKEN never-issued"]
+)
+def test_a_bad_api_token_is_refused_with_401_never_sent_to_log_in(
+    client, fake_twilio, analyst, authorization
+):
+    recording = RecordingFactory()
+    fake_twilio.add_recording(recording.call.sid, sid=recording.sid)
+    # A session does not rescue a request that sends a token: the token decides, as in the API.
+    logged_in(client, analyst)
+    response = client.get(media_url(recording.sid), headers={"Authorization": authorization})
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert fake_twilio.requests == []
+
+
+def test_a_token_logged_out_or_of_a_changed_password_no_longer_plays(client, fake_twilio):
+    alice = AgentFactory()
+    recording = RecordingFactory(call=CallFactory(agent=alice))
+    fake_twilio.add_recording(recording.call.sid, sid=recording.sid)
+    logged_out, changed = device_login(client, alice.user), device_login(client, alice.user)
+    assert client.delete("/api/auth/token/", headers=logged_out).status_code == 204
+    alice.user.set_password("a new passphrase 2026")
+    alice.user.save()
+    for header in (logged_out, changed):
+        assert client.get(media_url(recording.sid), headers=header).status_code == 401
+
+
+def test_an_expired_api_token_no_longer_plays(client, fake_twilio):
+    alice = AgentFactory()
+    recording = RecordingFactory(call=CallFactory(agent=alice))
+    header = api_token_header(alice.user)
+    ApiToken.objects.update(
+        created_at=timezone.now() - timedelta(days=2), expires_at=timezone.now()
+    )
+    assert client.get(media_url(recording.sid), headers=header).status_code == 401
 
 
 # ----- The family API and page -----

@@ -1,12 +1,17 @@
 """API token authentication, shaped for the token endpoint: the hot path of every softphone."""
 
+import functools
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Field, Model
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from rest_framework import HTTP_HEADER_ENCODING
 from rest_framework.authentication import TokenAuthentication
@@ -132,6 +137,41 @@ def api_token_key(authorization: str) -> str | None:
         return words[1].decode()
     except UnicodeError:
         return None
+
+
+PageView = Callable[..., HttpResponseBase]
+
+
+def api_token_or_login_required(view: PageView) -> PageView:
+    """Let a device in with its API token and a browser with its session, for a page that
+    apps use too (the audio of a recording).
+
+    A request that sends `Authorization: Token <key>` is decided by the token alone, as the
+    API decides it: 401 for an unknown, expired or revoked key, never the login page, which
+    an app cannot follow. Any other request needs the session, as login_required asks.
+    """
+    needs_session = login_required(view)
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+        if not decided_by_api_token(authorization):
+            return needs_session(request, *args, **kwargs)
+        key = api_token_key(authorization)
+        try:
+            if key is None:
+                raise AuthenticationFailed("The Authorization header is not 'Token <key>'.")
+            request.user = AgentTokenAuthentication().authenticate_credentials(key)[0]
+        except AuthenticationFailed as refusal:
+            return HttpResponse(
+                str(refusal.detail),
+                status=401,
+                content_type="text/plain; charset=utf-8",
+                headers={"WWW-Authenticate": AgentTokenAuthentication.keyword},
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 class RecentTokenOwners:

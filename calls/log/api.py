@@ -189,8 +189,8 @@ class RecordingOutput(serializers.Serializer[Recording]):
     source = serializers.CharField()  # type: ignore[assignment]
     started_at = serializers.DateTimeField(allow_null=True)
     media_url = serializers.SerializerMethodField(
-        help_text="The audio (MP3) through this server, with your session; null once "
-        "retention deleted it."
+        help_text="The audio (MP3) through this server, with your session or API token "
+        "(Range works); null once retention deleted it."
     )
 
     def get_media_url(self, recording: Recording) -> str | None:

@@ -2,7 +2,7 @@
 
 import logging
 
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import user_passes_test
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -22,6 +22,7 @@ from calls.recordings.media import (
     recording_media_open,
 )
 from calls.recordings.writer import recording_mark_listened
+from tokens.authentication import api_token_or_login_required
 from voiceproject.twilio_rest import TwilioCredentialsRejected
 
 logger = logging.getLogger(__name__)
@@ -29,10 +30,10 @@ VOICEMAIL_PAGE_SIZE = 100
 
 
 @require_GET
-@login_required
+@api_token_or_login_required
 def recording_media(request: HttpRequest, sid: str, extension: str) -> HttpResponseBase:
-    """Stream the audio from Twilio, honouring Range; 404 for a recording the user may not
-    hear, or whose media is gone."""
+    """Stream the audio from Twilio, honouring Range, to a browser's session or an app's API
+    token; 404 for a recording the user may not hear, or whose media is gone."""
     recording = recordings_visible_to(request.user).filter(sid=sid, deleted_at__isnull=True).first()
     if recording is None:
         raise Http404("No recording with this SID that you may hear.")
