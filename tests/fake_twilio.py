@@ -465,6 +465,8 @@ class FakeTwilio:
     recordings: dict[str, dict] = field(default_factory=dict)
     media: dict[str, Media] = field(default_factory=dict)
     deleted_recordings: list[str] = field(default_factory=list)
+    # Paths answered with a 302 to another URL, as Twilio sends media to its storage.
+    redirects: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         self.account = twilio_account(sid=self.account_sid)
@@ -505,6 +507,14 @@ class FakeTwilio:
         )
         self.media[sid] = media if isinstance(media, Media) else Media.of(media)
         return self.recordings[sid]
+
+    def media_url(self, sid: str, extension: str = "mp3") -> str:
+        account = f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}"
+        return f"{account}/Recordings/{sid}.{extension}"
+
+    def redirect(self, url: str, location: str) -> None:
+        """Answer requests for url (on this fake) with a 302 to location."""
+        self.redirects[urlsplit(url).path] = location
 
     def add_key(self, sid: str) -> dict:
         return self._put("Keys", twilio_key(sid=sid))
@@ -593,6 +603,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.status:
             return self._error(fault.status, 20500, "Internal Server Error")
         url = urlsplit(self.path)
+        if url.path in fake.redirects:
+            self.send_response(302)
+            self.send_header("Location", fake.redirects[url.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         if method == "POST":
             fake.writes.append((url.path, form))
         if match := _CALLS_PATH.match(url.path):

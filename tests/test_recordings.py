@@ -7,11 +7,13 @@ from datetime import timedelta
 from email.utils import format_datetime
 
 import pytest
+import requests
+from django.db import connection
 from django.utils import timezone
 
 from calls.models import Call, ReconcileRun, Recording, RecordingEvent
 from calls.reconcile.runs import reconcile_recent_recordings
-from calls.recordings.media import MEDIA_CHUNK_BYTES
+from calls.recordings.media import MEDIA_CHUNK_BYTES, MEDIA_MAX_REDIRECTS
 from calls.recordings.retention import recordings_delete_expired
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import (
@@ -24,6 +26,7 @@ from tests.factories import (
     api_token_header,
     random_sid,
 )
+from tests.fake_twilio import FakeTwilio, Media
 from tests.twilio_requests import post_signed, post_signed_over_http, recording_callback
 from tokens.models import ApiToken
 from voiceproject.roles import ANALYSTS, SUPERVISORS
@@ -302,6 +305,68 @@ def test_twilio_failing_is_a_502_not_a_500(client, fake_twilio, analyst):
     fake_twilio.add_recording(recording.call.sid, sid=recording.sid)
     fake_twilio.fail_next(1, 500)
     assert logged_in(client, analyst).get(media_url(recording.sid)).status_code == 502
+
+
+def test_twilio_s_redirect_to_its_own_host_is_followed_with_range(client, fake_twilio, analyst):
+    recording = RecordingFactory()
+    stored = fake_twilio.add_recording(random_sid("CA"), media=bytes(range(100)))
+    fake_twilio.redirect(fake_twilio.media_url(recording.sid), fake_twilio.media_url(stored["sid"]))
+    response = logged_in(client, analyst).get(
+        media_url(recording.sid), headers={"Range": "bytes=90-"}
+    )
+    assert response.status_code == 206
+    assert b"".join(response.streaming_content) == bytes(range(90, 100))
+
+
+@pytest.fixture
+def elsewhere():
+    """Another server, that no request of ours may reach."""
+    server = FakeTwilio(account_sid=TEST_ACCOUNT_SID, credentials=set()).start()
+    yield server
+    server.stop()
+
+
+def test_a_redirect_to_another_host_is_a_bad_gateway_and_never_followed(
+    client, fake_twilio, analyst, elsewhere
+):
+    recording = RecordingFactory()
+    target = elsewhere.media_url(recording.sid)
+    fake_twilio.redirect(fake_twilio.media_url(recording.sid), target)
+    response = logged_in(client, analyst).get(media_url(recording.sid))
+    assert response.status_code == 502
+    assert elsewhere.requests == []
+    assert target not in response.content.decode() + str(response.headers)
+
+
+def test_a_redirect_loop_is_a_bad_gateway(client, fake_twilio, analyst):
+    recording = RecordingFactory()
+    fake_twilio.redirect(fake_twilio.media_url(recording.sid), fake_twilio.media_url(recording.sid))
+    assert logged_in(client, analyst).get(media_url(recording.sid)).status_code == 502
+    assert len(fake_twilio.requests) == 1 + MEDIA_MAX_REDIRECTS
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads pg_stat_activity")
+def test_a_stream_in_progress_holds_no_database_transaction(live_server, fake_twilio):
+    alice = AgentFactory()
+    recording = RecordingFactory(call=CallFactory(agent=alice))
+    fake_twilio.add_recording(
+        recording.call.sid, sid=recording.sid, media=Media(size=20 * MEDIA_CHUNK_BYTES)
+    )
+    with requests.get(
+        live_server.url + media_url(recording.sid),
+        headers=api_token_header(alice.user),
+        stream=True,
+        timeout=10,
+    ) as response:
+        assert response.status_code == 200
+        assert next(response.iter_content(MEDIA_CHUNK_BYTES))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+            )
+            assert cursor.fetchone() == (0,)
 
 
 def test_anonymous_listeners_are_sent_to_log_in(client, fake_twilio):

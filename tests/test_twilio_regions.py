@@ -8,7 +8,7 @@ from voiceproject.twilio_regions import (
     region_edge_validated,
     rest_api_host,
 )
-from voiceproject.twilio_rest import twilio_rest_client
+from voiceproject.twilio_rest import is_twilio_host_url, twilio_rest_client
 
 CALLS_URL = "https://api.twilio.com/2010-04-01/Accounts/AC123/Calls.json"
 VALID_PAIRS = [(region.name, edge) for region in REGIONS.values() for edge in region.edges]
@@ -86,3 +86,25 @@ def test_api_base_url_overrides_every_region_for_a_local_fake(settings):
 def test_an_invalid_pair_is_refused_naming_the_valid_ones(region, edge, message):
     with pytest.raises(InvalidRegionEdge, match=message):
         region_edge_validated(region=region, edge=edge)
+
+
+@pytest.mark.parametrize(
+    ("url", "is_twilios"),
+    [
+        ("https://api.twilio.com/2010-04-01/x.mp3", True),
+        ("https://api.dublin.ie1.twilio.com/x.mp3", True),
+        ("https://API.Twilio.com./x.mp3", True),
+        ("http://api.twilio.com/x.mp3", False),
+        ("https://api.twilio.com.example.net/x.mp3", False),
+        ("https://eviltwilio.com/x.mp3", False),
+        ("https://api.twilio.com@example.net/x.mp3", False),
+        ("https://example.net\\@api.twilio.com/x.mp3", False),
+        ("https://s3.amazonaws.com/x.mp3", False),
+        ("http://127.0.0.1:8080/x.mp3", True),
+        ("http://127.0.0.1:8081/x.mp3", False),
+        ("https://127.0.0.1:8080/x.mp3", False),
+    ],
+)
+def test_only_twilios_hosts_and_the_configured_api_base_are_twilios(settings, url, is_twilios):
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:8080"
+    assert is_twilio_host_url(url) is is_twilios

@@ -10,6 +10,7 @@ import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -81,6 +82,33 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+# Twilio's own hosts: api.twilio.com, regional and edge API hosts, and its other products'.
+TWILIO_DOMAIN = "twilio.com"
+
+
+def is_twilio_host_url(url: str) -> bool:
+    """Whether a URL is one of Twilio's, which may have our credentials: https on twilio.com
+    or a host under it, or the origin of TWILIO_API_BASE_URL when that is set."""
+    parts = urlsplit(url)
+    # Where parsers disagree about the host (a backslash, user info, spaces), it is nobody's.
+    if "\\" in url or "@" in parts.netloc or not url.isprintable() or " " in url:
+        return False
+    if settings.TWILIO_API_BASE_URL and _origin(url) == _origin(settings.TWILIO_API_BASE_URL):
+        return True
+    host = (parts.hostname or "").rstrip(".")
+    return parts.scheme == "https" and (host == TWILIO_DOMAIN or host.endswith("." + TWILIO_DOMAIN))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return (parts.scheme, (parts.hostname or "").rstrip("."), port or default)
 
 
 def twilio_rest_client() -> Client:

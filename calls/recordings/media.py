@@ -7,15 +7,17 @@ the recording, and Range requests pass through so that the player can seek.
 
 import re
 from collections.abc import Iterator
-from typing import Final
+from typing import Any, Final
+from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
 
-from voiceproject.twilio_rest import twilio_rest_client
+from voiceproject.twilio_rest import is_twilio_host_url, twilio_rest_client
 
 MEDIA_CHUNK_BYTES: Final = 1024 * 1024
 MEDIA_EXTENSIONS: Final = ("mp3", "wav")
+MEDIA_MAX_REDIRECTS: Final = 3
 # What the player needs from Twilio's answer to play and seek.
 PASSED_THROUGH_HEADERS: Final = (
     "Content-Type",
@@ -40,26 +42,47 @@ class RecordingMediaUnavailable(Exception):
 
 
 def recording_media_open(*, sid: str, extension: str, range_header: str) -> requests.Response:
-    """Start downloading the media; the body is read later, chunk by chunk."""
+    """Start downloading the media; the body is read later, chunk by chunk.
+
+    Redirects are followed by hand, to Twilio's hosts only (is_twilio_host_url), at most
+    MEDIA_MAX_REDIRECTS times: our credentials and the request never go anywhere else.
+    """
     client = twilio_rest_client()
     path = f"/2010-04-01/Accounts/{client.account_sid}/Recordings/{sid}.{extension}"
+    url = client.get_hostname(client.api.base_url + path)
     headers = {"Range": range_header} if _SINGLE_RANGE.fullmatch(range_header) else {}
-    try:
-        upstream = requests.get(
-            client.get_hostname(client.api.base_url + path),
-            auth=client.auth,
-            headers=headers,
-            stream=True,
-            timeout=settings.TWILIO_API_TIMEOUT,
-        )
-    except requests.RequestException as error:
-        raise RecordingMediaUnavailable(f"Twilio did not answer: {error}") from error
+    for _ in range(MEDIA_MAX_REDIRECTS + 1):
+        upstream = _media_request(url, auth=client.auth, headers=headers)
+        if not upstream.is_redirect:
+            break
+        upstream.close()
+        url = urljoin(url, upstream.headers["Location"])
+        if not is_twilio_host_url(url):
+            raise RecordingMediaUnavailable(
+                f"Twilio redirected recording {sid} to a host that is not Twilio's; not followed."
+            )
+    else:
+        raise RecordingMediaUnavailable(f"Twilio redirected recording {sid} too many times.")
     if upstream.status_code in _PLAYABLE_STATUSES:
         return upstream
     upstream.close()
     if upstream.status_code == 404:
         raise RecordingMediaMissing(f"Twilio has no media for recording {sid}.")
     raise RecordingMediaUnavailable(f"Twilio answered HTTP {upstream.status_code}.")
+
+
+def _media_request(url: str, *, auth: Any, headers: dict[str, str]) -> requests.Response:
+    try:
+        return requests.get(
+            url,
+            auth=auth,
+            headers=headers,
+            stream=True,
+            allow_redirects=False,
+            timeout=settings.TWILIO_API_TIMEOUT,
+        )
+    except requests.RequestException as error:
+        raise RecordingMediaUnavailable(f"Twilio did not answer: {error}") from error
 
 
 def media_chunks(upstream: requests.Response) -> Iterator[bytes]:
