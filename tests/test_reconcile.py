@@ -51,6 +51,14 @@ def test_calls_whose_webhooks_were_lost_are_created_from_rest(fake_twilio):
     assert run.watermark is not None
 
 
+def test_a_call_listed_with_twilios_unknown_duration_is_stored_without_one(fake_twilio):
+    sid = random_sid("CA")
+    fake_twilio.add_call(sid, status="in-progress", start_time=minutes_ago(3), duration=-1)
+    run = reconcile_recent_calls()
+    assert run.errors == 0
+    assert Call.objects.values_list("status", "duration").get(sid=sid) == ("in-progress", None)
+
+
 def test_child_listed_before_its_parent_links_to_a_placeholder_then_filled(fake_twilio, settings):
     settings.RECONCILE_PAGE_SIZE = 1
     parent_sid, child_sid = random_sid("CA"), random_sid("CA")
