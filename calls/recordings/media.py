@@ -8,7 +8,7 @@ the recording, and Range requests pass through so that the player can seek.
 import re
 from collections.abc import Iterator
 from typing import Any, Final
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -58,8 +58,11 @@ def recording_media_open(*, sid: str, extension: str, range_header: str) -> requ
         upstream.close()
         url = urljoin(url, upstream.headers["Location"])
         if not is_twilio_host_url(url):
+            # The host goes to the log, for operators; never to the listener.
+            host = urlsplit(url).hostname
             raise RecordingMediaUnavailable(
-                f"Twilio redirected recording {sid} to a host that is not Twilio's; not followed."
+                f"Twilio redirected recording {sid} to {host!r}, not one of its hosts: "
+                "not followed."
             )
     else:
         raise RecordingMediaUnavailable(f"Twilio redirected recording {sid} too many times.")
