@@ -17,6 +17,7 @@ from voiceproject.twilio_rest import is_twilio_host_url, twilio_rest_client
 
 MEDIA_CHUNK_BYTES: Final = 1024 * 1024
 MEDIA_EXTENSIONS: Final = ("mp3", "wav")
+# Twilio sends media through a redirect or two; more is a loop.
 MEDIA_MAX_REDIRECTS: Final = 3
 # What the player needs from Twilio's answer to play and seek.
 PASSED_THROUGH_HEADERS: Final = (
