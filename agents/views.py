@@ -19,6 +19,7 @@ from agents.selectors import (
     user_profile_get,
 )
 from agents.services import user_time_zone_set
+from agents.softphone_sounds import sound_urls
 from voiceproject.twilio_ids import E164_REGEX, IDENTITY_REGEX
 
 # The Voice JavaScript SDK served from our static files (see its VERSION file there).
@@ -68,6 +69,7 @@ def phone(request: HttpRequest) -> HttpResponse:
         "heartbeatSeconds": settings.PRESENCE_TIMEOUT / 3,
         "patterns": {"e164": E164_REGEX, "identity": IDENTITY_REGEX},
         "dialling": national_dialling(agent.caller_id),
+        "sounds": sound_urls(),
     }
     context = {"agent": agent, "config": config, "voice_sdk": static(VOICE_SDK_PATH)}
     return render(request, "agents/phone.html", context)
