@@ -6,37 +6,17 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from agents.constants import Availability, PresenceSource
 from agents.models import Agent, PresenceChange
-from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    LOOPBACK_ONLY_ARGS,
-    MEDIA_ARGS,
-    SCREENSHOTS,
-    eventually,
-    log_in,
-)
+from tests.browser import SCREENSHOTS, eventually, log_in
 from tests.factories import AgentFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 STAND_IN = Path(__file__).with_name("softphone_stand_in.js")
 SUPPORT_LINE = "+14155550100"
-
-
-@pytest.fixture
-def chromium():
-    assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + MEDIA_ARGS + LOOPBACK_ONLY_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -181,6 +161,19 @@ def test_agent_goes_available_takes_a_call_dials_and_goes_away(
     assert changes == expected
 
 
+def test_an_offline_agent_who_places_a_call_is_away_rather_than_offline_on_a_call(
+    alice, chromium, live_server
+):
+    page = open_phone(chromium, live_server)
+    expect(page.locator("#phone-state")).to_have_text(re.compile("^Offline"))
+    page.fill("#dial-to", "+14155550123")
+    page.get_by_role("button", name="Call", exact=True).click()
+    expect(page.locator("#phone-state")).to_have_text("Calling +14155550123…")
+    assert presence(page)["availability"] == "away"
+    assert sdk_log(page)[-1] == "connect +14155550123"
+    assert "register" not in sdk_log(page)
+
+
 def test_tokens_are_renewed_on_a_timer_from_their_expiry(alice, chromium, live_server):
     page = open_phone(chromium, live_server, clock=True)
     expect(page.locator("#phone-state")).to_have_text(re.compile("^Offline"))
@@ -247,7 +240,7 @@ def test_a_device_that_never_reached_twilio_names_the_hosts_and_ports_to_allow(
     error = page.locator("#phone-error")
     expect(error).to_contain_text("Cannot reach Twilio (error 31005)")
     expect(error).to_contain_text("voice-js.roaming.twilio.com on TCP port 443")
-    expect(error).to_contain_text("168.86.128.0/18 on UDP ports 10000–60000")
+    expect(error).to_contain_text("168.86.128.0/18 on UDP ports 10000\N{EN DASH}60000")
     expect(error).not_to_contain_text("lost")
     expect(page.locator("#phone-state")).to_have_text("Not connected")
     # The SDK keeps trying; the page's own deadline still speaks when nothing comes of it.

@@ -282,6 +282,16 @@ function updateDialPreview() {
 async function placeCall(to, label) {
   if (!state.device || state.call) return;
   showError("");
+  if (state.wanted === "offline") {
+    // Someone talking from this page is here, though not taking calls: away, never offline
+    // and on a call at once.
+    try {
+      await setPresence("away");
+      showIdle();
+    } catch (error) {
+      if (error.status !== 401) showWarning(`Could not set your presence: ${error.message}`);
+    }
+  }
   try {
     const call = await state.device.connect({ params: { To: to } });
     watchCall(call, label, { outgoing: true });
@@ -541,6 +551,8 @@ function wireControls() {
 
 async function start() {
   wireControls();
+  element("dial-to").value = config.dial;
+  updateDialPreview();
   loadDirectory().catch(() => showWarning("Could not load your colleagues."));
   let issued;
   try {
