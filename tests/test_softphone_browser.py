@@ -231,10 +231,11 @@ def test_a_token_twilio_refuses_is_said_to_be_refused_not_lost(alice, chromium, 
     expect(page.locator("#phone-state")).to_have_text("Token refused")
 
 
+@pytest.mark.parametrize("width", [1280, 390])
 def test_a_device_that_never_reached_twilio_names_the_hosts_and_ports_to_allow(
-    alice, chromium, live_server
+    alice, chromium, live_server, width
 ):
-    page = open_phone(chromium, live_server, clock=True, unreachable=True)
+    page = open_phone(chromium, live_server, width=width, clock=True, unreachable=True)
     expect(page.locator("#phone-state")).to_have_text(re.compile("^Offline"))
     page.get_by_role("button", name="Go available").click()
     error = page.locator("#phone-error")
@@ -247,7 +248,7 @@ def test_a_device_that_never_reached_twilio_names_the_hosts_and_ports_to_allow(
     page.clock.fast_forward("00:21")
     expect(error).to_contain_text("Twilio did not answer within 20 seconds")
     expect(error).to_contain_text("voice-js.roaming.twilio.com")
-    shoot(page, "softphone-cannot-reach-twilio")
+    shoot(page, f"softphone-cannot-reach-twilio-{width}")
 
 
 def test_a_lost_connection_is_said_to_be_lost_until_the_device_is_back(

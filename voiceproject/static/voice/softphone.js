@@ -77,7 +77,7 @@ function describeTwilioError(error) {
   if (CONNECTION_ERRORS.has(code)) {
     return state.reachedTwilio
       ? `The connection to Twilio was lost (error ${code}); calls cannot ring here until it is back. Trying again…`
-      : cannotReachTwilio(`Cannot reach Twilio (error ${code}): this browser has never connected to it.`);
+      : cannotReachTwilio(`Cannot reach Twilio (error ${code}): this page has not connected to it yet.`);
   }
   if (TOKEN_REFUSED_ERRORS.has(code)) {
     return (
@@ -481,6 +481,7 @@ async function goAvailable() {
 
 async function goAway() {
   showError("");
+  clearTimeout(state.registerTimer);
   try {
     if (state.device.state === "registered") await state.device.unregister();
     await setPresence("away");
