@@ -19,10 +19,13 @@ from agents.selectors import (
     user_profile_get,
 )
 from agents.services import user_time_zone_set
+from agents.softphone_sounds import sound_urls
 from voiceproject.twilio_ids import E164_REGEX, IDENTITY_REGEX
 
 # The Voice JavaScript SDK served from our static files (see its VERSION file there).
 VOICE_SDK_PATH = "vendor/twilio-voice-sdk/twilio.min.js"
+# More than any phone number or client identity (121 characters) is never dialled anyway.
+DIAL_MAX_LENGTH = 200
 
 
 @login_required
@@ -68,6 +71,10 @@ def phone(request: HttpRequest) -> HttpResponse:
         "heartbeatSeconds": settings.PRESENCE_TIMEOUT / 3,
         "patterns": {"e164": E164_REGEX, "identity": IDENTITY_REGEX},
         "dialling": national_dialling(agent.caller_id),
+        "sounds": sound_urls(),
+        # A number or colleague to call back (from the voicemail inbox), put in the Dial field
+        # for the agent to check and call; the page reads it as it reads anything typed there.
+        "dial": request.GET.get("dial", "")[:DIAL_MAX_LENGTH],
     }
     context = {"agent": agent, "config": config, "voice_sdk": static(VOICE_SDK_PATH)}
     return render(request, "agents/phone.html", context)

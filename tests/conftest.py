@@ -4,7 +4,9 @@ import socket
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connection
+from playwright.sync_api import sync_playwright
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, LOOPBACK_ONLY_ARGS, MEDIA_ARGS, SCREENSHOTS
 from tests.fake_twilio import FakeTwilio
 from voiceproject.celery import app as celery_app
 
@@ -15,6 +17,19 @@ TEST_API_KEY_SID = "SK" + "b2" * 16
 TEST_API_KEY_SECRET = "test-api-key-secret-0123456789ab"
 # Our number that rings the agents of the `agents` fixture.
 SUPPORT_LINE = "+14155550100"
+
+
+@pytest.fixture
+def chromium():
+    """Headless Chromium with a fake microphone, reaching nothing but the live server."""
+    assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + MEDIA_ARGS + LOOPBACK_ONLY_ARGS
+        )
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(autouse=True)

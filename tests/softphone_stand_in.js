@@ -1,6 +1,8 @@
 // A stand-in for the Voice SDK's Device and Call, injected before the page loads: the SDK's
 // bundle keeps a window.Twilio.Device that already exists. Every SDK method the page calls
-// is logged in window.sdkLog so that tests can read what the page asked of the SDK.
+// is logged in window.sdkLog so that tests can read what the page asked of the SDK. A test
+// that sets window.twilioUnreachable before the page loads gets a device whose register()
+// never completes and reports error 31005, as the SDK does when no WebSocket opens.
 (() => {
   const log = [];
   window.sdkLog = log;
@@ -81,6 +83,10 @@
     }
     async register() {
       log.push("register");
+      if (window.twilioUnreachable) {
+        this.emit("error", { code: 31005, message: "A connection error occurred during the call" });
+        return new Promise(() => {});
+      }
       this.state = "registered";
       this.emit("registered");
     }

@@ -9,6 +9,7 @@ from email.utils import format_datetime
 import pytest
 import requests
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from calls.models import Call, ReconcileRun, Recording, RecordingEvent
@@ -572,6 +573,107 @@ def test_supervisors_and_analysts_see_every_voicemail(client, analyst):
 def test_the_inbox_sends_anyone_without_a_role_to_log_in(client):
     response = logged_in(client, UserFactory()).get("/recordings/voicemail/")
     assert response.status_code == 302
+
+
+def colleague_voicemail_for(alice):
+    """bob called alice, who did not answer: the parent leg is bob's, the voicemail alice's."""
+    bob = AgentFactory(identity="bob", user=UserFactory(first_name="Bob", last_name="Brown"))
+    call = CallFactory(from_number="client:bob", to_number="alice", agent=bob)
+    return RecordingFactory(call=call, kind="voicemail", voicemail_agent=alice)
+
+
+def test_a_colleague_s_voicemail_names_the_colleague_and_offers_to_call_back(client):
+    alice = AgentFactory(identity="alice")
+    colleague_voicemail_for(alice)
+    page = logged_in(client, alice.user).get("/recordings/voicemail/").content.decode()
+    assert "Bob Brown (bob)" in page
+    assert "client:bob" not in page
+    assert 'href="/phone/?dial=bob">Call back</a>' in page
+
+
+def test_a_caller_s_voicemail_offers_to_call_the_number_back(client):
+    alice = AgentFactory()
+    RecordingFactory(
+        call=CallFactory(from_number="+12125550123"), kind="voicemail", voicemail_agent=alice
+    )
+    page = logged_in(client, alice.user).get("/recordings/voicemail/").content.decode()
+    assert 'href="/phone/?dial=%2B12125550123">Call back</a>' in page
+
+
+@pytest.mark.parametrize("from_number", ["anonymous", "+266696687", ""])
+def test_a_withheld_or_unknown_caller_cannot_be_called_back(client, from_number):
+    alice = AgentFactory()
+    RecordingFactory(
+        call=CallFactory(from_number=from_number), kind="voicemail", voicemail_agent=alice
+    )
+    page = logged_in(client, alice.user).get("/recordings/voicemail/").content.decode()
+    assert "Call back" not in page
+
+
+def delete_url(voicemail) -> str:
+    return f"/recordings/voicemail/{voicemail.sid}/delete/"
+
+
+def test_the_owner_deletes_her_voicemail_at_twilio_and_keeps_the_call(client, fake_twilio):
+    alice = AgentFactory()
+    voicemail = colleague_voicemail_for(alice)
+    fake_twilio.add_recording(voicemail.call.sid, sid=voicemail.sid)
+    logged_in(client, alice.user)
+    assert "deleted at Twilio too" in client.get(delete_url(voicemail)).content.decode()
+    assert fake_twilio.deleted_recordings == []
+    page = client.post(delete_url(voicemail), follow=True).content.decode()
+    assert "Deleted the voicemail from Bob Brown (bob): Twilio no longer has the recording" in page
+    assert fake_twilio.deleted_recordings == [voicemail.sid]
+    voicemail.refresh_from_db()
+    assert voicemail.deleted_at is not None
+    assert voicemail.sid not in client.get("/recordings/voicemail/").content.decode()
+
+
+def test_a_supervisor_deletes_anyone_s_voicemail(client, fake_twilio):
+    voicemail = colleague_voicemail_for(AgentFactory())
+    fake_twilio.add_recording(voicemail.call.sid, sid=voicemail.sid)
+    logged_in(client, UserFactory(groups=[SUPERVISORS])).post(delete_url(voicemail))
+    assert fake_twilio.deleted_recordings == [voicemail.sid]
+
+
+def test_an_analyst_may_hear_but_not_delete_someone_s_voicemail(client, fake_twilio, analyst):
+    voicemail = colleague_voicemail_for(AgentFactory())
+    page = logged_in(client, analyst).get("/recordings/voicemail/").content.decode()
+    assert voicemail.sid in page
+    assert "Delete" not in page
+    assert client.post(delete_url(voicemail)).status_code == 403
+    assert fake_twilio.deleted_recordings == []
+
+
+def test_another_agent_cannot_even_find_someone_s_voicemail_to_delete(client, fake_twilio):
+    voicemail = colleague_voicemail_for(AgentFactory())
+    assert logged_in(client, AgentFactory().user).post(delete_url(voicemail)).status_code == 404
+    assert fake_twilio.deleted_recordings == []
+
+
+def test_deleting_a_voicemail_needs_the_csrf_token(fake_twilio):
+    alice = AgentFactory()
+    voicemail = colleague_voicemail_for(alice)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice.user)
+    assert client.post(delete_url(voicemail)).status_code == 403
+    assert fake_twilio.deleted_recordings == []
+
+
+def test_a_voicemail_twilio_fails_to_delete_is_kept_and_the_owner_told(
+    client, fake_twilio, settings
+):
+    settings.TWILIO_API_RETRIES = 0
+    alice = AgentFactory()
+    voicemail = colleague_voicemail_for(alice)
+    fake_twilio.add_recording(voicemail.call.sid, sid=voicemail.sid)
+    fake_twilio.fail_next(1, 500)
+    page = logged_in(client, alice.user).post(delete_url(voicemail), follow=True)
+    assert "Twilio did not delete the voicemail from Bob Brown (bob), so it is kept" in (
+        page.content.decode()
+    )
+    voicemail.refresh_from_db()
+    assert (voicemail.deleted_at, voicemail.deletion_attempts) == (None, 1)
 
 
 # ----- Reconciliation -----

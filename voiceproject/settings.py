@@ -401,7 +401,7 @@ CACHES = {
 
 # Content-Security-Policy on every answer (django-csp): scripts, styles and everything else
 # from our own origin only, no inline script or style. The softphone talks to Twilio's
-# signalling and media servers and plays the SDK's ringtones. Violations are POSTed to
+# signalling and media servers; its sounds are our own static files. Violations are POSTed to
 # /csp-report/ and logged.
 TWILIO_SDK_ORIGINS = ["https://*.twilio.com", "wss://*.twilio.com"]
 CONTENT_SECURITY_POLICY = {
@@ -412,7 +412,7 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF, *TWILIO_SDK_ORIGINS],
-        "media-src": [SELF, "https://*.twilio.com"],
+        "media-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],

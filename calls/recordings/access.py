@@ -1,7 +1,9 @@
 """Who may listen to which recordings: the family's visibility rules (calls.log.access), and
-an agent's own voicemail, which includes that of the numbers the agent rings for."""
+an agent's own voicemail, which includes that of the numbers the agent rings for; and who may
+delete voicemail: its owner, or a holder of `calls.delete_recording` (Supervisors)."""
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth.models import PermissionsMixin
+from django.db.models import BooleanField, Expression, ExpressionWrapper, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from agents.models import PhoneNumber
@@ -33,18 +35,27 @@ def recordings_visible_to(user: User) -> QuerySet[Recording]:
     )
 
 
+DELETE_ANY_VOICEMAIL = "calls.delete_recording"
+
+
 def voicemail_inbox_of(user: User) -> QuerySet[Recording]:
     """The voicemail a user's inbox lists: every one for supervisors and analysts, an
-    agent's own and that of the agent's numbers otherwise."""
+    agent's own and that of the agent's numbers otherwise; each annotated `deletable`,
+    whether the user may delete it."""
     voicemail = Recording.objects.filter(kind=RecordingKind.VOICEMAIL).select_related(
-        "call", "voicemail_number", "voicemail_agent"
+        "call__agent__user", "voicemail_number", "voicemail_agent__user"
     )
-    if call_log_sees_everything(user):
-        return voicemail
     agent_id = call_log_agent_id(user)
+    deletable: Expression = Value(False)
+    if isinstance(user, PermissionsMixin) and user.has_perm(DELETE_ANY_VOICEMAIL):
+        deletable = Value(True)
+    elif agent_id is not None:
+        deletable = ExpressionWrapper(_owned_voicemail(agent_id), output_field=BooleanField())
+    if call_log_sees_everything(user):
+        return voicemail.annotate(deletable=deletable)
     if agent_id is None:
         return voicemail.none()
-    return voicemail.filter(_owned_voicemail(agent_id))
+    return voicemail.filter(_owned_voicemail(agent_id)).annotate(deletable=deletable)
 
 
 def is_voicemail_owner(user: User, recording: Recording) -> bool:

@@ -1,7 +1,6 @@
 """Delete recordings older than RECORDING_RETENTION_DAYS at Twilio, keeping our rows.
 
-The media goes first (DELETE at Twilio), then our link to it (deleted_at): a failure leaves
-the recording playable and is retried by the next scheduled run, its reason in the admin.
+A failed deletion is retried by the next scheduled run (calls.recordings.deletion).
 """
 
 import logging
@@ -9,12 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from calls.constants import FINAL_RECORDING_STATUSES
 from calls.models import Recording
-from calls.recordings.writer import recording_mark_deleted, recording_note_deletion_failure
-from voiceproject.twilio_rest import TwilioUnavailable, twilio_rest_client
+from calls.recordings.deletion import recording_delete
+from voiceproject.twilio_rest import twilio_rest_client
 
 logger = logging.getLogger(__name__)
 
@@ -43,20 +41,10 @@ def recordings_delete_expired(*, now: datetime) -> RetentionOutcome:
     client = twilio_rest_client()
     deleted = failed = 0
     for recording_id, sid in expired:
-        try:
-            client.recordings(sid).delete()
-        except TwilioRestException as error:
-            if error.status != 404:
-                recording_note_deletion_failure(recording_id=recording_id, error=str(error))
-                failed += 1
-                continue
-            # Already gone at Twilio (deleted in the Console): our link goes too.
-        except (TwilioUnavailable, TwilioException) as error:
-            recording_note_deletion_failure(recording_id=recording_id, error=str(error))
+        if recording_delete(client=client, recording_id=recording_id, sid=sid) is None:
+            deleted += 1
+        else:
             failed += 1
-            continue
-        recording_mark_deleted(recording_id=recording_id)
-        deleted += 1
     if failed:
         logger.warning("Retention could not delete %d recording(s) at Twilio", failed)
     return RetentionOutcome(deleted=deleted, failed=failed)

@@ -21,5 +21,6 @@ register_converter(MediaExtension, "media_extension")
 app_name = "recordings"
 urlpatterns = [
     path("voicemail/", views.voicemail_inbox, name="voicemail"),
+    path("voicemail/<str:sid>/delete/", views.voicemail_delete, name="voicemail-delete"),
     path("<str:sid>.<media_extension:extension>", views.recording_media, name="media"),
 ]

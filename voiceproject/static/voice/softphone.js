@@ -11,15 +11,17 @@ const RETRY_MAX_MS = 60000;
 const REFRESH_LEAD_MS = 120000;
 
 const TWILIO_ERRORS = {
-  20101: "Twilio refused the access token (error 20101). The server's API key is probably from another region than TWILIO_REGION says; ask your administrator.",
   20104: "The access token expired (error 20104). Getting a new one…",
-  20157: "The access token lives longer than Twilio allows (error 20157); ask your administrator.",
-  31005: "The connection to Twilio was lost (error 31005). Reconnecting…",
-  31009: "Cannot reach Twilio (error 31009). Check the network connection.",
   31201: "No microphone could be opened (error 31201). Plug one in or close other programs using it.",
-  31205: "Twilio could not read the access token (error 31205); ask your administrator.",
   31208: "Microphone permission denied (error 31208). Allow the microphone for this site in the browser's address bar, then try again.",
 };
+// The signalling connection failed or closed: said one way before the device ever reached
+// Twilio (a network or firewall that never let it through), another once it had.
+const CONNECTION_ERRORS = new Set([31005, 31009, 53000, 53001]);
+// Twilio read the token and refused it: a new one from the same server fares no better.
+const TOKEN_REFUSED_ERRORS = new Set([20101, 20102, 20103, 20105, 20106, 20107, 20151, 20157, 31202, 31204, 31207]);
+// Twilio's media servers (Voice SDKs network connectivity requirements).
+const MEDIA_NETWORK = "168.86.128.0/18 on UDP ports 10000–60000";
 
 class ApiError extends Error {
   constructor(status, detail) {
@@ -39,6 +41,8 @@ const state = {
   heartbeatTimer: null,
   callTimer: null,
   registerTimer: null,
+  signallingHost: null, // where the SDK's secure WebSocket goes, from the token's edge
+  reachedTwilio: false, // registered at least once since the page opened
 };
 
 // ---- Words on the page
@@ -60,11 +64,29 @@ function showWarning(words) {
   box.hidden = !words;
 }
 
+function cannotReachTwilio(what) {
+  return (
+    `${what} Check this computer's network connection; behind a firewall, it must let the browser ` +
+    `reach ${state.signallingHost} on TCP port 443 (secure WebSocket) and ${MEDIA_NETWORK}.`
+  );
+}
+
 function describeTwilioError(error) {
-  const known = TWILIO_ERRORS[error && error.code];
-  if (known) return known;
-  const code = error && error.code ? ` (error ${error.code})` : "";
-  return `The phone reported a problem${code}: ${(error && error.message) || "unknown error"}.`;
+  const code = error && error.code;
+  if (TWILIO_ERRORS[code]) return TWILIO_ERRORS[code];
+  if (CONNECTION_ERRORS.has(code)) {
+    return state.reachedTwilio
+      ? `The connection to Twilio was lost (error ${code}); calls cannot ring here until it is back. Trying again…`
+      : cannotReachTwilio(`Cannot reach Twilio (error ${code}): this page has not connected to it yet.`);
+  }
+  if (TOKEN_REFUSED_ERRORS.has(code)) {
+    return (
+      `Twilio refused the access token (error ${code}): the server's API key, its region ` +
+      "(TWILIO_REGION) or its TwiML App do not match. Reloading will not help; ask your administrator."
+    );
+  }
+  const shown = code ? ` (error ${code})` : "";
+  return `The phone reported a problem${shown}: ${(error && error.message) || "unknown error"}.`;
 }
 
 // ---- Our APIs
@@ -260,6 +282,16 @@ function updateDialPreview() {
 async function placeCall(to, label) {
   if (!state.device || state.call) return;
   showError("");
+  if (state.wanted === "offline") {
+    // Someone talking from this page is here, though not taking calls: away, never offline
+    // and on a call at once.
+    try {
+      await setPresence("away");
+      showIdle();
+    } catch (error) {
+      if (error.status !== 401) showWarning(`Could not set your presence: ${error.message}`);
+    }
+  }
   try {
     const call = await state.device.connect({ params: { To: to } });
     watchCall(call, label, { outgoing: true });
@@ -429,7 +461,7 @@ async function goAvailable() {
   setState("registering", "Connecting to Twilio…");
   clearTimeout(state.registerTimer);
   state.registerTimer = setTimeout(() => {
-    showError("Twilio did not answer within 20 seconds. Check the network connection, then click Go available again.");
+    showError(cannotReachTwilio(`Twilio did not answer within ${REGISTER_TIMEOUT_MS / 1000} seconds.`));
     setState("error", "Not connected");
   }, REGISTER_TIMEOUT_MS);
   try {
@@ -449,6 +481,7 @@ async function goAvailable() {
 
 async function goAway() {
   showError("");
+  clearTimeout(state.registerTimer);
   try {
     if (state.device.state === "registered") await state.device.unregister();
     await setPresence("away");
@@ -464,6 +497,7 @@ function wireDevice(device) {
   device.on("registering", () => setState("registering", "Connecting to Twilio…"));
   device.on("registered", () => {
     clearTimeout(state.registerTimer);
+    state.reachedTwilio = true;
     showError("");
     showIdle();
   });
@@ -471,10 +505,16 @@ function wireDevice(device) {
     if (state.wanted === "available") setState("error", "Disconnected from Twilio: calls cannot ring here");
   });
   device.on("error", (error) => {
-    clearTimeout(state.registerTimer);
+    const code = error && error.code;
     showError(describeTwilioError(error));
-    if (error && error.code === 20104) refreshToken();
-    if (!state.call) setState("error", "Problem with the phone");
+    if (code === 20104) refreshToken();
+    // Twilio answered, with a no. Any other error leaves the SDK trying to connect, and the
+    // timer to say so if it never does.
+    if (TOKEN_REFUSED_ERRORS.has(code)) clearTimeout(state.registerTimer);
+    if (state.call) return;
+    if (CONNECTION_ERRORS.has(code)) setState("error", state.reachedTwilio ? "Connection lost" : "Not connected");
+    else if (TOKEN_REFUSED_ERRORS.has(code)) setState("error", "Token refused");
+    else setState("error", "Problem with the phone");
   });
   device.on("incoming", showIncoming);
   device.on("tokenWillExpire", refreshToken);
@@ -512,6 +552,8 @@ function wireControls() {
 
 async function start() {
   wireControls();
+  element("dial-to").value = config.dial;
+  updateDialPreview();
   loadDirectory().catch(() => showWarning("Could not load your colleagues."));
   let issued;
   try {
@@ -532,6 +574,10 @@ async function start() {
     state.device = new window.Twilio.Device(issued.token, {
       closeProtection: true,
       codecPreferences: ["opus", "pcmu"],
+      // The edge of the server's region: outside US1, Twilio refuses a token that arrives
+      // through another region (error 20101).
+      edge: issued.edge,
+      sounds: config.sounds,
       tokenRefreshMs: 30000,
     });
   } catch (error) {
@@ -539,6 +585,7 @@ async function start() {
     setState("error", "Not ready");
     return;
   }
+  state.signallingHost = `voice-js.${issued.edge}.twilio.com`;
   wireDevice(state.device);
   element("go-available").disabled = false;
   element("go-away").disabled = false;
