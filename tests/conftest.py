@@ -91,6 +91,14 @@ def celery_in_process():
     celery_app.conf.task_always_eager = previous
 
 
+def celery_reconnect() -> None:
+    """Celery keeps the broker connections and the result backend it made first: make the
+    next task read the settings again."""
+    celery_app._pool = None
+    celery_app._backend_cache = None
+    vars(celery_app._local).pop("backend", None)
+
+
 @pytest.fixture
 def celery_on_redis():
     """Point the app at real Redis (REDIS_URL) and run a worker thread on this session's queue."""
@@ -102,6 +110,7 @@ def celery_on_redis():
     }
     previous = {name: celery_app.conf[name] for name in changed}
     celery_app.conf.update(changed)
+    celery_reconnect()
     try:
         with start_worker(
             celery_app,
@@ -113,6 +122,7 @@ def celery_on_redis():
             yield celery_app
     finally:
         celery_app.conf.update(previous)
+        celery_reconnect()
 
 
 @pytest.fixture
