@@ -2,31 +2,66 @@
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Field, Model
 from django.utils import timezone
 from rest_framework import HTTP_HEADER_ENCODING
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from agents.models import Agent, TwimlApp
 from tokens.api_tokens import api_token_key_hash, api_token_matches_password
 from tokens.models import ApiToken
 
+User = get_user_model()
 if TYPE_CHECKING:
     # What get_user_model() returns here: AUTH_USER_MODEL is not swapped.
     from django.contrib.auth.models import User as UserModel
 
 # The columns loaded with a token: enough for the token endpoint and for permission checks;
-# any other field of these models loads on first use.
-TOKEN_OWNER_FIELDS = (
-    "id", "user_id", "password_digest", "expires_at",
-    "user__id", "user__password", "user__username", "user__is_active", "user__is_staff",
-    "user__is_superuser",
-    "user__agent__id", "user__agent__user_id", "user__agent__identity",
-    "user__agent__twiml_app_id", "user__agent__incoming_allowed", "user__agent__is_active",
-    "user__agent__twiml_app__id", "user__agent__twiml_app__sid",
-    "user__agent__twiml_app__apn_credential_sid", "user__agent__twiml_app__fcm_credential_sid",
-)  # fmt: skip
+# any other field of these models loads on first use. Model.from_db wants them in the
+# model's own field order.
+WANTED: dict[type[Model], set[str]] = {
+    ApiToken: {"id", "user_id", "password_digest", "expires_at"},
+    User: {"id", "password", "username", "is_active", "is_staff", "is_superuser"},
+    Agent: {"id", "user_id", "identity", "twiml_app_id", "incoming_allowed", "is_active"},
+    TwimlApp: {"id", "sid", "apn_credential_sid", "fcm_credential_sid"},
+}
+LOADED = {
+    model: [field for field in model._meta.concrete_fields if field.attname in wanted]
+    for model, wanted in WANTED.items()
+}
+LOADED_FIELDS = {model: [field.attname for field in fields] for model, fields in LOADED.items()}
+
+
+def _columns(model: type[Model], alias: str) -> list[str]:
+    return [
+        f"{alias}.{field.column}"
+        for field in model._meta.concrete_fields
+        if field.attname in LOADED_FIELDS[model]
+    ]
+
+
+# Written out once rather than compiled by the ORM on every request: compiling a three-table
+# select_related costs several times the database round trip itself.
+TOKEN_OWNER_SQL = f"""
+SELECT {
+    ", ".join(
+        _columns(ApiToken, "t")
+        + _columns(User, "u")
+        + _columns(Agent, "a")
+        + _columns(TwimlApp, "p")
+    )
+}
+FROM {ApiToken._meta.db_table} t
+JOIN {User._meta.db_table} u ON u.id = t.user_id
+LEFT JOIN {Agent._meta.db_table} a ON a.user_id = u.id
+LEFT JOIN {TwimlApp._meta.db_table} p ON p.id = a.twiml_app_id
+WHERE t.key_hash = %s AND t.expires_at > %s
+"""
 
 
 TokenOwner = tuple[ApiToken, "UserModel"]
@@ -50,15 +85,10 @@ class AgentTokenAuthentication(TokenAuthentication):
         """The token and its active user, with her agent and TwiML App, read in one query;
         AuthenticationFailed when the token is unknown or expired, the user inactive or her
         password changed since the token was made."""
-        try:
-            token = (
-                ApiToken.objects.select_related("user__agent__twiml_app")
-                .only(*TOKEN_OWNER_FIELDS)
-                .get(key_hash=key_hash, expires_at__gt=timezone.now())
-            )
-        except ApiToken.DoesNotExist:
-            raise AuthenticationFailed("Invalid or expired token.") from None
-        user = token.user
+        owner = token_owner_read(key_hash=key_hash)
+        if owner is None:
+            raise AuthenticationFailed("Invalid or expired token.")
+        token, user = owner
         if not user.is_active:
             raise AuthenticationFailed("User inactive or deleted.")
         if not api_token_matches_password(token=token, password_hash=user.password):
@@ -158,3 +188,51 @@ class RecentAgentTokenAuthentication(AgentTokenAuthentication):
             owner = super().verified_owner(key_hash=key_hash)
             recent_token_owners.put(key_hash, owner, read_at=read_at)
         return owner
+
+
+def token_owner_read(*, key_hash: str) -> TokenOwner | None:
+    """The unexpired token with this key hash and its user, her agent and TwiML App cached on
+    them as `ApiToken.objects.select_related("user__agent__twiml_app").only(...)` would load
+    them, in one query; None when there is none.
+
+    Written as SQL because the ORM spends several times the round trip compiling that query
+    on every request (benches/token_owner_bench.py prints both).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(TOKEN_OWNER_SQL, [key_hash, timezone.now()])
+        row: tuple[Any, ...] | None = cursor.fetchone()
+    return None if row is None else _token_and_user_from_row(row)
+
+
+def _token_and_user_from_row(row: tuple[Any, ...]) -> TokenOwner:
+    """Build the token and its user with its agent (or None) cached on it, as select_related
+    would."""
+    values = iter(row)
+    loaded = {
+        model: [_as_the_orm_reads(field, next(values)) for field in fields]
+        for model, fields in LOADED.items()
+    }
+    db = connection.alias
+    token = ApiToken.from_db(db, LOADED_FIELDS[ApiToken], loaded[ApiToken])
+    user = User.from_db(db, LOADED_FIELDS[User], loaded[User])
+    ApiToken.user.field.set_cached_value(token, user)
+    agent = None
+    if loaded[Agent][0] is not None:
+        agent = Agent.from_db(db, LOADED_FIELDS[Agent], loaded[Agent])
+        app = TwimlApp.from_db(db, LOADED_FIELDS[TwimlApp], loaded[TwimlApp])
+        Agent.twiml_app.field.set_cached_value(agent, app)
+        Agent.user.field.set_cached_value(agent, user)
+    User.agent.related.set_cached_value(user, agent)
+    return token, user
+
+
+def _as_the_orm_reads(field: Field[Any, Any], value: Any) -> Any:
+    """The column's value converted as the ORM converts it: the database driver alone leaves
+    some values raw (SQLite's datetimes come back naive). PostgreSQL's need no converter."""
+    column = field.cached_col
+    # What SQLCompiler.get_converters() takes for a column: the backend's, then the field's.
+    for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
+        connection
+    ):
+        value = converter(value, column, connection)
+    return value
