@@ -62,7 +62,7 @@ from benches.harness import (
     summarize_wrk_runs,
 )
 from calls.webhooks.callbacks import delivery_digest
-from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
+from twilio_fakes.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 
 DATABASE = "callback_bench"
 ACCOUNT_SID = "AC" + "b0" * 16

@@ -3,7 +3,7 @@
     python benches/reconcile_bench.py [--calls 100000]
 
 Creates its own database (reconcile_bench, on BENCH_POSTGRES_URL), serves generated calls
-(parents with a <Dial> child each) from tests/fake_twilio.py in a separate process in pages of
+(parents with a <Dial> child each) from twilio_fakes/rest.py in a separate process in pages of
 1,000, then runs a full reconcile from empty and again with nothing changed, and downloads the
 same pages with a bare HTTP client for comparison. Targets: from empty within 60 s, peak
 memory growth under 150 MB.
@@ -38,7 +38,7 @@ def start_fake_twilio(calls: int, newest: datetime) -> tuple[subprocess.Popen, s
         [
             sys.executable,
             "-m",
-            "tests.fake_twilio",
+            "twilio_fakes.rest",
             f"--generated={calls}",
             f"--account-sid={ACCOUNT_SID}",
             f"--username={ACCOUNT_SID}",

@@ -1,6 +1,6 @@
 """Benchmark the recording media proxy: a 50 MB recording streamed through our server.
 
-Starts the fake Twilio API (tests/fake_twilio.py) in a process of its own, serving a 50 MB
+Starts the fake Twilio API (twilio_fakes/rest.py) in a process of its own, serving a 50 MB
 recording made up on demand, and gunicorn with DEBUG=0 on a fresh PostgreSQL database, both
 on ephemeral loopback ports. Times a bare download of the audio from the fake (with Twilio's
 Basic auth) and the same download through /recordings/<sid>.mp3 as an analyst, side by side;
@@ -52,7 +52,7 @@ def start_fake_twilio(size: int) -> tuple[subprocess.Popen, str]:
         [
             sys.executable,
             "-m",
-            "tests.fake_twilio",
+            "twilio_fakes.rest",
             f"--account-sid={ACCOUNT_SID}",
             f"--username={ACCOUNT_SID}",
             f"--password={AUTH_TOKEN}",

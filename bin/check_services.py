@@ -12,6 +12,9 @@ import psycopg
 import redis
 from psycopg import sql
 
+# What the tests use when REDIS_URL is not set (tests/conftest.py says the same).
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+
 
 def postgresql_ready(url: str) -> str | None:
     """Make sure the database exists; return a problem to report, or None."""
@@ -45,7 +48,7 @@ def redis_ready(url: str) -> str | None:
 
 
 def main() -> int:
-    problems = [redis_ready(os.environ["REDIS_URL"])]
+    problems = [redis_ready(os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)]
     database_url = os.environ.get("DATABASE_URL", "")
     if database_url.startswith(("postgres://", "postgresql://")):
         problems.append(postgresql_ready(database_url))

@@ -1,7 +1,8 @@
 """A month of realistic call history for the demo, written through the webhooks' own service.
 
-Each call is Twilio's traffic from demo.scenarios, parsed and applied exactly as the Voice URL
-and status callback views do, so the demo's call log holds what real traffic would leave.
+Each call is Twilio's traffic from twilio_fakes.scenarios, parsed and applied exactly as the
+Voice URL and status callback views do, so the demo's call log holds what real traffic would
+leave.
 """
 
 import math
@@ -14,7 +15,7 @@ from django.utils import timezone
 from calls.call_table import call_apply_callback
 from calls.constants import CallStatus
 from calls.webhooks.callbacks import parse_twilio_callback
-from demo.scenarios import CallPlan, Delivery, agent_to_agent, agent_to_pstn, pstn_to_agents
+from twilio_fakes.scenarios import CallPlan, Delivery, agent_to_agent, agent_to_pstn, pstn_to_agents
 
 # Relative call volume by hour of day: office hours, a lunch dip, quiet nights.
 HOURLY_WEIGHTS = [0.1] * 7 + [0.6, 2, 3, 3, 2.5, 1.5, 2, 3, 3, 2.5, 1.5, 0.6, 0.4] + [0.2] * 4

@@ -1,5 +1,6 @@
 import os
 import socket
+import uuid
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -7,7 +8,7 @@ from django.db import connection
 from playwright.sync_api import sync_playwright
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, LOOPBACK_ONLY_ARGS, MEDIA_ARGS, SCREENSHOTS
-from tests.fake_twilio import FakeTwilio
+from twilio_fakes.rest import FakeTwilio
 from voiceproject.celery import app as celery_app
 
 # Credentials shaped like Twilio's, used by every test; nothing here reaches Twilio.
@@ -15,6 +16,11 @@ TEST_ACCOUNT_SID = "AC" + "a1" * 16
 TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 TEST_API_KEY_SID = "SK" + "b2" * 16
 TEST_API_KEY_SECRET = "test-api-key-secret-0123456789ab"
+# Redis for the tests that need a real broker (bin/check_services.py says the same default).
+TEST_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+# This test session's own Celery queue, so that two runs sharing one Redis never take each
+# other's tasks.
+SESSION_QUEUE = f"tests-{uuid.uuid4().hex[:12]}"
 # Our number that rings the agents of the `agents` fixture.
 SUPPORT_LINE = "+14155550100"
 
@@ -100,18 +106,38 @@ def celery_in_process():
     celery_app.conf.task_always_eager = previous
 
 
+def celery_reconnect() -> None:
+    """Celery keeps the broker connections and the result backend it made first: make the
+    next task read the settings again."""
+    celery_app._pool = None
+    celery_app._backend_cache = None
+    vars(celery_app._local).pop("backend", None)
+
+
 @pytest.fixture
 def celery_on_redis():
-    """Point the app at real Redis (REDIS_URL, as bin/test sets it) and run a worker thread."""
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-    changed = {"broker_url": redis_url, "result_backend": redis_url, "task_always_eager": False}
+    """Point the app at real Redis (REDIS_URL) and run a worker thread on this session's queue."""
+    changed = {
+        "broker_url": TEST_REDIS_URL,
+        "result_backend": TEST_REDIS_URL,
+        "task_always_eager": False,
+        "task_default_queue": SESSION_QUEUE,
+    }
     previous = {name: celery_app.conf[name] for name in changed}
     celery_app.conf.update(changed)
+    celery_reconnect()
     try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        with start_worker(
+            celery_app,
+            pool="solo",
+            perform_ping_check=False,
+            loglevel="WARNING",
+            queues=[SESSION_QUEUE],
+        ):
             yield celery_app
     finally:
         celery_app.conf.update(previous)
+        celery_reconnect()
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from tests.call_log_data import START, call_family, callback
 from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
 from tests.factories import UserFactory
 from tests.twilio_requests import replay
+from twilio_fakes.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db

@@ -20,10 +20,10 @@ from calls.log.rollup import call_stats_rollup, rollup_parts
 from calls.log.stats_parts import histogram_median
 from calls.models import Call, StatsDay, StatsDirtyDay
 from calls.reconcile.runs import reconcile_call
-from demo.scenarios import CallPlan, Delivery, agent_to_pstn, pstn_to_agents
 from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
 from tests.factories import UserFactory, random_sid
 from tests.twilio_requests import post_signed, recording_callback, replay
+from twilio_fakes.scenarios import CallPlan, Delivery, agent_to_pstn, pstn_to_agents
 from voiceproject.celery import app as celery_app
 from voiceproject.roles import ANALYSTS
 

@@ -9,9 +9,9 @@ import requests
 from django.db import connection
 
 from calls.models import Call, CallEvent
-from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
 from tests.twilio_requests import WEBHOOK_PATHS, deliver, twilio_signature
+from twilio_fakes.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 
 pytestmark = pytest.mark.django_db
 

@@ -10,15 +10,15 @@ from calls.constants import STATUS_RANK, TERMINAL_STATUSES
 from calls.family_facts import family_outcome, kind_seen_from_child, parent_kind
 from calls.models import Call
 from calls.reconcile.runs import reconcile_recent_calls
-from demo.scenarios import (
+from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
+from tests.twilio_requests import deliver
+from twilio_fakes.scenarios import (
     CallPlan,
     Delivery,
     agent_to_agent,
     agent_to_pstn,
     pstn_to_agents,
 )
-from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
-from tests.twilio_requests import deliver
 
 pytestmark = pytest.mark.django_db
 

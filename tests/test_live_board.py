@@ -9,10 +9,10 @@ from django.utils import timezone
 from agents.constants import Availability, PresenceSource
 from agents.presence import presence_set
 from calls.models import Call, ReconcileRun, StaleLegCheck
-from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory, UserFactory
 from tests.twilio_requests import deliver
+from twilio_fakes.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db

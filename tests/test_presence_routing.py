@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from agents.constants import Availability
 from calls.models import Call
-from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, PhoneNumberFactory, UserFactory
 from tests.twilio_requests import deliver, post_signed
+from twilio_fakes.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 
 pytestmark = pytest.mark.django_db
 

@@ -21,10 +21,12 @@ from django.utils import timezone
 
 from calls.models import Call
 from tests.conftest import (
+    SESSION_QUEUE,
     TEST_ACCOUNT_SID,
     TEST_API_KEY_SECRET,
     TEST_API_KEY_SID,
     TEST_AUTH_TOKEN,
+    TEST_REDIS_URL,
 )
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, PhoneNumberFactory, UserFactory
 from tests.test_settings import run_manage
@@ -58,9 +60,8 @@ def production_environment(tmp_path, fake_twilio) -> dict:
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
         f"{database['PORT'] or 5432}/{database['NAME']}",
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
-        # Alone on its queue: other tests' workers may share the Redis database.
-        "CELERY_QUEUE": f"production-test-{secrets.token_hex(4)}",
+        "REDIS_URL": TEST_REDIS_URL,
+        "CELERY_QUEUE": SESSION_QUEUE,
         "STATIC_ROOT": str(tmp_path / "static"),
         "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,

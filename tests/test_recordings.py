@@ -27,9 +27,9 @@ from tests.factories import (
     api_token_header,
     random_sid,
 )
-from tests.fake_twilio import FakeTwilio, Media
 from tests.twilio_requests import post_signed, post_signed_over_http, recording_callback
 from tokens.models import ApiToken
+from twilio_fakes.rest import FakeTwilio, Media
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from calls.models import Call
 from tests.call_log_data import call_family, callback
-from tests.conftest import TEST_ACCOUNT_SID
+from tests.conftest import TEST_ACCOUNT_SID, celery_reconnect
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, CallFactory, UserFactory
 from tests.test_call_log_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.twilio_requests import post_signed_over_http
@@ -353,10 +353,10 @@ def celery_broker_in_memory():
     queued, and no worker of another test (on the same Redis) sees or runs these tasks."""
     previous = {name: celery_app.conf[name] for name in ("broker_url", "task_always_eager")}
     celery_app.conf.update(broker_url="memory://", task_always_eager=False)
-    celery_app._pool = None  # the producer pool was made for the previous broker
+    celery_reconnect()
     yield
     celery_app.conf.update(previous)
-    celery_app._pool = None
+    celery_reconnect()
 
 
 def test_a_call_already_queued_for_reconcile_is_not_queued_again(

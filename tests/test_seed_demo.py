@@ -3,11 +3,13 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate as django_authenticate
-from django.core.management import call_command
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from calls.models import StatsDay, StatsDirtyDay
+from tests.factories import UserFactory
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +84,21 @@ def test_demo_agent_logs_in_and_gets_a_token(client):
 
     assert response.status_code == 200
     assert response.json()["identity"] == "alice"
+
+
+def test_seed_demo_refuses_a_database_that_is_not_the_demos():
+    UserFactory(username="maria")
+
+    with pytest.raises(CommandError, match="not the demo's"):
+        seed_demo()
+
+    assert not TwimlApp.objects.exists()
+    assert list(User.objects.values_list("username", flat=True)) == ["maria"]
+
+
+def test_seed_demo_with_force_seeds_a_database_that_is_not_the_demos():
+    UserFactory(username="maria")
+
+    passwords = seed_demo("--force", "--days", "1")
+
+    assert set(passwords) == {"supervisor", "analyst", "alice", "bob"}

@@ -338,3 +338,8 @@ def test_the_phone_region_is_read_in_any_case(read_settings):
 @pytest.mark.parametrize(("value", "expected"), [("1", True), ("yes", True), ("Off", False)])
 def test_booleans_accept_the_usual_spellings(read_settings, value, expected):
     assert read_settings(TRUST_X_FORWARDED_HOST=value)["USE_X_FORWARDED_HOST"] is expected
+
+
+def test_the_demo_app_is_installed_only_while_debug_is_on(read_settings):
+    assert "demo" in read_settings()["INSTALLED_APPS"]
+    assert "demo" not in read_settings(**PRODUCTION)["INSTALLED_APPS"]

@@ -5,9 +5,13 @@ from datetime import datetime
 
 import jwt
 import pytest
+from django.utils import timezone
 
 from tests.conftest import TEST_ACCOUNT_SID, TEST_API_KEY_SECRET, TEST_API_KEY_SID
 from tests.factories import AgentFactory, TwimlAppFactory, UserFactory, api_token_header
+from tokens.api_tokens import api_token_create, api_token_key_hash
+from tokens.authentication import token_owner_read
+from tokens.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
@@ -336,3 +340,50 @@ def test_user_without_an_agent_is_told_so_with_an_api_token(client, django_asser
         response = client.get(URL, headers=headers)
 
     assert response.status_code == 403
+
+
+ORM_TOKEN_OWNER_FIELDS = (
+    "password_digest", "expires_at", "user__password", "user__username", "user__is_active",
+    "user__is_staff", "user__is_superuser", "user__agent__identity",
+    "user__agent__incoming_allowed", "user__agent__is_active", "user__agent__twiml_app__sid",
+    "user__agent__twiml_app__apn_credential_sid", "user__agent__twiml_app__fcm_credential_sid",
+)  # fmt: skip
+
+
+def loaded_values(token: ApiToken) -> dict:
+    """What the token endpoint reads of a token's owner, as plain values."""
+    user = token.user
+    agent = getattr(user, "agent", None)
+    values = {
+        "token": (token.pk, token.password_digest, token.expires_at),
+        "user": (user.pk, user.password, user.username, user.is_active, user.is_staff),
+        "agent": None,
+    }
+    if agent is not None:
+        app = agent.twiml_app
+        values["agent"] = (agent.pk, agent.identity, agent.incoming_allowed, agent.is_active)
+        values["app"] = (app.pk, app.sid, app.apn_credential_sid, app.fcm_credential_sid)
+    return values
+
+
+@pytest.mark.parametrize("with_agent", [True, False], ids=["agent", "no agent"])
+def test_the_token_owners_one_query_loads_what_the_orm_loads(with_agent):
+    user = AgentFactory().user if with_agent else UserFactory()
+    key = api_token_create(user=user, name="phone").key
+    key_hash = api_token_key_hash(key)
+
+    token, _ = token_owner_read(key_hash=key_hash)
+    by_the_orm = (
+        ApiToken.objects.select_related("user__agent__twiml_app")
+        .only(*ORM_TOKEN_OWNER_FIELDS)
+        .get(key_hash=key_hash)
+    )
+
+    assert loaded_values(token) == loaded_values(by_the_orm)
+
+
+def test_the_token_owners_one_query_finds_no_expired_token():
+    token = api_token_create(user=AgentFactory().user, name="phone")
+    ApiToken.objects.filter(pk=token.token.pk).update(expires_at=timezone.now())
+
+    assert token_owner_read(key_hash=api_token_key_hash(token.key)) is None

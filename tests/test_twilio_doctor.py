@@ -9,8 +9,8 @@ from django.core.management import call_command
 from agents.doctor import Level, twilio_doctor
 from agents.models import Agent, TwimlApp
 from tests.factories import AgentFactory, PhoneNumberFactory, TwimlAppFactory
-from tests.fake_twilio import Fault
 from tests.twilio_account import VERIFIED_CALLER_ID, configured_account
+from twilio_fakes.rest import Fault
 
 pytestmark = pytest.mark.django_db
 

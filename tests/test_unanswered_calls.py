@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 import pytest
 
 from calls.models import Call, CallEvent
-from demo.scenarios import agent_to_agent
 from tests.factories import AgentFactory, PhoneNumberFactory, UserFactory, random_sid
 from tests.test_voice_twiml import CUSTOMER, PLAN, SUPPORT_LINE, phone_form, softphone_form
 from tests.twilio_requests import post_signed
+from twilio_fakes.scenarios import agent_to_agent
 
 pytestmark = pytest.mark.django_db
 

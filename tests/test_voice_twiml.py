@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from calls.models import Call, CallEvent
-from demo.scenarios import CallPlan, agent_to_pstn, pstn_to_agents
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, PhoneNumberFactory
 from tests.twilio_requests import post_signed, twilio_signature
+from twilio_fakes.scenarios import CallPlan, agent_to_pstn, pstn_to_agents
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from tests.factories import AgentFactory, PhoneNumberFactory, TwimlAppFactory
-from tests.fake_twilio import FakeTwilio
+from twilio_fakes.rest import FakeTwilio
 
 PUBLIC_BASE_URL = "https://voice.example.com"
 RIGHT_URLS = {

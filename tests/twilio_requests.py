@@ -1,16 +1,14 @@
 """Sign and send requests the way Twilio does, without the code under test."""
 
-import base64
-import hashlib
-import hmac
 import random
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import requests
 
-from demo.scenarios import CallPlan, Delivery, agent_to_pstn
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from twilio_fakes import signing
+from twilio_fakes.scenarios import CallPlan, Delivery, agent_to_pstn
 
 WEBHOOK_PATHS = {"voice": "/twilio/voice/", "status": "/twilio/status/"}
 
@@ -19,16 +17,9 @@ def twilio_signature(
     url: str,
     parameters: dict[str, str] | list[tuple[str, str]],
     auth_token: str = TEST_AUTH_TOKEN,
-):
-    """HMAC-SHA1 of the URL followed by each name and value, names sorted; base64.
-
-    A name given more than once (as pairs) is signed with each of its values, sorted, as
-    Twilio's library does.
-    """
-    pairs = sorted(parameters.items() if isinstance(parameters, dict) else parameters)
-    payload = url + "".join(name + value for name, value in pairs)
-    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
+) -> str:
+    """Twilio's signature, with the test account's auth token unless another is given."""
+    return signing.twilio_signature(url, parameters, auth_token)
 
 
 def post_signed(client, path: str, parameters: dict[str, str], **headers):

@@ -90,12 +90,10 @@ class AgentTokenAuthentication(TokenAuthentication):
         """The token and its active user, with her agent and TwiML App, read in one query;
         AuthenticationFailed when the token is unknown or expired, the user inactive or her
         password changed since the token was made."""
-        with connection.cursor() as cursor:
-            cursor.execute(TOKEN_OWNER_SQL, [key_hash, timezone.now()])
-            row: tuple[Any, ...] | None = cursor.fetchone()
-        if row is None:
+        owner = token_owner_read(key_hash=key_hash)
+        if owner is None:
             raise AuthenticationFailed("Invalid or expired token.")
-        token, user = _token_and_user_from_row(row)
+        token, user = owner
         if not user.is_active:
             raise AuthenticationFailed("User inactive or deleted.")
         if not api_token_matches_password(token=token, password_hash=user.password):
@@ -230,6 +228,20 @@ class RecentAgentTokenAuthentication(AgentTokenAuthentication):
             owner = super().verified_owner(key_hash=key_hash)
             recent_token_owners.put(key_hash, owner, read_at=read_at)
         return owner
+
+
+def token_owner_read(*, key_hash: str) -> TokenOwner | None:
+    """The unexpired token with this key hash and its user, her agent and TwiML App cached on
+    them as `ApiToken.objects.select_related("user__agent__twiml_app").only(...)` would load
+    them, in one query; None when there is none.
+
+    Written as SQL because the ORM spends several times the round trip compiling that query
+    on every request (benches/token_owner_bench.py prints both).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(TOKEN_OWNER_SQL, [key_hash, timezone.now()])
+        row: tuple[Any, ...] | None = cursor.fetchone()
+    return None if row is None else _token_and_user_from_row(row)
 
 
 def _token_and_user_from_row(row: tuple[Any, ...]) -> TokenOwner:

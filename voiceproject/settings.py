@@ -60,8 +60,10 @@ INSTALLED_APPS = [
     "agents",
     "calls",
     "tokens",
-    "demo",
 ]
+if DEBUG:
+    # Demo data only: seed_demo never exists on a production server.
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     "voiceproject.middleware.head_answered_without_body",

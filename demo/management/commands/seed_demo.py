@@ -5,7 +5,7 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from agents.models import Agent, PhoneNumber, TwimlApp
@@ -26,6 +26,11 @@ DEMO_AGENTS = [
 ]
 
 
+def database_is_the_demos() -> bool:
+    """An empty database, or one seed_demo made: never a production one by mistake."""
+    return not User.objects.exists() or TwimlApp.objects.filter(sid=DEMO_APP_SID).exists()
+
+
 class Command(BaseCommand):
     help = "Create demo users and Twilio resources; passwords are printed once, on creation."
 
@@ -43,9 +48,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--days", type=int, default=30, help="How many days of demo calls to add (30)."
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed a database that is not the demo's (it has users and no demo TwiML App).",
+        )
 
     @transaction.atomic
-    def handle(self, *args, reset_passwords=False, calls=False, days=30, **options):
+    def handle(self, *args, reset_passwords=False, calls=False, days=30, force=False, **options):
+        if not force and not database_is_the_demos():
+            raise CommandError(
+                "This database is not the demo's: it has users and no demo TwiML App. "
+                "seed_demo adds users with known roles and a month of made-up calls; "
+                "pass --force to add them anyway."
+            )
         app, _ = TwimlApp.objects.get_or_create(
             sid=DEMO_APP_SID,
             defaults={"friendly_name": "Demo softphone", "description": "Created by seed_demo."},

@@ -12,7 +12,7 @@ parameter names (VoiceUrl, StatusCallback, ...), and Twilio's error bodies. Swit
 inject faults: canned answers (429 with Retry-After, 500, 401) for the next requests, an
 outage from some page on, and slow answers.
 
-Tests start it in a thread; the benchmarks run `python -m tests.fake_twilio --generated N`
+Tests start it in a thread; the benchmarks run `python -m twilio_fakes.rest --generated N`
 (calls made up on demand from their position) or `--recording SID:BYTES` (audio made up on
 demand, never held in memory) in a process of their own.
 """
