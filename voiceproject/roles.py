@@ -20,6 +20,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("calls", "call", ("change", "view")),
         ("calls", "callevent", ("view",)),
         ("calls", "reconcilerun", ("view",)),
+        # Recordings and voicemail: where a failed retention deletion is explained.
+        ("calls", "recording", ("view",)),
         # Devices logged in to the API: seen, and logged out by deleting them.
         ("tokens", "apitoken", ("delete", "view")),
         # Failed logins (django-axes): a lockout is lifted by deleting its attempt.
