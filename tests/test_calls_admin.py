@@ -1,4 +1,5 @@
-"""The Calls, Call events and Reconcile runs pages of the admin, as a supervisor uses them."""
+"""The Calls, Call events, Reconcile runs and Recordings pages of the admin, as a supervisor
+uses them."""
 
 import pytest
 from django.contrib.auth.models import Group
