@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http.request import validate_host
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from agents.provisioning import (
@@ -58,12 +59,16 @@ def doctor_ok(findings: list[Finding]) -> bool:
     return all(finding.level is not Level.FAIL for finding in findings)
 
 
-def twilio_doctor() -> list[Finding]:
-    """Run every check, the ones that ask Twilio only when the credentials let them."""
+def twilio_doctor(*, client: Client | None = None) -> list[Finding]:
+    """Run every check, the ones that ask Twilio only when the credentials let them.
+
+    `client` is the REST client to ask with; the configured one, patient, by default.
+    """
     findings = [*settings_findings(), *public_url_findings()]
     if any(finding.check == "settings" and finding.level is Level.FAIL for finding in findings):
         return findings
-    account_findings = credentials_findings()
+    client = client or twilio_rest_client()
+    account_findings = credentials_findings(client=client)
     findings += account_findings
     if not doctor_ok(account_findings):
         return findings
@@ -72,7 +77,7 @@ def twilio_doctor() -> list[Finding]:
     except WebhookBaseUrlMissing:
         wanted = None  # Already a FAIL of its own; existence is still worth checking.
     try:
-        findings += resource_findings(wanted=wanted)
+        findings += resource_findings(client=client, wanted=wanted)
     except (TwilioRestException, TwilioUnavailable, TwilioException) as error:
         findings.append(
             Finding(Level.FAIL, "Twilio", f"Twilio stopped answering the checks: {error}")
@@ -80,14 +85,14 @@ def twilio_doctor() -> list[Finding]:
     return findings
 
 
-def resource_findings(*, wanted: list[VoiceSetting] | None) -> list[Finding]:
+def resource_findings(*, client: Client, wanted: list[VoiceSetting] | None) -> list[Finding]:
     """The checks of the account's apps, numbers, push credentials and caller IDs."""
-    account = twilio_rest_client().api.v2010.account
+    account = client.api.v2010.account
     twilio_numbers = account.incoming_phone_numbers.list()
     return [
         *app_findings(account=account, wanted=wanted),
         *number_findings(twilio_numbers=twilio_numbers, wanted=wanted),
-        *push_credential_findings(),
+        *push_credential_findings(client=client),
         *caller_id_findings(account=account, twilio_numbers=twilio_numbers),
     ]
 
@@ -194,10 +199,10 @@ def public_url_findings() -> list[Finding]:
     return findings
 
 
-def credentials_findings() -> list[Finding]:
+def credentials_findings(*, client: Client) -> list[Finding]:
     """The API key opens the account in the configured region."""
     region = settings.TWILIO_REGION or US1
-    account = twilio_rest_client().api.v2010.account
+    account = client.api.v2010.account
     try:
         fetched = account.fetch()
         key = account.keys(settings.TWILIO_API_KEY_SID).fetch()
@@ -300,9 +305,9 @@ def number_findings(
     return findings
 
 
-def push_credential_findings() -> list[Finding]:
+def push_credential_findings(*, client: Client) -> list[Finding]:
     """Each push credential exists and is of the type its field says (APNs or FCM)."""
-    chat = twilio_rest_client().chat.v2
+    chat = client.chat.v2
     findings = []
     for app in TwimlApp.objects.exclude(apn_credential_sid="", fcm_credential_sid=""):
         for sid, platform, types, field in [

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from twilio.rest import Client
 
 from agents.models import PhoneNumber, TwimlApp
 from voiceproject.twilio_ids import is_e164
@@ -145,15 +146,17 @@ def twilio_sync(
     app_sids: Collection[str] | None = None,
     phone_numbers: Collection[str] | None = None,
     import_resources: bool = True,
+    client: Client | None = None,
 ) -> SyncReport:
     """Import the account's apps and numbers, compare their URLs, and set them when applying.
 
     With app_sids or phone_numbers only those are compared (the admin's actions on selected
     rows) and nothing is imported or created. Without import_resources (a page showing what
-    a sync would do) the report only names what would be imported.
+    a sync would do) the report only names what would be imported. `client` is the REST
+    client to ask with; the configured one, patient, by default.
     """
     wanted = voice_settings()
-    client = twilio_rest_client()
+    client = client or twilio_rest_client()
     account = client.api.v2010.account
     report = SyncReport()
     everything = app_sids is None and phone_numbers is None

@@ -1,7 +1,8 @@
 """The admin's "Twilio setup" page and the sync actions on TwiML Apps and numbers.
 
 For supervisors: staff who may change TwiML Apps and phone numbers. Every page shows what
-would change before anything does; a POST with `confirm` applies it.
+would change before anything does; a POST with `confirm` applies it. Someone waits for these
+pages: they ask Twilio with short timeouts and no retries (twilio_rest_client_for_a_page).
 """
 
 from collections.abc import Callable, Collection
@@ -18,7 +19,13 @@ from twilio.base.exceptions import TwilioException
 
 from agents.doctor import doctor_ok, twilio_doctor
 from agents.provisioning import SyncReport, WebhookBaseUrlMissing, twilio_sync
-from voiceproject.twilio_rest import TwilioCredentialsRejected, TwilioUnavailable
+from voiceproject.twilio_rest import (
+    PAGE_TIMEOUT,
+    TwilioCredentialsRejected,
+    TwilioUnavailable,
+    twilio_page_failure,
+    twilio_rest_client_for_a_page,
+)
 
 Result = TypeVar("Result")
 # The action's name in the changelists' POSTs.
@@ -38,19 +45,26 @@ def twilio_setup_view(request: HttpRequest) -> HttpResponse:
     """Run the doctor and show a sync's plan; a confirmed POST imports and sets the URLs."""
     if not request.user.has_perms(SETUP_PERMISSIONS):
         raise PermissionDenied
+    client = twilio_rest_client_for_a_page()
     if request.method == "POST" and "confirm" in request.POST:
-        report = _report_or_message(request, lambda: twilio_sync(apply=True))
+        report = _report_or_message(request, lambda: twilio_sync(apply=True, client=client))
         if report is not None:
             _announce(request, report)
         return HttpResponseRedirect(reverse("twilio-setup"))
-    findings = _report_or_message(request, twilio_doctor) or []
-    plan = _report_or_message(request, lambda: twilio_sync(apply=False, import_resources=False))
+    findings = _report_or_message(request, lambda: twilio_doctor(client=client)) or []
+    plan = None
+    if twilio_page_failure(client) is None:
+        plan = _report_or_message(
+            request, lambda: twilio_sync(apply=False, import_resources=False, client=client)
+        )
     context = {
         **admin.site.each_context(request),
         "title": "Twilio setup",
         "findings": findings,
         "healthy": doctor_ok(findings),
         "plan": plan,
+        "unreachable": twilio_page_failure(client),
+        "page_timeout": PAGE_TIMEOUT,
     }
     return TemplateResponse(request, "admin/agents/twilio_setup.html", context)
 
@@ -64,7 +78,10 @@ def sync_action(*, description: str, selection: Callable[[QuerySet], dict]) -> C
     ) -> HttpResponse | None:
         chosen = selection(queryset)
         apply = "confirm" in request.POST
-        report = _report_or_message(request, lambda: twilio_sync(apply=apply, **chosen))
+        report = _report_or_message(
+            request,
+            lambda: twilio_sync(apply=apply, client=twilio_rest_client_for_a_page(), **chosen),
+        )
         if report is None or apply:
             if report is not None:
                 _announce(request, report)

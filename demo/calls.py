@@ -1,8 +1,10 @@
 """A month of realistic call history for the demo, written through the webhooks' own service.
 
 Each call is Twilio's traffic from twilio_fakes.scenarios, parsed and applied exactly as the
-Voice URL and status callback views do, so the demo's call log holds what real traffic would
-leave.
+Voice URL, status callback, <Dial> action and recording callback views do, so the demo's call
+log holds what real traffic would leave: ended calls only, some recorded, and voicemail left on the
+demo number when nobody answered. The recordings' audio stays at Twilio, where the demo's
+made-up account has none: the pages say that it could not be fetched.
 """
 
 import math
@@ -12,10 +14,25 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from calls.call_table import call_apply_callback
+from agents.models import PhoneNumber
+from calls.call_table import call_apply_callback, call_record_dial_result
 from calls.constants import CallStatus
+from calls.models import Recording
+from calls.recordings.callbacks import parse_recording_callback
+from calls.recordings.writer import recording_apply_callback
 from calls.webhooks.callbacks import parse_twilio_callback
-from twilio_fakes.scenarios import CallPlan, Delivery, agent_to_agent, agent_to_pstn, pstn_to_agents
+from calls.webhooks.unanswered import parse_dial_action
+from twilio_fakes.scenarios import (
+    CallPlan,
+    Delivery,
+    agent_to_agent,
+    agent_to_pstn,
+    call_recording,
+    dial_action,
+    pstn_to_agents,
+    voicemail_recording,
+)
+from voiceproject.twilio_ids import client_identity
 
 # Relative call volume by hour of day: office hours, a lunch dip, quiet nights.
 HOURLY_WEIGHTS = [0.1] * 7 + [0.6, 2, 3, 3, 2.5, 1.5, 2, 3, 3, 2.5, 1.5, 0.6, 0.4] + [0.2] * 4
@@ -44,9 +61,10 @@ OUTCOMES = {
     ],
 }
 KIND_WEIGHTS = {"pstn_to_agents": 55, "agent_to_pstn": 30, "agent_to_agent": 15}
-# Calls still going on when the demo data is made: (kind, seconds since they started).
-LIVE_CALLS = [("pstn_to_agents", 95), ("agent_to_pstn", 40)]
-LIVE_TALK_SECONDS = 900
+# Shares of the calls to the demo number that are recorded (answered ones) and whose caller
+# leaves a voicemail (unanswered ones).
+RECORDED_SHARE = 0.25
+VOICEMAIL_SHARE = 0.6
 
 
 @transaction.atomic
@@ -62,14 +80,15 @@ def demo_calls_create(
 ) -> int:
     """Create `days` of calls to and from the agents in caller_ids (identity -> caller ID).
 
-    Returns how many calls (parent legs) were made. Nothing happens after `now`: a call that
-    would end later is still in progress, as are a few calls that started just before.
+    Returns how many calls (parent legs) were made. Every call has ended by `now`: one that
+    would end later is left out, since nothing would ever end it.
     """
     rng = random.Random(seed)
     now = now or timezone.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     # Agents call each other only when there are two of them.
     kinds = [kind for kind in KIND_WEIGHTS if len(caller_ids) > 1 or kind != "agent_to_agent"]
+    demo_number = PhoneNumber.objects.filter(number=number).first()
     calls = 0
     for days_ago in range(days - 1, -1, -1):
         day = midnight - timedelta(days=days_ago)
@@ -81,26 +100,64 @@ def demo_calls_create(
                 break
             kind = rng.choices(kinds, weights=[KIND_WEIGHTS[kind] for kind in kinds])[0]
             plan = _plan(rng, kind, account_sid, application_sid, started_at)
-            _apply_until(_call(rng, kind, plan, number, caller_ids), now=now)
+            deliveries = _call(rng, kind, plan, number, caller_ids)
+            if kind == "pstn_to_agents":
+                deliveries += _after_the_dial(rng, plan, deliveries)
+            if max(delivery.sent_at for delivery in deliveries) > now:
+                continue
+            _apply(sorted(deliveries, key=lambda delivery: delivery.sent_at), demo_number)
             calls += 1
-    for kind, seconds_ago in LIVE_CALLS:
-        if kind not in kinds:
-            continue
-        plan = CallPlan(
-            account_sid=account_sid,
-            application_sid=application_sid,
-            started_at=now - timedelta(seconds=seconds_ago),
-            talk_seconds=LIVE_TALK_SECONDS,
-        )
-        _apply_until(_call(rng, kind, plan, number, caller_ids), now=now)
-        calls += 1
     return calls
 
 
-def _apply_until(deliveries: list[Delivery], *, now: datetime) -> None:
-    """Apply what Twilio would have sent by `now`, as the webhooks do."""
+def _after_the_dial(rng: random.Random, plan: CallPlan, deliveries: list[Delivery]) -> list:
+    """What Twilio sends besides call progress for a call to our number: the <Dial> action,
+    and the callbacks of its recording or of the caller's voicemail."""
+    voice_request = deliveries[0]
+    parent_sid = voice_request.parameters["CallSid"]
+    extra = [dial_action(plan, voice_request)]
+    if plan.voicemail_seconds and not plan.answered:
+        extra.append(voicemail_recording(plan, rng, parent_sid=parent_sid))
+    elif plan.answered and rng.random() < RECORDED_SHARE:
+        extra.append(call_recording(plan, rng, parent_sid=parent_sid))
+    return extra
+
+
+def _apply(deliveries: list[Delivery], demo_number: PhoneNumber | None) -> None:
+    """Apply each delivery as its webhook does."""
+    offered = [
+        identity
+        for delivery in deliveries
+        if delivery.parameters.get("ParentCallSid")
+        and (identity := client_identity(delivery.parameters["To"]))
+        and delivery.parameters["CallStatus"] == CallStatus.INITIATED
+    ]
     for delivery in deliveries:
-        if delivery.sent_at <= now:
+        if delivery.webhook == "dial":
+            # Our action URL carries who was rung.
+            action = parse_dial_action(
+                delivery.parameters, {"offered": ",".join(offered)}, received_at=delivery.sent_at
+            )
+            call_apply_callback(callback=action.callback)
+            call_record_dial_result(
+                sid=action.callback.call_sid,
+                dial_status=action.dial_status,
+                unanswered=action.is_missed,
+                offered_to=action.offered,
+            )
+        elif delivery.webhook == "recording":
+            # Our <Record> callback URL names the number the voicemail was left for.
+            owner = {"number": str(demo_number.pk)} if demo_number else {}
+            query = owner if delivery.parameters["RecordingSource"] == "RecordVerb" else {}
+            recording = parse_recording_callback(
+                delivery.parameters, query, received_at=delivery.sent_at
+            )
+            recording_apply_callback(callback=recording)
+            # As if it had arrived then rather than now.
+            Recording.objects.filter(sid=recording.recording_sid).update(
+                created_at=delivery.sent_at
+            )
+        else:
             callback = parse_twilio_callback(delivery.parameters, received_at=delivery.sent_at)
             call_apply_callback(callback=callback)
 
@@ -117,6 +174,11 @@ def _plan(
     outcome = rng.choices(outcomes, weights=weights)[0]
     # Talk times are long-tailed: most calls take a few minutes, a few most of an hour.
     talk_seconds = min(3600, max(8, round(math.exp(rng.gauss(math.log(150), 0.9)))))
+    leaves_voicemail = (
+        kind == "pstn_to_agents"
+        and outcome == CallStatus.NO_ANSWER
+        and rng.random() < VOICEMAIL_SHARE
+    )
     return CallPlan(
         account_sid=account_sid,
         application_sid=application_sid,
@@ -124,6 +186,7 @@ def _plan(
         outcome=outcome,
         ring_seconds=20 if outcome == CallStatus.NO_ANSWER else rng.randint(3, 18),
         talk_seconds=talk_seconds,
+        voicemail_seconds=rng.randint(8, 60) if leaves_voicemail else 0,
     )
 
 

@@ -202,3 +202,44 @@ def test_list_family_and_stats_pages_fit_the_screen_without_sideways_scrolling(
         assert page_width(page) <= width
         page.screenshot(path=SCREENSHOTS / f"call-charts{suffix}.png", full_page=True)
         browser.close()
+
+
+def test_the_family_legs_table_fits_a_1280_px_screen(live_server):
+    """Every column, the price included, is seen without scrolling on a laptop's screen."""
+    agent = AgentFactory(identity="alexandra_lindqvist")
+    start = timezone.now() - timedelta(minutes=5)
+    parent = call_family(
+        start=start,
+        from_number="+442071838750",
+        to_number="+14155550100",
+        duration=3725,
+        price="-0.01300",
+        price_unit="USD",
+        children=[
+            {"from_number": "+442071838750", "to_number": agent.client_address, "agent": agent,
+             "status": "completed", "duration": 3720, "price": "-0.00400", "price_unit": "USD",
+             "answer_time": start + timedelta(seconds=4), "end_time": start + timedelta(hours=1)},
+            {"from_number": "+442071838750", "to_number": "client:bob", "status": "canceled",
+             "duration": 0, "end_time": start + timedelta(seconds=4)},
+        ],
+    )  # fmt: skip
+    Call.objects.filter(pk=parent.pk).update(
+        answer_time=start, end_time=start + timedelta(hours=1, seconds=5)
+    )
+    UserFactory(username="ana", groups=[ANALYSTS])
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in(page, f"{live_server.url}/calls/{parent.sid}/", "ana")
+        legs = page.locator(".table-wrap:has(table.calls)")
+        expect(legs).to_contain_text("-0.01300 USD")
+
+        page.screenshot(path=SCREENSHOTS / "call-family-legs.png")
+        overflow = legs.evaluate("wrap => wrap.scrollWidth - wrap.clientWidth")
+        price = page.locator("table.calls tbody tr").first.locator("td").last.bounding_box()
+        box = legs.bounding_box()
+        browser.close()
+
+    assert overflow <= 0
+    assert price["x"] + price["width"] <= box["x"] + box["width"]

@@ -1,10 +1,13 @@
-"""The Calls, Call events and Reconcile runs pages of the admin, as a supervisor uses them."""
+"""The Calls, Call events, Reconcile runs and Recordings pages of the admin, as a supervisor
+uses them."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from calls.models import CallEvent
-from tests.factories import AgentFactory, CallFactory, UserFactory
+from tests.factories import AgentFactory, CallFactory, RecordingFactory, UserFactory
+from tests.migrations import migrate
 from voiceproject.roles import SUPERVISORS
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +54,29 @@ def test_call_events_are_viewable_but_read_only_for_supervisors(supervisor_clien
 
 def test_reconcile_runs_are_viewable_by_supervisors(supervisor_client):
     assert supervisor_client.get(reverse("admin:calls_reconcilerun_changelist")).status_code == 200
+
+
+def test_supervisors_see_recordings_and_why_a_deletion_failed(supervisor_client):
+    recording = RecordingFactory(deletion_attempts=2, deletion_error="Twilio answered 500")
+
+    listing = supervisor_client.get(reverse("admin:calls_recording_changelist"))
+    detail = supervisor_client.get(reverse("admin:calls_recording_change", args=[recording.pk]))
+
+    assert listing.status_code == 200
+    assert "Twilio answered 500" in listing.content.decode()
+    assert detail.status_code == 200
+
+
+def test_the_roles_migration_grants_supervisors_the_recordings(back_to_the_latest_schema):
+    migrate([("agents", "0009_user_profile")])
+    Group.objects.filter(name=SUPERVISORS).delete()
+
+    migrate([("agents", "0010_supervisors_see_recordings")])
+
+    granted = Group.objects.get(name=SUPERVISORS).permissions.filter(
+        content_type__app_label="calls", codename="view_recording"
+    )
+    assert granted.exists()
 
 
 def test_the_admin_carries_the_projects_name(supervisor_client):

@@ -8,10 +8,10 @@ from django.core.management import call_command
 from django.db.models import Count, F
 
 from calls.constants import TERMINAL_STATUSES
-from calls.models import Call, CallEvent
+from calls.models import Call, CallEvent, Recording
 from demo.calls import demo_calls_create
 from tests.conftest import TEST_ACCOUNT_SID
-from tests.factories import AgentFactory
+from tests.factories import AgentFactory, PhoneNumberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,14 +30,11 @@ def create_week():
     )
 
 
-def test_demo_week_is_families_of_legs_in_the_past_some_still_in_progress():
+def test_demo_week_is_families_of_legs_in_the_past_all_ended():
     calls = create_week()
     parents = Call.objects.filter(parent__isnull=True)
     assert parents.count() == calls
-    live = parents.exclude(status__in=TERMINAL_STATUSES)
-    assert live.count() >= 2
-    assert not live.filter(start_time__lt=NOW - timedelta(hours=1)).exists()
-    assert live.filter(children__status="in-progress").exists()
+    assert not Call.objects.exclude(status__in=TERMINAL_STATUSES).exists()
     assert not Call.objects.filter(end_time__gt=NOW).exists()
     assert not CallEvent.objects.filter(timestamp__gt=NOW).exists()
     assert not Call.objects.filter(start_time__lt=NOW - timedelta(days=7)).exists()
@@ -74,3 +71,23 @@ def test_seed_demo_adds_calls_only_to_an_empty_table_unless_asked(settings):
     assert Call.objects.count() == first
     call_command("seed_demo", "--calls", "--days=2", stdout=StringIO())
     assert Call.objects.count() > first
+
+
+def test_demo_week_has_recorded_calls_and_voicemail_left_on_the_demo_number():
+    number = PhoneNumberFactory(number="+14155550100")
+    create_week()
+
+    recorded = Recording.objects.filter(kind="call")
+    voicemail = Recording.objects.filter(kind="voicemail")
+    assert recorded.exists()
+    assert voicemail.exists()
+    assert set(Recording.objects.values_list("status", flat=True)) == {"completed"}
+    assert not recorded.exclude(channels=2, source="DialVerb", call__parent__isnull=True).exists()
+    assert not voicemail.exclude(voicemail_number=number, channels=1).exists()
+    assert not voicemail.filter(created_at__gt=NOW).exists()
+    # Each voicemail's call was missed, rang the agents and says a message was left.
+    assert not voicemail.exclude(call__unanswered=True, call__voicemail_left=True).exists()
+    assert all(
+        sorted(offered) == ["alice", "bob"]
+        for offered in voicemail.values_list("call__offered_to", flat=True)
+    )

@@ -1,10 +1,16 @@
 """A supervisor watches calls ring, connect and end on the live board, in headless Chromium."""
 
+import re
 import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
+from agents.services import user_time_zone_set
+from tests.browser import log_in
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, PhoneNumberFactory, UserFactory
 from tests.test_call_log_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.test_live_board import CUSTOMER, OUR_NUMBER, inbound_call, make_available_or_away
@@ -89,4 +95,40 @@ def test_a_supervisor_sees_a_call_ring_connect_and_end_within_two_seconds(live_s
         expect(call).to_have_count(0, timeout=left_ms(sent_at))
         expect(page.locator("#count-answered-today")).to_have_text("1")
         expect(alice_row.locator(".on-call")).to_have_text("free")
+        browser.close()
+
+
+def test_the_board_tells_times_of_day_in_24_hours_with_the_zone_and_a_date_before_today(
+    live_server,
+):
+    paris = ZoneInfo("Europe/Paris")
+    now = timezone.now().replace(microsecond=0)
+    alice, bob = AgentFactory(identity="alice"), AgentFactory(identity="bob")
+    make_available_or_away({alice: "available"}, at=now - timedelta(minutes=1))
+    make_available_or_away({bob: "away"}, at=now - timedelta(days=2, hours=3))
+    supervisor = UserFactory(username="sue", groups=[SUPERVISORS])
+    user_time_zone_set(user=supervisor, time_zone="Europe/Paris")
+
+    def shown(moment) -> str:
+        local = moment.astimezone(paris)
+        day = "" if local.date() == now.astimezone(paris).date() else f"{local:%Y-%m-%d} "
+        return f"{day}{local:%H:%M} {local.tzname()}"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        # The browser's own zone and 12-hour locale must not leak into the board.
+        page = browser.new_page(
+            viewport={"width": 1280, "height": 800}, locale="en-US", timezone_id="America/Denver"
+        )
+        log_in(page, f"{live_server.url}/calls/live/", supervisor.username)
+        since = page.locator("#live-agents td.since")
+        expect(since).to_have_text(
+            [shown(now - timedelta(minutes=1)), shown(now - timedelta(days=2, hours=3))]
+        )
+        expect(page.locator("#live-status")).to_have_text(
+            re.compile(r"Live: updated \d\d:\d\d:\d\d CES?T")
+        )
+        page.screenshot(path=SCREENSHOTS / "live-board-times.png")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=SCREENSHOTS / "live-board-times-390.png", full_page=True)
         browser.close()

@@ -93,3 +93,36 @@ def test_an_analyst_plays_a_recording_and_an_agent_opens_her_voicemail(live_serv
         page.reload()
         expect(page.locator(".voicemail.listened")).to_have_count(1)
         browser.close()
+
+
+@pytest.mark.parametrize(("width", "suffix"), [(1280, ""), (390, "-390")])
+def test_the_player_says_when_twilio_does_not_serve_the_audio_and_tries_again(
+    live_server, fake_twilio, settings, width, suffix
+):
+    settings.TWILIO_API_RETRIES = 0
+    recording = RecordingFactory(call=CallFactory(), duration=2, channels=2)
+    fake_twilio.add_recording(recording.call.sid, sid=recording.sid, media=two_seconds_of_tone())
+    # Every request for the audio fails at Twilio: our server answers 502.
+    fake_twilio.fail_next(50, 500)
+    UserFactory(username="ana", groups=[ANALYSTS])
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        with page.expect_response(lambda response: "/recordings/" in response.url) as media:
+            log_in(page, f"{live_server.url}/calls/{recording.call.sid}/", "ana")
+        assert media.value.status == 502
+        problem = page.locator(f"#recording-{recording.sid} .player-error")
+        expect(problem).to_be_visible()
+        expect(problem).to_contain_text("The recording could not be fetched from Twilio.")
+        page.screenshot(
+            path=SCREENSHOTS / f"call-recording-unavailable{suffix}.png", full_page=True
+        )
+
+        fake_twilio.faults.clear()
+        problem.get_by_role("button", name="Try again").click()
+        expect(problem).to_be_hidden()
+        duration = duration_when_loaded(page, f"#recording-{recording.sid} audio")
+        browser.close()
+
+    assert duration == pytest.approx(2.0, abs=0.1)

@@ -121,6 +121,20 @@ def test_production_settings_pass_the_deploy_check_without_warnings(tmp_path):
     assert "System check identified no issues" in result.stdout
 
 
+def test_sqlite_passes_the_database_checks_without_warnings(tmp_path):
+    result = run_manage(
+        "check",
+        "--database",
+        "default",
+        "--fail-level",
+        "WARNING",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "W040" not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [

@@ -1,5 +1,8 @@
 """The admin's Twilio setup page and sync actions, for supervisors only."""
 
+import socket
+import time
+
 import pytest
 
 from agents.models import PhoneNumber, TwimlApp
@@ -62,6 +65,34 @@ def test_a_twilio_failure_is_shown_not_a_500(supervisor_client, account):
     assert response.status_code == 200
     assert "FAIL</strong></td><td>credentials</td>" in response.content.decode()
     assert "Twilio could not be asked" in response.content.decode()
+
+
+@pytest.fixture
+def silent_twilio(settings):
+    """A Twilio address that accepts connections and never answers a request."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        # Never accepted: the kernel completes the handshakes, nobody reads or replies.
+        settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        yield
+
+
+def test_the_page_says_quickly_that_twilio_could_not_be_reached(
+    supervisor_client, account, silent_twilio, settings
+):
+    # A background run's patience: 30 s per answer and four retries.
+    settings.TWILIO_API_TIMEOUT = 30.0
+    settings.TWILIO_API_RETRIES = 4
+
+    started = time.monotonic()
+    response = supervisor_client.get(SETUP_URL)
+    took = time.monotonic() - started
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert took < 3
+    assert "Twilio could not be reached." in page
+    assert "no answer within 2 s" in page
+    assert "Not read: Twilio could not be reached." in page
 
 
 def test_an_analyst_may_not_open_the_setup_page(client, account):

@@ -17,6 +17,8 @@ API_VERSION = "2010-04-01"
 CALLBACK_SOURCE = "call-progress-events"
 # Seconds a callee's phone rings before it answers busy.
 BUSY_AFTER_SECONDS = 3
+# Seconds of greeting and beep before a voicemail's recording starts.
+VOICEMAIL_GREETING_SECONDS = 6
 SIP_RESPONSE_CODES: dict[str, str] = {
     CallStatus.COMPLETED: "200",
     CallStatus.BUSY: "486",
@@ -45,6 +47,8 @@ class CallPlan:
     outcome: str = CallStatus.COMPLETED
     ring_seconds: int = 5
     talk_seconds: int = 60
+    # A caller nobody answered leaves a message this long (the voicemail policy); 0: none.
+    voicemail_seconds: int = 0
 
     @property
     def answered(self) -> bool:
@@ -157,12 +161,68 @@ def _child_events(plan: CallPlan, child: dict[str, str], outcome: str) -> list[D
     ]
 
 
+def dial_action(plan: CallPlan, voice_request: Delivery) -> Delivery:
+    """Twilio's request to our <Dial> action when the agents' ringing or the talk ended."""
+    parameters = {
+        **voice_request.parameters,
+        "DialCallStatus": plan.outcome,
+        "DialCallDuration": str(plan.talk_seconds if plan.answered else 0),
+    }
+    return Delivery("dial", parameters, _ended_at(plan, plan.outcome))
+
+
+def voicemail_recording(plan: CallPlan, rng: random.Random, *, parent_sid: str) -> Delivery:
+    """The completed callback of the message a caller nobody answered left (<Record>)."""
+    started_at = _ended_at(plan, plan.outcome) + timedelta(seconds=VOICEMAIL_GREETING_SECONDS)
+    return _recording_callback(
+        plan, rng, parent_sid, "RecordVerb", 1, started_at, plan.voicemail_seconds
+    )
+
+
+def call_recording(plan: CallPlan, rng: random.Random, *, parent_sid: str) -> Delivery:
+    """The completed callback of an answered call recorded from answer, both sides apart."""
+    started_at = plan.started_at + timedelta(seconds=2 + plan.ring_seconds)
+    return _recording_callback(plan, rng, parent_sid, "DialVerb", 2, started_at, plan.talk_seconds)
+
+
+def _recording_callback(
+    plan: CallPlan,
+    rng: random.Random,
+    parent_sid: str,
+    source: str,
+    channels: int,
+    started_at: datetime,
+    seconds: int,
+) -> Delivery:
+    recording_sid = f"RE{rng.getrandbits(128):032x}"
+    parameters = {
+        "AccountSid": plan.account_sid,
+        "CallSid": parent_sid,
+        "RecordingSid": recording_sid,
+        "RecordingUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/{plan.account_sid}"
+        f"/Recordings/{recording_sid}",
+        "RecordingStatus": "completed",
+        "RecordingDuration": str(seconds),
+        "RecordingChannels": str(channels),
+        "RecordingSource": source,
+        "RecordingStartTime": format_datetime(started_at),
+        "ErrorCode": "0",
+    }
+    return Delivery("recording", parameters, started_at + timedelta(seconds=seconds + 1))
+
+
 def _parent_end(plan: CallPlan, parent: dict[str, str]) -> list[Delivery]:
     """The TwiML App's own status callback: the parent leg's end, a single event."""
     ended_at = _ended_at(plan, plan.outcome)
-    # With answerOnBridge the parent is answered only when a child is.
+    # With answerOnBridge the parent is answered only when a child is, or when our
+    # voicemail answers it after the ringing.
     duration = int((ended_at - plan.started_at).total_seconds()) if plan.answered else 0
-    return [_status_callback(parent, plan.outcome, ended_at, 0, duration)]
+    status = plan.outcome
+    if plan.voicemail_seconds and not plan.answered:
+        duration = VOICEMAIL_GREETING_SECONDS + plan.voicemail_seconds + 1
+        ended_at += timedelta(seconds=duration)
+        status = CallStatus.COMPLETED
+    return [_status_callback(parent, status, ended_at, 0, duration)]
 
 
 def _ended_at(plan: CallPlan, outcome: str) -> datetime:

@@ -20,8 +20,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("calls", "call", ("change", "view")),
         ("calls", "callevent", ("view",)),
         ("calls", "reconcilerun", ("view",)),
-        # Deleting anyone's voicemail from the inbox (agents may delete their own).
-        ("calls", "recording", ("delete",)),
+        # Recordings and voicemail: seen where a failed retention deletion is explained, and
+        # anyone's voicemail deleted from the inbox (agents may delete their own).
+        ("calls", "recording", ("delete", "view")),
         # Devices logged in to the API: seen, and logged out by deleting them.
         ("tokens", "apitoken", ("delete", "view")),
         # Failed logins (django-axes): a lockout is lifted by deleting its attempt.

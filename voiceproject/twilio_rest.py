@@ -20,6 +20,10 @@ from twilio.rest import Client
 
 logger = logging.getLogger(__name__)
 
+# Seconds a page someone waits on gives Twilio for each answer: far above what Twilio takes
+# (a fraction of a second), far below the patience of a background run (TWILIO_API_TIMEOUT).
+PAGE_TIMEOUT = 2.0
+
 
 class TwilioCredentialsRejected(Exception):
     """Twilio answered 401 (error 20003): the account SID or secret is wrong."""
@@ -38,17 +42,31 @@ class RetryingHttpClient(TwilioHttpClient):
     once because repeating a wrong password only locks the account out.
     """
 
-    def __init__(self, *, timeout: float, retries: int, backoff: float, backoff_max: float):
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        retries: int,
+        backoff: float,
+        backoff_max: float,
+        stop_after_failure: bool = False,
+    ):
         super().__init__(timeout=timeout)
         self.retries = retries
         self.backoff = backoff
         self.backoff_max = backoff_max
+        self.stop_after_failure = stop_after_failure
+        self.failure: TwilioUnavailable | None = None
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        if self.failure is not None:
+            raise self.failure
         for attempt in range(self.retries + 1):
             try:
                 response = super().request(method, url, *args, **kwargs)
-            except (requests.Timeout, requests.ConnectionError) as error:
+            except requests.Timeout:
+                problem, wait = f"no answer within {self.timeout:g} s", None
+            except requests.ConnectionError as error:
                 problem, wait = f"{type(error).__name__}", None
             else:
                 if response.status_code == 401:
@@ -66,9 +84,13 @@ class RetryingHttpClient(TwilioHttpClient):
                 break
             logger.warning("Twilio %s %s: %s, retrying in %.1f s", method, url, problem, wait)
             time.sleep(wait)
-        raise TwilioUnavailable(
-            f"Twilio API unavailable: {problem} on {method} {url} after {attempt + 1} attempts."
+        failure = TwilioUnavailable(
+            f"Twilio API unavailable: {problem} on {method} {url} after {attempt + 1} "
+            f"attempt{'s' if attempt else ''}."
         )
+        if self.stop_after_failure:
+            self.failure = failure
+        raise failure
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -114,19 +136,50 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 def twilio_rest_client() -> Client:
     """Return the REST client for the configured account, built once per configuration."""
     return _client(
-        account_sid=settings.TWILIO_ACCOUNT_SID,
-        username=settings.TWILIO_API_KEY_SID or settings.TWILIO_ACCOUNT_SID,
-        password=settings.TWILIO_API_KEY_SECRET
-        if settings.TWILIO_API_KEY_SID
-        else settings.TWILIO_AUTH_TOKEN,
-        base_url=settings.TWILIO_API_BASE_URL,
-        region=settings.TWILIO_REGION,
-        edge=settings.TWILIO_EDGE,
+        **_account_settings(),
         timeout=settings.TWILIO_API_TIMEOUT,
         retries=settings.TWILIO_API_RETRIES,
         backoff=settings.TWILIO_API_BACKOFF,
         backoff_max=settings.TWILIO_API_BACKOFF_MAX,
     )
+
+
+def twilio_rest_client_for_a_page() -> Client:
+    """Return a new client for one page someone waits on (the admin's Twilio setup).
+
+    Each request waits at most PAGE_TIMEOUT seconds and none is retried; once Twilio failed
+    to answer, the client asks nothing more. An unreachable Twilio then costs the page one
+    short timeout instead of every request's timeout and retries.
+    """
+    return _build_client(
+        **_account_settings(),
+        http_client=RetryingHttpClient(
+            timeout=min(PAGE_TIMEOUT, settings.TWILIO_API_TIMEOUT),
+            retries=0,
+            backoff=0,
+            backoff_max=0,
+            stop_after_failure=True,
+        ),
+    )
+
+
+def twilio_page_failure(client: Client) -> TwilioUnavailable | None:
+    """Why a page's client stopped asking Twilio; None while Twilio answers."""
+    http_client = client.http_client
+    return http_client.failure if isinstance(http_client, RetryingHttpClient) else None
+
+
+def _account_settings() -> dict[str, str]:
+    return {
+        "account_sid": settings.TWILIO_ACCOUNT_SID,
+        "username": settings.TWILIO_API_KEY_SID or settings.TWILIO_ACCOUNT_SID,
+        "password": settings.TWILIO_API_KEY_SECRET
+        if settings.TWILIO_API_KEY_SID
+        else settings.TWILIO_AUTH_TOKEN,
+        "base_url": settings.TWILIO_API_BASE_URL,
+        "region": settings.TWILIO_REGION,
+        "edge": settings.TWILIO_EDGE,
+    }
 
 
 @functools.lru_cache(maxsize=4)
@@ -143,15 +196,36 @@ def _client(
     backoff: float,
     backoff_max: float,
 ) -> Client:
+    return _build_client(
+        account_sid=account_sid,
+        username=username,
+        password=password,
+        base_url=base_url,
+        region=region,
+        edge=edge,
+        http_client=RetryingHttpClient(
+            timeout=timeout, retries=retries, backoff=backoff, backoff_max=backoff_max
+        ),
+    )
+
+
+def _build_client(
+    *,
+    account_sid: str,
+    username: str,
+    password: str,
+    base_url: str,
+    region: str,
+    edge: str,
+    http_client: RetryingHttpClient,
+) -> Client:
     client = Client(
         username,
         password,
         account_sid,
         region=None if base_url else region or None,
         edge=None if base_url else edge or None,
-        http_client=RetryingHttpClient(
-            timeout=timeout, retries=retries, backoff=backoff, backoff_max=backoff_max
-        ),
+        http_client=http_client,
         # Settings are the only configuration: TWILIO_EDGE or TWILIO_REGION in the process
         # environment would otherwise rewrite every host, the base URL's included.
         environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},

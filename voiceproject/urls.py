@@ -47,6 +47,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("csp-report/", views.csp_report, name="csp-report"),
     path(
         "admin/twilio-setup/",

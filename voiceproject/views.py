@@ -3,12 +3,16 @@
 import logging
 
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.cache import never_cache
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 logger = logging.getLogger(__name__)
+
+# The site's icon among the static files, which every page's <head> links.
+FAVICON = "voice/favicon.svg"
 
 
 @never_cache
@@ -50,3 +54,13 @@ def csp_report(request: HttpRequest) -> HttpResponse:
         " (cut)" if len(body) > CSP_REPORT_LOGGED_BYTES else "",
     )
     return HttpResponse(status=204)
+
+
+@cache_control(max_age=86400)
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Send browsers that ask /favicon.ico on their own to the icon every page links.
+
+    Not permanent: the icon's static URL carries its content's hash and changes with it.
+    """
+    return HttpResponseRedirect(static(FAVICON))

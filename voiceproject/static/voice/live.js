@@ -1,6 +1,8 @@
 // The live board: polls /api/calls/live/ (its URL and period come from data- attributes of
 // #live-board), redraws when the answer changed (ETag), and ticks elapsed times every second.
-// Everything from the server is written with textContent, never as HTML.
+// Clock times are 24-hour in the user's zone, named as the server names it (data-zone-names,
+// by offset), with the date when not today. Everything from the server is written with
+// textContent, never as HTML.
 "use strict";
 
 (function () {
@@ -12,6 +14,30 @@
   const status = document.getElementById("live-status");
   let etag = null;
   let clockOffset = 0; // server time minus this browser's time, from the Date header
+  const zoneNames = JSON.parse(board.dataset.zoneNames || "{}");
+  const zoneParts = new Intl.DateTimeFormat("en-GB", {
+    timeZone: board.dataset.timeZone || "UTC", hourCycle: "h23", year: "numeric", month: "2-digit",
+    day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "longOffset",
+  });
+
+  function inZone(moment) {
+    const parts = Object.fromEntries(zoneParts.formatToParts(moment).map((part) => [part.type, part.value]));
+    const offset = parts.timeZoneName.replace("GMT", "").replace("\u2212", "-") || "+00:00";
+    return {
+      date: `${parts.year}-${parts.month}-${parts.day}`,
+      minutes: `${parts.hour}:${parts.minute}`,
+      seconds: `${parts.hour}:${parts.minute}:${parts.second}`,
+      zone: zoneNames[offset] || "UTC" + offset,
+    };
+  }
+
+  // "09:03 CET" today, "2026-12-07 17:45 CET" before: never a bare "9:03" that reads as a
+  // duration.
+  function clockTime(iso) {
+    const moment = inZone(new Date(iso));
+    const today = inZone(new Date(Date.now() + clockOffset)).date;
+    return (moment.date === today ? "" : moment.date + " ") + moment.minutes + " " + moment.zone;
+  }
 
   function element(tag, attributes, ...children) {
     const node = document.createElement(tag);
@@ -65,7 +91,7 @@
       element("td", {}, agent.identity),
       element("td", {}, agent.availability ? badge(agent.availability, "availability-" + agent.availability) : "–"),
       element("td", { class: "on-call" }, agent.on_call ? "on a call" + (agent.with ? " with " + agent.with : "") : "free"),
-      element("td", {}, agent.since ? ticking(agent.since) : "–"));
+      element("td", { class: "since", "data-label": "Since" }, agent.since ? element("time", { datetime: agent.since }, clockTime(agent.since)) : "–"));
   }
 
   function fill(id, rows, columns, empty) {
@@ -99,7 +125,8 @@
       } else if (response.status !== 304) {
         throw new Error(`the server answered ${response.status}`);
       }
-      status.textContent = "Live: updated " + new Date().toLocaleTimeString();
+      const now = inZone(new Date(Date.now() + clockOffset));
+      status.textContent = `Live: updated ${now.seconds} ${now.zone}`;
       status.parentElement.classList.remove("offline");
     } catch (error) {
       status.textContent = "Not updating (" + error.message + "); retrying…";
