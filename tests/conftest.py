@@ -1,5 +1,9 @@
 import os
 import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -85,18 +89,94 @@ def celery_in_process():
     celery_app.conf.task_always_eager = previous
 
 
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@contextmanager
+def celery_broker(broker_url: str, result_backend: str = REDIS_URL) -> Iterator[None]:
+    """Send tasks to this broker, as a process started with it would: the app keeps the
+    connection pools of the broker it first used, so they are dropped on the way in and out."""
+    changed = {"broker_url": broker_url, "result_backend": result_backend}
+    previous = {name: celery_app.conf[name] for name in [*changed, "task_always_eager"]}
+
+    def drop_pools():
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    celery_app.conf.update(changed, task_always_eager=False)
+    drop_pools()
+    try:
+        yield
+    finally:
+        celery_app.conf.update(previous)
+        drop_pools()
+
+
 @pytest.fixture
 def celery_on_redis():
     """Point the app at real Redis (REDIS_URL, as bin/test sets it) and run a worker thread."""
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-    changed = {"broker_url": redis_url, "result_backend": redis_url, "task_always_eager": False}
-    previous = {name: celery_app.conf[name] for name in changed}
-    celery_app.conf.update(changed)
+    with (
+        celery_broker(REDIS_URL),
+        start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"),
+    ):
+        yield celery_app
+
+
+@pytest.fixture
+def celery_workers_on_redis():
+    """As celery_on_redis, with two tasks at a time, as a worker of two processes runs them."""
+    with (
+        celery_broker(REDIS_URL),
+        start_worker(
+            celery_app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING"
+        ),
+    ):
+        yield celery_app
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port, to stop and start again."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"],
+                *["--save", "", "--appendonly", "no"],
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_down():
+    """The broker is a Redis that does not answer; `.start()` brings it up on its port."""
+    server = RedisServer()
     try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
-            yield celery_app
+        with celery_broker(server.url):
+            yield server
     finally:
-        celery_app.conf.update(previous)
+        server.stop()
 
 
 @pytest.fixture
