@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from calls import tasks
-from calls.models import Call, CallEvent, ReconcileRun, Recording
+from calls.models import Call, CallEvent, ReconcileRequest, ReconcileRun, Recording
 from calls.reconcile.selectors import reconcile_overdue_jobs
 from voiceproject.admin import ReadOnlyAdmin
 
@@ -201,6 +201,15 @@ class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
     def error_summary(self, run: ReconcileRun) -> str:
         message = run.error_message
         return message if len(message) <= 80 else message[:79] + "…"
+
+
+@admin.register(ReconcileRequest)
+class ReconcileRequestAdmin(ReadOnlyAdmin[ReconcileRequest]):
+    """Calls asked about whose runs have not been recorded yet; "sent at" stays empty while
+    Redis is unreachable."""
+
+    list_display = ["requested_at", "call_sid", "sent_at"]
+    search_fields = ["=call_sid"]
 
 
 @admin.register(Recording)

@@ -126,6 +126,8 @@ def test_admin_action_while_redis_is_unreachable_loses_nothing(fake_twilio, redi
         response.content.decode()
     )
     assert ReconcileRequest.objects.get().sent_at is None
+    waiting = client.get(reverse("admin:calls_reconcilerequest_changelist"))
+    assert call.sid in waiting.content.decode()
     redis_down.start()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
         tasks.reconcile_requests_send.delay()  # what beat sends every minute

@@ -3,6 +3,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from celery.beat import EmbeddedService
 from django.utils import timezone
 
 from calls import tasks
@@ -97,3 +98,29 @@ def test_a_run_skipped_for_its_previous_one_is_tried_again_within_seconds(
     assert run.outcome == ReconcileRun.Outcome.SUCCEEDED
     assert time.monotonic() - sent_at < 10
     assert Call.objects.filter(sid=lost, status="completed").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_runs_recent_calls_and_recordings_each_time_they_fall_due_together(
+    fake_twilio, celery_workers_on_redis, tmp_path, caplog
+):
+    """The production schedule's two entries, due every 2 s instead of every interval."""
+    caplog.set_level(logging.INFO, logger="calls.tasks")
+    fake_twilio.slow_next(100, delay=0.3)  # every run still lists when the other starts
+    entries = ["reconcile-recent-calls", "reconcile-recent-recordings"]
+    schedule = {
+        name: {**celery_app.conf.beat_schedule[name], "schedule": 2, "options": {"expires": 2}}
+        for name in entries
+    }
+    previous, celery_app.conf.beat_schedule = celery_app.conf.beat_schedule, schedule
+    beat = EmbeddedService(celery_app, thread=True, schedule_filename=str(tmp_path / "beat"))
+    beat.start()
+    try:
+        succeeded = ReconcileRun.objects.filter(outcome=ReconcileRun.Outcome.SUCCEEDED)
+        wait_until(lambda: succeeded.filter(kind="recent").count() >= 3, seconds=30)
+        wait_until(lambda: succeeded.filter(kind="recordings").count() >= 3, seconds=10)
+    finally:
+        beat.stop()
+        celery_app.conf.beat_schedule = previous
+    assert "Skipped" not in caplog.text
+    assert "waits for its previous run" not in caplog.text
