@@ -258,3 +258,16 @@ def test_one_call_unknown_to_twilio_fails_the_run_visibly(fake_twilio):
     run = ReconcileRun.objects.get()
     assert run.outcome == ReconcileRun.Outcome.FAILED
     assert "404" in run.error_message
+
+
+def test_a_call_twilio_says_is_still_going_keeps_its_agent_on_a_call_past_the_silence_limit(
+    fake_twilio, settings
+):
+    settings.ON_CALL_MAX_SILENCE = 3600
+    alice = AgentFactory(identity="alice")
+    leg = silent_leg(minutes=55, status="in-progress", agent=alice, start_time=minutes_ago(70))
+    fake_twilio.add_call(leg.sid, status="in-progress", start_time=minutes_ago(70))
+    reconcile_stale_calls()
+    Call.objects.filter(pk=leg.pk).update(updated_at=minutes_ago(61))
+
+    assert agent_presence(agent=alice, now=timezone.now()).on_call
