@@ -115,7 +115,7 @@ class CallAdmin(ReadOnlyAdmin[Call]):
                 "recorded and will be queued for reconciliation as soon as it answers.",
                 messages.WARNING,
             )
-        if queued:
+        if queued or already:
             self.message_user(
                 request,
                 format_html(
@@ -126,8 +126,6 @@ class CallAdmin(ReadOnlyAdmin[Call]):
                     runs_url,
                 ),
             )
-        elif already:
-            self.message_user(request, waiting.strip())
 
 
 @admin.register(CallEvent)
