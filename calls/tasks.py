@@ -91,19 +91,26 @@ def reconcile_requests_send() -> int:
 
 
 def _send(waiting: list[ReconcileRequest]) -> int:
-    """Hand each request's task to the broker, stopping at the first that cannot be."""
-    for sent, request in enumerate(waiting):
+    """Hand each request's task to the broker, stopping at the first that cannot be.
+
+    One connection for them all, tried once: kombu would otherwise retry for seconds, and a
+    web request must not hang on an outage. What is left waits for reconcile_requests_send.
+    """
+    sent = 0
+    with current_app.connection_for_write() as connection:
+        producer = current_app.amqp.Producer(connection, auto_declare=False)
         try:
-            # No publish retries: a web request must not hang on the outage, the request
-            # waits for reconcile_requests_send instead.
-            reconcile_call.apply_async((request.call_sid,), retry=False)
+            if runs_on_a_worker():
+                connection.ensure_connection(max_retries=0)
+            for request in waiting:
+                reconcile_call.apply_async((request.call_sid,), producer=producer, retry=False)
+                requests.reconcile_request_sent(request=request, now=timezone.now())
+                sent += 1
         except OperationalError as error:
             logger.warning(
                 "Broker unreachable; %d reconcile request(s) wait: %s", len(waiting) - sent, error
             )
-            return sent
-        requests.reconcile_request_sent(request=request, now=timezone.now())
-    return len(waiting)
+    return sent
 
 
 # A result nobody reads: nothing is sent to the result backend, which would fail (and
