@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http.request import validate_host
+from django.utils import timezone
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
@@ -23,6 +24,7 @@ from agents.provisioning import (
     voice_settings,
     webhook_base_url,
 )
+from calls.reconcile.selectors import OVERDUE_INTERVALS, reconcile_overdue_jobs
 from voiceproject.twilio_regions import US1, rest_api_host
 from voiceproject.twilio_rest import (
     TwilioCredentialsRejected,
@@ -64,7 +66,7 @@ def twilio_doctor(*, client: Client | None = None) -> list[Finding]:
 
     `client` is the REST client to ask with; the configured one, patient, by default.
     """
-    findings = [*settings_findings(), *public_url_findings()]
+    findings = [*settings_findings(), *public_url_findings(), *reconcile_findings()]
     if any(finding.check == "settings" and finding.level is Level.FAIL for finding in findings):
         return findings
     client = client or twilio_rest_client()
@@ -139,6 +141,22 @@ def settings_findings() -> list[Finding]:
     if not findings:
         findings.append(Finding(Level.OK, "settings", "Credentials are set; nothing contradicts."))
     return findings
+
+
+def reconcile_findings() -> list[Finding]:
+    """Each scheduled reconciliation completes: lost webhooks are backfilled."""
+    if not settings.CELERY_BROKER_URL:
+        return []  # Nothing is scheduled; settings_findings says so in production.
+    overdue = reconcile_overdue_jobs(now=timezone.now())
+    if overdue:
+        return [Finding(Level.WARN, "reconciliation", str(job)) for job in overdue]
+    return [
+        Finding(
+            Level.OK,
+            "reconciliation",
+            f"Every scheduled run completed within {OVERDUE_INTERVALS} of its intervals.",
+        )
+    ]
 
 
 def public_url_findings() -> list[Finding]:

@@ -1,13 +1,16 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from calls import tasks
-from calls.models import Call, CallEvent, ReconcileRun, Recording
+from calls.models import Call, CallEvent, ReconcileRequest, ReconcileRun, Recording
+from calls.reconcile.selectors import reconcile_overdue_jobs
 from voiceproject.admin import ReadOnlyAdmin
 
 # More selected calls than this would ask Twilio for too much at once.
@@ -81,14 +84,14 @@ class CallAdmin(ReadOnlyAdmin[Call]):
             )
             return
         started = timezone.now()
-        queued = [sid for sid in sids if tasks.reconcile_call_enqueue(sid=sid)]
-        already = len(sids) - len(queued)
+        requested, queued = tasks.reconcile_calls_request(sids=sids)
+        already = len(sids) - requested
         waiting = f" {already} already waiting were not queued again." if already else ""
         runs_url = reverse("admin:calls_reconcilerun_changelist") + "?kind__exact=single"
         if not tasks.runs_on_a_worker():
             failed = ReconcileRun.objects.filter(
                 kind=ReconcileRun.Kind.SINGLE,
-                call_sid__in=queued,
+                call_sid__in=sids,
                 started_at__gte=started,
                 outcome=ReconcileRun.Outcome.FAILED,
             ).count()
@@ -97,7 +100,7 @@ class CallAdmin(ReadOnlyAdmin[Call]):
                 format_html(
                     "Reconciled {} call(s) here (no worker configured); {} failed.{} "
                     '<a href="{}">Reconcile runs</a> show each outcome.',
-                    len(queued),
+                    queued,
                     failed,
                     waiting,
                     runs_url,
@@ -105,16 +108,24 @@ class CallAdmin(ReadOnlyAdmin[Call]):
                 messages.ERROR if failed else messages.SUCCESS,
             )
             return
-        self.message_user(
-            request,
-            format_html(
-                "Queued {} call(s) for reconciliation with Twilio.{} A worker runs them; "
-                '<a href="{}">Reconcile runs</a> show each outcome when it is done.',
-                len(queued),
-                waiting,
-                runs_url,
-            ),
-        )
+        if queued < requested:
+            self.message_user(
+                request,
+                f"The task queue (Redis) is unreachable: {requested - queued} call(s) are "
+                "recorded and will be queued for reconciliation as soon as it answers.",
+                messages.WARNING,
+            )
+        if queued or already:
+            self.message_user(
+                request,
+                format_html(
+                    "Queued {} call(s) for reconciliation with Twilio.{} A worker runs them; "
+                    '<a href="{}">Reconcile runs</a> show each outcome when it is done.',
+                    queued,
+                    waiting,
+                    runs_url,
+                ),
+            )
 
 
 @admin.register(CallEvent)
@@ -175,10 +186,28 @@ class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
     ]
     readonly_fields = ["started_at"]
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Say which scheduled jobs are late: a job that keeps failing or never runs leaves
+        no new row to notice."""
+        for job in reconcile_overdue_jobs(now=timezone.now()):
+            self.message_user(request, str(job), messages.WARNING)
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description="error")
     def error_summary(self, run: ReconcileRun) -> str:
         message = run.error_message
         return message if len(message) <= 80 else message[:79] + "…"
+
+
+@admin.register(ReconcileRequest)
+class ReconcileRequestAdmin(ReadOnlyAdmin[ReconcileRequest]):
+    """Calls asked about whose runs have not been recorded yet; "sent at" stays empty while
+    Redis is unreachable."""
+
+    list_display = ["requested_at", "call_sid", "sent_at"]
+    search_fields = ["=call_sid"]
 
 
 @admin.register(Recording)

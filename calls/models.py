@@ -234,14 +234,17 @@ class CallEvent(models.Model):
 
 
 class StaleLegCheck(models.Model):
-    """A leg the live board found silent for RECONCILE_STALE_AFTER, queued for a single-call
-    reconcile. One row per leg: the unique call is what keeps it from being queued twice."""
+    """When the stale sweep last asked Twilio about a leg not final that had gone silent.
+
+    One row per leg: a leg Twilio says is still live is asked about again only once it has
+    been silent for RECONCILE_STALE_AFTER since that answer.
+    """
 
     call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="stale_check")
-    queued_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"{self.call_id} queued {self.queued_at:%Y-%m-%d %H:%M}"
+        return f"{self.call_id} checked {self.checked_at:%Y-%m-%d %H:%M}"
 
 
 class ReconcileRun(models.Model):
@@ -285,11 +288,13 @@ class ReconcileRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
         constraints = [
-            # The lock: at most one run writes at a time.
+            # The lock: one run of each job at a time. Jobs of different kinds (and single-call
+            # runs of different calls) run side by side: the call table's upserts already take
+            # concurrent webhooks, so they never conflict.
             models.UniqueConstraint(
-                fields=["outcome"],
+                fields=["kind", "call_sid"],
                 condition=Q(outcome="running"),
-                name="reconcile_one_running",
+                name="reconcile_one_running_per_job",
             )
         ]
         indexes = [
@@ -298,6 +303,23 @@ class ReconcileRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} run {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"
+
+
+class ReconcileRequest(models.Model):
+    """A call someone asked to reconcile, kept until its run is recorded.
+
+    The outbox of single-call runs: the request is stored first and its task handed to the
+    broker after, so a broker outage delays the run but never loses it.
+    """
+
+    call_sid = models.CharField("call SID", max_length=34, unique=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task reached the broker; empty until then."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.call_sid} requested {self.requested_at:%Y-%m-%d %H:%M}"
 
 
 class Recording(models.Model):

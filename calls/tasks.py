@@ -1,5 +1,5 @@
 """Celery tasks: thin wrappers that run reconciliation, retention and the statistics' rollup
-(beat schedules all but reconcile_call).
+(beat schedules all but reconcile_call), and the queueing of single-call runs.
 
 Temporary Twilio errors are retried inside the REST client; a run that still fails is
 recorded and left for the next scheduled run rather than retried here, so a Twilio outage
@@ -11,40 +11,53 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Task, current_app, shared_task
-from django.core.cache import cache
+from django.conf import settings
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from calls.log import rollup
-from calls.models import ReconcileRun
+from calls.models import ReconcileRequest, ReconcileRun
+from calls.reconcile import requests
 from calls.reconcile import runs as reconcile
+from calls.reconcile.selectors import scheduled_interval
 from calls.recordings import retention
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task
-def reconcile_recent_calls() -> int | None:
-    return _scheduled_run(reconcile.reconcile_recent_calls)
+@shared_task(bind=True)
+def reconcile_recent_calls(self: Task[Any, Any]) -> int | None:
+    return _scheduled_run(self, reconcile.reconcile_recent_calls, ReconcileRun.Kind.RECENT)
 
 
-@shared_task
-def reconcile_stale_calls() -> int | None:
-    return _scheduled_run(reconcile.reconcile_stale_calls)
+@shared_task(bind=True)
+def reconcile_stale_calls(self: Task[Any, Any]) -> int | None:
+    return _scheduled_run(self, reconcile.reconcile_stale_calls, ReconcileRun.Kind.STALE)
 
 
-def _scheduled_run(service: Callable[[], ReconcileRun]) -> int | None:
-    """Run the service and return its run's id; None when skipped because another runs."""
+@shared_task(bind=True)
+def reconcile_recent_recordings(self: Task[Any, Any]) -> int | None:
+    return _scheduled_run(self, reconcile.reconcile_recent_recordings, ReconcileRun.Kind.RECORDINGS)
+
+
+def _scheduled_run(
+    task: Task[Any, Any], service: Callable[[], ReconcileRun], kind: str
+) -> int | None:
+    """Run the service and return its run's id; None when its previous run still goes on.
+
+    A run skipped for that is tried again every RECONCILE_SKIPPED_RETRY seconds until the
+    next scheduled one is due, so one long run delays the next by seconds, not an interval.
+    """
     try:
         return int(service().pk)
     except reconcile.ReconcileAlreadyRunning:
-        # The schedule brings the next chance soon; queueing this one would only pile up.
-        logger.info("Skipped %s: another reconciliation is running.", service.__name__)
-        return None
-
-
-@shared_task
-def reconcile_recent_recordings() -> int | None:
-    return _scheduled_run(reconcile.reconcile_recent_recordings)
+        delay = settings.RECONCILE_SKIPPED_RETRY
+        retries_left = scheduled_interval(kind) // delay - 1 - task.request.retries
+        if task.request.is_eager or task.request.called_directly or retries_left <= 0:
+            logger.warning("Skipped %s: its previous run is still going.", task.name)
+            return None
+        logger.info("%s waits for its previous run; trying again in %d s.", task.name, delay)
+        raise task.retry(countdown=delay, max_retries=None) from None
 
 
 @shared_task
@@ -61,39 +74,58 @@ def call_stats_rollup() -> dict[str, int]:
     return {"days_rolled_up": outcome.days_rolled_up, "marks_cleared": outcome.marks_cleared}
 
 
-# How long a call asked about stays marked as queued when no worker takes its task; then it
-# may be queued again.
-RECONCILE_CALL_QUEUED_SECONDS = 60 * 60
+def reconcile_calls_request(*, sids: list[str]) -> tuple[int, int]:
+    """Request a single-call run of each call not already waiting and queue what can be.
 
-
-def _queued_key(sid: str) -> str:
-    return f"calls:reconcile-call-queued:{sid}"
-
-
-def reconcile_call_enqueue(*, sid: str) -> bool:
-    """Queue a reconcile of this call unless one is already waiting; tell whether it was.
-
-    The mark lives in the shared cache (Redis in production), so every web worker sees it.
+    Returns (requested, queued): the requests left unqueued because the broker is
+    unreachable are queued by reconcile_requests_send once it answers.
     """
-    if not cache.add(_queued_key(sid), 1, timeout=RECONCILE_CALL_QUEUED_SECONDS):
-        return False
-    try:
-        reconcile_call.delay(sid)
-    except Exception:
-        cache.delete(_queued_key(sid))  # nothing was queued: let the next request try
-        raise
-    return True
+    added = requests.reconcile_requests_add(sids=sids)
+    return len(added), _send(added)
 
 
-@shared_task(bind=True, max_retries=10)
-def reconcile_call(self: Task[Any, Any], sid: str) -> int:
-    # Taken off the queue: a new request may queue the call again.
-    cache.delete(_queued_key(sid))
+@shared_task(ignore_result=True)
+def reconcile_requests_send() -> int:
+    """Queue the requests left waiting by a broker outage, or lost by the broker (beat)."""
+    return _send(list(requests.reconcile_requests_to_send(now=timezone.now())))
+
+
+def _send(waiting: list[ReconcileRequest]) -> int:
+    """Hand each request's task to the broker, stopping at the first that cannot be.
+
+    One connection for them all, tried once: kombu would otherwise retry for seconds, and a
+    web request must not hang on an outage. What is left waits for reconcile_requests_send.
+    """
+    sent = 0
+    with current_app.connection_for_write() as connection:
+        producer = current_app.amqp.Producer(connection, auto_declare=False)
+        try:
+            if runs_on_a_worker():
+                connection.ensure_connection(max_retries=0)
+            for request in waiting:
+                reconcile_call.apply_async((request.call_sid,), producer=producer, retry=False)
+                requests.reconcile_request_sent(request=request, now=timezone.now())
+                sent += 1
+        except OperationalError as error:
+            logger.warning(
+                "Broker unreachable; %d reconcile request(s) wait: %s", len(waiting) - sent, error
+            )
+    return sent
+
+
+# A result nobody reads: nothing is sent to the result backend, which would fail (and
+# retry for seconds) when Redis is unreachable.
+@shared_task(bind=True, max_retries=10, ignore_result=True)
+def reconcile_call(self: Task[Any, Any], sid: str) -> None:
     try:
-        return reconcile.reconcile_call(sid=sid).pk
+        reconcile.reconcile_call(sid=sid)
     except reconcile.ReconcileAlreadyRunning as error:
-        # Asked for by a person, so it waits its turn instead of being skipped.
+        # Asked for by a person, so it waits its turn; its request waits with it.
         raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 600)) from None
+    except Exception:
+        requests.reconcile_request_done(sid=sid)  # its run is recorded as failed
+        raise
+    requests.reconcile_request_done(sid=sid)
 
 
 def runs_on_a_worker() -> bool:

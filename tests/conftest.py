@@ -1,6 +1,8 @@
 import os
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -106,38 +108,64 @@ def celery_in_process():
     celery_app.conf.task_always_eager = previous
 
 
-def celery_reconnect() -> None:
-    """Celery keeps the broker connections and the result backend it made first: make the
-    next task read the settings again."""
-    celery_app._pool = None
-    celery_app._backend_cache = None
-    vars(celery_app._local).pop("backend", None)
+@contextmanager
+def celery_broker(broker_url: str, result_backend: str = TEST_REDIS_URL) -> Iterator[None]:
+    """Send tasks to this broker, on this session's own queue, as a process started with it
+    would: the app keeps the connection pools and the result backend it made first, so they
+    are dropped on the way in and out."""
+    changed = {
+        "broker_url": broker_url,
+        "result_backend": result_backend,
+        "task_default_queue": SESSION_QUEUE,
+    }
+    previous = {name: celery_app.conf[name] for name in [*changed, "task_always_eager"]}
+
+    def reconnect():
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+        celery_app._backend_cache = None
+        vars(celery_app._local).pop("backend", None)
+
+    celery_app.conf.update(changed, task_always_eager=False)
+    reconnect()
+    try:
+        yield
+    finally:
+        celery_app.conf.update(previous)
+        reconnect()
 
 
 @pytest.fixture
 def celery_on_redis():
     """Point the app at real Redis (REDIS_URL) and run a worker thread on this session's queue."""
-    changed = {
-        "broker_url": TEST_REDIS_URL,
-        "result_backend": TEST_REDIS_URL,
-        "task_always_eager": False,
-        "task_default_queue": SESSION_QUEUE,
-    }
-    previous = {name: celery_app.conf[name] for name in changed}
-    celery_app.conf.update(changed)
-    celery_reconnect()
-    try:
-        with start_worker(
+    with (
+        celery_broker(TEST_REDIS_URL),
+        start_worker(
             celery_app,
             pool="solo",
             perform_ping_check=False,
             loglevel="WARNING",
             queues=[SESSION_QUEUE],
-        ):
-            yield celery_app
-    finally:
-        celery_app.conf.update(previous)
-        celery_reconnect()
+        ),
+    ):
+        yield celery_app
+
+
+@pytest.fixture
+def celery_workers_on_redis():
+    """As celery_on_redis, with two tasks at a time, as a worker of two processes runs them."""
+    with (
+        celery_broker(TEST_REDIS_URL),
+        start_worker(
+            celery_app,
+            pool="threads",
+            concurrency=2,
+            perform_ping_check=False,
+            loglevel="WARNING",
+            queues=[SESSION_QUEUE],
+        ),
+    ):
+        yield celery_app
 
 
 @pytest.fixture

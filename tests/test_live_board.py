@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
 from agents.presence import presence_set
-from calls.models import Call, ReconcileRun, StaleLegCheck
+from calls.models import Call, ReconcileRequest, ReconcileRun
+from calls.reconcile.runs import reconcile_stale_calls
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory, UserFactory
 from tests.twilio_requests import deliver
@@ -265,25 +266,63 @@ def silent_leg(*, seconds, **fields):
     return leg
 
 
-def test_a_silent_leg_is_flagged_and_reconciled_once(
-    supervisor_client, settings, fake_twilio, celery_in_process, django_capture_on_commit_callbacks
+def test_a_silent_leg_is_flagged_and_the_stale_sweep_takes_it_off_the_board(
+    supervisor_client, settings, fake_twilio
 ):
     settings.RECONCILE_STALE_AFTER = 600
     stale = silent_leg(seconds=601, status="in-progress")
     fresh = silent_leg(seconds=30, status="in-progress")
     fake_twilio.add_call(stale.sid, start_time=timezone.now() - timedelta(minutes=15))
 
-    with django_capture_on_commit_callbacks(execute=False) as queued:
-        first = supervisor_client.get(LIVE_API).json()
-        supervisor_client.get(LIVE_API)
+    first = supervisor_client.get(LIVE_API).json()
+    reconcile_stale_calls()
 
     stale_flags = {call["sid"]: call["legs"][0]["stale"] for call in first["calls"]}
     assert stale_flags == {stale.sid: True, fresh.sid: False}
-    assert len(queued) == 1
-    assert StaleLegCheck.objects.get().call == stale
-    queued[0]()
-    run = ReconcileRun.objects.get()
-    assert (run.kind, run.call_sid, run.outcome) == ("single", stale.sid, "succeeded")
     assert supervisor_client.get(LIVE_API).json()["calls"] == [
         call for call in first["calls"] if call["sid"] == fresh.sid
     ]
+
+
+def test_reading_the_board_queues_and_asks_nothing(
+    supervisor_client, settings, fake_twilio, django_capture_on_commit_callbacks
+):
+    settings.RECONCILE_STALE_AFTER = 600
+    silent_leg(seconds=601, status="in-progress")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        for _ in range(3):
+            assert supervisor_client.get(LIVE_API).status_code == 200
+
+    assert callbacks == []
+    assert not ReconcileRequest.objects.exists()
+    assert not ReconcileRun.objects.exists()
+    assert fake_twilio.requests == []
+
+
+def test_a_leg_twilio_confirmed_live_is_not_stale(supervisor_client, settings, fake_twilio):
+    settings.RECONCILE_STALE_AFTER = 600
+    talking = silent_leg(seconds=601, status="in-progress")
+    fake_twilio.add_call(talking.sid, status="in-progress", start_time=timezone.now())
+
+    reconcile_stale_calls()
+
+    [call] = supervisor_client.get(LIVE_API).json()["calls"]
+    assert call["legs"][0]["stale"] is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_board_answers_while_redis_is_unreachable(supervisor_client, settings, redis_down):
+    settings.RECONCILE_STALE_AFTER = 600
+    stale = silent_leg(seconds=601, status="in-progress")
+
+    response = supervisor_client.get(LIVE_API)
+
+    assert response.status_code == 200
+    assert response.json()["calls"][0]["legs"][0] == {
+        "sid": stale.sid,
+        "status": "in-progress",
+        "agent": None,
+        "to": stale.to_number,
+        "stale": True,
+    }

@@ -5,7 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
-from calls.models import Call, ReconcileRun
+from calls.models import Call, ReconcileRun, StaleLegCheck
+from calls.presence.selectors import agent_presence
 from calls.reconcile.runs import reconcile_call, reconcile_recent_calls, reconcile_stale_calls
 from tests.factories import AgentFactory, CallFactory, random_sid
 
@@ -170,11 +171,19 @@ def test_a_run_asked_to_start_later_keeps_the_watermark(fake_twilio):
     assert later.watermark is None
 
 
-def test_stale_legs_are_fetched_one_by_one(fake_twilio):
-    stale = CallFactory(status="ringing", start_time=minutes_ago(180))
-    recent = CallFactory(status="ringing", start_time=minutes_ago(2))
-    finished = CallFactory(status="completed", start_time=minutes_ago(200))
-    add_finished_call(fake_twilio, stale.sid, started=minutes_ago(180))
+def silent_leg(*, minutes: int, **fields) -> Call:
+    """A leg Twilio has told nothing about for this many minutes."""
+    leg = CallFactory(**fields)
+    Call.objects.filter(pk=leg.pk).update(updated_at=minutes_ago(minutes))
+    return leg
+
+
+def test_legs_silent_for_the_stale_delay_are_fetched_one_by_one(fake_twilio, settings):
+    settings.RECONCILE_STALE_AFTER = 300
+    stale = silent_leg(minutes=6, status="in-progress", start_time=minutes_ago(8))
+    recent = silent_leg(minutes=2, status="ringing", start_time=minutes_ago(2))
+    finished = silent_leg(minutes=200, status="completed", start_time=minutes_ago(200))
+    add_finished_call(fake_twilio, stale.sid, started=minutes_ago(8))
     add_finished_call(fake_twilio, recent.sid, started=minutes_ago(2))
 
     run = reconcile_stale_calls()
@@ -191,9 +200,39 @@ def test_stale_legs_are_fetched_one_by_one(fake_twilio):
     assert run.outcome == ReconcileRun.Outcome.SUCCEEDED
 
 
+def test_a_leg_twilio_says_is_live_is_asked_about_again_only_after_another_silence(
+    fake_twilio, settings
+):
+    settings.RECONCILE_STALE_AFTER = 300
+    talking = silent_leg(minutes=6, status="in-progress", start_time=minutes_ago(30))
+    fake_twilio.add_call(talking.sid, status="in-progress", start_time=minutes_ago(30))
+
+    reconcile_stale_calls()
+    reconcile_stale_calls()
+
+    assert len(fake_twilio.requests) == 1
+    Call.objects.update(updated_at=minutes_ago(6))
+    StaleLegCheck.objects.update(checked_at=minutes_ago(6))
+    reconcile_stale_calls()
+    assert len(fake_twilio.requests) == 2
+
+
+def test_an_agent_whose_final_callback_was_lost_is_free_after_the_next_sweep(fake_twilio):
+    """With the default settings: the sweep asks about a leg silent for five minutes, where
+    ON_CALL_MAX_SILENCE alone would keep the agent on a call for hours."""
+    alice = AgentFactory(identity="alice")
+    leg = silent_leg(minutes=6, status="in-progress", agent=alice, start_time=minutes_ago(9))
+    add_finished_call(fake_twilio, leg.sid, started=minutes_ago(9), to="client:alice")
+    assert agent_presence(agent=alice, now=timezone.now()).on_call
+
+    reconcile_stale_calls()
+
+    assert not agent_presence(agent=alice, now=timezone.now()).on_call
+
+
 def test_stale_leg_unknown_to_twilio_is_an_error_not_a_failed_run(fake_twilio):
-    unknown = CallFactory(status="queued", start_time=minutes_ago(180))
-    known = CallFactory(status="queued", start_time=minutes_ago(170))
+    unknown = silent_leg(minutes=180, status="queued", start_time=minutes_ago(180))
+    known = silent_leg(minutes=170, status="queued", start_time=minutes_ago(170))
     add_finished_call(fake_twilio, known.sid, started=minutes_ago(170))
 
     run = reconcile_stale_calls()
@@ -227,3 +266,16 @@ def test_one_call_unknown_to_twilio_fails_the_run_visibly(fake_twilio):
     run = ReconcileRun.objects.get()
     assert run.outcome == ReconcileRun.Outcome.FAILED
     assert "404" in run.error_message
+
+
+def test_a_call_twilio_says_is_still_going_keeps_its_agent_on_a_call_past_the_silence_limit(
+    fake_twilio, settings
+):
+    settings.ON_CALL_MAX_SILENCE = 3600
+    alice = AgentFactory(identity="alice")
+    leg = silent_leg(minutes=55, status="in-progress", agent=alice, start_time=minutes_ago(70))
+    fake_twilio.add_call(leg.sid, status="in-progress", start_time=minutes_ago(70))
+    reconcile_stale_calls()
+    Call.objects.filter(pk=leg.pk).update(updated_at=minutes_ago(61))
+
+    assert agent_presence(agent=alice, now=timezone.now()).on_call

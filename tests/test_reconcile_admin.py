@@ -2,11 +2,14 @@ import time
 from datetime import timedelta
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from django.utils import timezone
 
-from calls.models import Call, ReconcileRun
+from calls import tasks
+from calls.models import Call, ReconcileRequest, ReconcileRun
 from tests.factories import CallFactory, UserFactory
+from voiceproject.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
@@ -92,17 +95,78 @@ def test_admin_action_queues_to_the_worker_and_the_run_page_shows_the_outcome(
     response = reconcile_action(client, call)
 
     assert "Queued 1 call(s) for reconciliation with Twilio." in response.content.decode()
-    deadline = time.monotonic() + 20
-    # Only this call's run: the worker listens on a Redis queue other tests may share.
-    runs = ReconcileRun.objects.filter(call_sid=call.sid)
-    while not runs.exclude(outcome="running").exists():
-        assert time.monotonic() < deadline, "the worker never finished the run"
-        time.sleep(0.05)
-    run = runs.get()
+    run = wait_for_run(call.sid)
     page = client.get(reverse("admin:calls_reconcilerun_change", args=[run.pk]))
     assert run.outcome == "succeeded"
     assert "succeeded" in page.content.decode()
     assert Call.objects.get(pk=call.pk).status == "completed"
+
+
+def wait_for_run(sid: str) -> ReconcileRun:
+    """The run of this call, once the worker has finished it."""
+    deadline = time.monotonic() + 20
+    # Only this call's run: the worker listens on a Redis queue other tests may share.
+    runs = ReconcileRun.objects.filter(call_sid=sid)
+    while not runs.exclude(outcome="running").exists():
+        assert time.monotonic() < deadline, "the worker never finished the run"
+        time.sleep(0.05)
+    return runs.get()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_action_while_redis_is_unreachable_loses_nothing(fake_twilio, redis_down, client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    call = CallFactory(status="ringing", duration=None)
+    fake_twilio.add_call(call.sid, start_time=timezone.now() - timedelta(hours=1), duration=4)
+
+    started = time.monotonic()
+    response = reconcile_action(client, call)
+
+    assert time.monotonic() - started < 3  # kombu alone would retry the connection for 6 s
+    assert response.status_code == 200
+    assert "The task queue (Redis) is unreachable: 1 call(s) are recorded" in (
+        response.content.decode()
+    )
+    assert ReconcileRequest.objects.get().sent_at is None
+    waiting = client.get(reverse("admin:calls_reconcilerequest_changelist"))
+    assert call.sid in waiting.content.decode()
+    redis_down.start()
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        tasks.reconcile_requests_send.delay()  # what beat sends every minute
+        run = wait_for_run(call.sid)
+    assert run.outcome == "succeeded"
+    assert Call.objects.get(pk=call.pk).status == "completed"
+    assert not ReconcileRequest.objects.exists()
+
+
+def test_a_call_already_waiting_is_not_requested_twice(supervisor_client, redis_down):
+    call = CallFactory(status="ringing")
+
+    reconcile_action(supervisor_client, call)
+    response = reconcile_action(supervisor_client, call)
+
+    assert "1 already waiting were not queued again." in response.content.decode()
+    assert ReconcileRequest.objects.count() == 1
+
+
+def test_the_runs_list_warns_of_a_scheduled_job_that_has_not_completed_lately(
+    supervisor_client, settings
+):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/1"
+    settings.RECONCILE_INTERVAL = 300
+    ReconcileRun.objects.create(
+        kind=ReconcileRun.Kind.RECENT,
+        outcome=ReconcileRun.Outcome.SUCCEEDED,
+        finished_at=timezone.now() - timedelta(minutes=16),
+    )
+
+    response = supervisor_client.get(reverse("admin:calls_reconcilerun_changelist"))
+
+    messages = [str(message) for message in response.context["messages"]]
+    assert any(
+        message.startswith("Recent reconciliation (every 300 s) has not completed since")
+        for message in messages
+    )
 
 
 def test_failed_runs_are_listed_with_their_error(supervisor_client):

@@ -131,13 +131,25 @@ def test_run_left_behind_by_a_dead_worker_is_replaced(fake_twilio, settings):
     assert "Abandoned" in dead.error_message
 
 
-def test_a_second_run_refuses_to_start_while_one_is_running(fake_twilio):
-    ReconcileRun.objects.create(kind=ReconcileRun.Kind.STALE)
+def test_a_second_run_of_a_job_refuses_to_start_while_one_is_running(fake_twilio):
+    ReconcileRun.objects.create(kind=ReconcileRun.Kind.RECENT)
 
     with pytest.raises(ReconcileAlreadyRunning):
         reconcile_recent_calls()
 
     assert fake_twilio.requests == []
+
+
+def test_runs_of_other_jobs_never_hold_a_job_back(fake_twilio):
+    ReconcileRun.objects.create(kind=ReconcileRun.Kind.RECORDINGS)
+    ReconcileRun.objects.create(kind=ReconcileRun.Kind.STALE)
+    ReconcileRun.objects.create(kind=ReconcileRun.Kind.SINGLE, call_sid=random_sid("CA"))
+    [sid] = add_recent_calls(fake_twilio, 1)
+
+    run = reconcile_recent_calls()
+
+    assert run.outcome == ReconcileRun.Outcome.SUCCEEDED
+    assert Call.objects.filter(sid=sid).exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,7 +2,6 @@
 
 import csv
 import io
-import random
 import re
 from datetime import timedelta
 
@@ -14,12 +13,11 @@ from playwright.sync_api import sync_playwright
 
 from calls.models import Call
 from tests.call_log_data import call_family, callback
-from tests.conftest import TEST_ACCOUNT_SID, celery_reconnect
+from tests.conftest import TEST_ACCOUNT_SID, celery_broker
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, CallFactory, UserFactory
 from tests.test_call_log_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.twilio_requests import post_signed_over_http
 from tokens.models import ApiToken
-from voiceproject.celery import app as celery_app
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -351,19 +349,14 @@ def test_analysts_cannot_run_reconcile_with_twilio(live_server):
 def celery_broker_in_memory():
     """Queue tasks in this process's memory, where no worker takes them: a queued call stays
     queued, and no worker of another test (on the same Redis) sees or runs these tasks."""
-    previous = {name: celery_app.conf[name] for name in ("broker_url", "task_always_eager")}
-    celery_app.conf.update(broker_url="memory://", task_always_eager=False)
-    celery_reconnect()
-    yield
-    celery_app.conf.update(previous)
-    celery_reconnect()
+    with celery_broker("memory://"):
+        yield
 
 
 def test_a_call_already_queued_for_reconcile_is_not_queued_again(
     live_server, celery_broker_in_memory
 ):
-    # Another SID every run: the queued mark lives in Redis, beyond the test database.
-    call = CallFactory(sid="CA" + random.randbytes(16).hex())
+    call = CallFactory()
     supervisor = logged_in(live_server, UserFactory(is_staff=True, groups=[SUPERVISORS]).username)
 
     first = admin_reconcile(supervisor, live_server, [call])

@@ -1,13 +1,16 @@
 """manage.py twilio_doctor: one line per check, and every broken setup named with its fix."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
-from agents.doctor import Level, twilio_doctor
+from agents.doctor import Level, reconcile_findings, twilio_doctor
 from agents.models import Agent, TwimlApp
+from calls.models import ReconcileRun
 from tests.factories import AgentFactory, PhoneNumberFactory, TwimlAppFactory
 from tests.twilio_account import VERIFIED_CALLER_ID, configured_account
 from twilio_fakes.rest import Fault
@@ -37,7 +40,16 @@ def run_doctor(*arguments: str) -> tuple[int, str]:
     return 0, output.getvalue()
 
 
+def reconciled(*, minutes_ago: int) -> None:
+    """Each scheduled reconciliation last completed this many minutes ago."""
+    finished = timezone.now() - timedelta(minutes=minutes_ago)
+    for kind in [ReconcileRun.Kind.RECENT, ReconcileRun.Kind.STALE, ReconcileRun.Kind.RECORDINGS]:
+        ReconcileRun.objects.create(kind=kind, outcome="succeeded", finished_at=finished)
+
+
 def test_a_configured_account_passes_every_check(account):
+    reconciled(minutes_ago=1)
+
     status, output = run_doctor()
 
     assert status == 0, output
@@ -53,8 +65,38 @@ def test_a_configured_account_passes_every_check(account):
         "numbers",
         "push credentials",
         "caller IDs",
+        "reconciliation",
     ]:
         assert f"OK    {check}: " in output, check
+
+
+def test_a_reconciliation_that_has_not_completed_for_three_intervals_is_a_warning(settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/1"
+    settings.RECONCILE_INTERVAL = 300
+    settings.RECONCILE_STALE_INTERVAL = 3600
+    reconciled(minutes_ago=16)
+
+    findings = reconcile_findings()
+
+    assert [(found.level, found.check) for found in findings] == [
+        (Level.WARN, "reconciliation")
+    ] * 2
+    recent, recordings = (found.message for found in findings)
+    assert recent.startswith("Recent reconciliation (every 300 s) has not completed since")
+    assert recordings.startswith("Recent recordings reconciliation (every 300 s) has not")
+
+
+def test_a_reconciliation_that_never_completed_is_a_warning(settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/1"
+    ReconcileRun.objects.create(kind=ReconcileRun.Kind.RECENT, outcome="failed")
+
+    findings = reconcile_findings()
+
+    assert any(
+        found.level is Level.WARN
+        and found.message.startswith("Recent reconciliation (every 300 s) has never completed")
+        for found in findings
+    )
 
 
 def test_json_output_lists_each_finding_for_monitoring(account):

@@ -346,14 +346,18 @@ WEBHOOK_TIMESTAMP_MAX_AGE = env_int(
     "WEBHOOK_TIMESTAMP_MAX_AGE", default=24 * 60 * 60, minimum=60, maximum=30 * 24 * 60 * 60
 )
 RECONCILE_INTERVAL = env_int("RECONCILE_INTERVAL", default=5 * 60, minimum=10)
-RECONCILE_STALE_INTERVAL = env_int("RECONCILE_STALE_INTERVAL", default=15 * 60, minimum=10)
+RECONCILE_STALE_INTERVAL = env_int("RECONCILE_STALE_INTERVAL", default=60, minimum=10)
+# A scheduled run that finds its previous run still going tries again after this many
+# seconds, until its next scheduled run is due.
+RECONCILE_SKIPPED_RETRY = env_int("RECONCILE_SKIPPED_RETRY", default=30, minimum=1)
 # Each run lists calls started since the last good watermark minus this overlap, because
 # Twilio's list is eventually consistent.
 RECONCILE_OVERLAP = env_int("RECONCILE_OVERLAP", default=15 * 60)
 RECONCILE_FIRST_LOOKBACK = env_int("RECONCILE_FIRST_LOOKBACK", default=24 * 60 * 60, minimum=1)
 # Twilio pages hold at most 1000 calls.
 RECONCILE_PAGE_SIZE = env_int("RECONCILE_PAGE_SIZE", default=1000, minimum=1, maximum=1000)
-RECONCILE_STALE_AFTER = env_int("RECONCILE_STALE_AFTER", default=60 * 60, minimum=1)
+# A leg not final that Twilio has told nothing about for this many seconds is fetched by SID.
+RECONCILE_STALE_AFTER = env_int("RECONCILE_STALE_AFTER", default=5 * 60, minimum=1)
 RECONCILE_STALE_LIMIT = env_int("RECONCILE_STALE_LIMIT", default=500, minimum=1)
 # A running run that has shown no progress for this long is presumed dead and replaced.
 RECONCILE_LOCK_TIMEOUT = env_int("RECONCILE_LOCK_TIMEOUT", default=10 * 60, minimum=1)
@@ -384,6 +388,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": RECONCILE_INTERVAL,
         "options": {"expires": RECONCILE_INTERVAL},
     },
+    # Single-call runs asked for while the broker was unreachable.
+    "reconcile-requests-send": {
+        "task": "calls.tasks.reconcile_requests_send",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
     "recordings-delete-expired": {
         "task": "calls.tasks.recordings_delete_expired",
         "schedule": RECORDING_RETENTION_INTERVAL,
@@ -396,8 +406,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Shared cache: Redis when configured, so that every worker sees the same entries (such as
-# the calls queued for reconciliation); this process's memory otherwise.
+# Shared cache: Redis when configured, so that every worker sees the same entries; this
+# process's memory otherwise.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL

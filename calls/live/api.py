@@ -17,7 +17,6 @@ from rest_framework.response import Response
 from agents.constants import Availability
 from agents.user_time_zone import UserTimeZoneApiView
 from calls.live.selectors import LiveBoard, live_board
-from calls.live.services import stale_legs_queue_reconcile
 from calls.log.api import CanViewCallLog
 
 
@@ -27,7 +26,8 @@ class LiveLegSerializer(serializers.Serializer[Any]):
     agent = serializers.CharField(allow_null=True, help_text="Our agent's identity on this leg.")
     to = serializers.CharField()
     stale = serializers.BooleanField(
-        help_text="No callback for RECONCILE_STALE_AFTER seconds; a reconcile is queued."
+        help_text="No news from Twilio for RECONCILE_STALE_AFTER seconds; the stale sweep "
+        "asks Twilio about it."
     )
 
 
@@ -93,8 +93,6 @@ class LiveBoardApi(UserTimeZoneApiView):
     @extend_schema(responses=LiveBoardSerializer)
     def get(self, request: Request) -> Response:
         board: LiveBoard = live_board(user=request.user, now=timezone.now())
-        # Polling is what notices a leg Twilio went quiet about: ask Twilio once per leg.
-        stale_legs_queue_reconcile(legs=board.stale_legs)
         data = LiveBoardSerializer(
             {"calls": board.calls, "agents": board.agents, "counts": asdict(board.counts)}
         ).data

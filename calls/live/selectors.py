@@ -5,9 +5,8 @@ themselves in the list of agents.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
@@ -23,6 +22,7 @@ from calls.log.access import (
 )
 from calls.models import Call
 from calls.presence.selectors import agents_with_presence
+from calls.reconcile.selectors import leg_is_silent
 
 # Families shown at most: far more than a contact centre has at once, and a bound on the
 # cost of one poll when lost callbacks leave many families open.
@@ -36,7 +36,7 @@ class LiveLeg:
     status: str
     agent: str | None  # identity
     to: str
-    stale: bool  # no news for RECONCILE_STALE_AFTER: a single-call reconcile is queued
+    stale: bool  # no news for RECONCILE_STALE_AFTER: the stale sweep asks Twilio about it
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,6 @@ class LiveBoard:
     calls: list[LiveCall]
     agents: list[LiveAgent]
     counts: LiveCounts
-    stale_legs: list[Call]
-
-
-def leg_is_stale(leg: Call, *, now: datetime) -> bool:
-    """A leg not ended whose row nothing has touched (callback or reconcile) for too long."""
-    silent_since = now - timedelta(seconds=settings.RECONCILE_STALE_AFTER)
-    return leg.status not in TERMINAL_STATUSES and leg.updated_at < silent_since
 
 
 def live_families(*, user: User) -> QuerySet[Call]:
@@ -85,6 +78,7 @@ def live_families(*, user: User) -> QuerySet[Call]:
     return (
         call_families_visible_to(user)
         .filter(outcome_condition(FamilyOutcome.IN_PROGRESS))
+        .select_related("stale_check")
         .order_by("created_at", "id")
     )
 
@@ -93,19 +87,18 @@ def live_board(*, user: User, now: datetime) -> LiveBoard:
     """Everything the live board shows, in four queries."""
     parents = list(live_families(user=user)[:LIVE_FAMILIES_LIMIT])
     children_by_parent: dict[int, list[Call]] = {parent.pk: [] for parent in parents}
-    children = Call.objects.filter(parent_id__in=children_by_parent).select_related("agent")
+    children = Call.objects.filter(parent_id__in=children_by_parent).select_related(
+        "agent", "stale_check"
+    )
     for child in children.order_by("created_at", "id"):
         children_by_parent[child.parent_id].append(child)  # type: ignore[index]
-    calls, stale_legs = [], []
-    for parent in parents:
-        legs = [parent, *children_by_parent[parent.pk]]
-        stale_legs += [leg for leg in legs if leg_is_stale(leg, now=now)]
-        calls.append(_live_call(parent, legs, now=now))
+    calls = [
+        _live_call(parent, [parent, *children_by_parent[parent.pk]], now=now) for parent in parents
+    ]
     return LiveBoard(
         calls=calls,
         agents=_live_agents(user=user, now=now, parents=parents, children=children_by_parent),
         counts=_live_counts(user=user, now=now, parents=parents, children=children_by_parent),
-        stale_legs=stale_legs,
     )
 
 
@@ -122,7 +115,7 @@ def _live_call(parent: Call, legs: list[Call], *, now: datetime) -> LiveCall:
                 status=leg.status,
                 agent=leg.agent.identity if leg.agent else None,
                 to=leg.to_number,
-                stale=leg_is_stale(leg, now=now),
+                stale=leg_is_silent(leg, now=now),
             )
             for leg in legs
         ],

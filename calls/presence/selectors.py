@@ -21,11 +21,14 @@ class AgentPresence:
 
 
 def live_legs(*, now: datetime) -> QuerySet[Call]:
-    """Legs talking now; one that Twilio has not mentioned for ON_CALL_MAX_SILENCE is
-    presumed ended (its `completed` callback was lost) so that it never blocks an agent."""
+    """Legs talking now. The stale sweep asks Twilio about a silent leg within minutes, which
+    ends it when its `completed` callback was lost; should no sweep run, a leg Twilio has not
+    mentioned (callback or fetch) for ON_CALL_MAX_SILENCE is presumed ended, so that it never
+    blocks an agent."""
+    heard_since = now - timedelta(seconds=settings.ON_CALL_MAX_SILENCE)
     return Call.objects.filter(
+        Q(updated_at__gte=heard_since) | Q(stale_check__checked_at__gte=heard_since),
         status=CallStatus.IN_PROGRESS,
-        updated_at__gte=now - timedelta(seconds=settings.ON_CALL_MAX_SILENCE),
     )
 
 

@@ -2,10 +2,10 @@
 
 Three ways in: recent calls listed page by page from a watermark, stale legs fetched one by
 one, and one call with its children on demand. Each is a ReconcileRun; the running row is
-also the lock that keeps two runs from writing at once. Legs are written a page at a time
-by calls.call_table, whose REST merge policy keeps a webhook applied concurrently: the status
-only moves forward, REST wins for the fields it knows, and a field once known is never
-blanked.
+also the lock that keeps two runs of the same job from writing at once. Legs are written a
+page at a time by calls.call_table, whose REST merge policy keeps a webhook (or another run)
+applied concurrently: the status only moves forward, REST wins for the fields it knows, and
+a field once known is never blanked.
 """
 
 import itertools
@@ -18,7 +18,6 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from twilio.base.exceptions import TwilioRestException
 from twilio.base.page import Page
@@ -27,7 +26,8 @@ from twilio.rest.api.v2010.account.recording import RecordingInstance
 
 from calls.call_table import calls_upsert_from_rest
 from calls.constants import TERMINAL_STATUSES
-from calls.models import Call, ReconcileRun
+from calls.models import ReconcileRun, StaleLegCheck
+from calls.reconcile.selectors import silent_legs
 from calls.recordings.writer import recordings_upsert_from_rest
 from voiceproject.twilio_ids import (
     is_call_sid,
@@ -76,22 +76,19 @@ def reconcile_recent_calls(
     return run
 
 
-def reconcile_stale_calls(
-    *, older_than: timedelta | None = None, on_progress: ProgressCallback | None = None
-) -> ReconcileRun:
-    """Fetch legs still not final after RECONCILE_STALE_AFTER one by one, oldest first."""
-    if older_than is None:
-        older_than = timedelta(seconds=settings.RECONCILE_STALE_AFTER)
-    cutoff = timezone.now() - older_than
-    stale_sids = list(
-        Call.objects.exclude(status__in=TERMINAL_STATUSES)
-        .filter(Q(start_time__lt=cutoff) | Q(start_time__isnull=True, created_at__lt=cutoff))
-        .order_by("id")
-        .values_list("sid", flat=True)[: settings.RECONCILE_STALE_LIMIT]
+def reconcile_stale_calls(*, on_progress: ProgressCallback | None = None) -> ReconcileRun:
+    """Fetch the legs silent for RECONCILE_STALE_AFTER one by one, those silent longest first.
+
+    A lost final callback would otherwise keep its leg, and its agent, on a call. Each fetch
+    is noted on the leg, so one Twilio says is still live is asked about again only after
+    another RECONCILE_STALE_AFTER.
+    """
+    stale = list(
+        silent_legs(now=timezone.now()).values_list("id", "sid")[: settings.RECONCILE_STALE_LIMIT]
     )
     with _recorded_run(kind=ReconcileRun.Kind.STALE) as run:
         client = twilio_rest_client()
-        for sid in stale_sids:
+        for call_id, sid in stale:
             try:
                 leg = client.calls(sid).fetch()
             except TwilioRestException as error:
@@ -102,9 +99,20 @@ def reconcile_stale_calls(
                 run.error_message = f"Twilio has no call {sid} (404)."
                 leg = None
             _apply_legs(run, [leg] if leg else [])
+            _note_checked(call_id, ended=leg is not None and leg.status in TERMINAL_STATUSES)
             if on_progress:
                 on_progress(1)
     return run
+
+
+def _note_checked(call_id: int, *, ended: bool) -> None:
+    """Note when the sweep asked about a leg; a leg Twilio says has ended needs no note."""
+    if ended:
+        StaleLegCheck.objects.filter(call_id=call_id).delete()
+    else:
+        StaleLegCheck.objects.update_or_create(
+            call_id=call_id, defaults={"checked_at": timezone.now()}
+        )
 
 
 def reconcile_call(*, sid: str, on_progress: ProgressCallback | None = None) -> ReconcileRun:

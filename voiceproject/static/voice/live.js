@@ -72,7 +72,7 @@
     const item = element("li", { "data-sid": leg.sid, class: index === 0 ? "parent-leg" : null },
       element("span", { class: "who" }, who),
       badge(leg.status, "status-" + (leg.status || "unknown")));
-    if (leg.stale) item.append(element("span", { class: "stale", title: "No callback for a long while: asked Twilio" }, "stale · reconciling"));
+    if (leg.stale) item.append(element("span", { class: "stale", title: "No news from Twilio for a while: the stale sweep asks Twilio about it" }, "stale · reconciling"));
     return item;
   }
 

@@ -20,7 +20,7 @@ def grant_roles(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calls", "0012_family_two_levels_again_on_sqlite"),
+        ("calls", "0013_reconcile_locks_requests_checks"),
         ("tokens", "0002_supervisor_permissions"),
     ]
 
