@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from calls.call_table import call_apply_callback
 from calls.constants import CallStatus
-from calls.webhooks.callbacks import parse_twilio_callback
+from calls.deliveries.calls import parse_twilio_callback
 from twilio_fakes.scenarios import CallPlan, Delivery, agent_to_agent, agent_to_pstn, pstn_to_agents
 
 # Relative call volume by hour of day: office hours, a lunch dip, quiet nights.
