@@ -2,7 +2,7 @@
 
 A delivery is one signed request from Twilio, its form checked field by field into a frozen
 value (a malformed field raises InvalidCallback, answered 400) before anything is written.
-Views, writers and reconciliation import from here; nothing here imports them.
+The webhook views and the writers import from here; nothing here imports them.
 
 - calls.py: call legs (Voice URL, fallback, status callbacks, our <Dial> action), and what
   every kind shares: the field readers, InvalidCallback and the delivery digest.
