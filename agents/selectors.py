@@ -2,8 +2,9 @@
 
 from zoneinfo import ZoneInfo
 
-from agents.models import Agent, UserProfile
+from agents.models import Agent, PhoneNumber, UserProfile
 from voiceproject.time_zones import is_time_zone
+from voiceproject.twilio_ids import client_identity, is_identity
 
 
 def agent_get_for_user(*, user) -> Agent | None:
@@ -61,3 +62,18 @@ def user_time_zone(*, user) -> ZoneInfo | None:
     if profile is None or not is_time_zone(profile.time_zone):
         return None
     return ZoneInfo(profile.time_zone)
+
+
+# Whose unanswered-call policy applies to a call: a number's or an agent's.
+PolicyOwner = PhoneNumber | Agent
+
+
+def policy_owner_of_leg(*, from_address: str, to_address: str) -> PolicyOwner | None:
+    """The agent an agent called, or the number a phone called; None for an agent's call to
+    a phone number (the agent heard it ring out)."""
+    if client_identity(from_address) is not None:
+        callee = client_identity(to_address) or to_address
+        if not is_identity(callee):
+            return None
+        return Agent.objects.filter(identity=callee).select_related("user").first()
+    return PhoneNumber.objects.filter(number=to_address).first()

@@ -61,7 +61,7 @@ from benches.harness import (
     served_environment,
     summarize_wrk_runs,
 )
-from calls.webhooks.callbacks import delivery_digest
+from calls.deliveries.calls import delivery_digest
 from twilio_fakes.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 
 DATABASE = "callback_bench"

@@ -106,8 +106,8 @@ def measure(environment: dict[str, str], count: int, batch: int) -> dict[str, li
     from django.utils import timezone
 
     from calls.call_table import call_apply_callback
+    from calls.deliveries.calls import parse_twilio_callback
     from calls.models import Call
-    from calls.webhooks.callbacks import parse_twilio_callback
 
     with connection.cursor() as cursor:
         cursor.execute(durable_write_floor.CREATE_TABLE)

@@ -37,6 +37,7 @@ from calls.constants import (
     CallStatus,
     DialResult,
 )
+from calls.deliveries.calls import TwilioCallback
 from calls.family_facts import (
     dial_result_of_status,
     kind_seen_from_child,
@@ -44,7 +45,6 @@ from calls.family_facts import (
     parent_kind,
 )
 from calls.models import Call, CallEvent
-from calls.webhooks.callbacks import TwilioCallback
 from voiceproject.prepared_statements import PreparedStatement, cast_type
 from voiceproject.twilio_ids import agent_identity_on_leg, parse_twilio_count
 

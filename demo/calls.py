@@ -17,11 +17,10 @@ from django.utils import timezone
 from agents.models import PhoneNumber
 from calls.call_table import call_apply_callback, call_record_dial_result
 from calls.constants import CallStatus
+from calls.deliveries.calls import parse_dial_action, parse_twilio_callback
+from calls.deliveries.recordings import parse_recording_callback
 from calls.models import Recording
-from calls.recordings.callbacks import parse_recording_callback
 from calls.recordings.writer import recording_apply_callback
-from calls.webhooks.callbacks import parse_twilio_callback
-from calls.webhooks.unanswered import parse_dial_action
 from twilio_fakes.scenarios import (
     CallPlan,
     Delivery,

@@ -1,5 +1,7 @@
 import os
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -166,6 +168,51 @@ def celery_workers_on_redis():
         ),
     ):
         yield celery_app
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port, to stop and start again."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"],
+                *["--save", "", "--appendonly", "no"],
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_down():
+    """The broker is a Redis that does not answer; `.start()` brings it up on its port."""
+    server = RedisServer()
+    try:
+        with celery_broker(server.url):
+            yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
+from calls.deliveries.calls import parse_twilio_callback
 from calls.models import Call, CallEvent
-from calls.webhooks.callbacks import parse_twilio_callback
 from tests.conftest import TEST_AUTH_TOKEN
 from tests.twilio_requests import child_callback, post_signed, twilio_signature
 

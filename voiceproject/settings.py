@@ -259,9 +259,10 @@ TWILIO_TOKEN_TTL = env_int(
     "TWILIO_TOKEN_TTL", default=3600, minimum=60, maximum=TWILIO_TOKEN_MAX_TTL
 )
 
-# Twilio webhooks (calls/webhooks/views.py). Signatures are checked on the URL Twilio requested:
-# by default the request's own URL (with X-Forwarded-Proto/Host when trusted above); behind a
-# proxy or tunnel that rewrites them, set the public origin, e.g. https://voice.example.com.
+# Twilio webhooks (calls/deliveries/signatures.py). Signatures are checked on the URL Twilio
+# requested: by default the request's own URL (with X-Forwarded-Proto/Host when trusted above);
+# behind a proxy or tunnel that rewrites them, set the public origin, e.g.
+# https://voice.example.com.
 TWILIO_WEBHOOK_BASE_URL = env_url(
     "TWILIO_WEBHOOK_BASE_URL", schemes=["https", "http"], origin_only=True
 )

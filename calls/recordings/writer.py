@@ -16,6 +16,7 @@ from django.utils import timezone
 from twilio.rest.api.v2010.account.recording import RecordingInstance
 
 from agents.models import Agent, PhoneNumber
+from agents.selectors import policy_owner_of_leg
 from calls.call_table import call_ensure_placeholder, call_mark_voicemail_left
 from calls.constants import (
     KNOWN_RECORDING_STATUSES,
@@ -25,9 +26,8 @@ from calls.constants import (
     RecordingKind,
     RecordingStatus,
 )
+from calls.deliveries.recordings import RecordingCallback
 from calls.models import Call, Recording, RecordingEvent
-from calls.recordings.callbacks import RecordingCallback
-from calls.webhooks.unanswered import policy_owner_of_leg
 from voiceproject.twilio_ids import parse_twilio_count
 
 _RECORDING = Recording._meta.db_table

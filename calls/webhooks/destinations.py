@@ -14,7 +14,7 @@ from django.conf import settings
 
 from agents.models import Agent
 from calls.constants import ADDRESS_MAX_LENGTH
-from calls.webhooks.callbacks import TwilioCallback
+from calls.deliveries.calls import TwilioCallback
 from voiceproject.twilio_ids import client_identity, e164_from_dialled, is_identity
 
 # Where a softphone's call may carry what was dialled, the first one filled wins: the SDK's

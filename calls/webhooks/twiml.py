@@ -14,7 +14,7 @@ from django.utils import timezone
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from agents.models import Agent, CallHandling, PhoneNumber
-from calls.webhooks.callbacks import TwilioCallback
+from calls.deliveries.calls import TwilioCallback
 from calls.webhooks.routing import agents_to_ring
 from voiceproject.twilio_ids import client_identity, is_e164, is_identity
 

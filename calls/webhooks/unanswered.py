@@ -5,21 +5,15 @@ Our <Dial> action webhook, and a call nobody could be offered, end up here. A ca
 placed to a phone number that nobody answered just ends: the agent heard it.
 """
 
-from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
 from twilio.twiml.voice_response import VoiceResponse
 
 from agents.constants import UnansweredPolicy
-from agents.models import Agent, PhoneNumber
-from calls.webhooks.callbacks import (
-    InvalidCallback,
-    TwilioCallback,
-    optional_counter,
-    parse_twilio_callback,
-)
+from agents.models import PhoneNumber
+from agents.selectors import PolicyOwner, policy_owner_of_leg
+from calls.deliveries.calls import DialAction, TwilioCallback
 from calls.webhooks.twiml import (
     AGENT_UNAVAILABLE,
     RECORDING_CALLBACK_EVENTS,
@@ -27,13 +21,6 @@ from calls.webhooks.twiml import (
     dial_verb,
     spoken,
 )
-from voiceproject.twilio_ids import client_identity, is_call_sid, is_identity
-
-# DialCallStatus values: someone answered (or the caller hung up first), or nobody did.
-ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered", "canceled"})
-UNANSWERED_DIAL_STATUSES = frozenset({"no-answer", "busy", "failed"})
-# More identities than a <Dial> holds is not a URL we wrote.
-OFFERED_MAX = 10
 
 NOBODY_AVAILABLE = "Nobody is available to take your call. Please try again later."
 NUMBER_VOICEMAIL_GREETING = (
@@ -44,74 +31,16 @@ AGENT_VOICEMAIL_GREETING = (
 )
 VOICEMAIL_THANKS = "Thank you for your message. Goodbye."
 
-PolicyOwner = PhoneNumber | Agent
 
-
-@dataclass(frozen=True)
-class DialAction:
-    """Twilio's request to our <Dial> action: the parent leg, and how its <Dial> ended.
-
-    dial_status is empty when nobody could be offered the call (we redirected here).
-    """
-
-    callback: TwilioCallback
-    dial_status: str
-    dial_call_sid: str | None
-    dial_call_duration: int | None
-    offered: list[str]
-    forwarded: bool
-
-    @property
-    def account_sid(self) -> str:
-        return self.callback.account_sid
-
-    @property
-    def nobody_answered(self) -> bool:
-        return self.dial_status not in ANSWERED_DIAL_STATUSES
-
-    @property
-    def is_missed(self) -> bool:
-        """Nobody answered a call to us; an agent's own unanswered call to a number is not."""
-        return self.nobody_answered and unanswered_policy_owner(callback=self.callback) is not None
-
-
-def parse_dial_action(
-    form: dict[str, str], query: dict[str, str], *, received_at: datetime
-) -> DialAction:
-    """Read the action request; the query holds what we wrote into the action URL."""
-    callback = parse_twilio_callback(form, received_at=received_at, takes_parent=False)
-    dial_status = form.get("DialCallStatus", "")
-    if dial_status and dial_status not in ANSWERED_DIAL_STATUSES | UNANSWERED_DIAL_STATUSES:
-        raise InvalidCallback(f"DialCallStatus {dial_status[:40]!r} is not a Dial status.")
-    dial_call_sid = form.get("DialCallSid") or None
-    if dial_call_sid is not None and not is_call_sid(dial_call_sid):
-        raise InvalidCallback("DialCallSid is not a call SID.")
-    offered = [identity for identity in query.get("offered", "").split(",") if identity]
-    if len(offered) > OFFERED_MAX or not all(is_identity(identity) for identity in offered):
-        raise InvalidCallback("offered is not a list of client identities.")
-    return DialAction(
-        callback=callback,
-        dial_status=dial_status,
-        dial_call_sid=dial_call_sid,
-        dial_call_duration=optional_counter(form, "DialCallDuration"),
-        offered=offered,
-        forwarded=query.get("forwarded") == "1",
-    )
+def dial_action_is_missed(*, action: DialAction) -> bool:
+    """Nobody answered a call to us; an agent's own unanswered call to a number is not."""
+    return action.nobody_answered and unanswered_policy_owner(callback=action.callback) is not None
 
 
 def unanswered_policy_owner(*, callback: TwilioCallback) -> PolicyOwner | None:
     """Whose policy applies to the parent leg: the agent an agent called, or the number a
     phone called; None for an agent's call to a phone number."""
     return policy_owner_of_leg(from_address=callback.from_address, to_address=callback.to_address)
-
-
-def policy_owner_of_leg(*, from_address: str, to_address: str) -> PolicyOwner | None:
-    if client_identity(from_address) is not None:
-        callee = client_identity(to_address) or to_address
-        if not is_identity(callee):
-            return None
-        return Agent.objects.filter(identity=callee).select_related("user").first()
-    return PhoneNumber.objects.filter(number=to_address).first()
 
 
 def twiml_for_dial_action(*, action: DialAction, urls: WebhookUrls) -> str:

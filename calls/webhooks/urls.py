@@ -3,6 +3,7 @@ the end of a voicemail and recording status callbacks."""
 
 from django.urls import path
 
+from calls.recordings import webhooks as recordings
 from calls.webhooks import views as webhooks
 
 app_name = "webhooks"
@@ -12,5 +13,5 @@ urlpatterns = [
     path("status/", webhooks.status_callback, name="status"),
     path("dial/", webhooks.dial_action, name="dial-action"),
     path("voicemail/done/", webhooks.voicemail_done, name="voicemail-done"),
-    path("recording/", webhooks.recording_status, name="recording"),
+    path("recording/", recordings.recording_status, name="recording"),
 ]

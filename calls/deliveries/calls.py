@@ -1,4 +1,5 @@
-"""Read the form Twilio posts to our webhooks into a typed value, refusing malformed fields."""
+"""Read the forms Twilio posts about a call leg (the Voice URL, its fallback, status callbacks,
+our <Dial> action) into typed values, refusing malformed fields."""
 
 import hashlib
 import json
@@ -18,6 +19,7 @@ from voiceproject.twilio_ids import (
     MAX_CALL_DURATION_SECONDS,
     is_account_sid,
     is_call_sid,
+    is_identity,
     is_plausible_call_duration,
     is_plausible_call_time,
     is_web_url,
@@ -26,6 +28,11 @@ from voiceproject.twilio_ids import (
 )
 
 ERROR_URL_MAX_LENGTH = 1000
+# DialCallStatus values: someone answered (or the caller hung up first), or nobody did.
+ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered", "canceled"})
+UNANSWERED_DIAL_STATUSES = frozenset({"no-answer", "busy", "failed"})
+# More identities than a <Dial> holds is not a URL we wrote.
+OFFERED_MAX = 10
 
 
 class InvalidCallback(ValueError):
@@ -187,3 +194,50 @@ def optional_counter(parameters: dict[str, str], name: str) -> int | None:
     if count is not None and count > 2**31 - 1:
         raise InvalidCallback(f"{name} is not a whole number.")
     return count
+
+
+@dataclass(frozen=True)
+class DialAction:
+    """Twilio's request to our <Dial> action: the parent leg, and how its <Dial> ended.
+
+    dial_status is empty when nobody could be offered the call (we redirected here).
+    """
+
+    callback: TwilioCallback
+    dial_status: str
+    dial_call_sid: str | None
+    dial_call_duration: int | None
+    offered: list[str]
+    forwarded: bool
+
+    @property
+    def account_sid(self) -> str:
+        return self.callback.account_sid
+
+    @property
+    def nobody_answered(self) -> bool:
+        return self.dial_status not in ANSWERED_DIAL_STATUSES
+
+
+def parse_dial_action(
+    form: dict[str, str], query: dict[str, str], *, received_at: datetime
+) -> DialAction:
+    """Read the action request; the query holds what we wrote into the action URL."""
+    callback = parse_twilio_callback(form, received_at=received_at, takes_parent=False)
+    dial_status = form.get("DialCallStatus", "")
+    if dial_status and dial_status not in ANSWERED_DIAL_STATUSES | UNANSWERED_DIAL_STATUSES:
+        raise InvalidCallback(f"DialCallStatus {dial_status[:40]!r} is not a Dial status.")
+    dial_call_sid = form.get("DialCallSid") or None
+    if dial_call_sid is not None and not is_call_sid(dial_call_sid):
+        raise InvalidCallback("DialCallSid is not a call SID.")
+    offered = [identity for identity in query.get("offered", "").split(",") if identity]
+    if len(offered) > OFFERED_MAX or not all(is_identity(identity) for identity in offered):
+        raise InvalidCallback("offered is not a list of client identities.")
+    return DialAction(
+        callback=callback,
+        dial_status=dial_status,
+        dial_call_sid=dial_call_sid,
+        dial_call_duration=optional_counter(form, "DialCallDuration"),
+        offered=offered,
+        forwarded=query.get("forwarded") == "1",
+    )

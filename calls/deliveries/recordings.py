@@ -9,7 +9,7 @@ from calls.constants import (
     VOICEMAIL_RECORDING_SOURCE,
     RecordingKind,
 )
-from calls.webhooks.callbacks import (
+from calls.deliveries.calls import (
     InvalidCallback,
     account_and_call_sid,
     delivery_digest,

@@ -1,0 +1,15 @@
+"""Deliveries: what Twilio sends our webhooks, read into typed values.
+
+A delivery is one signed request from Twilio, its form checked field by field into a frozen
+value (a malformed field raises InvalidCallback, answered 400) before anything is written.
+The webhook views and the writers import from here; nothing here imports them.
+
+- calls.py: call legs (Voice URL, fallback, status callbacks, our <Dial> action), and what
+  every kind shares: the field readers, InvalidCallback and the delivery digest.
+- recordings.py: recording status callbacks.
+- signatures.py and receiving.py: the frame every webhook view is wrapped in.
+
+A new kind of delivery is a parser in a module of its own here, a rule in the writer of the
+table it fills, and a view beside that writer wrapped in twilio_webhook_parsed_by, whose URL
+goes in calls/webhooks/urls.py and HOT_PATH_MIDDLEWARE.
+"""
