@@ -21,6 +21,7 @@ from calls.deliveries.calls import parse_dial_action, parse_twilio_callback
 from calls.deliveries.recordings import parse_recording_callback
 from calls.models import Recording
 from calls.recordings.writer import recording_apply_callback
+from calls.webhooks.unanswered import dial_action_is_missed
 from twilio_fakes.scenarios import (
     CallPlan,
     Delivery,
@@ -141,7 +142,7 @@ def _apply(deliveries: list[Delivery], demo_number: PhoneNumber | None) -> None:
             call_record_dial_result(
                 sid=action.callback.call_sid,
                 dial_status=action.dial_status,
-                unanswered=action.is_missed,
+                unanswered=dial_action_is_missed(action=action),
                 offered_to=action.offered,
             )
         elif delivery.webhook == "recording":
