@@ -22,6 +22,7 @@ from calls.recordings.media import (
     recording_media_open,
 )
 from calls.recordings.writer import recording_mark_listened
+from voiceproject.streams import stream_limited
 from voiceproject.twilio_rest import TwilioCredentialsRejected
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ VOICEMAIL_PAGE_SIZE = 100
 
 @require_GET
 @login_required
+@stream_limited
 def recording_media(request: HttpRequest, sid: str, extension: str) -> HttpResponseBase:
     """Stream the audio from Twilio, honouring Range; 404 for a recording the user may not
     hear, or whose media is gone."""
