@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -276,3 +277,29 @@ def test_gunicorn_takes_x_forwarded_proto_only_when_trusted(
     )
 
     assert response.status_code == status
+
+
+def test_connections_the_database_dropped_fail_no_request(
+    production_environment, processes, tmp_path
+):
+    """A database restart drops every kept connection; each thread checks its connection
+    before reusing it (CONN_HEALTH_CHECKS, on by default) and reconnects, so no request
+    fails, where each thread's next request would fail otherwise."""
+    env = {**production_environment, "DEBUG": "1", "GUNICORN_THREADS": "4"}
+    base = start_web_server(processes, env, tmp_path)
+
+    def health_checks() -> list[int]:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            answers = pool.map(lambda _: requests.get(f"{base}/healthz", timeout=10), range(16))
+            return [answer.status_code for answer in answers]
+
+    assert health_checks() == [200] * 16  # every thread holds a connection now
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        (dropped,) = cursor.fetchone()
+
+    assert dropped >= 1
+    assert health_checks() == [200] * 16
