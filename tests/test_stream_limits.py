@@ -97,10 +97,10 @@ def timed(request) -> tuple[int, float]:
 
 
 def test_one_users_slow_streams_leave_webhooks_and_token_renewals_answered_at_once(
-    production_environment,
-    processes,
+    production_environment,  # noqa: F811
+    processes,  # noqa: F811
     tmp_path,
-    analyst_and_calls,  # noqa: F811
+    analyst_and_calls,
 ):
     """48 exports asked for by one analyst and read by nobody: she streams STREAMS_PER_USER
     of them and is told to retry the rest (429, Retry-After), and meanwhile every signed
@@ -151,10 +151,10 @@ def test_one_users_slow_streams_leave_webhooks_and_token_renewals_answered_at_on
 
 
 def test_a_stalled_export_holds_no_transaction_open(
-    production_environment,
-    processes,
+    production_environment,  # noqa: F811
+    processes,  # noqa: F811
     tmp_path,
-    analyst_and_calls,  # noqa: F811
+    analyst_and_calls,
 ):
     base = start_web_server(processes, {**production_environment, "DEBUG": "1"}, tmp_path)
     reader = export_reader(base, session_cookie(base))
@@ -175,10 +175,10 @@ def test_a_stalled_export_holds_no_transaction_open(
 
 
 def test_a_stream_past_its_time_limit_is_cut_off_and_gives_its_slot_back(
-    production_environment,
-    processes,
+    production_environment,  # noqa: F811
+    processes,  # noqa: F811
     tmp_path,
-    analyst_and_calls,  # noqa: F811
+    analyst_and_calls,
 ):
     """The reader sees an incomplete download (no final chunk), never a short file that
     looks whole, and the user's only slot is free again for her next export."""
