@@ -32,7 +32,7 @@ threads = int(os.environ.get("GUNICORN_THREADS", 16))
 
 # With gthread workers this restarts a process whose main loop stops answering for two
 # minutes; it never ends a request. Streamed answers end at STREAM_TIME_LIMIT, or when their
-# reader accepts nothing for 30 s (voiceproject/streams.py).
+# reader takes more than 30 s for one chunk (voiceproject/streams.py).
 timeout = 120
 # On restart, let requests in flight (an export included) finish.
 graceful_timeout = 120

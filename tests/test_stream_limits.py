@@ -202,3 +202,21 @@ def test_a_stream_past_its_time_limit_is_cut_off_and_gives_its_slot_back(
 
     assert 5 <= cut_after < 15
     assert again_status == 200
+
+
+def test_exports_and_recordings_count_against_one_limit_and_a_closed_stream_frees_its_slot(
+    client,
+):
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+    recording = "/recordings/RE" + "0" * 32 + ".mp3"
+    exports = [client.get("/calls/export.csv") for _ in range(settings.STREAMS_PER_USER)]
+    refused = client.get(recording)
+    exports[0].close()  # the reader went away
+    admitted = client.get(recording)
+    for export in exports[1:]:
+        export.close()
+
+    assert [export.status_code for export in exports] == [200] * settings.STREAMS_PER_USER
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "10"
+    assert admitted.status_code == 404  # past the limit: no such recording

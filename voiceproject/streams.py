@@ -7,7 +7,7 @@ STREAMS_PER_USER answers at once across every process (slots in the shared cache
 and renewed while the stream runs, so the slots of a process that died lapse within
 STREAM_SLOT_LEASE seconds); each process streams at most STREAMS_PER_PROCESS answers, which
 keeps its other threads for everything else; a stream ends after STREAM_TIME_LIMIT seconds,
-or when its reader accepts nothing for STREAM_WRITE_TIMEOUT seconds.
+or when its reader takes more than STREAM_WRITE_TIMEOUT seconds for one chunk.
 """
 
 import secrets
@@ -150,7 +150,7 @@ def _limited_answer(
     chunks = response.streaming_content
     if not isinstance(chunks, Iterator):
         raise TypeError("stream_limited takes synchronous streamed answers only.")
-    # A reader that accepts nothing for this long is gone or stuck: the blocked write fails
+    # A reader that takes this long for one chunk is gone or stuck: the blocked write fails
     # and the thread is free. gunicorn makes the socket blocking again before its next request.
     client = request.META.get("gunicorn.socket")
     if isinstance(client, socket.socket):
