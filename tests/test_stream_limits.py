@@ -19,6 +19,7 @@ from tests.test_production import (  # noqa: F401  (fixtures)
     logged_in_analyst,
     processes,
     production_environment,
+    run_manage,
     start_web_server,
 )
 from tests.twilio_requests import child_callback, post_signed_over_http
@@ -106,7 +107,9 @@ def test_one_users_slow_streams_leave_webhooks_and_token_renewals_answered_at_on
     of them and is told to retry the rest (429, Retry-After), and meanwhile every signed
     status callback and every token renewal answers within a second."""
     # API tokens are bound to the password through SECRET_KEY: the server must share ours.
-    env = {**production_environment, "DEBUG": "1", "SECRET_KEY": settings.SECRET_KEY}
+    env = {**production_environment, "SECRET_KEY": settings.SECRET_KEY}
+    collected = run_manage("collectstatic", "--no-input", "-v0", **env)
+    assert collected.returncode == 0, collected.stderr
     # The pool is gunicorn.conf.py's own (one process per core, 16 threads each).
     del env["WEB_CONCURRENCY"], env["GUNICORN_THREADS"]
     renewal = api_token_header(AgentFactory().user)
