@@ -58,20 +58,22 @@ ENVIRONMENT = {
     "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
 }
 
-# (name, the analysts' pool, the pool callbacks go to: None for the same one, slow readers)
+# name: (what it is, the analysts' pool, the pool callbacks go to: None for the same one,
+# slow readers)
 ONE_POOL_2_X_4 = {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"}
 ONE_POOL_2_X_16 = {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "16"}
-LAYOUTS = [
-    ("one pool, 2 processes x 4 threads", ONE_POOL_2_X_4, None, 4),
-    ("one pool, 2 processes x 16 threads", ONE_POOL_2_X_16, None, 4),
-    (
+LAYOUTS = {
+    "2x4": ("one pool, 2 processes x 4 threads", ONE_POOL_2_X_4, None, 4),
+    "2x16": ("one pool, 2 processes x 16 threads", ONE_POOL_2_X_16, None, 4),
+    "own-pool": (
         "/twilio/ in a pool of its own",
         ONE_POOL_2_X_4,
         {"WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "4"},
         4,
     ),
-    ("48 readers, one pool, 2 x 16 (production)", ONE_POOL_2_X_16, None, 48),
-]
+    "48-readers": ("48 readers, one pool, 2 x 16 (production)", ONE_POOL_2_X_16, None, 48),
+}
+PRODUCTION = "48-readers"
 
 
 def slow_reader(base_url: str, cookie: str, stop: threading.Event) -> None:
@@ -168,6 +170,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--legs", type=int, default=300_000, help="call legs in the database")
     parser.add_argument("--callbacks", type=int, default=40, help="timed callbacks per layout")
+    parser.add_argument(
+        "--layout", action="append", choices=list(LAYOUTS), help="only these (repeat); default all"
+    )
     arguments = parser.parse_args()
 
     with fresh_database(DATABASE, prepare_with=ENVIRONMENT):
@@ -186,14 +191,13 @@ def main() -> int:
             f" {CHART_REQUESTS} chart requests in flight; {arguments.callbacks} callbacks each"
         )
         worst = {
-            name: measure(name, analysts, webhooks, readers, cookie, arguments.callbacks)
-            for name, analysts, webhooks, readers in LAYOUTS
+            key: measure(*LAYOUTS[key], cookie, arguments.callbacks)
+            for key in arguments.layout or LAYOUTS
         }
-    production = LAYOUTS[-1][0]
-    if worst[production] >= CALLBACK_MAX_SECONDS:
-        print(f"missed: the production layout answered a callback in {worst[production]:.2f} s")
+    if worst.get(PRODUCTION, 0) >= CALLBACK_MAX_SECONDS:
+        print(f"missed: the production layout answered a callback in {worst[PRODUCTION]:.2f} s")
         return 1
-    print(f"target met: every callback answered in under {CALLBACK_MAX_SECONDS:.0f} s")
+    print(f"target met: production callbacks answered in under {CALLBACK_MAX_SECONDS:.0f} s")
     return 0
 
 

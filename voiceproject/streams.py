@@ -10,7 +10,6 @@ keeps its other threads for everything else; a stream ends after STREAM_TIME_LIM
 or when its reader takes more than STREAM_WRITE_TIMEOUT seconds for one chunk.
 """
 
-import secrets
 import socket
 import threading
 import time
@@ -49,10 +48,9 @@ def _slot_key(user_id: int | None, slot: int) -> str:
 def stream_slot_acquire(*, user_id: int | None) -> str | None:
     """Take one of the user's STREAMS_PER_USER slots; its cache key, or None when all are
     taken."""
-    lease = secrets.token_hex(8)
     for slot in range(settings.STREAMS_PER_USER):
         key = _slot_key(user_id, slot)
-        if cache.add(key, lease, timeout=STREAM_SLOT_LEASE):
+        if cache.add(key, True, timeout=STREAM_SLOT_LEASE):
             return key
     return None
 
