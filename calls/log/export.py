@@ -13,6 +13,7 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from calls.family_facts import family_outcome
 from calls.log.families import family_id
+from calls.log.paging import keyset_rows
 from calls.models import Call
 
 # Families per query (and per short transaction) of the CSV export: a few thousand rows.
@@ -74,22 +75,12 @@ def call_export_rows(families: QuerySet[Call], *, time_zone: str) -> Iterator[tu
     cost most of the export's time. The zone is an argument, not the current one: rows are
     read while the answer streams, after the request's own zone has ended.
     """
-    ordered = families.order_by(F("start_time").desc(nulls_first=True), F("id").desc())
     after: tuple[datetime | None, int] | None = None
     while True:
-        batch, after = _export_batch(ordered, after=after, time_zone=time_zone)
+        batch, after = _export_batch(families, after=after, time_zone=time_zone)
         yield from _spreadsheet_safe_rows(batch)
         if after is None:
             return
-
-
-def _after(position: tuple[datetime | None, int]) -> Q:
-    """Families after this one in the export's order: start time newest first with the
-    families not yet started first, then id, highest first."""
-    start_time, family = position
-    if start_time is None:
-        return Q(start_time__isnull=True, id__lt=family) | Q(start_time__isnull=False)
-    return Q(start_time__lt=start_time) | Q(start_time=start_time, id__lt=family)
 
 
 def _export_batch(
@@ -109,14 +100,19 @@ def _export_batch(
 def _batch_rows(
     families: QuerySet[Call], *, after: tuple[datetime | None, int] | None
 ) -> tuple[list[tuple[Any, ...]], tuple[datetime | None, int] | None]:
-    if after is not None:
-        families = families.filter(_after(after))
-    positions = list(families.values_list("start_time", "id")[:EXPORT_BATCH_FAMILIES])
-    if not positions:
+    # The call log's own keyset order for newest first: one index range per query.
+    batch = keyset_rows(
+        families.select_related(None).only("id", "start_time"),
+        field="start_time",
+        descending=True,
+        after=after,
+        limit=EXPORT_BATCH_FAMILIES,
+    )
+    if not batch:
         return [], None
-    rows = list(_family_legs([family for _, family in positions]))
-    last = positions[-1] if len(positions) == EXPORT_BATCH_FAMILIES else None
-    return rows, last
+    rows = list(_family_legs([family.id for family in batch]))
+    last = batch[-1]
+    return rows, (last.start_time, last.id) if len(batch) == EXPORT_BATCH_FAMILIES else None
 
 
 def _family_legs(family_ids: list[int]) -> QuerySet[Call, tuple[Any, ...]]:
