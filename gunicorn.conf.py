@@ -19,21 +19,20 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 if not env_bool("TRUST_X_FORWARDED_PROTO", default=False):
     forwarded_allow_ips = ""
 
-# Threads: most of a request is spent waiting on PostgreSQL, and a slow CSV export or a
-# client on a poor link then holds one thread, not a whole process. One process per core
-# keeps memory low; threads give each process concurrency for the waits. 16 per process so
-# that analysts' slow requests (exports read over a slow link, charts over months of legs)
-# leave threads free for Twilio's webhooks, which must answer within 15 s: with 2 x 4 a
-# callback waited up to 1.7 s behind four slow exports and four charts, with 2 x 16 at most
-# 0.35 s (benches/webhook_isolation_bench.py). Each thread may hold a PostgreSQL connection
-# for CONN_MAX_AGE. Deployments that want webhooks untouched by any analyst load run a
-# second server for /twilio/ (README, "Deploying").
+# Threads: most of a request is spent waiting on PostgreSQL or on its reader, and a slow one
+# then holds one thread, not a whole process. One process per core keeps memory low; threads
+# give each process concurrency for the waits. 16 per process, of which streamed answers (CSV
+# exports, recordings' audio) take at most STREAMS_PER_PROCESS (8) and one user at most
+# STREAMS_PER_USER (4) across all processes (voiceproject/streams.py): the other threads stay
+# free for Twilio's webhooks, which must answer within 15 s, and the softphones' token
+# renewals. Each thread may hold a PostgreSQL connection for CONN_MAX_AGE.
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", 16))
 
-# A CSV export of millions of legs streams for tens of seconds (19 s for a million rows
-# measured): give a request two minutes before the worker is presumed stuck.
+# With gthread workers this restarts a process whose main loop stops answering for two
+# minutes; it never ends a request. Streamed answers end at STREAM_TIME_LIMIT, or when their
+# reader takes more than 30 s for one chunk (voiceproject/streams.py).
 timeout = 120
 # On restart, let requests in flight (an export included) finish.
 graceful_timeout = 120

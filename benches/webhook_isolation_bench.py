@@ -1,15 +1,16 @@
 """Measure how long a status callback waits while analysts run slow exports and charts.
 
 Builds its own database of call legs (90 days), then for each web server layout starts
-gunicorn from gunicorn.conf.py with DEBUG=0 on loopback, keeps four CSV exports of every leg
-in flight with readers that take 40 KB/s (a slow link), and four chart requests over 90 days
-of legs running back to back, and meanwhile sends signed status callbacks one after another,
-timing each answer at the client.
+gunicorn from gunicorn.conf.py with DEBUG=0 on loopback, keeps CSV exports of every leg in
+flight with readers that take 40 KB/s (a slow link; four, or 48 asked for by the one analyst,
+of which the stream limits serve four), and four chart requests over 90 days of legs running
+back to back, and meanwhile sends signed status callbacks one after another, timing each
+answer at the client.
 
     python benches/webhook_isolation_bench.py [--legs 300000] [--callbacks 40]
 
-Exits 1 when the layout gunicorn.conf.py documents for production (a pool of its own for
-/twilio/) answers a callback in 1 s or more.
+Exits 1 when the production layout (gunicorn.conf.py's pool, beside one analyst's 48 slow
+exports) answers a callback in 1 s or more.
 """
 
 import argparse
@@ -40,7 +41,6 @@ from benches.harness import database_url, fresh_database, gunicorn  # noqa: E402
 DATABASE = "webhook_isolation_bench"
 ACCOUNT_SID = "AC" + "be" * 16
 AUTH_TOKEN = "webhook-isolation-bench-auth-token"
-SLOW_READERS = 4
 CHART_REQUESTS = 4
 READ_BYTES_PER_SECOND = 40_000
 CALLBACK_MAX_SECONDS = 1.0
@@ -58,20 +58,22 @@ ENVIRONMENT = {
     "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
 }
 
-# (name, the analysts' pool, the pool callbacks go to: None for the same one)
-LAYOUTS = [
-    ("one pool, 2 processes x 4 threads", {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"}, None),
-    (
-        "one pool, 2 processes x 16 threads",
-        {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "16"},
-        None,
-    ),
-    (
-        "/twilio/ in a pool of its own (production)",
-        {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"},
+# name: (what it is, the analysts' pool, the pool callbacks go to: None for the same one,
+# slow readers)
+ONE_POOL_2_X_4 = {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"}
+ONE_POOL_2_X_16 = {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "16"}
+LAYOUTS = {
+    "2x4": ("one pool, 2 processes x 4 threads", ONE_POOL_2_X_4, None, 4),
+    "2x16": ("one pool, 2 processes x 16 threads", ONE_POOL_2_X_16, None, 4),
+    "own-pool": (
+        "/twilio/ in a pool of its own",
+        ONE_POOL_2_X_4,
         {"WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "4"},
+        4,
     ),
-]
+    "48-readers": ("48 readers, one pool, 2 x 16 (production)", ONE_POOL_2_X_16, None, 48),
+}
+PRODUCTION = "48-readers"
 
 
 def slow_reader(base_url: str, cookie: str, stop: threading.Event) -> None:
@@ -128,7 +130,9 @@ def signed_callback_seconds(base_url: str) -> float:
     return time.perf_counter() - started
 
 
-def measure(name: str, analysts: dict, webhooks: dict | None, cookie: str, count: int) -> float:
+def measure(
+    name: str, analysts: dict, webhooks: dict | None, readers: int, cookie: str, count: int
+) -> float:
     with ExitStack() as servers:
         analysts_url, _ = servers.enter_context(
             gunicorn("voiceproject.wsgi", options=[], environment={**ENVIRONMENT, **analysts})
@@ -141,7 +145,7 @@ def measure(name: str, analysts: dict, webhooks: dict | None, cookie: str, count
         stop = threading.Event()
         load = [
             threading.Thread(target=slow_reader, args=(analysts_url, cookie, stop), daemon=True)
-            for _ in range(SLOW_READERS)
+            for _ in range(readers)
         ] + [
             threading.Thread(target=chart_requests, args=(analysts_url, cookie, stop), daemon=True)
             for _ in range(CHART_REQUESTS)
@@ -166,6 +170,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--legs", type=int, default=300_000, help="call legs in the database")
     parser.add_argument("--callbacks", type=int, default=40, help="timed callbacks per layout")
+    parser.add_argument(
+        "--layout", action="append", choices=list(LAYOUTS), help="only these (repeat); default all"
+    )
     arguments = parser.parse_args()
 
     with fresh_database(DATABASE, prepare_with=ENVIRONMENT):
@@ -180,18 +187,17 @@ def main() -> int:
 
         connection.close()
         print(
-            f"{SLOW_READERS} CSV exports read at {READ_BYTES_PER_SECOND // 1000} KB/s and"
+            f"CSV exports read at {READ_BYTES_PER_SECOND // 1000} KB/s and"
             f" {CHART_REQUESTS} chart requests in flight; {arguments.callbacks} callbacks each"
         )
         worst = {
-            name: measure(name, analysts, webhooks, cookie, arguments.callbacks)
-            for name, analysts, webhooks in LAYOUTS
+            key: measure(*LAYOUTS[key], cookie, arguments.callbacks)
+            for key in arguments.layout or LAYOUTS
         }
-    production = LAYOUTS[-1][0]
-    if worst[production] >= CALLBACK_MAX_SECONDS:
-        print(f"missed: the production layout answered a callback in {worst[production]:.2f} s")
+    if worst.get(PRODUCTION, 0) >= CALLBACK_MAX_SECONDS:
+        print(f"missed: the production layout answered a callback in {worst[PRODUCTION]:.2f} s")
         return 1
-    print(f"target met: every callback answered in under {CALLBACK_MAX_SECONDS:.0f} s")
+    print(f"target met: production callbacks answered in under {CALLBACK_MAX_SECONDS:.0f} s")
     return 0
 
 

@@ -6,8 +6,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from calls.log.access import call_families_visible_to, can_view_call_log
+from calls.log.export import EXPORT_BATCH_FAMILIES
 from calls.log.paging import call_family_page
 from calls.models import Call
 from tests.call_log_data import START, call_family, callback
@@ -389,3 +391,49 @@ def test_an_invalid_filter_is_shown_next_to_its_field_and_nothing_is_listed(anal
     body = response.content.decode()
     assert "ringing-forever is not one of the available choices" in body
     assert "Nothing is listed until the filters above are fixed." in body
+
+
+def test_csv_export_of_more_families_than_one_batch_lists_each_leg_once_newest_family_first(
+    analyst_client,
+):
+    """Families read batch by batch keep the export's order across the batches' edges:
+    families not yet started first, then newest first, ties by id, highest first; each
+    family's parent, then its child."""
+    recent = timezone.now() - timedelta(hours=1)  # the statistics' triggers leave it alone
+    template = call_family(start=recent, children=[{}])
+    child_template = template.children.get()
+    columns = [
+        field.column
+        for field in Call._meta.concrete_fields
+        if field.column not in ("id", "sid", "parent_id", "start_time")
+    ]
+    names = ", ".join(columns)
+    with connection.cursor() as cursor:
+        # Some not yet started, the others on three start times: ties everywhere.
+        cursor.execute(
+            f"INSERT INTO calls_call (sid, start_time, {names}) SELECT"
+            " 'CA' || md5(random()::text || n), CASE WHEN n %% 5 = 0 THEN NULL"
+            f" ELSE %s - n %% 3 * interval '1 minute' END, {names}"
+            " FROM calls_call, generate_series(1, %s) AS n WHERE id = %s",
+            [recent, EXPORT_BATCH_FAMILIES * 2, template.id],
+        )
+        cursor.execute(
+            f"INSERT INTO calls_call (sid, parent_id, start_time, {names}) SELECT"
+            " 'CA' || md5(random()::text || parent.id), parent.id, parent.start_time, "
+            + ", ".join(f"child.{column}" for column in columns)
+            + " FROM calls_call AS parent, calls_call AS child"
+            " WHERE parent.parent_id IS NULL AND parent.id <> %s AND child.id = %s",
+            [template.id, child_template.id],
+        )
+    parents = sorted(
+        Call.objects.filter(parent__isnull=True),
+        key=lambda call: (call.start_time is None, call.start_time or recent, call.id),
+        reverse=True,
+    )
+    children = {call.parent_id: call.sid for call in Call.objects.filter(parent__isnull=False)}
+
+    rows = exported_rows(analyst_client.get("/calls/export.csv"))
+
+    assert [row["sid"] for row in rows] == [
+        sid for parent in parents for sid in (parent.sid, children[parent.id])
+    ]

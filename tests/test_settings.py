@@ -233,7 +233,7 @@ def test_twilio_settings_default_to_a_one_hour_token_and_no_region(read_settings
     assert values["TWILIO_REGION"] == ""
 
 
-def test_postgresql_connections_are_kept_open_without_health_checks(read_settings, monkeypatch):
+def test_postgresql_connections_are_kept_open_and_checked_before_reuse(read_settings, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://voice:secret@db.internal:5432/voice")
 
     database = read_settings(CONN_MAX_AGE="120")["DATABASES"]["default"]
@@ -241,15 +241,15 @@ def test_postgresql_connections_are_kept_open_without_health_checks(read_setting
     assert database["ENGINE"] == "django.db.backends.postgresql"
     assert (database["HOST"], database["NAME"]) == ("db.internal", "voice")
     assert database["CONN_MAX_AGE"] == 120
-    assert database["CONN_HEALTH_CHECKS"] is False
+    assert database["CONN_HEALTH_CHECKS"] is True
 
 
-def test_connection_health_checks_can_be_turned_on(read_settings, monkeypatch):
+def test_connection_health_checks_can_be_turned_off(read_settings, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://voice:secret@db.internal:5432/voice")
 
-    database = read_settings(CONN_HEALTH_CHECKS="1")["DATABASES"]["default"]
+    database = read_settings(CONN_HEALTH_CHECKS="0")["DATABASES"]["default"]
 
-    assert database["CONN_HEALTH_CHECKS"] is True
+    assert database["CONN_HEALTH_CHECKS"] is False
 
 
 def test_without_database_url_the_database_is_a_local_sqlite_file(read_settings, monkeypatch):
@@ -304,6 +304,8 @@ def test_without_database_url_the_database_is_a_local_sqlite_file(read_settings,
         ({"DEFAULT_PHONE_REGION": "XX"}, "DEFAULT_PHONE_REGION must be AC, AD, AE"),
         ({"EMAIL_USE_SSL": "1", "EMAIL_USE_TLS": "1"}, "Set EMAIL_USE_TLS or EMAIL_USE_SSL, not"),
         ({"EMAIL_PORT": "0"}, "EMAIL_PORT must be between 1 and 65535"),
+        ({"STREAMS_PER_USER": "0"}, "STREAMS_PER_USER must be between 1 and 100"),
+        ({"STREAM_TIME_LIMIT": "4"}, "STREAM_TIME_LIMIT must be between 5 and 86400"),
     ],
 )
 def test_bad_values_stop_start_up_with_a_message_naming_the_variable(

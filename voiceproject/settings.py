@@ -162,10 +162,10 @@ if DATABASE_URL.startswith("sqlite:"):
 else:
     DATABASE_OPTIONS = {
         "CONN_MAX_AGE": env_int("CONN_MAX_AGE", default=60),
-        # Off by default: the check is a round trip on every request. Without it a connection
-        # the database dropped fails one request per worker, then Django reconnects; Twilio
-        # retries a webhook that failed (the #rc connection override, once by default).
-        "CONN_HEALTH_CHECKS": env_bool("CONN_HEALTH_CHECKS", default=False),
+        # A kept connection is checked before a request reuses it (one round trip, on the
+        # first query of the request): without the check, a connection the database dropped
+        # (a restart, a failover) fails the next request of every thread that held one.
+        "CONN_HEALTH_CHECKS": env_bool("CONN_HEALTH_CHECKS", default=True),
         # psycopg prepares statements on their first run, but only those sent with server-side
         # binding: the hot paths' few (voiceproject.prepared_statements). Django's own queries
         # bind on the client and are never prepared.
@@ -306,6 +306,13 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=10, minimum=1, maximum=300)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="voice@localhost")
+# Streamed answers (the CSV export, recordings' audio) hold a server thread while their
+# reader takes them (voiceproject/streams.py): at most this many at once per user across
+# every process, this many per process (keep it at most half of GUNICORN_THREADS so that the
+# other threads stay free for webhooks and token renewals), and for at most this many seconds.
+STREAMS_PER_USER = env_int("STREAMS_PER_USER", default=4, minimum=1, maximum=100)
+STREAMS_PER_PROCESS = env_int("STREAMS_PER_PROCESS", default=8, minimum=1, maximum=1000)
+STREAM_TIME_LIMIT = env_int("STREAM_TIME_LIMIT", default=120, minimum=5, maximum=24 * 60 * 60)
 # Presence. Availability set by the browser softphone lapses to offline after this many
 # seconds without a heartbeat (the page heartbeats every third of it); set through the API
 # by a mobile app, it does not lapse.

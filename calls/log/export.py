@@ -1,7 +1,8 @@
 """The call log's CSV export: every leg of the chosen families, streamed."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -12,10 +13,11 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from calls.family_facts import family_outcome
 from calls.log.families import family_id
+from calls.log.paging import keyset_rows
 from calls.models import Call
 
-# Rows per round trip of the CSV export's server-side cursor.
-EXPORT_CHUNK_ROWS = 5000
+# Families per query (and per short transaction) of the CSV export: a few thousand rows.
+EXPORT_BATCH_FAMILIES = 1000
 CSV_HEADER = (
     "parent_sid", "sid", "kind", "outcome", "answered_by", "direction", "from", "to",
     "agent", "status", "start_time", "answer_time", "end_time", "duration", "price",
@@ -26,7 +28,7 @@ CSV_HEADER = (
 class IsoTime(Func):
     """A time as ISO 8601 text with its offset (2026-11-23T19:30:45+01:00), written by the
     database: in the session's time zone on PostgreSQL (call_export_rows sets the one it is
-    given), in UTC on SQLite."""
+    given for each batch), in UTC on SQLite."""
 
     output_field = TextField()
     templates = {
@@ -65,11 +67,56 @@ def call_export_rows(families: QuerySet[Call], *, time_zone: str) -> Iterator[tu
     """Every leg of these families as a CSV_HEADER tuple, family by family, newest first, its
     times in `time_zone` (an IANA name).
 
-    Rows stream from a server-side cursor, so memory stays flat however many there are. The
-    database writes times and prices as text: parsing them into Python objects only to print
-    them again would cost most of the export's time. The zone is an argument, not the current
-    one: rows are read while the answer streams, after the request's own zone has ended.
+    The families are read EXPORT_BATCH_FAMILIES at a time, by keyset, each batch with its legs
+    in one short transaction of its own: the rows go out to the reader between two batches,
+    so a slow or stalled reader never holds a transaction open (nor its snapshot, which would
+    keep VACUUM from the legs written meanwhile). Memory holds one batch. The database writes
+    times and prices as text: parsing them into Python objects only to print them again would
+    cost most of the export's time. The zone is an argument, not the current one: rows are
+    read while the answer streams, after the request's own zone has ended.
     """
+    after: tuple[datetime | None, int] | None = None
+    while True:
+        batch, after = _export_batch(families, after=after, time_zone=time_zone)
+        yield from _spreadsheet_safe_rows(batch)
+        if after is None:
+            return
+
+
+def _export_batch(
+    families: QuerySet[Call], *, after: tuple[datetime | None, int] | None, time_zone: str
+) -> tuple[list[tuple[Any, ...]], tuple[datetime | None, int] | None]:
+    """The rows of the next EXPORT_BATCH_FAMILIES families after `after`, and the position
+    of the last of them (None when no family follows)."""
+    if connection.vendor != "postgresql":
+        # Not on SQLite, where our transactions take the write lock; times are in UTC there.
+        return _batch_rows(families, after=after)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('TimeZone', %s, true)", [time_zone])
+        return _batch_rows(families, after=after)
+
+
+def _batch_rows(
+    families: QuerySet[Call], *, after: tuple[datetime | None, int] | None
+) -> tuple[list[tuple[Any, ...]], tuple[datetime | None, int] | None]:
+    # The call log's own keyset order for newest first: one index range per query.
+    batch = keyset_rows(
+        families.select_related(None).only("id", "start_time"),
+        field="start_time",
+        descending=True,
+        after=after,
+        limit=EXPORT_BATCH_FAMILIES,
+    )
+    if not batch:
+        return [], None
+    rows = list(_family_legs([family.id for family in batch]))
+    last = batch[-1]
+    return rows, (last.start_time, last.id) if len(batch) == EXPORT_BATCH_FAMILIES else None
+
+
+def _family_legs(family_ids: list[int]) -> QuerySet[Call, tuple[Any, ...]]:
+    """Every leg of these families as CSV_HEADER tuples, in the export's order."""
     as_text = {f"{name}_text": IsoTime(name) for name in ("start_time", "answer_time", "end_time")}
     is_parent = Q(parent__isnull=True)
     family = {
@@ -82,12 +129,12 @@ def call_export_rows(families: QuerySet[Call], *, time_zone: str) -> Iterator[tu
             default=F("parent__answered_by__identity"),
         ),
     }
-    legs = (
+    return (
         Call.objects.annotate(
             family_id=family_id(), price_text=Cast("price", TextField()), **as_text, **family
         )
         # django-stubs cannot see annotations passed as **kwargs, so knows no family_id.
-        .filter(family_id__in=families.values("id"))  # type: ignore[misc]
+        .filter(family_id__in=family_ids)  # type: ignore[misc]
         .order_by(
             Coalesce("parent__start_time", "start_time").desc(nulls_first=True),
             F("family_id").desc(),
@@ -115,19 +162,9 @@ def call_export_rows(families: QuerySet[Call], *, time_zone: str) -> Iterator[tu
             "error_code",
         )
     )
-    if connection.vendor != "postgresql":
-        yield from _spreadsheet_safe_rows(legs.iterator(chunk_size=EXPORT_CHUNK_ROWS))
-        return
-    # Inside a transaction PostgreSQL streams the cursor's rows as they are fetched; outside
-    # one (WITH HOLD) it would first copy the whole result aside. Not on SQLite, where our
-    # transactions take the write lock and would hold off webhooks for the whole export.
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('TimeZone', %s, true)", [time_zone])
-        yield from _spreadsheet_safe_rows(legs.iterator(chunk_size=EXPORT_CHUNK_ROWS))
 
 
-def _spreadsheet_safe_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+def _spreadsheet_safe_rows(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     from_column, to_column = CSV_HEADER.index("from"), CSV_HEADER.index("to")
     for row in rows:
         # Only From and To come from outside as free text; the other columns are SIDs,

@@ -132,7 +132,7 @@ def _serial_plans() -> AbstractContextManager[None]:
     return planner_settings(max_parallel_workers_per_gather="0")
 
 
-def _keyset_rows(
+def keyset_rows(
     queryset: QuerySet[Call],
     *,
     field: str,
@@ -193,7 +193,7 @@ def call_family_page(
         key, call_id, backwards = _decode_cursor(cursor, field)
         after = (key, call_id)
     with _serial_plans():
-        rows = _keyset_rows(
+        rows = keyset_rows(
             families.select_related("answered_by")
             .only(*PAGE_FIELDS, *FAMILY_FIELDS)
             .annotate(outcome=family_outcome()),

@@ -30,6 +30,7 @@ from calls.log.families import ALL_EVENTS, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import SORTS, InvalidCursor, call_family_page
 from calls.log.stats import stats_period
+from voiceproject.streams import stream_limited
 
 # Anyone who may not see the call log goes to the login page, as Django does for staff pages.
 call_log_required = user_passes_test(can_view_call_log)
@@ -90,6 +91,7 @@ def _csv_chunks(rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:
 
 @require_GET
 @call_log_required
+@stream_limited
 def call_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """Stream every leg of the filtered families as CSV, one row per leg with its parent.
 

@@ -29,6 +29,7 @@ from calls.recordings.media import (
 )
 from calls.recordings.writer import recording_mark_listened
 from tokens.authentication import api_token_or_login_required
+from voiceproject.streams import stream_limited
 from voiceproject.twilio_ids import client_identity, is_e164
 from voiceproject.twilio_rest import TwilioCredentialsRejected, twilio_rest_client
 
@@ -38,6 +39,7 @@ VOICEMAIL_PAGE_SIZE = 100
 
 @require_GET
 @api_token_or_login_required
+@stream_limited
 def recording_media(request: HttpRequest, sid: str, extension: str) -> HttpResponseBase:
     """Stream the audio from Twilio, honouring Range, to a browser's session or an app's API
     token; 404 for a recording the user may not hear, or whose media is gone."""
