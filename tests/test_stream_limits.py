@@ -223,3 +223,20 @@ def test_exports_and_recordings_count_against_one_limit_and_a_closed_stream_free
     assert refused.status_code == 429
     assert refused["Retry-After"] == "10"
     assert admitted.status_code == 404  # past the limit: no such recording
+
+
+def test_an_export_streams_while_the_shared_cache_does_not_answer(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+    CallFactory()
+
+    export = client.get("/calls/export.csv")
+    rows = b"".join(export.streaming_content).decode().splitlines()
+
+    assert export.status_code == 200
+    assert len(rows) == 2

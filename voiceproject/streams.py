@@ -10,6 +10,7 @@ keeps its other threads for everything else; a stream ends after STREAM_TIME_LIM
 or when its reader takes more than STREAM_WRITE_TIMEOUT seconds for one chunk.
 """
 
+import logging
 import socket
 import threading
 import time
@@ -21,6 +22,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from redis import RedisError
+
+logger = logging.getLogger(__name__)
 
 # Seconds a user's slot outlives its last renewal; a running stream renews it every
 # STREAM_SLOT_RENEWAL seconds, between two chunks, and a chunk waits at most
@@ -45,24 +49,46 @@ def _slot_key(user_id: int | None, slot: int) -> str:
     return f"stream-slot:{user_id}:{slot}"
 
 
+# The slot of a stream taken while the cache (Redis) did not answer: only the process's
+# limit holds it back, so that an outage of Redis never stops anyone's download.
+UNCOUNTED: Final = ""
+
+
 def stream_slot_acquire(*, user_id: int | None) -> str | None:
-    """Take one of the user's STREAMS_PER_USER slots; its cache key, or None when all are
-    taken."""
-    for slot in range(settings.STREAMS_PER_USER):
-        key = _slot_key(user_id, slot)
-        if cache.add(key, True, timeout=STREAM_SLOT_LEASE):
-            return key
+    """Take one of the user's STREAMS_PER_USER slots; its cache key, None when all are taken,
+    UNCOUNTED when the cache cannot say."""
+    try:
+        for slot in range(settings.STREAMS_PER_USER):
+            key = _slot_key(user_id, slot)
+            if cache.add(key, True, timeout=STREAM_SLOT_LEASE):
+                return key
+    except RedisError as error:
+        logger.warning("Streaming without the per-user limit: the cache failed (%s).", error)
+        return UNCOUNTED
     return None
+
+
+def _slot_forget(key: str, *, renew: bool = False) -> None:
+    """Renew or give back a user's slot; a cache that does not answer lets the lease lapse."""
+    if key == UNCOUNTED:
+        return
+    try:
+        if renew:
+            cache.touch(key, timeout=STREAM_SLOT_LEASE)
+        else:
+            cache.delete(key)
+    except RedisError as error:
+        logger.warning("Could not update stream slot %s: %s", key, error)
 
 
 def stream_slot_renew(key: str) -> None:
     """Keep a running stream's slot for another STREAM_SLOT_LEASE seconds."""
-    cache.touch(key, timeout=STREAM_SLOT_LEASE)
+    _slot_forget(key, renew=True)
 
 
 def _slots_release(slot_key: str) -> None:
     """Give back the user's slot and the process's."""
-    cache.delete(slot_key)
+    _slot_forget(slot_key)
     _process_streams.release()
 
 
@@ -127,7 +153,7 @@ def stream_limited(view: View) -> View:
                 "streaming; let one finish and try again.",
             )
         if not _process_streams.acquire(blocking=False):
-            cache.delete(slot_key)
+            _slot_forget(slot_key)
             return _refused(503, "The server is streaming all it can; try again shortly.")
         try:
             response = view(request, *args, **kwargs)
