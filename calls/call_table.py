@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import NOT_PROVIDED, F, Field, JSONField, Value
+from django.db.models import NOT_PROVIDED, Case, F, Field, JSONField, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from twilio.rest.api.v2010.account.call import CallInstance
@@ -31,6 +31,7 @@ from twilio.rest.api.v2010.account.call import CallInstance
 from agents.models import Agent
 from calls.constants import (
     ADDRESS_MAX_LENGTH,
+    ANSWERED_DIAL_STATUSES,
     KNOWN_DIRECTIONS,
     KNOWN_STATUSES,
     STATUS_RANK,
@@ -753,9 +754,16 @@ def call_record_dial_result(
 ) -> None:
     """Store what our <Dial> action learnt on the parent leg: Twilio's DialCallStatus, who
     was rung, and whether nobody answered. Once missed, a call stays missed (a forward that
-    answers does not unmiss it), and the first list of agents offered it is kept."""
+    answers does not unmiss it), and the first list of agents offered it is kept.
+
+    An answered <Dial> is the call's last (we hang up after it), so its status is kept: a
+    retried or late request for an earlier, unanswered <Dial> cannot replace it.
+    """
     changes: dict[str, Any] = {
-        "dial_status": dial_status,
+        "dial_status": Case(
+            When(dial_status__in=ANSWERED_DIAL_STATUSES, then=F("dial_status")),
+            default=Value(dial_status),
+        ),
         "offered_to": Coalesce(F("offered_to"), Value(offered_to, output_field=JSONField())),
         "updated_at": timezone.now(),
     }

@@ -14,6 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from agents.constants import UnansweredPolicy
 from agents.models import Agent, PhoneNumber
+from calls.constants import ANSWERED_DIAL_STATUSES, UNANSWERED_DIAL_STATUSES
 from calls.webhooks.callbacks import InvalidCallback, TwilioCallback, parse_twilio_callback
 from calls.webhooks.twiml import (
     AGENT_UNAVAILABLE,
@@ -24,9 +25,6 @@ from calls.webhooks.twiml import (
 )
 from voiceproject.twilio_ids import client_identity, is_call_sid, is_identity
 
-# DialCallStatus values: someone answered (or the caller hung up first), or nobody did.
-ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered", "canceled"})
-UNANSWERED_DIAL_STATUSES = frozenset({"no-answer", "busy", "failed"})
 # More identities than a <Dial> holds is not a URL we wrote.
 OFFERED_MAX = 10
 
