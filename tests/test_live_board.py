@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
+from agents.models import Agent
 from agents.presence import presence_set
 from calls.models import Call, ReconcileRun, StaleLegCheck
 from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
@@ -223,7 +224,8 @@ def test_without_a_login_the_api_answers_401_and_the_page_sends_to_login(client)
 
 
 def make_available_or_away(availabilities: dict, *, at=None) -> None:
-    """Set agents' availability as a supervisor does in the admin (it does not lapse)."""
+    """Set agents' availability as a supervisor does in the admin (it does not lapse), as if
+    set `at` that time."""
     for agent, availability in availabilities.items():
         presence_set(
             agent=agent,
@@ -231,8 +233,9 @@ def make_available_or_away(availabilities: dict, *, at=None) -> None:
             source=PresenceSource.ADMIN,
             changed_by=None,
             heartbeat=False,
-            now=at or timezone.now(),
         )
+        if at is not None:
+            Agent.objects.filter(pk=agent.pk).update(availability_since=at)
 
 
 def test_each_agent_shows_its_availability_and_since_when(supervisor_client):

@@ -182,7 +182,10 @@ def test_a_replayed_action_never_turns_an_answered_forward_back_into_unanswered(
     parent = phone_call()
     actions = {
         "unanswered": ({**parent, "DialCallStatus": "no-answer"}, "offered=alice"),
-        "forward answered": ({**parent, "DialCallStatus": "completed"}, "offered=alice&forwarded=1"),
+        "forward answered": (
+            {**parent, "DialCallStatus": "completed"},
+            "offered=alice&forwarded=1",
+        ),
     }
     for name in order:
         form, query = actions[name]
