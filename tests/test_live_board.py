@@ -12,8 +12,14 @@ from agents.presence import presence_set
 from calls.models import Call, ReconcileRun, StaleLegCheck
 from demo.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from tests.conftest import TEST_ACCOUNT_SID
-from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory, UserFactory
-from tests.twilio_requests import deliver
+from tests.factories import (
+    AgentFactory,
+    CallFactory,
+    PhoneNumberFactory,
+    UserFactory,
+    random_sid,
+)
+from tests.twilio_requests import deliver, post_signed, recording_callback
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +126,40 @@ def test_an_agent_calling_out_is_on_a_call_with_the_number_it_dialled(
 
     bob = next(agent for agent in board["agents"] if agent["identity"] == "bob")
     assert (bob["on_call"], bob["with"]) == (True, CUSTOMER)
+
+
+def test_the_parent_leg_shows_in_progress_while_its_answered_child_talks(
+    client, supervisor_client, agents
+):
+    deliveries = inbound_call()
+    send(client, deliveries[:1], statuses={"ringing"})
+    send(client, deliveries[1:-1], statuses={"initiated", "ringing", "in-progress"})
+
+    [call] = supervisor_client.get(LIVE_API).json()["calls"]
+
+    assert [(leg["agent"], leg["status"]) for leg in call["legs"]] == [
+        (None, "in-progress"),
+        ("alice", "in-progress"),
+        ("bob", "ringing"),
+    ]
+
+
+def test_placeholder_legs_with_no_status_yet_are_not_counted_as_ringing(
+    client, supervisor_client, agents
+):
+    # A recording's callback, and children that ended, each name a parent not heard from yet.
+    recording = recording_callback(random_sid("CA"), random_sid("RE"), "in-progress")
+    assert post_signed(client, "/twilio/recording/", recording).status_code == 204
+    send(client, inbound_call()[1:-1], statuses={"completed", "canceled"})
+    another_call = pstn_to_agents(
+        plan(), random.Random(2), caller=CUSTOMER, number=OUR_NUMBER, identities=["bob"]
+    )
+    send(client, another_call[:1], statuses={"ringing"})
+
+    board = supervisor_client.get(LIVE_API).json()
+
+    assert len(board["calls"]) == 3
+    assert (board["counts"]["ringing"], board["counts"]["in_progress"]) == (1, 0)
 
 
 def test_a_call_nobody_answers_counts_as_missed(client, supervisor_client, agents):
