@@ -12,7 +12,7 @@ import requests
 from demo.scenarios import CallPlan, Delivery, agent_to_pstn
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
-WEBHOOK_PATHS = {"voice": "/twilio/voice/", "status": "/twilio/status/"}
+WEBHOOK_PATHS = {"voice": "/twilio/voice/", "status": "/twilio/status/", "dial": "/twilio/dial/"}
 
 
 def twilio_signature(

@@ -42,8 +42,10 @@ class TwilioCallback:
     direction: str
     from_address: str
     to_address: str
-    # Twilio's Timestamp, or when we received a request that carries none (the Voice URL's).
+    # Twilio's Timestamp, or when we received a request that carries none (the Voice URL's,
+    # our <Dial> action's): then timed_by_twilio is False.
     timestamp: datetime
+    timed_by_twilio: bool
     sequence_number: int | None
     callback_source: str
     call_duration: int | None
@@ -129,6 +131,7 @@ def parse_twilio_callback(
     if len(from_address) > ADDRESS_MAX_LENGTH or len(to_address) > ADDRESS_MAX_LENGTH:
         raise InvalidCallback(f"From or To is longer than {ADDRESS_MAX_LENGTH} characters.")
     timestamp = _timestamp(parameters, received_at=received_at)
+    timed_by_twilio = bool(parameters.get("Timestamp"))
     call_duration = optional_counter(parameters, "CallDuration")
     if call_duration is not None and not is_plausible_call_duration(call_duration):
         raise InvalidCallback(
@@ -149,6 +152,7 @@ def parse_twilio_callback(
         from_address=from_address,
         to_address=to_address,
         timestamp=timestamp,
+        timed_by_twilio=timed_by_twilio,
         sequence_number=optional_counter(parameters, "SequenceNumber"),
         callback_source=parameters.get("CallbackSource", "")[:64],
         call_duration=call_duration,
