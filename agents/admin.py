@@ -76,7 +76,6 @@ def availability_action(availability: Availability):
             availability=availability,
             source=PresenceSource.ADMIN,
             changed_by=request.user,
-            now=timezone.now(),
         )
 
     action.__name__ = f"make_{availability.value}"

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
 from agents.models import Agent, PresenceChange
@@ -57,14 +58,16 @@ def presence_set(
     source: PresenceSource,
     changed_by: User | None,
     heartbeat: bool,
-    now: datetime,
 ) -> Agent:
     """Set the agent's availability and record the change; a repeat only renews the heartbeat.
 
     With `heartbeat`, the availability lapses to offline unless it is set again within
     PRESENCE_TIMEOUT seconds (the browser softphone); without, it stays (mobile apps, admin).
+    The time of the change is read once the agent's row is locked: changes are then stored in
+    the order they took effect, however many arrive at once.
     """
     locked = Agent.objects.select_for_update().get(pk=agent.pk)
+    now = timezone.now()
     _lapse_if_silent(locked, now=now)
     if locked.availability != availability:
         _record_change(locked, to=availability, at=now, source=source, changed_by=changed_by)
@@ -79,7 +82,6 @@ def presence_set_many(
     availability: str,
     source: PresenceSource,
     changed_by: User | None,
-    now: datetime,
 ) -> None:
     """Set several agents' availability at once, without lapse (a supervisor's decision)."""
     for agent in agents:
@@ -89,7 +91,6 @@ def presence_set_many(
             source=source,
             changed_by=changed_by,
             heartbeat=False,
-            now=now,
         )
 
 

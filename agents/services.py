@@ -9,7 +9,6 @@ password.
 
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import transaction
-from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
 from agents.models import Agent, UserProfile
@@ -40,7 +39,6 @@ def agent_deactivate(*, agent: Agent, by: User) -> None:
         source=PresenceSource.ADMIN,
         changed_by=by,
         heartbeat=False,
-        now=timezone.now(),
     )
     user_login_set(user=agent.user, enabled=False)
 

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import NOT_PROVIDED, F, Field, JSONField, Value
+from django.db.models import NOT_PROVIDED, Case, F, Field, JSONField, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from twilio.rest.api.v2010.account.call import CallInstance
@@ -31,6 +31,7 @@ from twilio.rest.api.v2010.account.call import CallInstance
 from agents.models import Agent
 from calls.constants import (
     ADDRESS_MAX_LENGTH,
+    ANSWERED_DIAL_STATUSES,
     KNOWN_DIRECTIONS,
     KNOWN_STATUSES,
     STATUS_RANK,
@@ -152,12 +153,13 @@ def _incoming_if_filled(column: str) -> str:
 
 
 # PostgreSQL's LEAST and GREATEST ignore NULLs.
-def _earliest(column: str) -> str:
+def _earliest(column: str, incoming: str = "") -> str:
+    incoming = incoming or f"EXCLUDED.{column}"
     if connection.vendor == "postgresql":
-        return f"LEAST(c.{column}, EXCLUDED.{column})"
+        return f"LEAST(c.{column}, {incoming})"
     return (
-        f"CASE WHEN c.{column} IS NULL OR EXCLUDED.{column} < c.{column}"
-        f" THEN EXCLUDED.{column} ELSE c.{column} END"
+        f"CASE WHEN c.{column} IS NULL OR {incoming} < c.{column}"
+        f" THEN {incoming} ELSE c.{column} END"
     )
 
 
@@ -235,6 +237,10 @@ FAMILY_MERGE = {
     "answered_by_id": _stored_if_set("answered_by_id"),
 }
 _FAMILY_COLUMNS = tuple(FAMILY_MERGE)
+# The parent's own answer is its first child's too: Twilio sends a parent that <Dial>
+# connects no `answered` callback (and our <Dial> action, which says in-progress, comes when
+# the call is over), so the placeholder carries the child's answer as its answer_time.
+_PARENT_ANSWER = {"answer_time": _earliest("answer_time")}
 
 
 def _merge_family_facts(*, only_when_changed: bool) -> str:
@@ -243,11 +249,12 @@ def _merge_family_facts(*, only_when_changed: bool) -> str:
     `only_when_changed` leaves a parent whose facts would not change unwritten (an unchanged
     reconciliation writes nothing); webhooks need the row back in every case.
     """
-    assignments = ", ".join(f"{column} = {merged}" for column, merged in FAMILY_MERGE.items())
+    merge = FAMILY_MERGE | _PARENT_ANSWER
+    assignments = ", ".join(f"{column} = {merged}" for column, merged in merge.items())
     clause = f"ON CONFLICT (sid) DO UPDATE SET {assignments}"
     if only_when_changed:
         clause += ", updated_at = EXCLUDED.updated_at WHERE " + " OR ".join(
-            f"({merged}) IS DISTINCT FROM c.{column}" for column, merged in FAMILY_MERGE.items()
+            f"({merged}) IS DISTINCT FROM c.{column}" for column, merged in merge.items()
         )
     return clause
 
@@ -291,8 +298,12 @@ def _leg_values(*, written: dict[str, str], default: Callable[[str], str]) -> di
 
 
 # A parent known only because a child named it: its SID, the child's account, the times, and
-# what the child shows about the family.
-_PLACEHOLDER_WRITTEN = ("sid", "account_sid", "created_at", "updated_at", *_FAMILY_COLUMNS)
+# what the child shows about the family, with the child's answer as the parent's.
+_PLACEHOLDER_WRITTEN = (
+    *("sid", "account_sid", "created_at", "updated_at"),
+    *_FAMILY_COLUMNS,
+    *_PARENT_ANSWER,
+)
 
 
 def _placeholder_parent(*, value: Callable[[str], str], default: Callable[[str], str]) -> str:
@@ -331,6 +342,8 @@ def _webhook_leg(parent_id: str) -> str:
 def _webhook_placeholder_value(column: str) -> str:
     if column == "sid":
         return "%(parent_sid)s"
+    if column == "answer_time":
+        return "%(f_child_answer_time)s"
     if column == "answered_by_id":
         return _agent_id("%(f_answered_by)s")
     if column in _FAMILY_COLUMNS:
@@ -438,7 +451,9 @@ _WEBHOOK_DEFAULTED = frozenset(
 
 def _callback_parameters(callback: TwilioCallback) -> dict[str, Any]:
     adapt = connection.ops.adapt_datetimefield_value
-    is_answer = callback.status == CallStatus.IN_PROGRESS
+    # Only Twilio's Timestamp says when a leg was answered: a request without one (our <Dial>
+    # action says in-progress) comes later, and our clock is not Twilio's.
+    is_answer = callback.status == CallStatus.IN_PROGRESS and callback.timed_by_twilio
     now = adapt(timezone.now())
     agent_identity = agent_identity_on_leg(
         direction=callback.direction,
@@ -447,7 +462,7 @@ def _callback_parameters(callback: TwilioCallback) -> dict[str, Any]:
     )
     family = _child_family_facts(
         status=callback.status,
-        at=callback.timestamp,
+        at=callback.timestamp if callback.timed_by_twilio else None,
         duration=callback.call_duration,
         from_address=callback.from_address,
         to_address=callback.to_address,
@@ -508,9 +523,13 @@ _REST_LEG_WRITTEN = {
 }
 _PLACEHOLDER_DEFAULTED = defaulted_columns(written=_PLACEHOLDER_WRITTEN)
 _REST_LEG_DEFAULTED = defaulted_columns(written=_REST_LEG_WRITTEN)
+_REST_PLACEHOLDER_SOURCES = {
+    "answered_by_id": "answered_by.id",
+    "answer_time": "leg.child_answer_time",
+}
 _REST_PLACEHOLDER_PARENT = (
     _placeholder_parent(
-        value=lambda column: "answered_by.id" if column == "answered_by_id" else f"leg.{column}",
+        value=lambda column: _REST_PLACEHOLDER_SOURCES.get(column, f"leg.{column}"),
         default=lambda column: f"leg.default__{column}",
     )
     + f" FROM leg LEFT JOIN {Agent._meta.db_table} AS answered_by"
@@ -519,7 +538,7 @@ _REST_PLACEHOLDER_PARENT = (
     + " RETURNING sid, created_at = updated_at"
 )
 _REST_PLACEHOLDER_INPUTS = [
-    *(column for column in _PLACEHOLDER_WRITTEN if column != "answered_by_id"),
+    *(column for column in _PLACEHOLDER_WRITTEN if column not in _REST_PLACEHOLDER_SOURCES),
     "answered_by",
 ]
 
@@ -753,9 +772,16 @@ def call_record_dial_result(
 ) -> None:
     """Store what our <Dial> action learnt on the parent leg: Twilio's DialCallStatus, who
     was rung, and whether nobody answered. Once missed, a call stays missed (a forward that
-    answers does not unmiss it), and the first list of agents offered it is kept."""
+    answers does not unmiss it), and the first list of agents offered it is kept.
+
+    An answered <Dial> is the call's last (we hang up after it), so its status is kept: a
+    retried or late request for an earlier, unanswered <Dial> cannot replace it.
+    """
     changes: dict[str, Any] = {
-        "dial_status": dial_status,
+        "dial_status": Case(
+            When(dial_status__in=ANSWERED_DIAL_STATUSES, then=F("dial_status")),
+            default=Value(dial_status),
+        ),
         "offered_to": Coalesce(F("offered_to"), Value(offered_to, output_field=JSONField())),
         "updated_at": timezone.now(),
     }

@@ -88,6 +88,12 @@ DIAL_RESULT_OF_STATUS: dict[str, int] = {
 }
 
 
+# DialCallStatus values of a <Dial> action request: someone answered (or the caller hung up
+# first), which ends the call, or nobody did, which may lead to another <Dial> (a forward).
+ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered", "canceled"})
+UNANSWERED_DIAL_STATUSES = frozenset({"no-answer", "busy", "failed"})
+
+
 class FamilyOutcome(models.TextChoices):
     """How a family ended, from the facts stored on its parent (calls.family_facts)."""
 

@@ -138,6 +138,27 @@ def test_an_agent_sees_only_her_own_figures(client, agents):
 
 
 @pytest.mark.usefixtures("hand_counted_day")
+@pytest.mark.parametrize("agent_index", [0, 1])
+def test_an_agents_own_figures_equal_the_analysts_figures_for_her(client, agents, agent_index):
+    agent = agents[agent_index]
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+    analysts = agent_rows(client.get("/calls/stats/", PERIOD).context["stats"])
+    client.force_login(agent.user)
+
+    page = client.get("/calls/stats/", PERIOD).context["stats"]
+    api = client.get("/api/calls/stats/", PERIOD).json()
+
+    assert agent_rows(page) == {agent.identity: analysts[agent.identity]}
+    [own] = api["agents"]
+    assert (own["offered"], own["answered"], own["missed"], own["talk_seconds"]) == (
+        analysts[agent.identity][0],
+        analysts[agent.identity][1],
+        analysts[agent.identity][3],
+        analysts[agent.identity][6],
+    )
+
+
+@pytest.mark.usefixtures("hand_counted_day")
 def test_missed_calls_are_inbound_calls_nobody_answered(analyst):
     response = analyst.get("/api/calls/", {"kind": "inbound", "outcome": "unanswered"})
 

@@ -11,7 +11,7 @@ from django.db import connection
 from calls.models import Call, CallEvent
 from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
 from tests.twilio_requests import WEBHOOK_PATHS, deliver, twilio_signature
-from twilio_fakes.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
+from twilio_fakes.scenarios import CallPlan, Delivery, agent_to_agent, agent_to_pstn, pstn_to_agents
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,8 @@ def expected_table(scenarios):
     alice_leg, bob_leg = sids(scenarios["pstn_to_agent"], "outbound-dial")
     (pstn_leg,) = sids(scenarios["agent_to_pstn"], "outbound-dial")
     (internal_leg,) = sids(scenarios["agent_to_agent"], "outbound-dial")
-    parent_times = (at(0), None, at(67), 67)
+    # A parent is answered when its child is: Twilio sends it no answered callback.
+    parent_times = (at(0), at(7), at(67), 67)
     answered_child_times = (at(1), at(7), at(67), 60)
     return {
         pstn_parent: (None, "inbound", CUSTOMER, SUPPORT_LINE, "completed", *parent_times, None),
@@ -162,6 +163,41 @@ def test_three_calls_shuffled_and_duplicated_give_the_same_table(client, seed):
     for delivery in deliveries:
         assert deliver(client, delivery).status_code in (200, 204)
     assert_table_is_exact(scenarios)
+
+
+def dial_action(deliveries):
+    """Our <Dial> action request for the call's parent, as Twilio makes it when the answered
+    child hangs up: the parent's fields, CallStatus in-progress, and no Timestamp."""
+    voice_request = next(d for d in deliveries if d.webhook == "voice")
+    answered = next(d for d in deliveries if d.parameters["CallStatus"] == "in-progress")
+    parameters = {
+        **voice_request.parameters,
+        "CallStatus": "in-progress",
+        "DialCallStatus": "completed",
+        "DialCallSid": answered.parameters["CallSid"],
+        "DialCallDuration": "60",
+        "DialBridged": "true",
+    }
+    return Delivery("dial", parameters, answered.sent_at)
+
+
+@pytest.mark.usefixtures("agents")
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_a_parent_is_answered_when_its_child_is_whenever_the_dial_action_comes(client, seed):
+    scenarios = three_scenarios()
+    for deliveries in scenarios.values():
+        deliveries.append(dial_action(deliveries))
+    deliveries = all_deliveries(scenarios)
+    rng = random.Random(seed)
+    deliveries += rng.sample(deliveries, len(deliveries) // 2)
+    rng.shuffle(deliveries)
+
+    for delivery in deliveries:
+        assert deliver(client, delivery).status_code in (200, 204)
+
+    assert_table_is_exact(scenarios)
+    for start, answer, end in Call.objects.values_list("start_time", "answer_time", "end_time"):
+        assert start <= (answer or start) <= end
 
 
 @pytest.mark.usefixtures("agents")

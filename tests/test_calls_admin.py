@@ -83,3 +83,59 @@ def test_the_admin_carries_the_projects_name(supervisor_client):
     response = supervisor_client.get(reverse("admin:index"))
 
     assert "Voice server administration" in response.content.decode()
+
+
+def searched(client, term: str) -> list[str]:
+    response = client.get(reverse("admin:calls_call_changelist"), {"q": term})
+    assert response.status_code == 200
+    return sorted(call.sid for call in response.context["cl"].result_list)
+
+
+def test_searching_a_call_sid_finds_its_leg_and_its_children(supervisor_client):
+    parent = CallFactory()
+    children = [CallFactory(parent=parent), CallFactory(parent=parent)]
+    CallFactory()
+
+    assert searched(supervisor_client, parent.sid) == sorted(
+        [parent.sid, *(c.sid for c in children)]
+    )
+    assert searched(supervisor_client, f" {children[0].sid.upper()} ") == [children[0].sid]
+
+
+def test_searching_a_number_as_people_type_it_finds_the_legs_from_or_to_it(
+    supervisor_client, settings
+):
+    settings.DEFAULT_PHONE_REGION = "US"
+    caller = CallFactory(from_number="+14155550199", to_number="+14155550100")
+    called = CallFactory(from_number="+14155550100", to_number="+14155550199")
+    CallFactory(from_number="+14155550123", to_number="+14155550100")
+
+    for typed in ["+14155550199", "(415) 555-0199", "+1 415 555 0199"]:
+        assert searched(supervisor_client, typed) == sorted([caller.sid, called.sid])
+
+
+def test_searching_an_agents_identity_finds_her_legs(supervisor_client):
+    alice = AgentFactory(identity="alice")
+    leg = CallFactory(to_number="client:alice", agent=alice)
+    CallFactory(to_number="client:alicia", agent=AgentFactory(identity="alicia"))
+
+    assert searched(supervisor_client, "alice") == [leg.sid]
+    assert searched(supervisor_client, "client:alice") == [leg.sid]
+
+
+def test_searching_a_client_that_is_no_agent_finds_the_legs_from_or_to_it(supervisor_client):
+    leg = CallFactory(from_number="client:former_agent")
+    CallFactory(to_number="client:alicia")
+
+    assert searched(supervisor_client, "former_agent") == [leg.sid]
+
+
+def test_a_search_that_is_no_sid_number_or_identity_finds_nothing_and_says_why(
+    supervisor_client,
+):
+    CallFactory(from_number="+14155550199")
+
+    response = supervisor_client.get(reverse("admin:calls_call_changelist"), {"q": "555 01?"})
+
+    assert list(response.context["cl"].result_list) == []
+    assert "Search for a call SID, a phone number" in response.content.decode()

@@ -7,12 +7,19 @@ import pytest
 from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
+from agents.models import Agent
 from agents.presence import presence_set
 from calls.models import Call, ReconcileRequest, ReconcileRun
 from calls.reconcile.runs import reconcile_stale_calls
 from tests.conftest import TEST_ACCOUNT_SID
-from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory, UserFactory
-from tests.twilio_requests import deliver
+from tests.factories import (
+    AgentFactory,
+    CallFactory,
+    PhoneNumberFactory,
+    UserFactory,
+    random_sid,
+)
+from tests.twilio_requests import deliver, post_signed, recording_callback
 from twilio_fakes.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
@@ -122,6 +129,40 @@ def test_an_agent_calling_out_is_on_a_call_with_the_number_it_dialled(
     assert (bob["on_call"], bob["with"]) == (True, CUSTOMER)
 
 
+def test_the_parent_leg_shows_in_progress_while_its_answered_child_talks(
+    client, supervisor_client, agents
+):
+    deliveries = inbound_call()
+    send(client, deliveries[:1], statuses={"ringing"})
+    send(client, deliveries[1:-1], statuses={"initiated", "ringing", "in-progress"})
+
+    [call] = supervisor_client.get(LIVE_API).json()["calls"]
+
+    assert [(leg["agent"], leg["status"]) for leg in call["legs"]] == [
+        (None, "in-progress"),
+        ("alice", "in-progress"),
+        ("bob", "ringing"),
+    ]
+
+
+def test_placeholder_legs_with_no_status_yet_are_not_counted_as_ringing(
+    client, supervisor_client, agents
+):
+    # A recording's callback, and children that ended, each name a parent not heard from yet.
+    recording = recording_callback(random_sid("CA"), random_sid("RE"), "in-progress")
+    assert post_signed(client, "/twilio/recording/", recording).status_code == 204
+    send(client, inbound_call()[1:-1], statuses={"completed", "canceled"})
+    another_call = pstn_to_agents(
+        plan(), random.Random(2), caller=CUSTOMER, number=OUR_NUMBER, identities=["bob"]
+    )
+    send(client, another_call[:1], statuses={"ringing"})
+
+    board = supervisor_client.get(LIVE_API).json()
+
+    assert len(board["calls"]) == 3
+    assert (board["counts"]["ringing"], board["counts"]["in_progress"]) == (1, 0)
+
+
 def test_a_call_nobody_answers_counts_as_missed(client, supervisor_client, agents):
     send(client, inbound_call(outcome="no-answer"), statuses={"ringing", "no-answer"})
 
@@ -224,7 +265,8 @@ def test_without_a_login_the_api_answers_401_and_the_page_sends_to_login(client)
 
 
 def make_available_or_away(availabilities: dict, *, at=None) -> None:
-    """Set agents' availability as a supervisor does in the admin (it does not lapse)."""
+    """Set agents' availability as a supervisor does in the admin (it does not lapse), as if
+    set `at` that time."""
     for agent, availability in availabilities.items():
         presence_set(
             agent=agent,
@@ -232,8 +274,9 @@ def make_available_or_away(availabilities: dict, *, at=None) -> None:
             source=PresenceSource.ADMIN,
             changed_by=None,
             heartbeat=False,
-            now=at or timezone.now(),
         )
+        if at is not None:
+            Agent.objects.filter(pk=agent.pk).update(availability_since=at)
 
 
 def test_each_agent_shows_its_availability_and_since_when(supervisor_client):

@@ -1,8 +1,11 @@
 """The presence API: an agent's own availability, its lapse, and the agents' directory."""
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+import requests
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -182,6 +185,27 @@ def test_a_beacon_without_the_csrf_token_is_refused(alice):
 
 
 # The directory
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_changes_are_stored_in_the_order_they_took_effect(live_server, alice):
+    headers = api_token_header(alice.user)
+    availabilities = [Availability.AVAILABLE, Availability.AWAY] * 20
+
+    def put(availability):
+        body = {"availability": availability}
+        return requests.put(live_server.url + PRESENCE, json=body, headers=headers, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert {answer.status_code for answer in pool.map(put, availabilities)} == {200}
+
+    changes = list(PresenceChange.objects.filter(agent=alice).order_by("id"))
+    assert len(changes) > 1
+    for earlier, later in itertools.pairwise(changes):
+        assert later.from_availability == earlier.to_availability
+        assert later.changed_at >= earlier.changed_at
+    alice.refresh_from_db()
+    assert alice.availability_since == changes[-1].changed_at
 
 
 def test_agents_see_each_active_colleagues_presence(as_alice):

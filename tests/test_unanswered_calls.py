@@ -177,6 +177,32 @@ def test_an_answered_call_is_not_missed(client, support_line):
     assert (call.unanswered, call.dial_status, call.offered_to) == (False, "completed", ["alice"])
 
 
+@pytest.mark.parametrize(
+    "order",
+    [
+        ["unanswered", "forward answered", "unanswered"],
+        ["forward answered", "unanswered"],
+        ["unanswered", "forward answered", "forward answered", "unanswered"],
+    ],
+)
+def test_a_replayed_action_never_turns_an_answered_forward_back_into_unanswered(client, order):
+    PhoneNumberFactory(number=SUPPORT_LINE, unanswered_policy="forward", forward_to=OTHER_OFFICE)
+    parent = phone_call()
+    actions = {
+        "unanswered": ({**parent, "DialCallStatus": "no-answer"}, "offered=alice"),
+        "forward answered": (
+            {**parent, "DialCallStatus": "completed"},
+            "offered=alice&forwarded=1",
+        ),
+    }
+    for name in order:
+        form, query = actions[name]
+        assert post_signed(client, f"/twilio/dial/?{query}", form).status_code == 200
+
+    call = Call.objects.get(sid=parent["CallSid"])
+    assert (call.unanswered, call.dial_status, call.offered_to) == (True, "completed", ["alice"])
+
+
 def test_a_repeated_action_request_is_stored_once(client, support_line):
     parent = phone_call()
     form = {**parent, "DialCallStatus": "no-answer", "DialCallSid": random_sid("CA")}

@@ -10,7 +10,7 @@ from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from twilio_fakes import signing
 from twilio_fakes.scenarios import CallPlan, Delivery, agent_to_pstn
 
-WEBHOOK_PATHS = {"voice": "/twilio/voice/", "status": "/twilio/status/"}
+WEBHOOK_PATHS = {"voice": "/twilio/voice/", "status": "/twilio/status/", "dial": "/twilio/dial/"}
 
 
 def twilio_signature(

@@ -11,9 +11,11 @@ from django.conf import settings
 
 from calls.constants import (
     ADDRESS_MAX_LENGTH,
+    ANSWERED_DIAL_STATUSES,
     KNOWN_DIRECTIONS,
     KNOWN_STATUSES,
     TERMINAL_STATUSES,
+    UNANSWERED_DIAL_STATUSES,
 )
 from voiceproject.twilio_ids import (
     MAX_CALL_DURATION_SECONDS,
@@ -28,9 +30,6 @@ from voiceproject.twilio_ids import (
 )
 
 ERROR_URL_MAX_LENGTH = 1000
-# DialCallStatus values: someone answered (or the caller hung up first), or nobody did.
-ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered", "canceled"})
-UNANSWERED_DIAL_STATUSES = frozenset({"no-answer", "busy", "failed"})
 # More identities than a <Dial> holds is not a URL we wrote.
 OFFERED_MAX = 10
 
@@ -50,8 +49,10 @@ class TwilioCallback:
     direction: str
     from_address: str
     to_address: str
-    # Twilio's Timestamp, or when we received a request that carries none (the Voice URL's).
+    # Twilio's Timestamp, or when we received a request that carries none (the Voice URL's,
+    # our <Dial> action's): then timed_by_twilio is False.
     timestamp: datetime
+    timed_by_twilio: bool
     sequence_number: int | None
     callback_source: str
     call_duration: int | None
@@ -137,6 +138,7 @@ def parse_twilio_callback(
     if len(from_address) > ADDRESS_MAX_LENGTH or len(to_address) > ADDRESS_MAX_LENGTH:
         raise InvalidCallback(f"From or To is longer than {ADDRESS_MAX_LENGTH} characters.")
     timestamp = _timestamp(parameters, received_at=received_at)
+    timed_by_twilio = bool(parameters.get("Timestamp"))
     call_duration = optional_counter(parameters, "CallDuration")
     if call_duration is not None and not is_plausible_call_duration(call_duration):
         raise InvalidCallback(
@@ -157,6 +159,7 @@ def parse_twilio_callback(
         from_address=from_address,
         to_address=to_address,
         timestamp=timestamp,
+        timed_by_twilio=timed_by_twilio,
         sequence_number=optional_counter(parameters, "SequenceNumber"),
         callback_source=parameters.get("CallbackSource", "")[:64],
         call_duration=call_duration,

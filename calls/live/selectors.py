@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.presence import agent_current_availability
-from calls.constants import TERMINAL_STATUSES, CallStatus, FamilyOutcome
+from calls.constants import STATUS_RANK, TERMINAL_STATUSES, CallStatus, FamilyOutcome
 from calls.family_facts import outcome_condition
 from calls.log.access import (
     User,
@@ -28,6 +28,13 @@ from calls.reconcile.selectors import leg_is_silent
 # cost of one poll when lost callbacks leave many families open.
 LIVE_FAMILIES_LIMIT = 200
 NOT_ENDED_STATUSES = [status for status in CallStatus.values if status not in TERMINAL_STATUSES]
+# Statuses of a leg that Twilio has placed and nobody has answered yet (queued to ringing). A
+# placeholder leg, with no status yet, is not ringing: nothing has said so.
+RINGING_STATUSES = frozenset(
+    status
+    for status, rank in STATUS_RANK.items()
+    if STATUS_RANK[CallStatus.QUEUED] <= rank < STATUS_RANK[CallStatus.IN_PROGRESS]
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ class LiveAgent:
 
 @dataclass(frozen=True)
 class LiveCounts:
-    ringing: int  # families not ended and not yet answered
+    ringing: int  # families not ended with a leg ringing and none talking
     in_progress: int  # families not ended with a leg talking
     answered_today: int  # families started today (TIME_ZONE) that ended answered
     missed_today: int  # ... that ended unanswered or in voicemail (calls.family_facts)
@@ -112,7 +119,7 @@ def _live_call(parent: Call, legs: list[Call], *, now: datetime) -> LiveCall:
         legs=[
             LiveLeg(
                 sid=leg.sid,
-                status=leg.status,
+                status=_parent_status(parent, legs[1:]) if leg is parent else leg.status,
                 agent=leg.agent.identity if leg.agent else None,
                 to=leg.to_number,
                 stale=leg_is_silent(leg, now=now),
@@ -124,6 +131,18 @@ def _live_call(parent: Call, legs: list[Call], *, now: datetime) -> LiveCall:
 
 def _talking(legs: list[Call]) -> bool:
     return any(leg.status == CallStatus.IN_PROGRESS for leg in legs)
+
+
+def _ringing(legs: list[Call]) -> bool:
+    return not _talking(legs) and any(leg.status in RINGING_STATUSES for leg in legs)
+
+
+def _parent_status(parent: Call, children: list[Call]) -> str:
+    """The parent leg's status as the family shows it: in progress while a child talks, since
+    Twilio sends a parent that <Dial> connects no `answered` callback of its own."""
+    if parent.status not in TERMINAL_STATUSES and _talking(children):
+        return CallStatus.IN_PROGRESS
+    return parent.status
 
 
 def _live_agents(
@@ -174,7 +193,7 @@ def _live_agent(agent: Agent, talking: tuple[Call, Call] | None, *, now: datetim
 def _live_counts(
     *, user: User, now: datetime, parents: list[Call], children: dict[int, list[Call]]
 ) -> LiveCounts:
-    in_progress = sum(1 for parent in parents if _talking([parent, *children[parent.pk]]))
+    families = [[parent, *children[parent.pk]] for parent in parents]
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     missed = outcome_condition(FamilyOutcome.UNANSWERED) | outcome_condition(
         FamilyOutcome.VOICEMAIL
@@ -188,8 +207,8 @@ def _live_counts(
         )
     )
     return LiveCounts(
-        ringing=len(parents) - in_progress,
-        in_progress=in_progress,
+        ringing=sum(1 for legs in families if _ringing(legs)),
+        in_progress=sum(1 for legs in families if _talking(legs)),
         answered_today=ended_today["answered"],
         missed_today=ended_today["missed"],
     )

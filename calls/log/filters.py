@@ -18,7 +18,13 @@ from calls.family_facts import outcome_condition
 from calls.log.families import families_of
 from calls.log.paging import DEFAULT_SORT, SORTS
 from calls.models import Call
-from voiceproject.twilio_ids import client_identity, is_call_sid, is_identity, sid_error
+from voiceproject.twilio_ids import (
+    client_address,
+    client_identity,
+    is_call_sid,
+    is_identity,
+    sid_error,
+)
 
 NUMBER_HELP = (
     "A phone number, international (+1 415 555 0100) or national ((415) 555-0100, read in "
@@ -64,6 +70,34 @@ def phone_address(value: str) -> str:
     if not phonenumbers.is_possible_number(number):
         raise forms.ValidationError("This is not a possible phone number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def legs_found_by(term: str) -> Q | None:
+    """Legs a search term finds, each by an exact match an index answers: a call SID finds
+    its leg and that leg's children; an agent's identity (or client:<identity>) finds her legs;
+    a phone number as people type it, or another client:<identity>, finds the legs from or to
+    it. None when the term is none of these.
+
+    The SID and the agent are looked up first: PostgreSQL scans every leg for an OR whose
+    other half is a subquery.
+    """
+    term = term.strip()
+    sid = term[:2].upper() + term[2:].lower()
+    if is_call_sid(sid):
+        leg_id = Call.objects.filter(sid=sid).values_list("id", flat=True).first()
+        return Q(id=leg_id) | Q(parent_id=leg_id) if leg_id is not None else Q(pk__in=[])
+    try:
+        address = phone_address(term)
+    except forms.ValidationError:
+        if not is_identity(term):
+            return None
+        address = client_address(term)
+    identity = client_identity(address)
+    agent = Agent.objects.filter(identity=identity).first() if identity is not None else None
+    if agent is not None:
+        # Her legs, newest first from call_agent_start_idx: thousands, for a busy agent.
+        return Q(agent=agent)
+    return Q(from_number=address) | Q(to_number=address)
 
 
 class PhoneAddressField(forms.CharField):

@@ -186,10 +186,14 @@ def _agent_counts(
 ) -> tuple[dict[int, AgentCounts], dict[int, str]]:
     """Each agent's counts, from the calls' legs that rang her, in one join of the calls to
     their legs: a dial rings each of its agents once, so each such leg is one call she was
-    offered."""
-    rung = ended_inbound.filter(children__agent__isnull=False)
-    if only_agent_id is not None:
-        rung = rung.filter(children__agent_id=only_agent_id)
+    offered. One filter() across `children`: a second one would join the legs again and
+    count each of her legs once per leg of its call."""
+    agent_legs = (
+        Q(children__agent__isnull=False)
+        if only_agent_id is None
+        else Q(children__agent_id=only_agent_id)
+    )
+    rung = ended_inbound.filter(agent_legs)
     by_her = Q(answered_by_id=F("children__agent_id"))
     talk = by_her & Q(children__status=CallStatus.COMPLETED)
     rows = rung.values("children__agent_id", "children__agent__identity").annotate(

@@ -58,7 +58,6 @@ class PresenceApi(UserTimeZoneApiView):
             source=PresenceSource.SOFTPHONE if heartbeat else PresenceSource.API,
             changed_by=agent.user,
             heartbeat=heartbeat,
-            now=timezone.now(),
         )
         return self.answer(agent)
 
