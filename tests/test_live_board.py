@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
-from agents.presence import presence_set
 from calls.models import Call, ReconcileRun, StaleLegCheck
+from presence.availability import presence_set
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, CallFactory, PhoneNumberFactory, UserFactory
 from tests.twilio_requests import deliver

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from agents.constants import Availability, PresenceSource
 from agents.models import PresenceChange
-from agents.tasks import presence_lapse_silent_softphones
+from presence.tasks import presence_lapse_silent_softphones
 from tests.factories import AgentFactory, CallFactory, UserFactory, api_token_header
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 

@@ -12,7 +12,6 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.presence import agent_current_availability
 from calls.constants import TERMINAL_STATUSES, CallStatus, FamilyOutcome
 from calls.family_facts import outcome_condition
 from calls.log.access import (
@@ -22,7 +21,8 @@ from calls.log.access import (
     call_log_sees_everything,
 )
 from calls.models import Call
-from calls.presence.selectors import agents_with_presence
+from presence.availability import agent_current_availability
+from presence.selectors import agents_with_presence
 
 # Families shown at most: far more than a contact centre has at once, and a bound on the
 # cost of one poll when lost callbacks leave many families open.
@@ -53,7 +53,7 @@ class LiveCall:
 class LiveAgent:
     identity: str
     availability: str
-    on_call: bool  # calls.presence's rule: one of the agent's legs is in progress
+    on_call: bool  # presence.selectors' rule: one of the agent's legs is in progress
     with_address: str | None  # the other party of the call the agent is talking on
     since: datetime | None  # on a call: since it was answered; else since its availability
 

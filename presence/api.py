@@ -13,10 +13,10 @@ from rest_framework.views import APIView
 
 from agents.constants import Availability, PresenceSource
 from agents.models import Agent
-from agents.presence import presence_set
 from agents.selectors import NotAnActiveAgent, active_agent_for_user, agent_get_for_user
 from agents.user_time_zone import UserTimeZoneApiView
-from calls.presence.selectors import agent_directory, agent_presence
+from presence.availability import presence_set
+from presence.selectors import agent_directory, agent_presence
 from voiceproject.roles import SUPERVISORS
 
 
