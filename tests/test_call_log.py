@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from calls.log.access import call_families_visible_to, can_view_call_log
+from calls.access import call_families_visible_to, can_view_call_log
 from calls.log.paging import call_family_page
 from calls.models import Call
 from tests.call_log_data import START, call_family, callback

@@ -1,7 +1,7 @@
 """What the live board shows: the families not yet ended, the agents, and today's counts.
 
-Who sees which families is the call log's rule (calls.log.access); agents see only
-themselves in the list of agents.
+Who sees which families is calls.access's rule; agents see only themselves in the list of
+agents.
 """
 
 from dataclasses import dataclass
@@ -12,14 +12,14 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.constants import TERMINAL_STATUSES, CallStatus, FamilyOutcome
-from calls.family_facts import outcome_condition
-from calls.log.access import (
+from calls.access import (
     User,
     call_families_visible_to,
     call_log_agent_id,
     call_log_sees_everything,
 )
+from calls.constants import TERMINAL_STATUSES, CallStatus, FamilyOutcome
+from calls.family_facts import outcome_condition
 from calls.models import Call
 from presence.availability import agent_current_availability
 from presence.selectors import agents_with_presence

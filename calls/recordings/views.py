@@ -12,13 +12,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from agents.selectors import NotAnActiveAgent, active_agent_for_user
-from calls.log.access import can_view_call_log
-from calls.models import Call, Recording
-from calls.recordings.access import (
+from calls.access import (
+    can_view_call_log,
     is_voicemail_owner,
     recordings_visible_to,
     voicemail_inbox_of,
 )
+from calls.models import Call, Recording
 from calls.recordings.deletion import recording_delete
 from calls.recordings.media import (
     PASSED_THROUGH_HEADERS,

@@ -1,0 +1,155 @@
+"""Who may see and do what with calls, recordings and the agents' directory: the one place
+pages, API, CSV export and template tags ask.
+
+Every rule is a permission, so any group given it (in the admin) may do what the role
+groups may (voiceproject.roles says what each is given). Holders of `calls.view_call`
+(Analysts, Supervisors) see every family and recording; an agent sees the families in which
+one leg is its own, and its voicemail; anyone else sees nothing.
+"""
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, Permission, PermissionsMixin
+from django.db.models import BooleanField, Expression, ExpressionWrapper, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+
+from agents.models import Agent, PhoneNumber
+from agents.selectors import agent_get_for_user
+from calls.constants import RecordingKind
+from calls.log.families import families_of
+from calls.models import Call, Recording
+
+VIEW_EVERY_CALL = ("calls", "view_call")  # (app label, codename) of the permission
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def call_log_sees_everything(user: User) -> bool:
+    """Whether the user may see every family: a superuser, or `calls.view_call` held.
+
+    The same answer as `user.has_perm("calls.view_call")` under Django's ModelBackend, in one
+    query where that takes two. Cached on the user object, like Django's permission cache:
+    asked several times a request.
+    """
+    cached: bool | None = getattr(user, "_call_log_sees_everything", None)
+    if cached is None:
+        cached = _holds_view_every_call(user)
+        setattr(user, "_call_log_sees_everything", cached)  # noqa: B010
+    return cached
+
+
+def _holds_view_every_call(user: User) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    app_label, codename = VIEW_EVERY_CALL
+    return (
+        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        .filter(Q(user__id=user.pk) | Q(group__user__id=user.pk))
+        .exists()
+    )
+
+
+def call_log_agent_id(user: User) -> int | None:
+    """The id of the user's agent profile, whose legs (and their families) the user may see."""
+    if not hasattr(user, "_call_log_agent_id"):
+        agent_id = (
+            Agent.objects.filter(user_id=user.pk).values_list("id", flat=True).first()
+            if user.is_authenticated
+            else None
+        )
+        setattr(user, "_call_log_agent_id", agent_id)  # noqa: B010
+    cached: int | None = getattr(user, "_call_log_agent_id")  # noqa: B009
+    return cached
+
+
+def can_view_call_log(user: User) -> bool:
+    return call_log_sees_everything(user) or call_log_agent_id(user) is not None
+
+
+def stats_agent_limited_to(user: User) -> int | None:
+    """The one agent whose figures the user may see in the statistics (the user's own), or
+    None for holders of `calls.view_call`, who see every agent's: an agent never sees a
+    colleague's answer rate, not even over the calls they shared."""
+    if call_log_sees_everything(user):
+        return None
+    return call_log_agent_id(user)
+
+
+def call_families_visible_to(user: User) -> QuerySet[Call]:
+    """Parent legs of the families the user may see: all of them for holders of
+    `calls.view_call`; for an agent, the families in which one leg is the agent's own."""
+    parents = Call.objects.filter(parent__isnull=True).select_related("agent")
+    if call_log_sees_everything(user):
+        return parents
+    agent_id = call_log_agent_id(user)
+    if agent_id is None:
+        return parents.none()
+    return parents.filter(id__in=families_of(Call.objects.filter(agent_id=agent_id)))
+
+
+def _owned_voicemail(agent_id: int) -> Q:
+    return Q(kind=RecordingKind.VOICEMAIL) & (
+        Q(voicemail_agent_id=agent_id)
+        | Q(voicemail_number__in=PhoneNumber.objects.filter(agents=agent_id))
+    )
+
+
+def recordings_visible_to(user: User) -> QuerySet[Recording]:
+    """Every recording for holders of `calls.view_call`; for an agent, those of the families
+    with one of the agent's legs, and the agent's voicemail."""
+    recordings = Recording.objects.select_related("call")
+    if call_log_sees_everything(user):
+        return recordings
+    agent_id = call_log_agent_id(user)
+    if agent_id is None:
+        return recordings.none()
+    agent_families = families_of(Call.objects.filter(agent_id=agent_id))
+    return recordings.annotate(family=Coalesce("call__parent_id", "call_id")).filter(
+        Q(family__in=agent_families) | _owned_voicemail(agent_id)
+    )
+
+
+DELETE_ANY_VOICEMAIL = "calls.delete_recording"
+
+
+def voicemail_inbox_of(user: User) -> QuerySet[Recording]:
+    """The voicemail a user's inbox lists: every one for supervisors and analysts, an
+    agent's own and that of the agent's numbers otherwise; each annotated `deletable`,
+    whether the user may delete it."""
+    voicemail = Recording.objects.filter(kind=RecordingKind.VOICEMAIL).select_related(
+        "call__agent__user", "voicemail_number", "voicemail_agent__user"
+    )
+    agent_id = call_log_agent_id(user)
+    deletable: Expression = Value(False)
+    if isinstance(user, PermissionsMixin) and user.has_perm(DELETE_ANY_VOICEMAIL):
+        deletable = Value(True)
+    elif agent_id is not None:
+        deletable = ExpressionWrapper(_owned_voicemail(agent_id), output_field=BooleanField())
+    if call_log_sees_everything(user):
+        return voicemail.annotate(deletable=deletable)
+    if agent_id is None:
+        return voicemail.none()
+    return voicemail.filter(_owned_voicemail(agent_id)).annotate(deletable=deletable)
+
+
+def is_voicemail_owner(user: User, recording: Recording) -> bool:
+    """Whether the user is the agent this voicemail was left for (directly or by number)."""
+    agent_id = call_log_agent_id(user)
+    if agent_id is None or recording.kind != RecordingKind.VOICEMAIL:
+        return False
+    return Recording.objects.filter(_owned_voicemail(agent_id), pk=recording.pk).exists()
+
+
+VIEW_AGENTS = "agents.view_agent"
+
+
+def can_view_agent_directory(user: User) -> bool:
+    """Active agents pick colleagues from the directory; holders of `agents.view_agent`
+    (Supervisors) oversee them."""
+    if not user.is_authenticated:
+        return False
+    agent = agent_get_for_user(user=user)
+    if agent is not None and agent.is_active:
+        return True
+    return isinstance(user, PermissionsMixin) and user.has_perm(VIEW_AGENTS)
