@@ -150,6 +150,11 @@ def test_the_lapse_is_stored_as_a_change_made_by_the_timeout(alice, settings, ce
     assert presence_lapse_silent_softphones.delay().get() == 0
 
 
+def test_beat_schedules_the_lapse_by_the_name_the_worker_registers_it_under(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["presence-lapse-silent-softphones"]
+    assert entry["task"] == presence_lapse_silent_softphones.name
+
+
 def test_availability_a_mobile_app_sets_does_not_lapse(as_alice, settings, celery_in_process):
     settings.PRESENCE_TIMEOUT = 60
     as_alice.put(PRESENCE, {"availability": "available"}, format="json")
