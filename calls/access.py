@@ -4,19 +4,18 @@ pages, API, CSV export and template tags ask.
 Every rule is a permission, so any group given it (in the admin) may do what the role
 groups may (voiceproject.roles says what each is given). Holders of `calls.view_call`
 (Analysts, Supervisors) see every family and recording; an agent sees the families in which
-one leg is its own, and its voicemail; anyone else sees nothing.
+one leg is its own; anyone else sees nothing. Which recordings follow from these rules is
+calls.recordings.selectors.
 """
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, Permission, PermissionsMixin
-from django.db.models import BooleanField, Expression, ExpressionWrapper, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 
-from agents.models import Agent, PhoneNumber
+from agents.models import Agent
 from agents.selectors import agent_get_for_user
-from calls.constants import RecordingKind
 from calls.log.families import families_of
-from calls.models import Call, Recording
+from calls.models import Call
 
 VIEW_EVERY_CALL = ("calls", "view_call")  # (app label, codename) of the permission
 
@@ -88,57 +87,12 @@ def call_families_visible_to(user: User) -> QuerySet[Call]:
     return parents.filter(id__in=families_of(Call.objects.filter(agent_id=agent_id)))
 
 
-def _owned_voicemail(agent_id: int) -> Q:
-    return Q(kind=RecordingKind.VOICEMAIL) & (
-        Q(voicemail_agent_id=agent_id)
-        | Q(voicemail_number__in=PhoneNumber.objects.filter(agents=agent_id))
-    )
-
-
-def recordings_visible_to(user: User) -> QuerySet[Recording]:
-    """Every recording for holders of `calls.view_call`; for an agent, those of the families
-    with one of the agent's legs, and the agent's voicemail."""
-    recordings = Recording.objects.select_related("call")
-    if call_log_sees_everything(user):
-        return recordings
-    agent_id = call_log_agent_id(user)
-    if agent_id is None:
-        return recordings.none()
-    agent_families = families_of(Call.objects.filter(agent_id=agent_id))
-    return recordings.annotate(family=Coalesce("call__parent_id", "call_id")).filter(
-        Q(family__in=agent_families) | _owned_voicemail(agent_id)
-    )
-
-
 DELETE_ANY_VOICEMAIL = "calls.delete_recording"
 
 
-def voicemail_inbox_of(user: User) -> QuerySet[Recording]:
-    """The voicemail a user's inbox lists: every one for supervisors and analysts, an
-    agent's own and that of the agent's numbers otherwise; each annotated `deletable`,
-    whether the user may delete it."""
-    voicemail = Recording.objects.filter(kind=RecordingKind.VOICEMAIL).select_related(
-        "call__agent__user", "voicemail_number", "voicemail_agent__user"
-    )
-    agent_id = call_log_agent_id(user)
-    deletable: Expression = Value(False)
-    if isinstance(user, PermissionsMixin) and user.has_perm(DELETE_ANY_VOICEMAIL):
-        deletable = Value(True)
-    elif agent_id is not None:
-        deletable = ExpressionWrapper(_owned_voicemail(agent_id), output_field=BooleanField())
-    if call_log_sees_everything(user):
-        return voicemail.annotate(deletable=deletable)
-    if agent_id is None:
-        return voicemail.none()
-    return voicemail.filter(_owned_voicemail(agent_id)).annotate(deletable=deletable)
-
-
-def is_voicemail_owner(user: User, recording: Recording) -> bool:
-    """Whether the user is the agent this voicemail was left for (directly or by number)."""
-    agent_id = call_log_agent_id(user)
-    if agent_id is None or recording.kind != RecordingKind.VOICEMAIL:
-        return False
-    return Recording.objects.filter(_owned_voicemail(agent_id), pk=recording.pk).exists()
+def may_delete_any_voicemail(user: User) -> bool:
+    """Whether the user may delete anyone's voicemail, not only her own (Supervisors)."""
+    return isinstance(user, PermissionsMixin) and user.has_perm(DELETE_ANY_VOICEMAIL)
 
 
 VIEW_AGENTS = "agents.view_agent"
