@@ -26,7 +26,6 @@ from agents.models import (
     TwimlApp,
     UserProfile,
 )
-from agents.presence import agents_with_current_availability, presence_set_many
 from agents.services import (
     agent_deactivate,
     agent_delete,
@@ -35,6 +34,7 @@ from agents.services import (
     user_password_set,
 )
 from agents.setup_admin import apps_selected, numbers_selected, sync_action
+from presence.availability import agents_with_current_availability, presence_set_many
 from voiceproject.admin import ReadOnlyAdmin
 
 

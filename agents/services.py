@@ -12,8 +12,8 @@ from django.db import transaction
 
 from agents.constants import Availability, PresenceSource
 from agents.models import Agent, UserProfile
-from agents.presence import presence_set
 from agents.validators import validate_time_zone
+from presence.availability import presence_set
 
 
 def user_account_manageable_by(*, manager: AbstractBaseUser, user: AbstractBaseUser) -> bool:

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from calls.log.access import call_families_visible_to, can_view_call_log
+from calls.access import call_families_visible_to, can_view_call_log
 from calls.log.export import EXPORT_BATCH_FAMILIES
 from calls.log.paging import call_family_page
 from calls.models import Call

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
 from agents.models import Agent
-from agents.presence import presence_set
 from calls.models import Call, ReconcileRequest, ReconcileRun
 from calls.reconcile.runs import reconcile_stale_calls
+from presence.availability import presence_set
 from tests.conftest import TEST_ACCOUNT_SID
 from tests.factories import (
     AgentFactory,

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from agents.constants import Availability, PresenceSource
 from agents.models import PresenceChange
-from agents.tasks import presence_lapse_silent_softphones
+from presence.tasks import presence_lapse_silent_softphones
 from tests.factories import AgentFactory, CallFactory, UserFactory, api_token_header
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
@@ -151,6 +151,11 @@ def test_the_lapse_is_stored_as_a_change_made_by_the_timeout(alice, settings, ce
         beat + timedelta(seconds=60),
     )
     assert presence_lapse_silent_softphones.delay().get() == 0
+
+
+def test_beat_schedules_the_lapse_by_the_name_the_worker_registers_it_under(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["presence-lapse-silent-softphones"]
+    assert entry["task"] == presence_lapse_silent_softphones.name
 
 
 def test_availability_a_mobile_app_sets_does_not_lapse(as_alice, settings, celery_in_process):

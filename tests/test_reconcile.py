@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from calls.models import Call, ReconcileRun, StaleLegCheck
-from calls.presence.selectors import agent_presence
 from calls.reconcile.runs import reconcile_call, reconcile_recent_calls, reconcile_stale_calls
+from presence.selectors import agent_presence
 from tests.factories import AgentFactory, CallFactory, random_sid
 
 pytestmark = pytest.mark.django_db

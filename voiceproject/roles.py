@@ -9,10 +9,12 @@ from django.contrib.auth.models import Group, Permission
 SUPERVISORS = "Supervisors"
 ANALYSTS = "Analysts"
 
-# Group name -> (app label, model, actions) the group is granted.
+# Group name -> (app label, model, actions) the group is granted. Access is decided by these
+# permissions alone (calls.access), never by the group's name.
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     SUPERVISORS: [
         ("agents", "twimlapp", ("add", "change", "delete", "view")),
+        # Viewing agents also opens the agents' directory (/api/agents/, calls.access).
         ("agents", "agent", ("add", "change", "delete", "view")),
         ("agents", "phonenumber", ("add", "change", "delete", "view")),
         ("agents", "presencechange", ("view",)),

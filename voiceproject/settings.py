@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "agents",
     "calls",
     "tokens",
+    "presence",
 ]
 if DEBUG:
     # Demo data only: seed_demo never exists on a production server.
@@ -377,7 +378,7 @@ RECORDING_RETENTION_INTERVAL = env_int("RECORDING_RETENTION_INTERVAL", default=6
 # Each entry expires after its interval, so runs queued while no worker listens don't pile up.
 CELERY_BEAT_SCHEDULE = {
     "presence-lapse-silent-softphones": {
-        "task": "agents.tasks.presence_lapse_silent_softphones",
+        "task": "presence.tasks.presence_lapse_silent_softphones",
         "schedule": PRESENCE_TIMEOUT / 3,
         "options": {"expires": PRESENCE_TIMEOUT / 3},
     },

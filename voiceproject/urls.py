@@ -57,7 +57,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Before the call log's <sid>/ routes, which would read "live" as a SID.
     path("api/calls/live/", include(live_urls.api_urlpatterns)),
-    path("api/", include("calls.presence.urls")),
+    path("api/", include("presence.urls")),
     path("api/calls/", include("calls.log.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script.

@@ -1,7 +1,7 @@
 """What the live board shows: the families not yet ended, the agents, and today's counts.
 
-Who sees which families is the call log's rule (calls.log.access); agents see only
-themselves in the list of agents.
+Who sees which families is calls.access's rule; agents see only themselves in the list of
+agents.
 """
 
 from dataclasses import dataclass
@@ -11,18 +11,18 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.presence import agent_current_availability
-from calls.constants import STATUS_RANK, TERMINAL_STATUSES, CallStatus, FamilyOutcome
-from calls.family_facts import outcome_condition
-from calls.log.access import (
+from calls.access import (
     User,
     call_families_visible_to,
     call_log_agent_id,
     call_log_sees_everything,
 )
+from calls.constants import STATUS_RANK, TERMINAL_STATUSES, CallStatus, FamilyOutcome
+from calls.family_facts import outcome_condition
 from calls.models import Call
-from calls.presence.selectors import agents_with_presence
 from calls.reconcile.selectors import leg_is_silent
+from presence.availability import agent_current_availability
+from presence.selectors import agents_with_presence
 
 # Families shown at most: far more than a contact centre has at once, and a bound on the
 # cost of one poll when lost callbacks leave many families open.
@@ -60,7 +60,7 @@ class LiveCall:
 class LiveAgent:
     identity: str
     availability: str
-    on_call: bool  # calls.presence's rule: one of the agent's legs is in progress
+    on_call: bool  # presence.selectors' rule: one of the agent's legs is in progress
     with_address: str | None  # the other party of the call the agent is talking on
     since: datetime | None  # on a call: since it was answered; else since its availability
 

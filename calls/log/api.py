@@ -20,16 +20,12 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from agents.user_time_zone import UserTimeZoneApiView
+from calls.access import call_families_visible_to, can_view_call_log
 from calls.constants import FamilyKind, FamilyOutcome
-from calls.log.access import (
-    call_families_visible_to,
-    call_stats_for,
-    can_view_call_log,
-)
 from calls.log.families import ALL_EVENTS, FAMILY_EVENTS_SHOWN, CallFamily, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import DEFAULT_SORT, PAGE_SIZE, SORTS, InvalidCursor, call_family_page
-from calls.log.stats import stats_period
+from calls.log.stats import call_stats_for, stats_period
 from calls.models import Call, CallEvent, Recording
 
 

@@ -13,7 +13,9 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
+from calls.access import User, call_log_sees_everything, stats_agent_limited_to
 from calls.constants import FamilyKind
+from calls.log.filters import CallFamilyFilter
 from calls.log.rollup import families_started_on, rollup_parts
 from calls.log.stats_parts import StatsParts, Volume, histogram_median, stats_parts_live
 from calls.models import Call
@@ -136,6 +138,27 @@ def call_stats(
         live = families_started_on(families, rolled_up.days_left)
         parts += stats_parts_live(live, only_agent_id=only_agent_id)
     return stats_figures(parts, first_day=first_day, last_day=last_day)
+
+
+def stats_cover_every_family(user: User, filters: CallFamilyFilter) -> bool:
+    """Whether the statistics the user asked for count every family of their period: the
+    user sees every family and filtered by nothing but the period."""
+    return call_log_sees_everything(user) and filters.filters_only_by_period
+
+
+def call_stats_for(
+    user: User, filters: CallFamilyFilter, *, first_day: date, last_day: date
+) -> CallStats:
+    """The statistics of the user's filtered families, as she may see them: only her own
+    agent's figures unless she holds `calls.view_call`, and the daily rollup only where
+    it counts exactly these families. The page and the API both ask here."""
+    return call_stats(
+        filters.qs,
+        first_day=first_day,
+        last_day=last_day,
+        only_agent_id=stats_agent_limited_to(user),
+        every_family=stats_cover_every_family(user, filters),
+    )
 
 
 def stats_figures(parts: StatsParts, *, first_day: date, last_day: date) -> CallStats:

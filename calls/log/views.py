@@ -19,17 +19,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from calls.access import call_families_visible_to, can_view_call_log
 from calls.log import charts
-from calls.log.access import (
-    call_families_visible_to,
-    call_stats_for,
-    can_view_call_log,
-)
 from calls.log.export import CSV_HEADER, call_export_rows
 from calls.log.families import ALL_EVENTS, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import SORTS, InvalidCursor, call_family_page
-from calls.log.stats import stats_period
+from calls.log.stats import call_stats_for, stats_period
 from voiceproject.streams import stream_limited
 
 # Anyone who may not see the call log goes to the login page, as Django does for staff pages.

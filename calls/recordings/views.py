@@ -12,13 +12,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from agents.selectors import NotAnActiveAgent, active_agent_for_user
-from calls.log.access import can_view_call_log
+from calls.access import can_view_call_log
 from calls.models import Call, Recording
-from calls.recordings.access import (
-    is_voicemail_owner,
-    recordings_visible_to,
-    voicemail_inbox_of,
-)
 from calls.recordings.deletion import recording_delete
 from calls.recordings.media import (
     PASSED_THROUGH_HEADERS,
@@ -26,6 +21,11 @@ from calls.recordings.media import (
     RecordingMediaUnavailable,
     media_chunks,
     recording_media_open,
+)
+from calls.recordings.selectors import (
+    is_voicemail_owner,
+    recordings_visible_to,
+    voicemail_inbox_of,
 )
 from calls.recordings.writer import recording_mark_listened
 from tokens.authentication import api_token_or_login_required

@@ -14,8 +14,8 @@ from django.utils.dateformat import format as format_date
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from calls import access
 from calls.constants import FamilyKind, FamilyOutcome
-from calls.log import access
 from calls.log.families import Family
 from calls.models import Call
 from voiceproject.twilio_ids import is_web_url

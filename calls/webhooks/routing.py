@@ -2,13 +2,12 @@
 
 from datetime import datetime
 
-from django.db.models import DateTimeField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateTimeField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 
-from agents.constants import Availability
 from agents.models import Agent
 from calls.models import Call
-from calls.presence.selectors import agents_with_presence
+from presence.selectors import agents_free_to_take_a_call
 
 
 def agents_to_ring(*, candidates: QuerySet[Agent], now: datetime) -> QuerySet[Agent]:
@@ -23,9 +22,9 @@ def agents_to_ring(*, candidates: QuerySet[Agent], now: datetime) -> QuerySet[Ag
         .values("end_time")[:1],
         output_field=DateTimeField(),
     )
-    eligible = agents_with_presence(
+    eligible = agents_free_to_take_a_call(
         candidates.filter(is_active=True, incoming_allowed=True), now=now
-    ).filter(Q(current_availability=Availability.AVAILABLE), Q(on_call=False))
+    )
     return eligible.annotate(
         idle_since=Greatest("availability_since", Coalesce(last_call_end, "availability_since"))
     ).order_by("idle_since", "identity")

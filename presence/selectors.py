@@ -1,4 +1,4 @@
-"""Reads of agents' presence: availability (agents.presence) and whether they are on a call."""
+"""Reads of agents' presence: availability (presence.availability) and being on a call."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from agents.constants import Availability
 from agents.models import Agent
-from agents.presence import agent_current_availability, agents_with_current_availability
 from calls.constants import CallStatus
 from calls.models import Call
+from presence.availability import agent_current_availability, agents_with_current_availability
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,10 @@ def agent_directory(*, now: datetime) -> QuerySet[Agent]:
     """The active agents with their presence, for colleagues and supervisors to pick from."""
     active = Agent.objects.filter(is_active=True).select_related("user").order_by("identity")
     return agents_with_presence(active, now=now)
+
+
+def agents_free_to_take_a_call(agents: QuerySet[Agent], *, now: datetime) -> QuerySet[Agent]:
+    """The agents available now and not on a call: the presence that routing rings."""
+    return agents_with_presence(agents, now=now).filter(
+        Q(current_availability=Availability.AVAILABLE), Q(on_call=False)
+    )

@@ -1,6 +1,6 @@
 """Agents' availability: who changes it, how a silent browser softphone lapses, what it is now.
 
-Whether an agent is on a call comes from the call table (calls.presence), which imports this.
+Whether an agent is on a call comes from the call table (presence.selectors), which imports this.
 """
 
 from collections.abc import Iterable

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from agents.presence import presence_lapse_silent_softphones as lapse_silent_softphones
+from presence.availability import presence_lapse_silent_softphones as lapse_silent_softphones
 
 
 @shared_task

@@ -1,14 +1,18 @@
-"""Who may listen to which recordings: the family's visibility rules (calls.log.access), and
+"""Who may listen to which recordings: the family's visibility rules (calls.access), and
 an agent's own voicemail, which includes that of the numbers the agent rings for; and who may
 delete voicemail: its owner, or a holder of `calls.delete_recording` (Supervisors)."""
 
-from django.contrib.auth.models import PermissionsMixin
 from django.db.models import BooleanField, Expression, ExpressionWrapper, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from agents.models import PhoneNumber
+from calls.access import (
+    User,
+    call_log_agent_id,
+    call_log_sees_everything,
+    may_delete_any_voicemail,
+)
 from calls.constants import RecordingKind
-from calls.log.access import User, call_log_agent_id, call_log_sees_everything
 from calls.log.families import families_of
 from calls.models import Call, Recording
 
@@ -35,9 +39,6 @@ def recordings_visible_to(user: User) -> QuerySet[Recording]:
     )
 
 
-DELETE_ANY_VOICEMAIL = "calls.delete_recording"
-
-
 def voicemail_inbox_of(user: User) -> QuerySet[Recording]:
     """The voicemail a user's inbox lists: every one for supervisors and analysts, an
     agent's own and that of the agent's numbers otherwise; each annotated `deletable`,
@@ -47,7 +48,7 @@ def voicemail_inbox_of(user: User) -> QuerySet[Recording]:
     )
     agent_id = call_log_agent_id(user)
     deletable: Expression = Value(False)
-    if isinstance(user, PermissionsMixin) and user.has_perm(DELETE_ANY_VOICEMAIL):
+    if may_delete_any_voicemail(user):
         deletable = Value(True)
     elif agent_id is not None:
         deletable = ExpressionWrapper(_owned_voicemail(agent_id), output_field=BooleanField())

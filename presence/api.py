@@ -13,11 +13,11 @@ from rest_framework.views import APIView
 
 from agents.constants import Availability, PresenceSource
 from agents.models import Agent
-from agents.presence import presence_set
-from agents.selectors import NotAnActiveAgent, active_agent_for_user, agent_get_for_user
+from agents.selectors import NotAnActiveAgent, active_agent_for_user
 from agents.user_time_zone import UserTimeZoneApiView
-from calls.presence.selectors import agent_directory, agent_presence
-from voiceproject.roles import SUPERVISORS
+from calls.access import can_view_agent_directory
+from presence.availability import presence_set
+from presence.selectors import agent_directory, agent_presence
 
 
 class PresenceOutputSerializer(serializers.Serializer[object]):
@@ -79,13 +79,7 @@ class IsAgentOrSupervisor(BasePermission):
     message = "Only agents and supervisors may see the agents' directory."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        agent = agent_get_for_user(user=user)
-        return bool(
-            user.is_superuser
-            or (agent is not None and agent.is_active)
-            or user.groups.filter(name=SUPERVISORS).exists()
-        )
+        return can_view_agent_directory(request.user)
 
 
 class AgentDirectoryApi(APIView):

@@ -1,21 +1,20 @@
-"""Who may see which call families: the one place the call log's pages, API, CSV export and
-template tags ask.
+"""Who may see and do what with calls, recordings and the agents' directory: the one place
+pages, API, CSV export and template tags ask.
 
-Anyone holding the `calls.view_call` permission (directly or through a group, such as the
-Analysts and Supervisors roles) sees every family; an agent sees the families in which one
-leg is its own; anyone else sees nothing.
+Every rule is a permission, so any group given it (in the admin) may do what the role
+groups may (voiceproject.roles says what each is given). Holders of `calls.view_call`
+(Analysts, Supervisors) see every family and recording; an agent sees the families in which
+one leg is its own; anyone else sees nothing. Which recordings follow from these rules is
+calls.recordings.selectors.
 """
 
-from datetime import date
-
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser, Permission
+from django.contrib.auth.models import AnonymousUser, Permission, PermissionsMixin
 from django.db.models import Q, QuerySet
 
 from agents.models import Agent
+from agents.selectors import agent_get_for_user
 from calls.log.families import families_of
-from calls.log.filters import CallFamilyFilter
-from calls.log.stats import CallStats, call_stats
 from calls.models import Call
 
 VIEW_EVERY_CALL = ("calls", "view_call")  # (app label, codename) of the permission
@@ -76,27 +75,6 @@ def stats_agent_limited_to(user: User) -> int | None:
     return call_log_agent_id(user)
 
 
-def stats_cover_every_family(user: User, filters: CallFamilyFilter) -> bool:
-    """Whether the statistics the user asked for count every family of their period: the
-    user sees every family and filtered by nothing but the period."""
-    return call_log_sees_everything(user) and filters.filters_only_by_period
-
-
-def call_stats_for(
-    user: User, filters: CallFamilyFilter, *, first_day: date, last_day: date
-) -> CallStats:
-    """The statistics of the user's filtered families, as she may see them: only her own
-    agent's figures unless she holds `calls.view_call`, and the daily rollup only where
-    it counts exactly these families. The page and the API both ask here."""
-    return call_stats(
-        filters.qs,
-        first_day=first_day,
-        last_day=last_day,
-        only_agent_id=stats_agent_limited_to(user),
-        every_family=stats_cover_every_family(user, filters),
-    )
-
-
 def call_families_visible_to(user: User) -> QuerySet[Call]:
     """Parent legs of the families the user may see: all of them for holders of
     `calls.view_call`; for an agent, the families in which one leg is the agent's own."""
@@ -107,3 +85,25 @@ def call_families_visible_to(user: User) -> QuerySet[Call]:
     if agent_id is None:
         return parents.none()
     return parents.filter(id__in=families_of(Call.objects.filter(agent_id=agent_id)))
+
+
+DELETE_ANY_VOICEMAIL = "calls.delete_recording"
+
+
+def may_delete_any_voicemail(user: User) -> bool:
+    """Whether the user may delete anyone's voicemail, not only her own (Supervisors)."""
+    return isinstance(user, PermissionsMixin) and user.has_perm(DELETE_ANY_VOICEMAIL)
+
+
+VIEW_AGENTS = "agents.view_agent"
+
+
+def can_view_agent_directory(user: User) -> bool:
+    """Active agents pick colleagues from the directory; holders of `agents.view_agent`
+    (Supervisors) oversee them."""
+    if not user.is_authenticated:
+        return False
+    agent = agent_get_for_user(user=user)
+    if agent is not None and agent.is_active:
+        return True
+    return isinstance(user, PermissionsMixin) and user.has_perm(VIEW_AGENTS)

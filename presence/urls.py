@@ -1,6 +1,6 @@
 from django.urls import path
 
-from calls.presence.api import AgentDirectoryApi, PresenceApi
+from presence.api import AgentDirectoryApi, PresenceApi
 
 urlpatterns = [
     path("presence/", PresenceApi.as_view(), name="api-presence"),

@@ -1,1 +1,0 @@
-"""Agents' presence as the softphone and routing see it: availability plus being on a call."""
