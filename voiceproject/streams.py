@@ -121,7 +121,11 @@ class LimitedStream:
         if now - self.renewed > STREAM_SLOT_RENEWAL:
             stream_slot_renew(self.slot_key)
             self.renewed = now
-        return next(self.chunks)
+        try:
+            return next(self.chunks)
+        except StopIteration:
+            self.close()  # read to the end: the slots are free before the server closes it
+            raise
 
     def close(self) -> None:
         if self.closed:
