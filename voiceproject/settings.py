@@ -240,6 +240,9 @@ USE_X_FORWARDED_HOST = env_bool("TRUST_X_FORWARDED_HOST", default=False)
 # Twilio.
 TWILIO_ACCOUNT_SID = env_sid("TWILIO_ACCOUNT_SID", prefix="AC")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+# During an Auth Token rotation (manage.py twilio_auth_token), the other token: webhooks
+# signed with either are accepted. Empty outside a rotation.
+TWILIO_AUTH_TOKEN_SECONDARY = env_str("TWILIO_AUTH_TOKEN_SECONDARY")
 TWILIO_API_KEY_SID = env_sid("TWILIO_API_KEY_SID", prefix="SK")
 TWILIO_API_KEY_SECRET = env_str("TWILIO_API_KEY_SECRET")
 # The region the API key was made in (us1, ie1, au1, ...); tokens carry it in their `twr`
