@@ -23,6 +23,7 @@ from voiceproject.environment import (
     env_str,
     env_url,
 )
+from voiceproject.heartbeats import BEAT_HEARTBEAT_INTERVAL
 from voiceproject.time_zones import TIME_ZONE_NAMES
 from voiceproject.twilio_regions import InvalidRegionEdge, region_edge_validated
 
@@ -67,6 +68,8 @@ if DEBUG:
 
 MIDDLEWARE = [
     "voiceproject.middleware.head_answered_without_body",
+    # Before anything reads the Host: load balancers ask /readyz by IP address.
+    "voiceproject.readiness.readiness_middleware",
     "voiceproject.middleware.refuse_nul_bytes",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -91,6 +94,7 @@ MIDDLEWARE = [
 # token or a browser's session, so it keeps the session and the lazy user; DRF checks CSRF
 # itself for a session's POST.
 PAGE_MIDDLEWARE = [
+    "voiceproject.readiness.readiness_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "agents.user_time_zone.user_time_zone_middleware",
@@ -391,6 +395,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "calls.tasks.recordings_delete_expired",
         "schedule": RECORDING_RETENTION_INTERVAL,
         "options": {"expires": RECORDING_RETENTION_INTERVAL},
+    },
+    # /readyz reads the heartbeat this writes to tell that beat runs.
+    "readiness-beat-heartbeat": {
+        "task": "voiceproject.tasks.readiness_beat_heartbeat",
+        "schedule": BEAT_HEARTBEAT_INTERVAL,
+        "options": {"expires": BEAT_HEARTBEAT_INTERVAL},
     },
     "call-stats-rollup": {
         "task": "calls.tasks.call_stats_rollup",
