@@ -130,6 +130,16 @@ def test_promote_is_refused_until_the_secondary_is_deployed(settings, fake_twili
     assert fake_twilio.secondary_auth_token
 
 
+def test_promote_is_refused_when_the_deployed_secondary_is_not_twilios(settings, fake_twilio):
+    fake_twilio.create_secondary_auth_token()
+    settings.TWILIO_AUTH_TOKEN_SECONDARY = "a-token-copied-wrongly-0123456789"
+
+    with pytest.raises(CommandError, match="Twilio refuses TWILIO_AUTH_TOKEN_SECONDARY"):
+        run_command("promote")
+
+    assert fake_twilio.auth_token == TEST_AUTH_TOKEN
+
+
 def test_only_creating_the_secondary_prints_a_secret(settings, fake_twilio):
     new = fake_twilio.create_secondary_auth_token()
     settings.TWILIO_AUTH_TOKEN_SECONDARY = new

@@ -20,6 +20,7 @@ from voiceproject.twilio_rest import (
     TwilioCredentialsRejected,
     TwilioUnavailable,
     twilio_rest_client,
+    twilio_rest_client_signed_in_with,
 )
 
 STEPS = """The rotation, one step at a time:
@@ -84,6 +85,13 @@ class Command(BaseCommand):
                 "every server and deploy before promoting, or webhooks signed with it are "
                 "refused."
             )
+        try:
+            twilio_rest_client_signed_in_with(secondary).api.v2010.account.fetch()
+        except TwilioCredentialsRejected as error:
+            raise CommandError(
+                "Twilio refuses TWILIO_AUTH_TOKEN_SECONDARY: it is not the token that "
+                "create-secondary printed. Correct it everywhere and deploy before promoting."
+            ) from error
         client.accounts.v1.auth_token_promotion().update()
         self.stdout.write(
             "Promoted: Twilio signs webhooks with TWILIO_AUTH_TOKEN_SECONDARY's token now and "
