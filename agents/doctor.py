@@ -14,6 +14,7 @@ from django.conf import settings
 from django.http.request import validate_host
 from django.utils import timezone
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.request_validator import compare
 from twilio.rest import Client
 
 from agents.models import Agent, PhoneNumber, TwimlApp
@@ -250,8 +251,45 @@ def credentials_findings(*, client: Client) -> list[Finding]:
             "API key",
             f"{key.sid} ({key.friendly_name!r}) exists in region {region}.",
         ),
+        signing_token_finding(fetched.auth_token or ""),
     ]
     return findings
+
+
+def signing_token_finding(primary: str) -> Finding:
+    """Which of our token settings is the account's primary Auth Token, which Twilio signs
+    webhooks with; never the token itself."""
+    secondary = settings.TWILIO_AUTH_TOKEN_SECONDARY
+    if not primary:
+        return Finding(
+            Level.WARN,
+            "Auth Token",
+            "Twilio did not show the account's Auth Token to these credentials: which one "
+            "signs webhooks cannot be checked.",
+        )
+    if compare(primary, settings.TWILIO_AUTH_TOKEN):
+        rotation = (
+            " TWILIO_AUTH_TOKEN_SECONDARY is accepted too: `manage.py twilio_auth_token "
+            "promote` is the next step of the rotation."
+            if secondary
+            else ""
+        )
+        return Finding(
+            Level.OK, "Auth Token", "Twilio signs webhooks with TWILIO_AUTH_TOKEN." + rotation
+        )
+    if secondary and compare(primary, secondary):
+        return Finding(
+            Level.WARN,
+            "Auth Token",
+            "Twilio signs webhooks with TWILIO_AUTH_TOKEN_SECONDARY (promoted): set "
+            "TWILIO_AUTH_TOKEN to its value, unset TWILIO_AUTH_TOKEN_SECONDARY and deploy.",
+        )
+    return Finding(
+        Level.FAIL,
+        "Auth Token",
+        "Twilio signs webhooks with neither TWILIO_AUTH_TOKEN nor TWILIO_AUTH_TOKEN_SECONDARY, "
+        "so every webhook is refused with 403: copy the Auth Token from the Twilio Console.",
+    )
 
 
 def app_findings(*, account: Any, wanted: list[VoiceSetting] | None) -> list[Finding]:

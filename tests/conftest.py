@@ -87,10 +87,8 @@ def fake_twilio(settings):
     """Twilio's Calls API on loopback, with the REST client pointed at it and quick retries."""
     fake = FakeTwilio(
         account_sid=TEST_ACCOUNT_SID,
-        credentials={
-            (TEST_ACCOUNT_SID, TEST_AUTH_TOKEN),
-            (TEST_API_KEY_SID, TEST_API_KEY_SECRET),
-        },
+        auth_token=TEST_AUTH_TOKEN,
+        credentials={(TEST_API_KEY_SID, TEST_API_KEY_SECRET)},
     ).start()
     settings.TWILIO_API_BASE_URL = fake.base_url
     settings.TWILIO_API_TIMEOUT = 2.0

@@ -22,9 +22,11 @@ def twilio_signature(
     return signing.twilio_signature(url, parameters, auth_token)
 
 
-def post_signed(client, path: str, parameters: dict[str, str], **headers):
+def post_signed(
+    client, path: str, parameters: dict[str, str], auth_token: str = TEST_AUTH_TOKEN, **headers
+):
     """POST a form as Twilio does (URL-encoded), signed for http://testserver<path>."""
-    signature = twilio_signature(f"http://testserver{path}", parameters)
+    signature = twilio_signature(f"http://testserver{path}", parameters, auth_token)
     return client.post(
         path,
         urlencode(parameters),

@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 API_VERSION = "2010-04-01"
+ACCOUNTS_V1 = "https://accounts.twilio.com"
 MAX_PAGE_SIZE = 1000
 _CALLS_PATH = re.compile(
     r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Calls(?:/(CA[0-9a-f]{32}))?\.json$"
@@ -49,6 +50,9 @@ _RECORDINGS_PATH = re.compile(
 MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/x-wav"}
 _MEDIA_WRITE_BYTES = 64 * 1024
 _PUSH_CREDENTIALS_PATH = re.compile(r"^/v2/Credentials(?:/(CR[0-9a-f]{32}))?$")
+# Accounts API v1: create or delete the secondary Auth Token, promote it to primary.
+_SECONDARY_AUTH_TOKEN_PATH = "/v1/AuthTokens/Secondary"
+_AUTH_TOKEN_PROMOTION_PATH = "/v1/AuthTokens/Promote"
 # The list key of each resource in a 2010 API page.
 _LIST_KEYS = {
     "Keys": "keys",
@@ -449,6 +453,10 @@ class FakeTwilio:
 
     account_sid: str
     credentials: set[tuple[str, str]]
+    # The Auth Token Twilio signs webhooks with (the account's primary), and the secondary
+    # one made during a rotation; both open the API as the account SID's password.
+    auth_token: str = "0" * 32
+    secondary_auth_token: str | None = None
     calls: StoredCalls | GeneratedCalls = field(default_factory=StoredCalls)
     outage_from_page: int | None = None
     faults: deque = field(default_factory=deque)
@@ -470,6 +478,26 @@ class FakeTwilio:
 
     def __post_init__(self):
         self.account = twilio_account(sid=self.account_sid)
+        self.account["auth_token"] = self.auth_token
+        self.credentials.add((self.account_sid, self.auth_token))
+
+    def create_secondary_auth_token(self) -> str:
+        self.delete_secondary_auth_token()
+        self.secondary_auth_token = secrets.token_hex(16)
+        self.credentials.add((self.account_sid, self.secondary_auth_token))
+        return self.secondary_auth_token
+
+    def delete_secondary_auth_token(self) -> None:
+        if self.secondary_auth_token:
+            self.credentials.discard((self.account_sid, self.secondary_auth_token))
+        self.secondary_auth_token = None
+
+    def promote_secondary_auth_token(self) -> None:
+        """The secondary becomes the primary; the old primary stops working at once."""
+        assert self.secondary_auth_token
+        self.credentials.discard((self.account_sid, self.auth_token))
+        self.auth_token, self.secondary_auth_token = self.secondary_auth_token, None
+        self.account["auth_token"] = self.auth_token
 
     def start(self) -> "FakeTwilio":
         fake = self
@@ -629,6 +657,8 @@ class _Handler(BaseHTTPRequestHandler):
             if match[1] != fake.account_sid:
                 return self._not_found(url.path)
             return self._account_resource(method, url.path, match[2], match[3], form)
+        if url.path in (_SECONDARY_AUTH_TOKEN_PATH, _AUTH_TOKEN_PROMOTION_PATH):
+            return self._auth_token(method, url.path)
         if (match := _PUSH_CREDENTIALS_PATH.match(url.path)) and method == "GET":
             if match[1]:
                 return self._found(fake.push_credentials.get(match[1]), url.path)
@@ -659,6 +689,25 @@ class _Handler(BaseHTTPRequestHandler):
         resource.update(changes, date_updated=rfc2822(datetime.now(UTC)))
         return self._send(200, resource)
 
+    def _auth_token(self, method: str, path: str):
+        """Accounts v1: POST or DELETE the secondary Auth Token, POST its promotion."""
+        fake = self.twilio
+        resource = {"account_sid": fake.account_sid, **_timestamps(), "url": ACCOUNTS_V1 + path}
+        if path == _SECONDARY_AUTH_TOKEN_PATH and method == "POST":
+            token = fake.create_secondary_auth_token()
+            return self._send(201, {**resource, "secondary_auth_token": token})
+        if path == _SECONDARY_AUTH_TOKEN_PATH and method == "DELETE":
+            if not fake.secondary_auth_token:
+                return self._not_found(path)
+            fake.delete_secondary_auth_token()
+            return self._send_empty(204)
+        if path == _AUTH_TOKEN_PROMOTION_PATH and method == "POST":
+            if not fake.secondary_auth_token:
+                return self._error(400, 20001, "There is no secondary Auth Token to promote.")
+            fake.promote_secondary_auth_token()
+            return self._send(200, {**resource, "auth_token": fake.auth_token})
+        return self._error(405, 20004, "Method not allowed")
+
     def _recording(self, method, path, sid, extension, query):
         """List or fetch recordings, serve one's audio (with Range), or delete one."""
         fake = self.twilio
@@ -672,10 +721,7 @@ class _Handler(BaseHTTPRequestHandler):
             del fake.recordings[sid]
             del fake.media[sid]
             fake.deleted_recordings.append(sid)
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return None
+            return self._send_empty(204)
         if method != "GET":
             return self._error(405, 20004, "Method not allowed")
         if extension == "json":
@@ -803,6 +849,11 @@ class _Handler(BaseHTTPRequestHandler):
         if status == 401:
             extra["WWW-Authenticate"] = 'Basic realm="Twilio API"'
         self._send(status, body, extra)
+
+    def _send_empty(self, status: int):
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _send(self, status: int, body: dict, headers: dict | None = None):
         data = json.dumps(body).encode()

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+from urllib.parse import urlencode
 
 
 def twilio_signature(
@@ -17,3 +18,12 @@ def twilio_signature(
     payload = url + "".join(name + value for name, value in pairs)
     digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
+
+
+def twilio_json_signature(url: str, body: str, auth_token: str) -> tuple[str, str]:
+    """The URL Twilio requests for a JSON body (bodySHA256, the body's hex SHA-256, added to
+    its query) and the signature of that URL alone: the body is not part of the string."""
+    separator = "&" if "?" in url else "?"
+    body_hash = hashlib.sha256(body.encode()).hexdigest()
+    signed_url = f"{url}{separator}{urlencode({'bodySHA256': body_hash})}"
+    return signed_url, twilio_signature(signed_url, {}, auth_token)

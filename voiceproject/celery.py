@@ -4,8 +4,11 @@ import os
 
 from celery import Celery
 
+from voiceproject.heartbeats import WorkerHeartbeat
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceproject.settings")
 
 app = Celery("voiceproject")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.steps["consumer"].add(WorkerHeartbeat)
 app.autodiscover_tasks()

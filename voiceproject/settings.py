@@ -23,6 +23,7 @@ from voiceproject.environment import (
     env_str,
     env_url,
 )
+from voiceproject.heartbeats import BEAT_HEARTBEAT_INTERVAL
 from voiceproject.time_zones import TIME_ZONE_NAMES
 from voiceproject.twilio_regions import InvalidRegionEdge, region_edge_validated
 
@@ -68,6 +69,8 @@ if DEBUG:
 
 MIDDLEWARE = [
     "voiceproject.middleware.head_answered_without_body",
+    # Before anything reads the Host: load balancers ask /readyz by IP address.
+    "voiceproject.readiness.readiness_middleware",
     "voiceproject.middleware.refuse_nul_bytes",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -92,6 +95,7 @@ MIDDLEWARE = [
 # token or a browser's session, so it keeps the session and the lazy user; DRF checks CSRF
 # itself for a session's POST.
 PAGE_MIDDLEWARE = [
+    "voiceproject.readiness.readiness_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "agents.user_time_zone.user_time_zone_middleware",
@@ -241,6 +245,9 @@ USE_X_FORWARDED_HOST = env_bool("TRUST_X_FORWARDED_HOST", default=False)
 # Twilio.
 TWILIO_ACCOUNT_SID = env_sid("TWILIO_ACCOUNT_SID", prefix="AC")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+# During an Auth Token rotation (manage.py twilio_auth_token), the other token: webhooks
+# signed with either are accepted. Empty outside a rotation.
+TWILIO_AUTH_TOKEN_SECONDARY = env_str("TWILIO_AUTH_TOKEN_SECONDARY")
 TWILIO_API_KEY_SID = env_sid("TWILIO_API_KEY_SID", prefix="SK")
 TWILIO_API_KEY_SECRET = env_str("TWILIO_API_KEY_SECRET")
 # The region the API key was made in (us1, ie1, au1, ...); tokens carry it in their `twr`
@@ -407,6 +414,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "calls.tasks.recordings_delete_expired",
         "schedule": RECORDING_RETENTION_INTERVAL,
         "options": {"expires": RECORDING_RETENTION_INTERVAL},
+    },
+    # /readyz reads the heartbeat this writes to tell that beat runs.
+    "readiness-beat-heartbeat": {
+        "task": "voiceproject.tasks.readiness_beat_heartbeat",
+        "schedule": BEAT_HEARTBEAT_INTERVAL,
+        "options": {"expires": BEAT_HEARTBEAT_INTERVAL},
     },
     "call-stats-rollup": {
         "task": "calls.tasks.call_stats_rollup",

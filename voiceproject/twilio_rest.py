@@ -163,6 +163,20 @@ def twilio_rest_client_for_a_page() -> Client:
     )
 
 
+def twilio_rest_client_signed_in_with(auth_token: str) -> Client:
+    """Return a client that signs in with the account SID and this Auth Token instead of the
+    API key: asking anything with it tells whether Twilio takes the token."""
+    return _build_client(
+        **{**_account_settings(), "username": settings.TWILIO_ACCOUNT_SID, "password": auth_token},
+        http_client=RetryingHttpClient(
+            timeout=settings.TWILIO_API_TIMEOUT,
+            retries=settings.TWILIO_API_RETRIES,
+            backoff=settings.TWILIO_API_BACKOFF,
+            backoff_max=settings.TWILIO_API_BACKOFF_MAX,
+        ),
+    )
+
+
 def twilio_page_failure(client: Client) -> TwilioUnavailable | None:
     """Why a page's client stopped asking Twilio; None while Twilio answers."""
     http_client = client.http_client
@@ -231,7 +245,9 @@ def _build_client(
         environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
     )
     if base_url:
-        # Every product the server uses: the 2010 API and Chat's push credentials.
+        # Every product the server uses: the 2010 API, Chat's push credentials and Accounts'
+        # Auth Tokens.
         client.api.base_url = base_url
         client.chat.base_url = base_url
+        client.accounts.base_url = base_url
     return client

@@ -1,6 +1,10 @@
-"""Accept a webhook only when Twilio signed it, on the URL Twilio requested."""
+"""Accept a webhook only when Twilio signed it, on the URL Twilio requested.
+
+Signed with the account's Auth Token, or during a rotation with TWILIO_AUTH_TOKEN_SECONDARY.
+"""
 
 import functools
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +47,9 @@ class WebhookForm(dict[str, list[str]]):
 
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# Twilio signs a JSON body by its SHA-256, which it adds to the URL as bodySHA256.
+JSON_CONTENT_TYPE = "application/json"
+BODY_HASH_PARAMETER = "bodySHA256"
 
 
 def _webhook_form(request: HttpRequest) -> WebhookForm:
@@ -63,8 +70,9 @@ def _webhook_form(request: HttpRequest) -> WebhookForm:
 
 
 def twilio_signature_required(view: View) -> View:
-    """Answer 413 to oversized bodies, 400 to too many fields and 403 to requests without a
-    valid X-Twilio-Signature; pass the view the WebhookForm after the request."""
+    """Answer 413 to oversized bodies, 400 to too many fields or a JSON body that is not an
+    object of names and values, and 403 to requests without a valid X-Twilio-Signature; pass
+    the view the WebhookForm after the request."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -74,38 +82,89 @@ def twilio_signature_required(view: View) -> View:
         if len(request.body) > WEBHOOK_MAX_BODY_BYTES:
             return _too_large()
         try:
-            form = _webhook_form(request)
+            signed = _signed_content(request)
         except ValueError:
-            return HttpResponse(
-                "The body has too many fields.", status=400, content_type="text/plain"
-            )
-        if settings.TWILIO_VALIDATE_SIGNATURES and not _signed_by_twilio(request, form):
+            return _bad_request("The body has too many fields.")
+        if settings.TWILIO_VALIDATE_SIGNATURES and not _signed_by_twilio(request, signed):
             return HttpResponseForbidden(
                 "X-Twilio-Signature is missing or does not match.", content_type="text/plain"
             )
+        try:
+            form = signed if isinstance(signed, WebhookForm) else _json_form(signed)
+        except ValueError:
+            return _bad_request("The JSON body is not an object of names and values.")
         return view(request, form, *args, **kwargs)
 
     return wrapper
 
 
-def _signed_by_twilio(request: HttpRequest, form: WebhookForm) -> bool:
-    if not settings.TWILIO_AUTH_TOKEN:
+def _signed_content(request: HttpRequest) -> WebhookForm | str:
+    """What the signature covers: the form, or a JSON body's text (its hash is in the URL)."""
+    if request.content_type == JSON_CONTENT_TYPE:
+        return request.body.decode("utf-8", "replace")
+    return _webhook_form(request)
+
+
+def _json_form(body: str) -> WebhookForm:
+    """A JSON object's names and values as a form; ValueError for anything else."""
+    document = json.loads(body)
+    if not isinstance(document, dict):
+        raise ValueError("not an object")
+    form = WebhookForm()
+    for name, value in document.items():
+        values = value if isinstance(value, list) else [value]
+        form[name] = [_json_text(item) for item in values]
+    return form
+
+
+def _json_text(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ValueError("a nested value")
+
+
+def _signed_by_twilio(request: HttpRequest, content: WebhookForm | str) -> bool:
+    tokens = [
+        token
+        for token in (settings.TWILIO_AUTH_TOKEN, settings.TWILIO_AUTH_TOKEN_SECONDARY)
+        if token
+    ]
+    if not tokens:
         logger.error("TWILIO_AUTH_TOKEN is not set, so no Twilio webhook can be accepted.")
         return False
     # From META: request.headers would copy every header to read this one.
     signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")
     url = public_url(request, request.get_full_path())
-    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    if isinstance(content, str) and BODY_HASH_PARAMETER not in request.GET:
+        logger.warning("Refused a JSON webhook without %s for %s", BODY_HASH_PARAMETER, url)
+        return False
+    # The secondary token is tried only when the primary fails: outside a rotation, and for
+    # most of one, every webhook costs one signature.
+    if any(_signed_with(token, url, content, signature) for token in tokens):
+        return True
+    # The usual cause is a proxy hiding the URL Twilio used; the log says which one we tried.
+    logger.warning("Refused a webhook with a bad signature for %s", url)
+    return False
+
+
+def _signed_with(token: str, url: str, content: WebhookForm | str, signature: str) -> bool:
+    validator = RequestValidator(token)
+    if isinstance(content, str):
+        # validate() checks the body against bodySHA256, then the signature of the URL.
+        return bool(validator.validate(url, content, signature))
     # Twilio signs the URL it requested, which is this one. validate() computes the signature
     # twice, with and without the port, since Twilio's own code is inconsistent about it:
     # check the URL as it is first, and try both only when that fails.
-    valid = compare(validator.compute_signature(url, form), signature) or validator.validate(
-        url, form, signature
+    return bool(
+        compare(validator.compute_signature(url, content), signature)
+        or validator.validate(url, content, signature)
     )
-    if not valid:
-        # The usual cause is a proxy hiding the URL Twilio used; the log says which one we tried.
-        logger.warning("Refused a webhook with a bad signature for %s", url)
-    return bool(valid)
+
+
+def _bad_request(message: str) -> HttpResponse:
+    return HttpResponse(message, status=400, content_type="text/plain")
 
 
 def _too_large() -> HttpResponse:
