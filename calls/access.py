@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 
 from agents.models import Agent
 from agents.selectors import agent_get_for_user
-from calls.log.families import families_of
+from calls.family_facts import families_of
 from calls.models import Call
 
 VIEW_EVERY_CALL = ("calls", "view_call")  # (app label, codename) of the permission

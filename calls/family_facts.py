@@ -9,9 +9,11 @@ it without looking at the children.
 """
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.db.models.fields import CharField
+from django.db.models.functions import Coalesce
 
 from calls.constants import (
     DIAL_RESULT_OF_STATUS,
@@ -23,6 +25,9 @@ from calls.constants import (
     FamilyOutcome,
 )
 from voiceproject.twilio_ids import client_identity, is_e164, is_identity
+
+if TYPE_CHECKING:
+    from calls.models import Call
 
 # The final statuses in a fixed order: the condition of the index of live families
 # (call_parent_live_idx) must read exactly as the outcome filter's.
@@ -130,3 +135,17 @@ def family_outcome(*, of: str = "") -> Case:
         ),
         output_field=CharField(),
     )
+
+
+def family_id() -> Coalesce:
+    """The id of a leg's family: its parent's id, or its own for a parent.
+
+    Matches the expression of the index `call_family_idx`, which makes "the family of these
+    legs" and "the legs of this family" index lookups.
+    """
+    return Coalesce("parent_id", "id")
+
+
+def families_of(legs: "QuerySet[Call]") -> "QuerySet[Call, Any]":
+    """The family ids of these legs, for use as an `id__in` subquery."""
+    return legs.annotate(family_id=family_id()).values("family_id")

@@ -155,7 +155,7 @@ class Call(models.Model):
                 name="call_parent_duration_idx",
             ),
             # A leg's family, COALESCE(parent_id, id): families of filtered legs and the
-            # legs of a family are index lookups (calls.log.families.family_id).
+            # legs of a family are index lookups (calls.family_facts.family_id).
             models.Index(Coalesce("parent", "id"), name="call_family_idx"),
             models.Index(fields=["agent", "start_time"], name="call_agent_start_idx"),
             models.Index(fields=["from_number"], name="call_from_idx"),

@@ -11,8 +11,7 @@ from django.db.models import Case, F, Func, Q, QuerySet, TextField, When
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.sql.compiler import SQLCompiler
 
-from calls.family_facts import family_outcome
-from calls.log.families import family_id
+from calls.family_facts import family_id, family_outcome
 from calls.log.paging import keyset_rows
 from calls.models import Call
 

@@ -6,27 +6,12 @@ matches it.
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import F, QuerySet
-from django.db.models.functions import Coalesce, Trunc
+from django.db.models.functions import Trunc
 
 from calls.family_facts import family_outcome
 from calls.models import Call, CallEvent, Recording
-
-
-def family_id() -> Coalesce:
-    """The id of a leg's family: its parent's id, or its own for a parent.
-
-    Matches the expression of the index `call_family_idx`, which makes "the family of these
-    legs" and "the legs of this family" index lookups.
-    """
-    return Coalesce("parent_id", "id")
-
-
-def families_of(legs: QuerySet[Call]) -> QuerySet[Call, Any]:
-    """The family ids of these legs, for use as an `id__in` subquery."""
-    return legs.annotate(family_id=family_id()).values("family_id")
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from django_filters.widgets import DateRangeWidget
 
 from agents.models import Agent
 from calls.constants import CallDirection, CallStatus, FamilyKind, FamilyOutcome
-from calls.family_facts import outcome_condition
-from calls.log.families import families_of
+from calls.family_facts import families_of, outcome_condition
 from calls.log.paging import DEFAULT_SORT, SORTS
 from calls.models import Call
 from voiceproject.twilio_ids import (

@@ -13,7 +13,7 @@ from calls.access import (
     may_delete_any_voicemail,
 )
 from calls.constants import RecordingKind
-from calls.log.families import families_of
+from calls.family_facts import families_of
 from calls.models import Call, Recording
 
 
