@@ -315,9 +315,7 @@ class PhoneNumber(CallHandling):
             *(f"agent {agent}" for agent in Agent.objects.filter(forward_to=self.number)),
             *(
                 f"number {number}"
-                for number in PhoneNumber.objects.filter(forward_to=self.number).exclude(
-                    pk=self.pk
-                )
+                for number in PhoneNumber.objects.filter(forward_to=self.number).exclude(pk=self.pk)
             ),
         ]
         if self.number and forwarding:

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from agents.models import PhoneNumber, TwimlApp
 from voiceproject.twilio_ids import is_e164
-from voiceproject.twilio_rest import twilio_rest_client
+from voiceproject.twilio_rest import rest_credentials_required, twilio_rest_client
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +152,7 @@ def twilio_sync(
     rows) and nothing is imported or created. Without import_resources (a page showing what
     a sync would do) the report only names what would be imported.
     """
+    rest_credentials_required()
     wanted = voice_settings()
     client = twilio_rest_client()
     account = client.api.v2010.account

@@ -18,7 +18,11 @@ from twilio.base.exceptions import TwilioException
 
 from agents.doctor import doctor_ok, twilio_doctor
 from agents.provisioning import SyncReport, WebhookBaseUrlMissing, twilio_sync
-from voiceproject.twilio_rest import TwilioCredentialsRejected, TwilioUnavailable
+from voiceproject.twilio_rest import (
+    TwilioCredentialsMissing,
+    TwilioCredentialsRejected,
+    TwilioUnavailable,
+)
 
 Result = TypeVar("Result")
 # The action's name in the changelists' POSTs.
@@ -28,6 +32,7 @@ SETUP_PERMISSIONS = ("agents.change_twimlapp", "agents.change_phonenumber")
 # What asking Twilio may raise; shown on the page instead of a 500.
 TWILIO_ERRORS = (
     WebhookBaseUrlMissing,
+    TwilioCredentialsMissing,
     TwilioCredentialsRejected,
     TwilioUnavailable,
     TwilioException,
