@@ -37,6 +37,10 @@ if not env_str("SECRET_KEY") and not DEBUG:
 SECRET_KEY = env_str("SECRET_KEY", default="django-insecure-local-development-only")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# With DEBUG off, `check --deploy` and the web server refuse unsafe settings (signatures off,
+# ALLOWED_HOSTS=*, a weak SECRET_KEY, an http:// public URL, no Redis) unless this lists the
+# risk by name, e.g. ALLOW_UNSAFE=no-redis,plain-http-url (voiceproject/checks.py).
+ALLOW_UNSAFE = env_list("ALLOW_UNSAFE", default=[], pattern=r"[a-z-]+")
 CSRF_TRUSTED_ORIGINS = env_list(
     "CSRF_TRUSTED_ORIGINS", default=[], pattern=r"https?://(\*\.)?[^/?#@\s]+"
 )
