@@ -1,8 +1,11 @@
-"""Requests refused before any view reads them, and HEAD answered as HTTP says."""
+"""Requests refused or answered before any view reads them, and HEAD answered as HTTP says."""
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.urls import reverse
+
+from voiceproject.views import healthz
 
 
 def refuse_nul_bytes(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
@@ -46,5 +49,23 @@ def head_answered_without_body(get_response: Callable[[HttpRequest], HttpRespons
             else:
                 response.content = b""
         return response
+
+    return middleware
+
+
+def health_check_for_any_host(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
+    """Answer /healthz before anything reads the Host header, whatever host it names.
+
+    Load balancers and the proxy's own probe ask by address (Host: 10.0.0.5:8000), which
+    ALLOWED_HOSTS does not list: CommonMiddleware would answer 400 and log a traceback each
+    time. The health check builds no URL and reveals nothing a host check protects; every
+    other path still refuses a host ALLOWED_HOSTS does not list.
+    """
+    path = reverse("healthz")
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if request.path_info == path:
+            return healthz(request)
+        return get_response(request)
 
     return middleware

@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "voiceproject.middleware.head_answered_without_body",
     "voiceproject.middleware.refuse_nul_bytes",
     "django.middleware.security.SecurityMiddleware",
+    # Before CommonMiddleware, which refuses a Host ALLOWED_HOSTS does not list.
+    "voiceproject.middleware.health_check_for_any_host",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -93,6 +95,7 @@ MIDDLEWARE = [
 # token or a browser's session, so it keeps the session and the lazy user; DRF checks CSRF
 # itself for a session's POST.
 PAGE_MIDDLEWARE = [
+    "voiceproject.middleware.health_check_for_any_host",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "agents.user_time_zone.user_time_zone_middleware",
