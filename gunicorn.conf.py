@@ -6,8 +6,13 @@ GUNICORN_CMD_ARGS override these; WEB_CONCURRENCY and GUNICORN_THREADS size the 
 
 import multiprocessing
 import os
+import subprocess
+import sys
+
+from django.core.exceptions import ImproperlyConfigured
 
 from voiceproject.environment import env_bool
+from voiceproject.startup import exit_with_configuration_error
 
 # Behind the reverse proxy on the same host. The proxy sets X-Forwarded-Proto/-Host.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -16,8 +21,11 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # (loopback by default). Trust it only when Django does (TRUST_X_FORWARDED_PROTO): otherwise a
 # same-host proxy that passed the header through would change the scheme that signatures are
 # checked on and redirects are built with. FORWARDED_ALLOW_IPS still names the proxies then.
-if not env_bool("TRUST_X_FORWARDED_PROTO", default=False):
-    forwarded_allow_ips = ""
+try:
+    if not env_bool("TRUST_X_FORWARDED_PROTO", default=False):
+        forwarded_allow_ips = ""
+except ImproperlyConfigured as error:
+    exit_with_configuration_error(error)
 
 # Threads: most of a request is spent waiting on PostgreSQL or on its reader, and a slow one
 # then holds one thread, not a whole process. One process per core keeps memory low; threads
@@ -69,3 +77,16 @@ def pre_request(worker, req):
     worker.log.debug("%s %s", req.method, req.path)
     if req.req_number >= KEEPALIVE_REQUESTS:
         req.must_close = True
+
+
+def on_starting(server):
+    """gunicorn's own hook: refuse to start, in the master, when a setting or a serving check
+    fails, with one line per problem (voiceproject/startup.py).
+
+    In a separate process: the master must not load Django, or the workers it starts after a
+    reload would inherit the old code. In a worker the same refusal would only be restarted,
+    again and again.
+    """
+    checked = subprocess.run([sys.executable, "-m", "voiceproject.startup"], check=False)
+    if checked.returncode:
+        sys.exit(checked.returncode)

@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """Django's command-line utility for administrative tasks."""
 
-import os
 import sys
+
+from voiceproject.startup import settings_loaded_or_exit
 
 
 def main():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceproject.settings")
+    settings_loaded_or_exit()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -38,6 +38,19 @@ FIX_URLS = "run `manage.py twilio_sync --apply` (or the admin's Twilio setup pag
 ANDROID_PUSH_TYPES = {"fcm", "gcm"}
 
 
+# The settings the doctor needs, each with why.
+CREDENTIALS = [
+    ("TWILIO_ACCOUNT_SID", "copy the Account SID (AC…) from the Twilio Console"),
+    ("TWILIO_AUTH_TOKEN", "every webhook is refused without it"),
+    ("TWILIO_API_KEY_SID", "create an API key in the region you use and set its SID"),
+    ("TWILIO_API_KEY_SECRET", "set the secret shown once when the key was created"),
+]
+# The checks of the account's resources, each asking Twilio on its own.
+RESOURCE_CHECKS = ["TwiML Apps", "numbers", "push credentials", "caller IDs"]
+# What asking Twilio may raise.
+TWILIO_ERRORS = (TwilioCredentialsRejected, TwilioUnavailable, TwilioException)
+
+
 class Level(StrEnum):
     OK = "OK"
     WARN = "WARN"
@@ -63,53 +76,54 @@ def doctor_ok(findings: list[Finding]) -> bool:
 
 
 def twilio_doctor(*, client: Client | None = None) -> list[Finding]:
-    """Run every check, the ones that ask Twilio only when the credentials let them.
+    """Run every check; one that could not ask Twilio says so, and why, instead of passing.
 
-    `client` is the REST client to ask with; the configured one, patient, by default.
+    Each check of the account's resources asks Twilio on its own, so a failure in one leaves
+    the others' findings standing. After a failed credentials check they are only named as
+    not checked: each would wait through the same retries for the same answer. `client` is
+    the REST client to ask with; the configured one, patient, by default.
     """
     findings = [*settings_findings(), *public_url_findings(), *reconcile_findings()]
-    if any(finding.check == "settings" and finding.level is Level.FAIL for finding in findings):
-        return findings
+    missing = [name for name, _ in CREDENTIALS if not getattr(settings, name)]
+    if missing:
+        reason = f"{', '.join(missing)} not set"
+        return findings + not_checked(["credentials", *RESOURCE_CHECKS], reason=reason)
     client = client or twilio_rest_client()
     account_findings = credentials_findings(client=client)
     findings += account_findings
     if not doctor_ok(account_findings):
-        return findings
+        return findings + not_checked(RESOURCE_CHECKS, reason="the credentials check failed")
     try:
         wanted = voice_settings()
     except WebhookBaseUrlMissing:
         wanted = None  # Already a FAIL of its own; existence is still worth checking.
-    try:
-        findings += resource_findings(client=client, wanted=wanted)
-    except (TwilioRestException, TwilioUnavailable, TwilioException) as error:
-        findings.append(
-            Finding(Level.FAIL, "Twilio", f"Twilio stopped answering the checks: {error}")
-        )
+    account = client.api.v2010.account
+    checks: dict[str, Callable[[], list[Finding]]] = {
+        "TwiML Apps": lambda: app_findings(account=account, wanted=wanted),
+        "numbers": lambda: number_findings(account=account, wanted=wanted),
+        "push credentials": lambda: push_credential_findings(client=client),
+        "caller IDs": lambda: caller_id_findings(account=account),
+    }
+    for check, run in checks.items():
+        try:
+            findings += run()
+        except TWILIO_ERRORS as error:
+            findings.append(
+                Finding(Level.FAIL, check, f"Not checked: Twilio did not answer: {error}")
+            )
     return findings
 
 
-def resource_findings(*, client: Client, wanted: list[VoiceSetting] | None) -> list[Finding]:
-    """The checks of the account's apps, numbers, push credentials and caller IDs."""
-    account = client.api.v2010.account
-    twilio_numbers = account.incoming_phone_numbers.list()
-    return [
-        *app_findings(account=account, wanted=wanted),
-        *number_findings(twilio_numbers=twilio_numbers, wanted=wanted),
-        *push_credential_findings(client=client),
-        *caller_id_findings(account=account, twilio_numbers=twilio_numbers),
-    ]
+def not_checked(checks: list[str], *, reason: str) -> list[Finding]:
+    """Name the checks that were not run, so that silence never reads as a pass."""
+    return [Finding(Level.WARN, check, f"Not checked: {reason}.") for check in checks]
 
 
 def settings_findings() -> list[Finding]:
     """The credentials are set, and no two settings contradict each other."""
     findings = [
         Finding(Level.FAIL, "settings", f"{name} is not set: {why}.")
-        for name, why in [
-            ("TWILIO_ACCOUNT_SID", "copy the Account SID (AC…) from the Twilio Console"),
-            ("TWILIO_AUTH_TOKEN", "every webhook is refused without it"),
-            ("TWILIO_API_KEY_SID", "create an API key in the region you use and set its SID"),
-            ("TWILIO_API_KEY_SECRET", "set the secret shown once when the key was created"),
-        ]
+        for name, why in CREDENTIALS
         if not getattr(settings, name)
     ]
     if not settings.TWILIO_VALIDATE_SIGNATURES:
@@ -214,7 +228,15 @@ def public_url_findings() -> list[Finding]:
             )
         )
     if not findings:
-        findings.append(Finding(Level.OK, "public URL", f"Twilio reaches this server at {base}."))
+        findings.append(
+            Finding(
+                Level.OK,
+                "public URL",
+                f"Webhooks go to {base}, over HTTPS, to a host this server answers. Whether "
+                "Twilio reaches it is not checked from here: place a test call, and look for "
+                "errors 11200 and 11205 in the Twilio Console's debugger.",
+            )
+        )
     return findings
 
 
@@ -237,7 +259,7 @@ def credentials_findings(*, client: Client) -> list[Finding]:
                 "from another region fail with error 20101).",
             )
         ]
-    except (TwilioRestException, TwilioUnavailable, TwilioException) as error:
+    except TWILIO_ERRORS as error:
         return [Finding(Level.FAIL, "credentials", f"Twilio could not be asked: {error}")]
     findings = [
         Finding(
@@ -320,11 +342,9 @@ def app_findings(*, account: Any, wanted: list[VoiceSetting] | None) -> list[Fin
     return findings
 
 
-def number_findings(
-    *, twilio_numbers: list[Any], wanted: list[VoiceSetting] | None
-) -> list[Finding]:
+def number_findings(*, account: Any, wanted: list[VoiceSetting] | None) -> list[Finding]:
     """Each number of ours is the account's and points here, directly or through our app."""
-    by_number = {number.phone_number: number for number in twilio_numbers}
+    by_number = {number.phone_number: number for number in account.incoming_phone_numbers.list()}
     our_apps = set(TwimlApp.objects.values_list("sid", flat=True))
     findings = []
     for number in PhoneNumber.objects.all():
@@ -408,9 +428,9 @@ def push_credential_findings(*, client: Client) -> list[Finding]:
     return findings
 
 
-def caller_id_findings(*, account: Any, twilio_numbers: list[Any]) -> list[Finding]:
+def caller_id_findings(*, account: Any) -> list[Finding]:
     """Each agent's caller ID is one of the account's numbers or verified caller IDs."""
-    allowed = {number.phone_number for number in twilio_numbers} | {
+    allowed = {number.phone_number for number in account.incoming_phone_numbers.list()} | {
         caller.phone_number for caller in account.outgoing_caller_ids.list()
     }
     findings = []

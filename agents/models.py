@@ -140,6 +140,25 @@ class CallHandling(models.Model):
             ),
         ]
 
+    def clean(self) -> None:
+        errors = self.forward_errors()
+        if errors:
+            raise ValidationError(errors)
+
+    def forward_errors(self) -> dict[str, str]:
+        """Refuse a forward to one of our own numbers: it would ring our agents, who would not
+        answer either, and forward again."""
+        if self.forward_to and PhoneNumber.objects.filter(number=self.forward_to).exists():
+            return {"forward_to": forward_loop_message(self.forward_to)}
+        return {}
+
+
+def forward_loop_message(number: str) -> str:
+    return (
+        f"{number} is one of your own numbers: forwarding to it would loop back to your "
+        "agents. Forward to a number outside this server (a mobile, another office)."
+    )
+
 
 class Agent(CallHandling):
     """A user who may place and take calls with a Voice SDK as one Twilio client identity."""
@@ -230,18 +249,19 @@ class Agent(CallHandling):
 
     def clean(self) -> None:
         """Refuse a caller ID Twilio would refuse (error 13214) before any call fails."""
+        errors = self.forward_errors()
         if (
             self.caller_id
             and not self.caller_id_verified
             and not PhoneNumber.objects.filter(number=self.caller_id).exists()
         ):
-            raise ValidationError(
-                {
-                    "caller_id": f"{self.caller_id} is not one of your phone numbers, so "
-                    "Twilio would refuse calls with it (error 13214). Add it under Phone "
-                    "numbers, or tick “verified caller ID” if it is verified in Twilio."
-                }
+            errors["caller_id"] = (
+                f"{self.caller_id} is not one of your phone numbers, so Twilio would refuse "
+                "calls with it (error 13214). Add it under Phone numbers, or tick “verified "
+                "caller ID” if it is verified in Twilio."
             )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def display_name(self) -> str:
@@ -284,6 +304,27 @@ class PhoneNumber(CallHandling):
 
     def __str__(self) -> str:
         return f"{self.friendly_name} {self.number}".strip()
+
+    def forward_errors(self) -> dict[str, str]:
+        """Refuse a loop either way: a forward to this very number, or this number becoming
+        ours while an agent or another number forwards to it."""
+        if self.forward_to and self.forward_to == self.number:
+            return {"forward_to": forward_loop_message(self.forward_to)}
+        errors = super().forward_errors()
+        forwarding = [
+            *(f"agent {agent}" for agent in Agent.objects.filter(forward_to=self.number)),
+            *(
+                f"number {number}"
+                for number in PhoneNumber.objects.filter(forward_to=self.number).exclude(pk=self.pk)
+            ),
+        ]
+        if self.number and forwarding:
+            errors["number"] = (
+                f"Unanswered calls to {', '.join(forwarding)} are forwarded to {self.number}: "
+                "as one of your own numbers it would loop back to your agents. Change that "
+                "forward first."
+            )
+        return errors
 
 
 class PresenceChange(models.Model):

@@ -18,7 +18,7 @@ from twilio.rest import Client
 
 from agents.models import PhoneNumber, TwimlApp
 from voiceproject.twilio_ids import is_e164
-from voiceproject.twilio_rest import twilio_rest_client
+from voiceproject.twilio_rest import rest_credentials_required, twilio_rest_client
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +155,7 @@ def twilio_sync(
     a sync would do) the report only names what would be imported. `client` is the REST
     client to ask with; the configured one, patient, by default.
     """
+    rest_credentials_required()
     wanted = voice_settings()
     client = client or twilio_rest_client()
     account = client.api.v2010.account

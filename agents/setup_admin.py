@@ -21,6 +21,7 @@ from agents.doctor import doctor_ok, twilio_doctor
 from agents.provisioning import SyncReport, WebhookBaseUrlMissing, twilio_sync
 from voiceproject.twilio_rest import (
     PAGE_TIMEOUT,
+    TwilioCredentialsMissing,
     TwilioCredentialsRejected,
     TwilioUnavailable,
     twilio_page_failure,
@@ -35,6 +36,7 @@ SETUP_PERMISSIONS = ("agents.change_twimlapp", "agents.change_phonenumber")
 # What asking Twilio may raise; shown on the page instead of a 500.
 TWILIO_ERRORS = (
     WebhookBaseUrlMissing,
+    TwilioCredentialsMissing,
     TwilioCredentialsRejected,
     TwilioUnavailable,
     TwilioException,

@@ -434,3 +434,50 @@ def test_a_forwarding_number_typed_nationally_is_stored_as_e164(supervisor_clien
     assert response.status_code == 302
     agent.refresh_from_db()
     assert (agent.unanswered_policy, agent.forward_to) == ("forward", "+14155550199")
+
+
+def test_an_agent_forward_to_one_of_our_numbers_is_refused_as_a_loop(supervisor_client):
+    PhoneNumberFactory(number="+14155550100")
+    agent = AgentFactory(caller_id="")
+
+    response = supervisor_client.post(
+        f"/admin/agents/agent/{agent.pk}/change/",
+        agent_change_form(agent, unanswered_policy="forward", forward_to="(415) 555-0100"),
+    )
+
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors["forward_to"]
+    assert error.startswith("+14155550100 is one of your own numbers: forwarding to it would loop")
+    agent.refresh_from_db()
+    assert agent.forward_to == ""
+
+
+@pytest.mark.parametrize("target", ["+14155550100", "+14155550142"])
+def test_a_number_forward_to_itself_or_another_of_ours_is_refused_as_a_loop(
+    supervisor_client, target
+):
+    PhoneNumberFactory(number="+14155550100")
+
+    response = supervisor_client.post(
+        "/admin/agents/phonenumber/add/",
+        {"number": "+14155550142", "unanswered_policy": "forward", "forward_to": target},
+    )
+
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors["forward_to"]
+    assert f"{target} is one of your own numbers" in error
+    assert not PhoneNumber.objects.filter(number="+14155550142").exists()
+
+
+def test_a_new_number_that_an_agent_forwards_to_is_refused_naming_the_agent(supervisor_client):
+    AgentFactory(identity="alice", unanswered_policy="forward", forward_to="+14155550199")
+
+    response = supervisor_client.post(
+        "/admin/agents/phonenumber/add/",
+        {"number": "+14155550199", "unanswered_policy": "voicemail"},
+    )
+
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors["number"]
+    assert error.startswith("Unanswered calls to agent alice are forwarded to +14155550199")
+    assert not PhoneNumber.objects.exists()

@@ -41,3 +41,25 @@ def test_healthz_is_503_for_a_browser_with_a_session_cookie_too(client, database
     response = client.get("/healthz")
 
     assert response.status_code == 503
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_healthz_answers_a_load_balancer_asking_by_address(client, settings, method):
+    """nginx's own probe and load balancers send Host: <address>:<port>, which no
+    ALLOWED_HOSTS of a production server lists."""
+    settings.ALLOWED_HOSTS = ["voice.example.com"]
+
+    response = getattr(client, method)("/healthz", HTTP_HOST="127.0.0.1:8000")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_other_paths_still_refuse_a_host_allowed_hosts_does_not_list(client, settings, caplog):
+    settings.ALLOWED_HOSTS = ["voice.example.com"]
+
+    assert client.get("/healthz", HTTP_HOST="10.0.0.7").status_code == 200
+    assert "Invalid HTTP_HOST" not in caplog.text
+    assert client.get("/login/", HTTP_HOST="10.0.0.7").status_code == 400
+    assert client.get("/healthz/", HTTP_HOST="10.0.0.7").status_code == 400

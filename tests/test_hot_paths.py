@@ -40,7 +40,13 @@ BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.
 def two_workers(production_environment, processes, tmp_path):  # noqa: F811
     """gunicorn as operators start it, with two worker processes; yields its base URL."""
     # API tokens are bound to the password through SECRET_KEY: the server must share ours.
-    env = {**production_environment, "WEB_CONCURRENCY": "2", "SECRET_KEY": settings.SECRET_KEY}
+    env = {
+        **production_environment,
+        "WEB_CONCURRENCY": "2",
+        "SECRET_KEY": settings.SECRET_KEY,
+        # The test settings' key is the development one, which production refuses.
+        "ALLOW_UNSAFE": "weak-secret-key",
+    }
     collected = run_manage("collectstatic", "--no-input", "-v0", **env)
     assert collected.returncode == 0, collected.stderr
     return start_web_server(processes, env, tmp_path)
@@ -164,6 +170,19 @@ def test_hot_paths_still_refuse_a_host_not_allowed(two_workers):
     answer = requests.get(two_workers + URL, headers={"Host": "evil.example"}, timeout=5)
 
     assert answer.status_code == 400
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_the_server_answers_a_health_check_by_address_and_nothing_else(two_workers, method):
+    """nginx's `location = /healthz { proxy_pass http://127.0.0.1:8000; }` sends
+    Host: 127.0.0.1:8000, which ALLOWED_HOSTS (127.0.0.1 here, a name in production) lacks."""
+    by_address = {"Host": "10.0.0.7:8000"}
+
+    health = requests.request(method, f"{two_workers}/healthz", headers=by_address, timeout=5)
+    login = requests.request(method, f"{two_workers}/login/", headers=by_address, timeout=5)
+
+    assert health.status_code == 200
+    assert login.status_code == 400
 
 
 @pytest.mark.django_db

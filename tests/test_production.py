@@ -138,6 +138,53 @@ def test_without_collected_static_files_the_server_refuses_to_start(
     assert "collectstatic" in result.stderr
 
 
+def test_gunicorn_refuses_to_start_with_one_line_per_problem_and_no_worker(
+    production_environment,
+):
+    environment = {
+        **production_environment,
+        "ALLOWED_HOSTS": "*",
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "voiceproject.wsgi"],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    refusals = [line for line in result.stderr.splitlines() if line.startswith("Refusing")]
+    assert sorted(refusal.rsplit(" ", 1)[-1] for refusal in refusals) == [
+        "(voiceproject.E001)",
+        "(voiceproject.E003)",
+    ]
+    assert "Traceback" not in result.stderr
+    assert "Booting worker" not in result.stderr
+
+
+def test_gunicorn_names_a_malformed_variable_in_one_line(production_environment):
+    environment = {**production_environment, "TRUST_X_FORWARDED_PROTO": "yes please"}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "voiceproject.wsgi"],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "Configuration error: TRUST_X_FORWARDED_PROTO must be one of 1/0, true/false, "
+        "yes/no, on/off; got 'yes please'.\n"
+    )
+
+
 def test_a_signed_call_reaches_the_reconciled_call_log(
     production_environment, processes, fake_twilio, tmp_path, settings
 ):

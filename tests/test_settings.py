@@ -19,6 +19,8 @@ VARIABLES_UNDER_TEST = [
     "DEBUG",
     "SECRET_KEY",
     "ALLOWED_HOSTS",
+    "ALLOW_UNSAFE",
+    "REDIS_URL",
     "HTTPS_ONLY",
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",
@@ -92,10 +94,15 @@ def serve_with(settings):
 
 def run_manage(*arguments, **environment) -> subprocess.CompletedProcess:
     """Start manage.py the way a server starts: a new process reading the environment."""
+    return run_python("manage.py", *arguments, **environment)
+
+
+def run_python(*arguments, **environment) -> subprocess.CompletedProcess:
+    """Run Python in the project with this environment, no variable under test inherited."""
     env = {name: value for name, value in os.environ.items() if name not in VARIABLES_UNDER_TEST}
     env.update(environment)
     return subprocess.run(
-        [sys.executable, "manage.py", *arguments],
+        [sys.executable, *arguments],
         cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,
@@ -115,6 +122,7 @@ def test_production_settings_pass_the_deploy_check_without_warnings(tmp_path):
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         STATIC_ROOT=str(tmp_path),
+        REDIS_URL="redis://127.0.0.1:6379/0",
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -147,11 +155,12 @@ def test_sqlite_passes_the_database_checks_without_warnings(tmp_path):
         ("TWILIO_API_RETRIES", "-1", "TWILIO_API_RETRIES must be between 0 and 20; got -1."),
     ],
 )
-def test_a_malformed_variable_stops_the_server_at_start_up(variable, value, message):
+def test_a_malformed_variable_stops_the_server_at_start_up_with_one_line(variable, value, message):
     result = run_manage("check", **{variable: value})
 
-    assert result.returncode != 0
-    assert message in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Configuration error: {message}")
+    assert len(result.stderr.splitlines()) == 1, result.stderr
 
 
 def test_production_redirects_to_https_with_hsts_and_secure_cookies(

@@ -107,7 +107,8 @@ def test_json_output_lists_each_finding_for_monitoring(account):
     report = json.loads(output)
     assert status == 1
     assert report["ok"] is False
-    assert {"level": "FAIL", "check": "credentials"}.items() <= report["findings"][-1].items()
+    [credentials] = [found for found in report["findings"] if found["check"] == "credentials"]
+    assert credentials["level"] == "FAIL"
 
 
 def test_a_wrong_secret_or_a_key_from_another_region_fails_naming_the_region(account, settings):
@@ -126,9 +127,15 @@ def test_a_wrong_secret_or_a_key_from_another_region_fails_naming_the_region(acc
 def test_missing_credentials_are_named_and_twilio_is_not_asked(account, settings):
     settings.TWILIO_API_KEY_SECRET = ""
 
-    assert failures() == [
+    findings = twilio_doctor()
+
+    assert [str(found) for found in findings if found.level is Level.FAIL] == [
         "FAIL  settings: TWILIO_API_KEY_SECRET is not set: set the secret shown once when "
         "the key was created."
+    ]
+    assert [str(found) for found in findings if found.message.startswith("Not checked")] == [
+        f"WARN  {check}: Not checked: TWILIO_API_KEY_SECRET not set."
+        for check in ["credentials", "TwiML Apps", "numbers", "push credentials", "caller IDs"]
     ]
     assert account.fake.requests == []
 
@@ -306,12 +313,38 @@ def test_contradicting_settings_are_named(account, settings, changes, level, exp
     )
 
 
-def test_twilio_failing_after_the_credentials_check_is_a_fail_not_a_crash(account, settings):
+def test_a_check_twilio_fails_leaves_every_other_check_reported(account, settings):
     settings.TWILIO_API_RETRIES = 0
-    # The account and key fetches are answered; every request after them fails.
-    account.fake.faults.extend([Fault(None), Fault(None), *[Fault(500)] * 20])
+    # The account and key fetches are answered, the TwiML App's fetch fails, the rest answer.
+    account.fake.faults.extend([Fault(None), Fault(None), Fault(500)])
+
+    findings = {found.check: found for found in twilio_doctor()}
+
+    assert findings["TwiML Apps"].level is Level.FAIL
+    assert findings["TwiML Apps"].message.startswith("Not checked: Twilio did not answer:")
+    assert "HTTP 500" in findings["TwiML Apps"].message
+    for check in ["numbers", "push credentials", "caller IDs"]:
+        assert findings[check].level is Level.OK, findings[check]
+
+
+def test_twilio_out_of_reach_names_every_check_it_could_not_run(account, settings):
+    settings.TWILIO_API_RETRIES = 0
+    account.fake.stop()
 
     findings = twilio_doctor()
 
-    assert findings[-1].level is Level.FAIL
-    assert findings[-1].message.startswith("Twilio stopped answering the checks:")
+    [credentials] = [found for found in findings if found.check == "credentials"]
+    assert credentials.level is Level.FAIL
+    assert credentials.message.startswith("Twilio could not be asked: Twilio API unavailable")
+    assert [str(found) for found in findings if found.message.startswith("Not checked")] == [
+        f"WARN  {check}: Not checked: the credentials check failed."
+        for check in ["TwiML Apps", "numbers", "push credentials", "caller IDs"]
+    ]
+
+
+def test_the_public_url_check_says_it_cannot_see_whether_twilio_reaches_us(account):
+    [(level, message)] = findings_of("public URL")
+
+    assert level is Level.OK
+    assert "Whether Twilio reaches it is not checked from here" in message
+    assert "reaches this server at" not in message

@@ -1,5 +1,6 @@
 """manage.py twilio_sync: import the account's apps and numbers, then point them here."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -118,6 +119,28 @@ def test_sync_refuses_without_a_public_base_url(fake_twilio, settings):
 
     with pytest.raises(CommandError, match="Set PUBLIC_BASE_URL"):
         sync()
+
+
+@pytest.mark.parametrize(
+    ("missing", "named"),
+    [
+        (["TWILIO_ACCOUNT_SID"], "Not set: TWILIO_ACCOUNT_SID."),
+        (["TWILIO_API_KEY_SECRET"], "Not set: TWILIO_API_KEY_SECRET."),
+        (
+            ["TWILIO_API_KEY_SID", "TWILIO_AUTH_TOKEN"],
+            "Not set: TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET (or TWILIO_AUTH_TOKEN).",
+        ),
+    ],
+)
+def test_sync_without_credentials_names_them_and_asks_twilio_nothing(
+    public_url, settings, missing, named
+):
+    for name in missing:
+        setattr(settings, name, "")
+
+    with pytest.raises(CommandError, match=re.escape(named)):
+        sync()
+    assert public_url.requests == []
 
 
 def test_sync_names_refused_credentials(public_url):

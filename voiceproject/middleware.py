@@ -1,8 +1,12 @@
-"""Requests refused before any view reads them, and HEAD answered as HTTP says."""
+"""Requests refused or answered before any view reads them, and HEAD answered as HTTP says."""
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.urls import reverse
+
+from voiceproject.readiness import readyz
+from voiceproject.views import healthz
 
 
 def refuse_nul_bytes(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
@@ -46,5 +50,23 @@ def head_answered_without_body(get_response: Callable[[HttpRequest], HttpRespons
             else:
                 response.content = b""
         return response
+
+    return middleware
+
+
+def health_checks_for_any_host(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
+    """Answer /healthz and /readyz before anything reads the Host header or redirects to
+    HTTPS, whatever host they name.
+
+    Load balancers and the proxy's own probe ask by address (Host: 10.0.0.5:8000) over plain
+    HTTP, and ALLOWED_HOSTS rightly lists no address: CommonMiddleware would answer 400 and
+    log a traceback each time. The checks build no URL and reveal nothing a host check
+    protects; every other path still refuses a host ALLOWED_HOSTS does not list.
+    """
+    checks = {reverse("healthz"): healthz, reverse("readyz"): readyz}
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        check = checks.get(request.path_info)
+        return check(request) if check else get_response(request)
 
     return middleware

@@ -9,36 +9,22 @@ pings a worker on the request path. Without a broker tasks run in-process, and t
 
 import logging
 import time
-from collections.abc import Callable
 
 import redis
-from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from voiceproject.celery import app as celery_app
 from voiceproject.heartbeats import BEAT, BEAT_HEARTBEAT_INTERVAL, WORKER, heartbeats_read
+from voiceproject.views import database_answers
 
 logger = logging.getLogger(__name__)
 
-READY_PATH = "/readyz"
 WORKER_MAX_SILENCE = 60.0
 # Beat's heartbeat may wait for a worker busy with a long task: three runs missed is not that.
 BEAT_MAX_SILENCE = 3 * BEAT_HEARTBEAT_INTERVAL
 IN_PROCESS = "not configured: no broker, tasks run in-process"
-
-
-def readiness_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
-    """Answer /readyz before anything reads the Host: load balancers ask by IP address, which
-    ALLOWED_HOSTS rightly does not list, and over plain HTTP."""
-
-    def middleware(request: HttpRequest) -> HttpResponse:
-        if request.path == READY_PATH:
-            return readyz(request)
-        return get_response(request)
-
-    return middleware
 
 
 @never_cache
@@ -48,7 +34,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
     Each part's answer names the kind of error only; the details go to the log.
     """
-    parts = {"database": _database(), **_celery()}
+    parts = {"database": database_answers(), **_celery()}
     ready = all(ok for ok, _ in parts.values())
     if not ready:
         logger.error("Not ready: %s", {name: text for name, (ok, text) in parts.items() if not ok})
@@ -59,16 +45,6 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 
 Part = tuple[bool, str]
-
-
-def _database() -> Part:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DatabaseError as error:
-        logger.error("Readiness: the database did not answer: %s", error)
-        return False, f"unavailable ({type(error).__name__})"
-    return True, "ok"
 
 
 def _celery() -> dict[str, Part]:

@@ -38,6 +38,10 @@ if not env_str("SECRET_KEY") and not DEBUG:
 SECRET_KEY = env_str("SECRET_KEY", default="django-insecure-local-development-only")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# With DEBUG off, `check --deploy` and the web server refuse unsafe settings (signatures off,
+# ALLOWED_HOSTS=*, a weak SECRET_KEY, an http:// public URL, no Redis) unless this lists the
+# risk by name, e.g. ALLOW_UNSAFE=no-redis,plain-http-url (voiceproject/checks.py).
+ALLOW_UNSAFE = env_list("ALLOW_UNSAFE", default=[], pattern=r"[a-z-]+")
 CSRF_TRUSTED_ORIGINS = env_list(
     "CSRF_TRUSTED_ORIGINS", default=[], pattern=r"https?://(\*\.)?[^/?#@\s]+"
 )
@@ -69,8 +73,8 @@ if DEBUG:
 
 MIDDLEWARE = [
     "voiceproject.middleware.head_answered_without_body",
-    # Before anything reads the Host: load balancers ask /readyz by IP address.
-    "voiceproject.readiness.readiness_middleware",
+    # Before anything reads the Host or redirects: load balancers ask by IP address, over HTTP.
+    "voiceproject.middleware.health_checks_for_any_host",
     "voiceproject.middleware.refuse_nul_bytes",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -95,7 +99,7 @@ MIDDLEWARE = [
 # token or a browser's session, so it keeps the session and the lazy user; DRF checks CSRF
 # itself for a session's POST.
 PAGE_MIDDLEWARE = [
-    "voiceproject.readiness.readiness_middleware",
+    "voiceproject.middleware.health_checks_for_any_host",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "agents.user_time_zone.user_time_zone_middleware",

@@ -33,6 +33,27 @@ class TwilioUnavailable(Exception):
     """Twilio kept answering 429, 5xx or nothing at all after every retry."""
 
 
+class TwilioCredentialsMissing(Exception):
+    """The settings lack what the REST API needs; asking would only reach /Accounts/None/."""
+
+
+def rest_credentials_required() -> None:
+    """Raise TwilioCredentialsMissing naming each setting the REST client still needs.
+
+    The client logs in with the API key when one is set, else with the auth token.
+    """
+    missing = [] if settings.TWILIO_ACCOUNT_SID else ["TWILIO_ACCOUNT_SID"]
+    if settings.TWILIO_API_KEY_SID and not settings.TWILIO_API_KEY_SECRET:
+        missing.append("TWILIO_API_KEY_SECRET")
+    elif not settings.TWILIO_API_KEY_SID and not settings.TWILIO_AUTH_TOKEN:
+        missing.append("TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET (or TWILIO_AUTH_TOKEN)")
+    if missing:
+        raise TwilioCredentialsMissing(
+            f"Not set: {'; '.join(missing)}. Twilio's REST API cannot be asked without "
+            "them: set them in the environment (see Configuration in the README)."
+        )
+
+
 class RetryingHttpClient(TwilioHttpClient):
     """Retry what Twilio asks us to retry, at the HTTP layer, so every API call gets it.
 

@@ -8,6 +8,7 @@ from agents import views as agent_views
 from agents.setup_admin import twilio_setup_view
 from calls.live import urls as live_urls
 from voiceproject import views
+from voiceproject.readiness import readyz
 
 admin.site.site_header = "Voice server administration"
 admin.site.site_title = "Voice server admin"
@@ -47,6 +48,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("csp-report/", views.csp_report, name="csp-report"),
     path(

@@ -15,25 +15,29 @@ logger = logging.getLogger(__name__)
 FAVICON = "voice/favicon.svg"
 
 
+def database_answers() -> tuple[bool, str]:
+    """Whether the database answers a query, and in words what happened; the full message
+    (host, port, user) goes to the log, never to whoever can reach a public health check."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as error:
+        logger.error("Health check: the database did not answer: %s", error)
+        return False, f"unavailable ({type(error).__name__})"
+    return True, "ok"
+
+
 @never_cache
 @require_safe
 def healthz(request):
     """Answer 200 when the database answers a query, 503 naming what failed otherwise.
 
     HEAD too, for load balancers and monitors that check that way: the same status, no body.
-
-    The body names the kind of error only: the full message (host, port, user) goes to the
-    log, not to whoever can reach this public URL.
     """
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DatabaseError as error:
-        logger.error("Health check: the database did not answer: %s", error)
-        return JsonResponse(
-            {"status": "error", "database": f"unavailable ({type(error).__name__})"}, status=503
-        )
-    return JsonResponse({"status": "ok", "database": "ok"})
+    answers, text = database_answers()
+    return JsonResponse(
+        {"status": "ok" if answers else "error", "database": text}, status=200 if answers else 503
+    )
 
 
 # Browsers send one small JSON document per violation; anything longer is cut in the log.

@@ -4,7 +4,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from twilio.base.exceptions import TwilioException
 
 from agents.provisioning import WebhookBaseUrlMissing, twilio_sync
-from voiceproject.twilio_rest import TwilioCredentialsRejected, TwilioUnavailable
+from voiceproject.twilio_rest import (
+    TwilioCredentialsMissing,
+    TwilioCredentialsRejected,
+    TwilioUnavailable,
+)
 
 
 class Command(BaseCommand):
@@ -24,6 +28,7 @@ class Command(BaseCommand):
             report = twilio_sync(apply=apply)
         except (
             WebhookBaseUrlMissing,
+            TwilioCredentialsMissing,
             TwilioCredentialsRejected,
             TwilioUnavailable,
             TwilioException,
