@@ -36,6 +36,7 @@ from agents.services import (
 )
 from agents.setup_admin import apps_selected, numbers_selected, sync_action
 from voiceproject.admin import ReadOnlyAdmin
+from voiceproject.lockout import login_lockouts_lift
 
 
 @admin.register(TwimlApp)
@@ -98,7 +99,11 @@ class AgentAdmin(admin.ModelAdmin):
         "login_enabled",
     ]
     list_filter = ["is_active", "incoming_allowed", "availability", "twiml_app"]
-    actions = [*(availability_action(choice) for choice in Availability), "deactivate_agents"]
+    actions = [
+        *(availability_action(choice) for choice in Availability),
+        "deactivate_agents",
+        "lift_login_lockouts",
+    ]
     list_select_related = ["user", "twiml_app"]
     search_fields = ["identity", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["twiml_app"]
@@ -227,6 +232,20 @@ class AgentAdmin(admin.ModelAdmin):
                 "only a superuser may disable it.",
                 messages.WARNING,
             )
+
+    @admin.action(
+        description="Lift login lockouts (forget failed logins from every address)",
+        permissions=["change"],
+    )
+    def lift_login_lockouts(self, request, queryset):
+        agents = list(queryset.select_related("user"))
+        for agent in agents:
+            login_lockouts_lift(username=agent.user.get_username())
+        self.message_user(
+            request,
+            f"Lifted the login lockouts of {len(agents)} agent(s): they may log in again "
+            "from any address.",
+        )
 
     def get_deleted_objects(self, objs, request):
         """Name the calls that protect an agent by their count, not one line per leg."""

@@ -38,6 +38,7 @@ VARIABLES_UNDER_TEST = [
     "CSRF_TRUSTED_ORIGINS",
     "TWILIO_VALIDATE_SIGNATURES",
     "TWILIO_WEBHOOK_BASE_URL",
+    "TRUSTED_PROXIES",
     "TWILIO_DIAL_TIMEOUT",
     "TWILIO_API_BASE_URL",
     "TWILIO_API_TIMEOUT",
@@ -290,6 +291,7 @@ def test_without_database_url_the_database_is_a_local_sqlite_file(read_settings,
         ({"DEFAULT_PHONE_REGION": "XX"}, "DEFAULT_PHONE_REGION must be AC, AD, AE"),
         ({"EMAIL_USE_SSL": "1", "EMAIL_USE_TLS": "1"}, "Set EMAIL_USE_TLS or EMAIL_USE_SSL, not"),
         ({"EMAIL_PORT": "0"}, "EMAIL_PORT must be between 1 and 65535"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES has '10.0.0.0/33', which is"),
     ],
 )
 def test_bad_values_stop_start_up_with_a_message_naming_the_variable(
@@ -309,6 +311,7 @@ def test_well_formed_values_of_each_kind_are_read(read_settings):
         REDIS_URL="redis://cache.internal:6379/2",
         TWILIO_WEBHOOK_BASE_URL="https://voice.example.com/",
         CSRF_TRUSTED_ORIGINS="https://voice.example.com, https://*.example.org",
+        TRUSTED_PROXIES="127.0.0.1, 10.0.0.0/8, ::1",
     )
 
     assert values["TWILIO_VALIDATE_SIGNATURES"] is False
@@ -319,6 +322,11 @@ def test_well_formed_values_of_each_kind_are_read(read_settings):
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6379/2"
     assert values["TWILIO_WEBHOOK_BASE_URL"] == "https://voice.example.com"
     assert values["CSRF_TRUSTED_ORIGINS"] == ["https://voice.example.com", "https://*.example.org"]
+    assert [str(network) for network in values["TRUSTED_PROXIES"]] == [
+        "127.0.0.1/32",
+        "10.0.0.0/8",
+        "::1/128",
+    ]
 
 
 def test_mail_is_printed_unless_an_smtp_host_is_set(read_settings):

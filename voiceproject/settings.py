@@ -19,6 +19,7 @@ from voiceproject.environment import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_sid,
     env_str,
     env_url,
@@ -195,15 +196,27 @@ STORAGES = {
 }
 
 LOGIN_URL = "login"
+# The proxies in front of the server (addresses or networks, e.g. 127.0.0.1,10.0.0.0/8): a
+# request from one of them is counted against the client address it names in X-Forwarded-For
+# (voiceproject/client_address.py). From any other peer that header is never read.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 # Password guessing (django-axes, on /login/, /admin/login/ and POST /api/auth/token/): this
-# many failures in a row from one username, or from one client address, lock that username
-# or address out for LOGIN_LOCKOUT_MINUTES (a 429), the right password included. Attempts are
-# rows in the database, so supervisors see and lift lockouts in the admin.
+# many failures for one username from one client address lock that username out from that
+# address for LOGIN_LOCKOUT_MINUTES (a 429), the right password included; the user still logs
+# in from anywhere else. LOGIN_ADDRESS_FAILURE_LIMIT failures from one address, whatever the
+# usernames, lock the address out. Attempts are rows in the database, so supervisors see and
+# lift lockouts in the admin (voiceproject/lockout.py).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", default=10, minimum=1, maximum=1000)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int(
+    "LOGIN_ADDRESS_FAILURE_LIMIT", default=100, minimum=1, maximum=100_000
+)
 AXES_COOLOFF_TIME = timedelta(
     minutes=env_int("LOGIN_LOCKOUT_MINUTES", default=15, minimum=1, maximum=7 * 24 * 60)
 )
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# In this order: voiceproject.lockout.LoginFailureHandler reads the counts so.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "voiceproject.lockout.LoginFailureHandler"
+AXES_CLIENT_IP_CALLABLE = "voiceproject.client_address.client_address"
 # Failures count until the lockout window passes, even after a success: otherwise logging
 # in to any account from an address would wipe the count of guesses at another.
 AXES_RESET_ON_SUCCESS = False
