@@ -186,7 +186,9 @@ class AgentAdmin(admin.ModelAdmin):
         if "login_enabled" in form.changed_data and user_account_manageable_by(
             manager=request.user, user=obj.user
         ):
-            user_login_set(user=obj.user, enabled=form.cleaned_data["login_enabled"])
+            user_login_set(
+                user=obj.user, enabled=form.cleaned_data["login_enabled"], by=request.user
+            )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         agent = self.get_object(request, object_id)
@@ -202,6 +204,7 @@ class AgentAdmin(admin.ModelAdmin):
         agent_delete(
             agent=obj,
             disable_login=user_account_manageable_by(manager=request.user, user=obj.user),
+            by=request.user,
         )
 
     def delete_queryset(self, request, queryset):
@@ -360,3 +363,9 @@ admin.site.unregister(get_user_model())
 @admin.register(get_user_model())
 class UserAdmin(auth_admin.UserAdmin):
     inlines = [*auth_admin.UserAdmin.inlines, UserProfileInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The same switch as on an agent's page, with what disabling a login brings.
+        if change and "is_active" in form.changed_data:
+            user_login_set(user=obj, enabled=obj.is_active, by=request.user)
