@@ -64,3 +64,14 @@ def test_brackets_inside_strings_do_not_count_as_nesting(live_server):
 
     assert response.status_code == 200
     assert response.json()["name"] == "[{" * 40
+
+
+def test_json_in_a_charset_that_is_no_text_encoding_is_refused(live_server):
+    response = post_json(
+        live_server,
+        "/api/auth/token/",
+        "{}",
+        **{"Content-Type": "application/json; charset=bz2_codec"},
+    )
+
+    assert response.status_code == 400

@@ -9,8 +9,9 @@ import io
 import re
 from typing import Any
 
+from django.conf import settings
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.parsers import JSONParser
 
 JSON_MAX_DEPTH = 32
 
@@ -34,9 +35,11 @@ class BoundedJSONParser(JSONParser):
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         body = stream.read()
+        # The Content-Type's charset, as DRF reads it; bytes.decode() takes text codecs only.
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            text = body.decode(get_encoding(parser_context or {}))
-        except UnicodeDecodeError as error:
+            text = body.decode(encoding)
+        except (LookupError, UnicodeDecodeError) as error:
             raise ParseError(f"JSON parse error - {error}") from error
         if json_depth_exceeded(text):
             raise ParseError(
