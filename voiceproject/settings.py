@@ -226,6 +226,8 @@ AXES_LOCKOUT_CALLABLE = "voiceproject.lockout.login_lockout_response"
 API_TOKEN_TTL = env_int(
     "API_TOKEN_TTL", default=30 * 24 * 60 * 60, minimum=60, maximum=365 * 24 * 60 * 60
 )
+# How many device logins one user keeps: a new one beyond ends the oldest (tokens app).
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", default=20, minimum=1, maximum=1000)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
