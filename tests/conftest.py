@@ -1,5 +1,6 @@
 import os
 import socket
+import uuid
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -55,6 +56,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     if database["ENGINE"] == "django.db.backends.sqlite3":
         test_file = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
         database.setdefault("TEST", {})["NAME"] = str(test_file)
+
+
+@pytest.fixture
+def own_cache_keys(settings):
+    """The cache under a key prefix of this test's own: counts kept there (throttles) start
+    from nothing, whatever earlier tests and runs left in the shared Redis."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    }
 
 
 @pytest.fixture

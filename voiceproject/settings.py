@@ -315,6 +315,10 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=10, minimum=1, maximum=300)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="voice@localhost")
+# Password resets per hour (agents/password_views.py): mails to one email address (beyond,
+# the same answer without a mail) and requests from one client address (beyond, a 429).
+PASSWORD_RESET_MAIL_LIMIT = env_int("PASSWORD_RESET_MAIL_LIMIT", default=3, minimum=1)
+PASSWORD_RESET_CLIENT_LIMIT = env_int("PASSWORD_RESET_CLIENT_LIMIT", default=20, minimum=1)
 # Presence. Availability set by the browser softphone lapses to offline after this many
 # seconds without a heartbeat (the page heartbeats every third of it); set through the API
 # by a mobile app, it does not lapse.
