@@ -122,6 +122,21 @@ def test_production_settings_pass_the_deploy_check_without_warnings(tmp_path):
     assert "System check identified no issues" in result.stdout
 
 
+def test_the_deploy_check_warns_behind_a_proxy_whose_address_is_not_trusted(tmp_path):
+    (tmp_path / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
+    production = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50),
+                  "STATIC_ROOT": str(tmp_path), "TRUST_X_FORWARDED_PROTO": "1"}  # fmt: skip
+
+    untrusted = run_manage("check", "--deploy", "--fail-level", "WARNING", **production)
+    trusted = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", TRUSTED_PROXIES="127.0.0.1", **production
+    )
+
+    assert untrusted.returncode != 0
+    assert "TRUSTED_PROXIES is empty" in untrusted.stderr
+    assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [

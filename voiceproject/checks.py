@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 # gunicorn runs no system checks by itself: voiceproject/wsgi.py runs the ones with this tag.
 # They are deployment checks, so that `migrate` and `collectstatic` run before the files exist.
@@ -29,5 +29,22 @@ def static_files_collected(**kwargs: object) -> list[CheckMessage]:
             hint="Run `python manage.py collectstatic --no-input` (with the same STATIC_ROOT) "
             "before starting the server, and again after every upgrade.",
             id="voiceproject.E001",
+        )
+    ]
+
+
+@register(deploy=True)
+def proxy_addresses_trusted(**kwargs: object) -> list[CheckMessage]:
+    """Warn behind a proxy (X-Forwarded-Proto trusted) that names no TRUSTED_PROXIES: every
+    client then has the proxy's address, and one address's failed logins lock out everyone."""
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) is None or settings.TRUSTED_PROXIES:
+        return []
+    return [
+        Warning(
+            "TRUST_X_FORWARDED_PROTO is on but TRUSTED_PROXIES is empty: behind the proxy "
+            "every client has the proxy's address, so LOGIN_ADDRESS_FAILURE_LIMIT failed "
+            "logins from anyone lock everyone out.",
+            hint="Set TRUSTED_PROXIES to the proxy's address, e.g. 127.0.0.1.",
+            id="voiceproject.W001",
         )
     ]
