@@ -4,6 +4,7 @@ import csv
 import io
 import random
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -209,6 +210,19 @@ def test_a_supervisor_sees_and_lifts_a_lockout_in_the_admin(live_server, setting
     assert "hank" in listing.text
     assert lifted.status_code == 200
     assert api_login(live_server, "hank", DEFAULT_PASSWORD).status_code == 200
+
+
+def test_simultaneous_logins_never_leave_a_user_more_api_tokens_than_the_cap(live_server, settings):
+    settings.API_TOKENS_PER_USER = 2
+    UserFactory(username="jill")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(lambda _: api_login(live_server, "jill", DEFAULT_PASSWORD), range(8))
+        )
+
+    assert {answer.status_code for answer in answers} == {200}
+    assert ApiToken.objects.filter(user__username="jill").count() == 2
 
 
 def test_stolen_api_token_stops_working_after_a_password_change(live_server):
