@@ -36,6 +36,7 @@ from agents.services import (
 from agents.setup_admin import apps_selected, numbers_selected, sync_action
 from presence.availability import agents_with_current_availability, presence_set_many
 from voiceproject.admin import ReadOnlyAdmin
+from voiceproject.lockout import login_lockouts_lift
 
 
 @admin.register(TwimlApp)
@@ -97,7 +98,11 @@ class AgentAdmin(admin.ModelAdmin):
         "login_enabled",
     ]
     list_filter = ["is_active", "incoming_allowed", "availability", "twiml_app"]
-    actions = [*(availability_action(choice) for choice in Availability), "deactivate_agents"]
+    actions = [
+        *(availability_action(choice) for choice in Availability),
+        "deactivate_agents",
+        "lift_login_lockouts",
+    ]
     list_select_related = ["user", "twiml_app"]
     search_fields = ["identity", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["twiml_app"]
@@ -180,7 +185,9 @@ class AgentAdmin(admin.ModelAdmin):
         if "login_enabled" in form.changed_data and user_account_manageable_by(
             manager=request.user, user=obj.user
         ):
-            user_login_set(user=obj.user, enabled=form.cleaned_data["login_enabled"])
+            user_login_set(
+                user=obj.user, enabled=form.cleaned_data["login_enabled"], by=request.user
+            )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         agent = self.get_object(request, object_id)
@@ -196,6 +203,7 @@ class AgentAdmin(admin.ModelAdmin):
         agent_delete(
             agent=obj,
             disable_login=user_account_manageable_by(manager=request.user, user=obj.user),
+            by=request.user,
         )
 
     def delete_queryset(self, request, queryset):
@@ -226,6 +234,20 @@ class AgentAdmin(admin.ModelAdmin):
                 "only a superuser may disable it.",
                 messages.WARNING,
             )
+
+    @admin.action(
+        description="Lift login lockouts (forget failed logins from every address)",
+        permissions=["change"],
+    )
+    def lift_login_lockouts(self, request, queryset):
+        agents = list(queryset.select_related("user"))
+        for agent in agents:
+            login_lockouts_lift(username=agent.user.get_username())
+        self.message_user(
+            request,
+            f"Lifted the login lockouts of {len(agents)} agent(s): they may log in again "
+            "from any address.",
+        )
 
     def get_deleted_objects(self, objs, request):
         """Name the calls that protect an agent by their count, not one line per leg."""
@@ -340,3 +362,9 @@ admin.site.unregister(get_user_model())
 @admin.register(get_user_model())
 class UserAdmin(auth_admin.UserAdmin):
     inlines = [*auth_admin.UserAdmin.inlines, UserProfileInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The same switch as on an agent's page, with what disabling a login brings.
+        if change and "is_active" in form.changed_data:
+            user_login_set(user=obj, enabled=obj.is_active, by=request.user)

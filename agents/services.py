@@ -33,31 +33,34 @@ def agent_deactivate(*, agent: Agent, by: User) -> None:
     again, gets no AccessToken, can no longer log in, and is offline."""
     agent.is_active = False
     agent.save(update_fields=["is_active", "updated_at"])
-    presence_set(
-        agent=agent,
-        availability=Availability.OFFLINE,
-        source=PresenceSource.ADMIN,
-        changed_by=by,
-        heartbeat=False,
-    )
-    user_login_set(user=agent.user, enabled=False)
+    user_login_set(user=agent.user, enabled=False, by=by)
 
 
 @transaction.atomic
-def agent_delete(*, agent: Agent, disable_login: bool) -> None:
+def agent_delete(*, agent: Agent, disable_login: bool, by: User) -> None:
     """Delete an agent without calls (the database refuses otherwise); with `disable_login`,
     its user can no longer log in either, rather than lingering as a login with no role."""
     user = agent.user
     agent.delete()
     if disable_login:
-        user_login_set(user=user, enabled=False)
+        user_login_set(user=user, enabled=False, by=by)
 
 
 @transaction.atomic
-def user_login_set(*, user: AbstractBaseUser, enabled: bool) -> None:
-    """Enable or disable the user's login; disabling also revokes its API tokens."""
+def user_login_set(*, user: AbstractBaseUser, enabled: bool, by: User) -> None:
+    """Enable or disable the user's login. Disabling also revokes its API tokens and takes
+    its agent, if it has one, offline: calls must not ring someone who cannot log in."""
     user.is_active = enabled
     user.save(update_fields=["is_active"])
+    agent = Agent.objects.filter(user_id=user.pk).first()
+    if not enabled and agent is not None:
+        presence_set(
+            agent=agent,
+            availability=Availability.OFFLINE,
+            source=PresenceSource.ADMIN,
+            changed_by=by,
+            heartbeat=False,
+        )
 
 
 @transaction.atomic

@@ -83,6 +83,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
 
 @pytest.fixture
+def own_cache_keys(settings):
+    """The cache under a key prefix of this test's own: counts kept there (throttles) start
+    from nothing, whatever earlier tests and runs left in the shared Redis."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    }
+
+
+@pytest.fixture
 def fake_twilio(settings):
     """Twilio's Calls API on loopback, with the REST client pointed at it and quick retries."""
     fake = FakeTwilio(

@@ -8,7 +8,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.test import Client
 
-from agents.models import Agent
+from agents.constants import Availability
+from agents.models import Agent, PresenceChange
 from tests.factories import (
     DEFAULT_PASSWORD,
     AgentFactory,
@@ -17,6 +18,7 @@ from tests.factories import (
     api_token_header,
 )
 from tests.test_agents_admin import agent_change_form
+from tests.test_presence_routing import available, ring, rung, support_line
 from voiceproject.roles import SUPERVISORS
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +158,41 @@ def test_supervisor_disables_and_enables_a_login_from_the_agents_page(supervisor
     assert api_token_refused(token_header)
 
 
+def test_disabling_a_login_on_the_agents_page_takes_the_agent_offline_so_calls_stop_ringing_it(
+    supervisor_client, client
+):
+    agent = available("alice")
+    support_line(agent)
+
+    supervisor_client.post(
+        f"/admin/agents/agent/{agent.pk}/change/", agent_change_form(agent, login_enabled=None)
+    )
+
+    agent.refresh_from_db()
+    assert agent.availability == Availability.OFFLINE
+    change = PresenceChange.objects.get(agent=agent)
+    assert (change.to_availability, change.changed_by.username) == ("offline", "sue")
+    assert rung(ring(client)) == []
+
+
+def test_disabling_a_login_in_the_users_admin_takes_its_agent_offline(client):
+    agent = available("alice")
+    support_line(agent)
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    admin = Client()
+    admin.force_login(superuser)
+    user = agent.user
+    form = {"username": user.username, "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+            "profile-TOTAL_FORMS": "1", "profile-INITIAL_FORMS": "0", "_save": "Save"}  # fmt: skip
+
+    response = admin.post(f"/admin/auth/user/{user.pk}/change/", form)
+
+    assert response.status_code == 302
+    agent.refresh_from_db()
+    assert agent.availability == Availability.OFFLINE
+    assert rung(ring(client)) == []
+
+
 def test_supervisor_sets_an_agents_password_which_ends_its_sessions_and_tokens(
     supervisor_client,
 ):
@@ -272,6 +309,7 @@ def test_password_change_needs_a_login(client):
     assert response["Location"].startswith("/login/")
 
 
+@pytest.mark.usefixtures("own_cache_keys")
 def test_a_forgotten_password_is_reset_by_mail_printed_by_the_console_backend(
     client, settings, capsys
 ):
@@ -297,6 +335,7 @@ def test_a_forgotten_password_is_reset_by_mail_printed_by_the_console_backend(
     assert api_token_refused(token_header)
 
 
+@pytest.mark.usefixtures("own_cache_keys")
 def test_a_reset_for_an_unknown_address_sends_nothing_and_says_the_same(client, mailoutbox):
     response = client.post("/password_reset/", {"email": "nobody@example.com"}, follow=True)
 

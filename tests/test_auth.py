@@ -56,6 +56,41 @@ def test_inactive_user_gets_no_api_token(client):
     assert response.status_code == 400
 
 
+def test_a_login_beyond_the_cap_ends_the_users_oldest_api_token(client, settings):
+    settings.API_TOKENS_PER_USER = 3
+    AgentFactory(user__username="hope")
+    keys = [
+        client.post(
+            "/api/auth/token/",
+            {"username": "hope", "password": DEFAULT_PASSWORD, "name": f"device {number}"},
+        ).json()["token"]
+        for number in range(4)
+    ]
+
+    answers = [
+        client.get("/api/token/", headers={"Authorization": f"Token {key}"}).status_code
+        for key in keys
+    ]
+
+    assert answers == [401, 200, 200, 200]
+    assert sorted(ApiToken.objects.values_list("name", flat=True)) == [
+        "device 1",
+        "device 2",
+        "device 3",
+    ]
+
+
+def test_the_cap_on_api_tokens_leaves_other_users_tokens_alone(client, settings):
+    settings.API_TOKENS_PER_USER = 1
+    AgentFactory(user__username="ike")
+    AgentFactory(user__username="jo")
+
+    for username in ["ike", "jo", "ike"]:
+        client.post("/api/auth/token/", {"username": username, "password": DEFAULT_PASSWORD})
+
+    assert sorted(ApiToken.objects.values_list("user__username", flat=True)) == ["ike", "jo"]
+
+
 def test_login_page_renders(client):
     response = client.get("/login/")
 

@@ -40,6 +40,7 @@ VARIABLES_UNDER_TEST = [
     "CSRF_TRUSTED_ORIGINS",
     "TWILIO_VALIDATE_SIGNATURES",
     "TWILIO_WEBHOOK_BASE_URL",
+    "TRUSTED_PROXIES",
     "TWILIO_DIAL_TIMEOUT",
     "TWILIO_API_BASE_URL",
     "TWILIO_API_TIMEOUT",
@@ -141,6 +142,21 @@ def test_sqlite_passes_the_database_checks_without_warnings(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "W040" not in result.stdout + result.stderr
+
+
+def test_the_deploy_check_warns_behind_a_proxy_whose_address_is_not_trusted(tmp_path):
+    (tmp_path / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
+    production = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50),
+                  "STATIC_ROOT": str(tmp_path), "TRUST_X_FORWARDED_PROTO": "1"}  # fmt: skip
+
+    untrusted = run_manage("check", "--deploy", "--fail-level", "WARNING", **production)
+    trusted = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", TRUSTED_PROXIES="127.0.0.1", **production
+    )
+
+    assert untrusted.returncode != 0
+    assert "TRUSTED_PROXIES is empty" in untrusted.stderr
+    assert trusted.returncode == 0, trusted.stdout + trusted.stderr
 
 
 @pytest.mark.parametrize(
@@ -315,6 +331,7 @@ def test_without_database_url_the_database_is_a_local_sqlite_file(read_settings,
         ({"EMAIL_PORT": "0"}, "EMAIL_PORT must be between 1 and 65535"),
         ({"STREAMS_PER_USER": "0"}, "STREAMS_PER_USER must be between 1 and 100"),
         ({"STREAM_TIME_LIMIT": "4"}, "STREAM_TIME_LIMIT must be between 5 and 86400"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES has '10.0.0.0/33', which is"),
     ],
 )
 def test_bad_values_stop_start_up_with_a_message_naming_the_variable(
@@ -334,6 +351,7 @@ def test_well_formed_values_of_each_kind_are_read(read_settings):
         REDIS_URL="redis://cache.internal:6379/2",
         TWILIO_WEBHOOK_BASE_URL="https://voice.example.com/",
         CSRF_TRUSTED_ORIGINS="https://voice.example.com, https://*.example.org",
+        TRUSTED_PROXIES="127.0.0.1, 10.0.0.0/8, ::1",
     )
 
     assert values["TWILIO_VALIDATE_SIGNATURES"] is False
@@ -344,6 +362,11 @@ def test_well_formed_values_of_each_kind_are_read(read_settings):
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6379/2"
     assert values["TWILIO_WEBHOOK_BASE_URL"] == "https://voice.example.com"
     assert values["CSRF_TRUSTED_ORIGINS"] == ["https://voice.example.com", "https://*.example.org"]
+    assert [str(network) for network in values["TRUSTED_PROXIES"]] == [
+        "127.0.0.1/32",
+        "10.0.0.0/8",
+        "::1/128",
+    ]
 
 
 def test_mail_is_printed_unless_an_smtp_host_is_set(read_settings):

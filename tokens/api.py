@@ -92,7 +92,10 @@ class NeverCachedApi(APIView):
 
 
 class LockedOut(Throttled):
-    default_detail = "Too many failed logins: this username or address is locked out for now."
+    default_detail = (
+        "Too many failed logins: this username is locked out from this address, or this "
+        "address altogether, for now."
+    )
     default_code = "locked_out"
 
 

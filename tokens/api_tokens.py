@@ -7,6 +7,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -42,8 +44,16 @@ def api_token_matches_password(*, token: ApiToken, password_hash: str) -> bool:
     )
 
 
+@transaction.atomic
 def api_token_create(*, user: "User", name: str) -> NewApiToken:
-    """Log one more device in: a new token that lives API_TOKEN_TTL seconds."""
+    """Log one more device in: a new token that lives API_TOKEN_TTL seconds.
+
+    A user keeps at most API_TOKENS_PER_USER tokens: beyond, the oldest end, so that
+    logging in always works and the table cannot grow without bound. A device whose token
+    ended that way logs in again.
+    """
+    # One login at a time per user, so that two at once cannot both keep the oldest.
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
     key = secrets.token_hex(20)
     now = timezone.now()
     token = ApiToken.objects.create(
@@ -54,6 +64,9 @@ def api_token_create(*, user: "User", name: str) -> NewApiToken:
         created_at=now,
         expires_at=now + timedelta(seconds=settings.API_TOKEN_TTL),
     )
+    newest_first = ApiToken.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")
+    oldest = newest_first.values_list("pk", flat=True)[settings.API_TOKENS_PER_USER :]
+    ApiToken.objects.filter(pk__in=list(oldest)).delete()
     return NewApiToken(token=token, key=key)
 
 

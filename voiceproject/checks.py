@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 # gunicorn runs no system checks by itself: voiceproject/wsgi.py runs the ones with this tag.
 # They are deployment checks, so that `migrate` and `collectstatic` run before the files exist.
@@ -129,4 +129,21 @@ def unsafe_settings_refused(**kwargs: object) -> list[CheckMessage]:
         )
         for risk in RISKS
         if risk.name not in settings.ALLOW_UNSAFE and risk.taken()
+    ]
+
+
+@register(deploy=True)
+def proxy_addresses_trusted(**kwargs: object) -> list[CheckMessage]:
+    """Warn behind a proxy (X-Forwarded-Proto trusted) that names no TRUSTED_PROXIES: every
+    client then has the proxy's address, and one address's failed logins lock out everyone."""
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) is None or settings.TRUSTED_PROXIES:
+        return []
+    return [
+        Warning(
+            "TRUST_X_FORWARDED_PROTO is on but TRUSTED_PROXIES is empty: behind the proxy "
+            "every client has the proxy's address, so LOGIN_ADDRESS_FAILURE_LIMIT failed "
+            "logins from anyone lock everyone out.",
+            hint="Set TRUSTED_PROXIES to the proxy's address, e.g. 127.0.0.1.",
+            id="voiceproject.W001",
+        )
     ]

@@ -7,6 +7,7 @@ is found at start-up rather than by its effect. An empty or unset variable means
 import os
 import re
 from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -140,3 +141,16 @@ def env_list(name: str, *, default: Sequence[str], pattern: str = r"\S+") -> lis
         if re.fullmatch(pattern, item) is None:
             raise ImproperlyConfigured(f"{name} has a malformed item {item!r}.")
     return items
+
+
+def env_networks(name: str) -> list[IPv4Network | IPv6Network]:
+    """Read a comma-separated list of addresses or networks (10.0.0.5, 10.0.0.0/8, ::1)."""
+    networks = []
+    for item in env_list(name, default=[]):
+        try:
+            networks.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} has {item!r}, which is neither an IP address nor a network."
+            ) from None
+    return networks

@@ -19,6 +19,7 @@ from voiceproject.environment import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_sid,
     env_str,
     env_url,
@@ -209,15 +210,27 @@ STORAGES = {
 }
 
 LOGIN_URL = "login"
+# The proxies in front of the server (addresses or networks, e.g. 127.0.0.1,10.0.0.0/8): a
+# request from one of them is counted against the client address it names in X-Forwarded-For
+# (voiceproject/client_address.py). From any other peer that header is never read.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 # Password guessing (django-axes, on /login/, /admin/login/ and POST /api/auth/token/): this
-# many failures in a row from one username, or from one client address, lock that username
-# or address out for LOGIN_LOCKOUT_MINUTES (a 429), the right password included. Attempts are
-# rows in the database, so supervisors see and lift lockouts in the admin.
+# many failures for one username from one client address lock that username out from that
+# address for LOGIN_LOCKOUT_MINUTES (a 429), the right password included; the user still logs
+# in from anywhere else. LOGIN_ADDRESS_FAILURE_LIMIT failures from one address, whatever the
+# usernames, lock the address out. Attempts are rows in the database, so supervisors see and
+# lift lockouts in the admin (voiceproject/lockout.py).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", default=10, minimum=1, maximum=1000)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int(
+    "LOGIN_ADDRESS_FAILURE_LIMIT", default=100, minimum=1, maximum=100_000
+)
 AXES_COOLOFF_TIME = timedelta(
     minutes=env_int("LOGIN_LOCKOUT_MINUTES", default=15, minimum=1, maximum=7 * 24 * 60)
 )
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# In this order: voiceproject.lockout.LoginFailureHandler reads the counts so.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "voiceproject.lockout.LoginFailureHandler"
+AXES_CLIENT_IP_CALLABLE = "voiceproject.client_address.client_address"
 # Failures count until the lockout window passes, even after a success: otherwise logging
 # in to any account from an address would wipe the count of guesses at another.
 AXES_RESET_ON_SUCCESS = False
@@ -227,6 +240,8 @@ AXES_LOCKOUT_CALLABLE = "voiceproject.lockout.login_lockout_response"
 API_TOKEN_TTL = env_int(
     "API_TOKEN_TTL", default=30 * 24 * 60 * 60, minimum=60, maximum=365 * 24 * 60 * 60
 )
+# How many device logins one user keeps: a new one beyond ends the oldest (tokens app).
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", default=20, minimum=1, maximum=1000)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -325,6 +340,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="voice@localhost")
 STREAMS_PER_USER = env_int("STREAMS_PER_USER", default=4, minimum=1, maximum=100)
 STREAMS_PER_PROCESS = env_int("STREAMS_PER_PROCESS", default=8, minimum=1, maximum=1000)
 STREAM_TIME_LIMIT = env_int("STREAM_TIME_LIMIT", default=120, minimum=5, maximum=24 * 60 * 60)
+
+# Password resets per hour (agents/password_views.py): mails to one email address (beyond,
+# the same answer without a mail) and requests from one client address (beyond, a 429).
+PASSWORD_RESET_MAIL_LIMIT = env_int("PASSWORD_RESET_MAIL_LIMIT", default=3, minimum=1)
+PASSWORD_RESET_CLIENT_LIMIT = env_int("PASSWORD_RESET_CLIENT_LIMIT", default=20, minimum=1)
 # Presence. Availability set by the browser softphone lapses to offline after this many
 # seconds without a heartbeat (the page heartbeats every third of it); set through the API
 # by a mobile app, it does not lapse.
@@ -470,6 +490,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's own three, with JSON nesting bounded (a deep document would exhaust the stack).
+    "DEFAULT_PARSER_CLASSES": [
+        "voiceproject.json_input.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "voiceproject.api_errors.exception_handler",
