@@ -81,3 +81,27 @@ def test_reset_requests_from_one_client_beyond_the_limit_answer_429(client, sett
     assert refused.status_code == 429
     assert "Too many reset requests" in refused.content.decode()
     assert mailoutbox == []
+
+
+UNREACHABLE_REDIS_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+    }
+}
+
+
+def test_a_password_is_changed_and_reset_mail_sent_while_the_cache_does_not_answer(
+    client, settings, mailoutbox
+):
+    settings.CACHES = UNREACHABLE_REDIS_CACHE
+    user = UserFactory(email="alice@example.com")
+    client.force_login(user)
+
+    changed = change_password(client, DEFAULT_PASSWORD)
+    client.logout()
+    reset = client.post("/password_reset/", {"email": "alice@example.com"})
+
+    assert changed.status_code == 302
+    assert reset.status_code == 302
+    assert len(mailoutbox) == 1
