@@ -1,6 +1,7 @@
 import os
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, LOOPBACK_ONLY_ARGS, MEDIA_ARGS, SCREENSHOTS
 from twilio_fakes.rest import FakeTwilio
+from voiceproject import streams
 from voiceproject.celery import app as celery_app
 
 # Credentials shaped like Twilio's, used by every test; nothing here reaches Twilio.
@@ -82,13 +84,21 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         database.setdefault("TEST", {})["NAME"] = str(test_file)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def own_cache_keys(settings):
-    """The cache under a key prefix of this test's own: counts kept there (throttles) start
-    from nothing, whatever earlier tests and runs left in the shared Redis."""
+    """The cache under a key prefix of this test's own: what is kept there (throttles' counts,
+    users' stream slots) starts from nothing, whatever earlier tests and runs left in the
+    shared Redis."""
     settings.CACHES = {
         "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
     }
+
+
+@pytest.fixture(autouse=True)
+def every_stream_slot_free(settings):
+    """Every slot of the process's streams free: a test may leave a streamed answer unread
+    and unclosed, which a server never does (it closes every answer)."""
+    streams._process_streams = threading.BoundedSemaphore(settings.STREAMS_PER_PROCESS)
 
 
 @pytest.fixture

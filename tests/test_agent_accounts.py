@@ -309,7 +309,6 @@ def test_password_change_needs_a_login(client):
     assert response["Location"].startswith("/login/")
 
 
-@pytest.mark.usefixtures("own_cache_keys")
 def test_a_forgotten_password_is_reset_by_mail_printed_by_the_console_backend(
     client, settings, capsys
 ):
@@ -335,7 +334,6 @@ def test_a_forgotten_password_is_reset_by_mail_printed_by_the_console_backend(
     assert api_token_refused(token_header)
 
 
-@pytest.mark.usefixtures("own_cache_keys")
 def test_a_reset_for_an_unknown_address_sends_nothing_and_says_the_same(client, mailoutbox):
     response = client.post("/password_reset/", {"email": "nobody@example.com"}, follow=True)
 

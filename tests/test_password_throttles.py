@@ -1,13 +1,14 @@
 """Password change and reset cannot be used to guess a password or flood a mailbox.
 
-Counts live in the real Redis cache (REDIS_URL), under a key prefix of each test's own.
+Counts live in the real Redis cache (REDIS_URL), under a key prefix of each test's own
+(tests/conftest.py: own_cache_keys).
 """
 
 import pytest
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_cache_keys")]
+pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "a-new-long-password-42"
 

@@ -20,11 +20,13 @@ def supervisor_client(client):
     return client
 
 
-def test_call_list_finds_a_leg_by_number(supervisor_client):
+def test_call_list_finds_a_leg_by_number_as_people_type_it(supervisor_client):
     wanted = CallFactory(from_number="+14155550123")
     CallFactory(from_number="+14155550999")
 
-    response = supervisor_client.get(reverse("admin:calls_call_changelist"), {"q": "550123"})
+    response = supervisor_client.get(
+        reverse("admin:calls_call_changelist"), {"q": "(415) 555-0123"}
+    )
 
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == [wanted]

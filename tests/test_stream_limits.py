@@ -106,8 +106,13 @@ def test_one_users_slow_streams_leave_webhooks_and_token_renewals_answered_at_on
     """48 exports asked for by one analyst and read by nobody: she streams STREAMS_PER_USER
     of them and is told to retry the rest (429, Retry-After), and meanwhile every signed
     status callback and every token renewal answers within a second."""
-    # API tokens are bound to the password through SECRET_KEY: the server must share ours.
-    env = {**production_environment, "SECRET_KEY": settings.SECRET_KEY}
+    # API tokens are bound to the password through SECRET_KEY: the server must share ours,
+    # the suite's development key, which production refuses unless told.
+    env = {
+        **production_environment,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "ALLOW_UNSAFE": "weak-secret-key",
+    }
     collected = run_manage("collectstatic", "--no-input", "-v0", **env)
     assert collected.returncode == 0, collected.stderr
     # The pool is gunicorn.conf.py's own (one process per core, 16 threads each).
