@@ -35,7 +35,7 @@ def fields_added_to_call():
         "rating": models.PositiveIntegerField(null=True, blank=True),
         "channel": models.CharField(max_length=16, db_default="voice"),
     }
-    call_table_statements()
+    call_table_statements()  # built from Call as it was, as an earlier write would have
     for name, field in fields.items():
         field.contribute_to_class(Call, name)
     try:
