@@ -4,9 +4,10 @@ Two sources describe the same legs: Twilio's webhooks, one delivery at a time, a
 API, a page at a time during reconciliation. Either may arrive late, twice, out of order or
 concurrently with the other, so every write is an upsert whose merge rules live in SQL and
 whose result does not depend on the order. The two merge policies sit side by side below
-(WEBHOOK_MERGE and REST_MERGE); the columns come from Call._meta, so a field the database
-can fill by itself (nullable, or with a db_default) needs no change here, and one with only a
-model default gets that default.
+(WEBHOOK_MERGE and REST_MERGE), as SQL that PostgreSQL and SQLite read alike. The statements
+are built on first use, once per database vendor (call_table_statements), with the columns
+Call._meta has then: a field the database can fill by itself (nullable, or with a db_default)
+needs no change here, and one with only a model default gets that default.
 
 The family's kind and the facts its outcome depends on (calls.family_facts) are kept on the
 parent: a parent's own delivery says its kind, and each child leg's delivery merges what it
@@ -15,9 +16,11 @@ Each merge only moves one way (a kind once known is kept, the dial result only r
 first answer only gets earlier), so the facts do not depend on the order legs arrive in.
 """
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -53,10 +56,11 @@ logger = logging.getLogger(__name__)
 
 _CALL = Call._meta.db_table
 _EVENT = CallEvent._meta.db_table
-# Every column of a leg but the id, by name.
-CALL_FIELDS: dict[str, Field[Any, Any]] = {
-    field.column: field for field in Call._meta.concrete_fields if not field.primary_key
-}
+
+
+def _call_fields() -> dict[str, Field[Any, Any]]:
+    """Every column of a leg but the id, by name, as Call has them now."""
+    return {field.column: field for field in Call._meta.concrete_fields if not field.primary_key}
 
 
 def _filled_by_database(field: Field[Any, Any]) -> bool:
@@ -68,7 +72,7 @@ def insert_columns(*, written: Iterable[str]) -> list[str]:
     """The columns an INSERT of a leg names: those written, and those only the model fills."""
     return [
         column
-        for column, field in CALL_FIELDS.items()
+        for column, field in _call_fields().items()
         if column in written or not _filled_by_database(field)
     ]
 
@@ -78,14 +82,18 @@ def defaulted_columns(*, written: Iterable[str]) -> tuple[str, ...]:
     return tuple(column for column in insert_columns(written=written) if column not in written)
 
 
-def _prefixed_defaults(columns: Iterable[str]) -> dict[str, Any]:
-    """Each column's model default as stored, named default__<column>; evaluated at every
+def _defaulted_fields(*writes: Iterable[str]) -> tuple[Field[Any, Any], ...]:
+    """The fields that INSERTs writing these columns name but do not write, each once."""
+    defaulted = {column for written in writes for column in defaulted_columns(written=written)}
+    return tuple(field for column, field in _call_fields().items() if column in defaulted)
+
+
+def _prefixed_defaults(fields: Iterable[Field[Any, Any]]) -> dict[str, Any]:
+    """Each field's model default as stored, named default__<column>; evaluated at every
     write, since a default may be a callable."""
     return {
-        f"default__{column}": CALL_FIELDS[column].get_db_prep_save(
-            CALL_FIELDS[column].get_default(), connection
-        )
-        for column in columns
+        f"default__{field.column}": field.get_db_prep_save(field.get_default(), connection)
+        for field in fields
     }
 
 
@@ -152,22 +160,18 @@ def _incoming_if_filled(column: str) -> str:
     return f"COALESCE(NULLIF(EXCLUDED.{column}, ''), c.{column})"
 
 
-# PostgreSQL's LEAST and GREATEST ignore NULLs.
-def _earliest(column: str, incoming: str = "") -> str:
-    incoming = incoming or f"EXCLUDED.{column}"
-    if connection.vendor == "postgresql":
-        return f"LEAST(c.{column}, {incoming})"
+# CASE rather than LEAST and GREATEST, which SQLite lacks (or reads otherwise for NULLs).
+def _earliest(column: str) -> str:
+    """The earlier of two values, either of them NULL or both, as PostgreSQL's LEAST."""
     return (
-        f"CASE WHEN c.{column} IS NULL OR {incoming} < c.{column}"
-        f" THEN {incoming} ELSE c.{column} END"
+        f"CASE WHEN c.{column} IS NULL OR EXCLUDED.{column} < c.{column}"
+        f" THEN EXCLUDED.{column} ELSE c.{column} END"
     )
 
 
 def _largest(column: str) -> str:
     """The larger of two values, neither NULL."""
-    if connection.vendor == "postgresql":
-        return f"GREATEST(c.{column}, EXCLUDED.{column})"
-    return f"MAX(c.{column}, EXCLUDED.{column})"
+    return f"CASE WHEN EXCLUDED.{column} > c.{column} THEN EXCLUDED.{column} ELSE c.{column} END"
 
 
 # A delivery is newer than the stored state by status rank, then SequenceNumber, then
@@ -351,13 +355,17 @@ def _webhook_placeholder_value(column: str) -> str:
     return _webhook_parameter(column)
 
 
-_WEBHOOK_PLACEHOLDER_INSERT = (
-    _placeholder_parent(value=_webhook_placeholder_value, default=_webhook_default)
-    + " WHERE %(parent_sid)s IS NOT NULL "
-)
-_WEBHOOK_PLACEHOLDER_PARENT = _WEBHOOK_PLACEHOLDER_INSERT + _merge_family_facts(
-    only_when_changed=False
-)
+def _webhook_placeholder_insert() -> str:
+    return (
+        _placeholder_parent(value=_webhook_placeholder_value, default=_webhook_default)
+        + " WHERE %(parent_sid)s IS NOT NULL "
+    )
+
+
+def _webhook_placeholder_parent() -> str:
+    return _webhook_placeholder_insert() + _merge_family_facts(only_when_changed=False)
+
+
 # What a placeholder made for anything but a child leg shows about its family: nothing.
 _NO_FAMILY_FACTS = {
     "f_kind": "",
@@ -380,42 +388,39 @@ ON CONFLICT (delivery_digest) DO NOTHING"""
 _EVENT_VALUES = """%(status)s, %(sequence_number)s, %(status_changed_at)s, %(callback_source)s,
     %(parameters)s, %(delivery_digest)s, %(created_at)s"""
 
-# PostgreSQL: the whole delivery in one statement, atomic by itself and one round trip. The
-# parent upsert locks and returns an existing row, so a parent another delivery is inserting
-# at this moment is waited for and linked, never missed.
-_RECORD_IN_ONE_STATEMENT = " ".join(
-    f"""
-WITH parent AS ({_WEBHOOK_PLACEHOLDER_PARENT} RETURNING id, parent_id),
+
+def _record_in_one_statement() -> str:
+    """PostgreSQL: the whole delivery in one statement, atomic by itself and one round trip.
+
+    The parent upsert locks and returns an existing row, so a parent another delivery is
+    inserting at this moment is waited for and linked, never missed.
+    """
+    return " ".join(
+        f"""
+WITH parent AS ({_webhook_placeholder_parent()} RETURNING id, parent_id),
 leg AS ({_webhook_leg(f"(SELECT {_family_root('parent')} FROM parent)")})
 {_insert_event("leg.id, " + _EVENT_VALUES + " FROM leg")}""".split()
-)
+    )
 
 
-def _parameter_type(name: str) -> str:
+def _parameter_type(name: str, fields: dict[str, Field[Any, Any]]) -> str:
     """The SQL type of a parameter of the webhook's statement, by name: a leg's or an event's
-    column, a prefixed one (default__, f_ for family facts), or one of the lookups."""
+    column (`fields`), a prefixed one (default__, f_ for family facts), or one of the lookups."""
     column = name.removeprefix("default__").removeprefix("f_")
     if column in ("parent_sid", "agent_identity", "answered_by"):
         return "text"  # a SID or an agent's identity, looked up
     if column in ("rank", "sequence"):
         return "integer"
-    field = CALL_FIELDS.get(column) or _EVENT_FIELDS[column]
-    return cast_type(field.db_type(connection) or "text")
+    return cast_type(fields[column].db_type(connection) or "text")
 
 
-_EVENT_FIELDS = {field.column: field for field in CallEvent._meta.concrete_fields}
-# Parsed and planned once per connection: that cost as much as running it (see
-# voiceproject.prepared_statements).
-_RECORD_PREPARED = (
-    PreparedStatement.from_named(_RECORD_IN_ONE_STATEMENT, _parameter_type)
-    if connection.vendor == "postgresql"
-    else None
-)
-
-# Elsewhere (SQLite): the same in three statements inside a transaction.
-_RECORD_PLACEHOLDER_PARENT = _WEBHOOK_PLACEHOLDER_PARENT
-_RECORD_LEG = _webhook_leg(_family_root_of("%(parent_sid)s"))
-_RECORD_EVENT = _insert_event("%(call_id)s, " + _EVENT_VALUES + " WHERE true")
+def _record_prepared() -> PreparedStatement:
+    """_record_in_one_statement, parsed and planned once per connection: that cost as much as
+    running it (see voiceproject.prepared_statements)."""
+    fields = {field.column: field for field in CallEvent._meta.concrete_fields} | _call_fields()
+    return PreparedStatement.from_named(
+        _record_in_one_statement(), lambda name: _parameter_type(name, fields)
+    )
 
 
 def call_apply_callback(*, callback: TwilioCallback) -> None:
@@ -425,31 +430,29 @@ def call_apply_callback(*, callback: TwilioCallback) -> None:
     not known yet creates a placeholder parent for later callbacks to fill in. Safe to repeat
     and to run concurrently; all or nothing is written.
     """
-    parameters = _callback_parameters(callback)
-    if _RECORD_PREPARED is not None:
-        _RECORD_PREPARED.execute(parameters)
+    statements = call_table_statements()
+    parameters = _callback_parameters(callback, defaulted=statements.webhook_defaulted)
+    if statements.record_prepared is not None:
+        statements.record_prepared.execute(parameters)
     else:
-        _record_step_by_step(parameters)
+        _record_step_by_step(statements, parameters)
 
 
 # No savepoint: nothing here is retried on error, and the demo data calls this thousands of
 # times inside one transaction.
 @transaction.atomic(savepoint=False)
-def _record_step_by_step(parameters: dict[str, Any]) -> None:
+def _record_step_by_step(statements: "CallTableStatements", parameters: dict[str, Any]) -> None:
+    """Elsewhere (SQLite): the same as the one statement, in three inside a transaction."""
     with connection.cursor() as cursor:
-        cursor.execute(_RECORD_PLACEHOLDER_PARENT, parameters)
-        cursor.execute(_RECORD_LEG, parameters)
+        cursor.execute(statements.record_placeholder_parent, parameters)
+        cursor.execute(statements.record_leg, parameters)
         (call_id,) = cursor.fetchone()
-        cursor.execute(_RECORD_EVENT, {**parameters, "call_id": call_id})
+        cursor.execute(statements.record_event, {**parameters, "call_id": call_id})
 
 
-_WEBHOOK_DEFAULTED = frozenset(
-    defaulted_columns(written=(*_WEBHOOK_COLUMNS, "parent_id", "agent_id"))
-    + defaulted_columns(written=_PLACEHOLDER_WRITTEN)
-)
-
-
-def _callback_parameters(callback: TwilioCallback) -> dict[str, Any]:
+def _callback_parameters(
+    callback: TwilioCallback, *, defaulted: tuple[Field[Any, Any], ...]
+) -> dict[str, Any]:
     adapt = connection.ops.adapt_datetimefield_value
     # Only Twilio's Timestamp says when a leg was answered: a request without one (our <Dial>
     # action says in-progress) comes later, and our clock is not Twilio's.
@@ -478,7 +481,7 @@ def _callback_parameters(callback: TwilioCallback) -> dict[str, Any]:
             to_address=callback.to_address,
         )
     )
-    return _prefixed_defaults(_WEBHOOK_DEFAULTED) | {
+    return _prefixed_defaults(defaulted) | {
         "sid": callback.call_sid,
         "parent_sid": callback.parent_call_sid,
         "account_sid": callback.account_sid,
@@ -521,59 +524,102 @@ _REST_LEG_WRITTEN = {
     "parent_id": _family_root("parent"),
     "agent_id": "agent.id",
 }
-_PLACEHOLDER_DEFAULTED = defaulted_columns(written=_PLACEHOLDER_WRITTEN)
-_REST_LEG_DEFAULTED = defaulted_columns(written=_REST_LEG_WRITTEN)
 _REST_PLACEHOLDER_SOURCES = {
     "answered_by_id": "answered_by.id",
     "answer_time": "leg.child_answer_time",
 }
-_REST_PLACEHOLDER_PARENT = (
-    _placeholder_parent(
-        value=lambda column: _REST_PLACEHOLDER_SOURCES.get(column, f"leg.{column}"),
-        default=lambda column: f"leg.default__{column}",
-    )
-    + f" FROM leg LEFT JOIN {Agent._meta.db_table} AS answered_by"
-    " ON answered_by.identity = leg.answered_by WHERE true "
-    + _merge_family_facts(only_when_changed=True)
-    + " RETURNING sid, created_at = updated_at"
-)
-_REST_PLACEHOLDER_INPUTS = [
+_REST_PLACEHOLDER_INPUTS = (
     *(column for column in _PLACEHOLDER_WRITTEN if column not in _REST_PLACEHOLDER_SOURCES),
     "answered_by",
-]
+)
 
 
-def _rest_statement(*, inputs: list[str], insert: str) -> str:
-    """`insert` reading rows named `leg`, given as one JSON document (PostgreSQL) or VALUES.
+def _rest_default(column: str) -> str:
+    return f"leg.default__{column}"
+
+
+def _rest_placeholder_parent() -> str:
+    return (
+        _placeholder_parent(
+            value=lambda column: _REST_PLACEHOLDER_SOURCES.get(column, f"leg.{column}"),
+            default=_rest_default,
+        )
+        + f" FROM leg LEFT JOIN {Agent._meta.db_table} AS answered_by"
+        " ON answered_by.identity = leg.answered_by WHERE true "
+        + _merge_family_facts(only_when_changed=True)
+        + " RETURNING sid, created_at = updated_at"
+    )
+
+
+def _rest_upsert() -> str:
+    """The upsert of a page of legs; RETURNING tells inserted rows (created_at = updated_at)
+    from updated ones."""
+    return (
+        _upsert(
+            values=_leg_values(written=_REST_LEG_WRITTEN, default=_rest_default),
+            # "WHERE true" lets SQLite read the ON CONFLICT that follows as the upsert clause.
+            rows=f"SELECT {{}} FROM leg {_agent_join('leg.agent_identity')}"
+            f" LEFT JOIN {_CALL} AS parent ON parent.sid = leg.parent_sid WHERE true",
+            merge=REST_MERGE,
+        )
+        + " WHERE "
+        + " OR ".join(
+            f"({merged}) IS DISTINCT FROM c.{column}" for column, merged in REST_MERGE.items()
+        )
+        + " RETURNING created_at = updated_at"
+    )
+
+
+@dataclass(frozen=True)
+class RestStatement:
+    """A statement reading rows named `leg`, and what each row gives: the `inputs` by name,
+    the model's default of each `defaulted` field among them (default__<column>)."""
+
+    sql: str
+    inputs: tuple[str, ...]
+    defaulted: tuple[Field[Any, Any], ...]
+
+
+def _rest_statement(
+    *, vendor: str, given: Iterable[str], written: Iterable[str], insert: str
+) -> RestStatement:
+    """`insert` reading rows named `leg`, given as one JSON document (PostgreSQL) or VALUES:
+    each row gives `given`, and the defaults of the columns an INSERT names but `written`
+    leaves out.
 
     With thousands of placeholders, or arrays, the driver spends longer quoting the values
     than the server takes to write them.
     """
-    if connection.vendor == "postgresql":
-        definition = ", ".join(f"{name} {_input_type(name)}" for name in inputs)
+    defaulted = _defaulted_fields(written)
+    inputs = (*given, *(f"default__{field.column}" for field in defaulted))
+    if vendor == "postgresql":
+        fields = _call_fields()
+        definition = ", ".join(f"{name} {_input_type(name, fields)}" for name in inputs)
         source = f"SELECT * FROM json_to_recordset(%s::json) AS leg({definition})"
     else:
         source = "VALUES {values}"
-    return f"WITH leg({', '.join(inputs)}) AS ({source}) {insert}"
+    return RestStatement(
+        sql=f"WITH leg({', '.join(inputs)}) AS ({source}) {insert}",
+        inputs=inputs,
+        defaulted=defaulted,
+    )
 
 
-def _input_type(name: str) -> str:
+def _input_type(name: str, fields: dict[str, Field[Any, Any]]) -> str:
     column = name.removeprefix("default__")
-    database_type = CALL_FIELDS[column].db_type(connection) if column in CALL_FIELDS else None
+    database_type = fields[column].db_type(connection) if column in fields else None
     return database_type or "text"
 
 
-def _execute_with_rows(
-    cursor: Any, statement: str, inputs: list[str], rows: list[dict[str, Any]]
-) -> None:
-    """Run a statement of _rest_statement with `rows` (input name -> value) as `leg`."""
+def _execute_with_rows(cursor: Any, statement: RestStatement, rows: list[dict[str, Any]]) -> None:
+    """Run a RestStatement with `rows` (input name -> value) as `leg`."""
     if connection.vendor == "postgresql":
-        cursor.execute(statement, [json.dumps(rows, default=str)])
+        cursor.execute(statement.sql, [json.dumps(rows, default=str)])
         return
-    one_row = f"({', '.join(['%s'] * len(inputs))})"
+    one_row = f"({', '.join(['%s'] * len(statement.inputs))})"
     cursor.execute(
-        statement.replace("{values}", ", ".join([one_row] * len(rows))),
-        [row[name] for row in rows for name in inputs],
+        statement.sql.replace("{values}", ", ".join([one_row] * len(rows))),
+        [row[name] for row in rows for name in statement.inputs],
     )
 
 
@@ -590,6 +636,7 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
     adapt = connection.ops.adapt_datetimefield_value
     now = adapt(timezone.now())
     created = updated = 0
+    statements = call_table_statements()
     with connection.cursor() as cursor:
         parents = _page_family_parents(legs)
         children_by_parent: dict[str, list[CallInstance]] = {}
@@ -598,8 +645,7 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
             if parent_sid:
                 children_by_parent.setdefault(parent_sid, []).append(leg)
         if children_by_parent:
-            defaults = _prefixed_defaults(_PLACEHOLDER_DEFAULTED)
-            inputs = [*_REST_PLACEHOLDER_INPUTS, *defaults]
+            defaults = _prefixed_defaults(statements.rest_placeholder_parent.defaulted)
             placeholders = [
                 {
                     "sid": sid,
@@ -611,46 +657,24 @@ def calls_upsert_from_rest(*, legs: list[CallInstance]) -> tuple[int, int]:
                 | defaults
                 for sid, children in sorted(children_by_parent.items())
             ]
-            statement = _rest_statement(inputs=inputs, insert=_REST_PLACEHOLDER_PARENT)
-            _execute_with_rows(cursor, statement, inputs, placeholders)
+            _execute_with_rows(cursor, statements.rest_placeholder_parent, placeholders)
             # Parents in this batch are counted as created by the upsert below.
             page_sids = {leg.sid for leg in legs}
             created += sum(
                 1 for sid, inserted in cursor.fetchall() if inserted and sid not in page_sids
             )
-        defaults = _prefixed_defaults(_REST_LEG_DEFAULTED)
-        inputs = [*_REST_COLUMNS, *_REST_LOOKUPS, *defaults]
+        defaults = _prefixed_defaults(statements.rest_upsert.defaulted)
         rows = [
             _rest_row(leg, parent_sid=parents[leg.sid], now=now, adapt=adapt) | defaults
             for leg in legs
         ]
-        statement = _rest_statement(inputs=inputs, insert=_REST_UPSERT)
-        _execute_with_rows(cursor, statement, inputs, rows)
+        _execute_with_rows(cursor, statements.rest_upsert, rows)
         for (inserted,) in cursor.fetchall():
             if inserted:
                 created += 1
             else:
                 updated += 1
     return created, updated
-
-
-# RETURNING tells inserted rows (created_at = updated_at) from updated ones.
-_REST_UPSERT = (
-    _upsert(
-        values=_leg_values(
-            written=_REST_LEG_WRITTEN, default=lambda column: f"leg.default__{column}"
-        ),
-        # "WHERE true" lets SQLite read the ON CONFLICT that follows as the upsert clause.
-        rows=f"SELECT {{}} FROM leg {_agent_join('leg.agent_identity')}"
-        f" LEFT JOIN {_CALL} AS parent ON parent.sid = leg.parent_sid WHERE true",
-        merge=REST_MERGE,
-    )
-    + " WHERE "
-    + " OR ".join(
-        f"({merged}) IS DISTINCT FROM c.{column}" for column, merged in REST_MERGE.items()
-    )
-    + " RETURNING created_at = updated_at"
-)
 
 
 def _family_facts_of_children(
@@ -742,22 +766,79 @@ def _price(value: str | None) -> Decimal | None:
         return None
 
 
-# ----- Facts our own webhooks learn about a leg -----
+# ----- The statements, built on first use -----
 
-_ENSURE_PLACEHOLDER = _WEBHOOK_PLACEHOLDER_INSERT + "ON CONFLICT (sid) DO NOTHING RETURNING id"
+
+@dataclass(frozen=True)
+class CallTableStatements:
+    """The writer's statements for one database vendor and the columns Call has."""
+
+    # Webhooks: a delivery in one prepared statement (PostgreSQL), or in three (elsewhere).
+    record_prepared: PreparedStatement | None
+    record_placeholder_parent: str
+    record_leg: str
+    record_event: str
+    ensure_placeholder: str
+    webhook_defaulted: tuple[Field[Any, Any], ...]
+    # REST: a page of placeholder parents, then a page of legs.
+    rest_placeholder_parent: RestStatement
+    rest_upsert: RestStatement
+
+
+@functools.cache
+def _statements_for(vendor: str) -> CallTableStatements:
+    return CallTableStatements(
+        record_prepared=_record_prepared() if vendor == "postgresql" else None,
+        record_placeholder_parent=_webhook_placeholder_parent(),
+        record_leg=_webhook_leg(_family_root_of("%(parent_sid)s")),
+        record_event=_insert_event("%(call_id)s, " + _EVENT_VALUES + " WHERE true"),
+        ensure_placeholder=_webhook_placeholder_insert()
+        + "ON CONFLICT (sid) DO NOTHING RETURNING id",
+        webhook_defaulted=_defaulted_fields(
+            (*_WEBHOOK_COLUMNS, "parent_id", "agent_id"), _PLACEHOLDER_WRITTEN
+        ),
+        rest_placeholder_parent=_rest_statement(
+            vendor=vendor,
+            given=_REST_PLACEHOLDER_INPUTS,
+            written=_PLACEHOLDER_WRITTEN,
+            insert=_rest_placeholder_parent(),
+        ),
+        rest_upsert=_rest_statement(
+            vendor=vendor,
+            given=(*_REST_COLUMNS, *_REST_LOOKUPS),
+            written=_REST_LEG_WRITTEN,
+            insert=_rest_upsert(),
+        ),
+    )
+
+
+def call_table_statements() -> CallTableStatements:
+    """The statements for the default database, built on first use: nothing reads the
+    database or its vendor when this module is imported."""
+    return _statements_for(connection.vendor)
+
+
+def call_table_statements_forget() -> None:
+    """Forget the statements built so far; the next write builds them from Call's fields as
+    they are then (after a schema change, such as a test that adds a field)."""
+    _statements_for.cache_clear()
+
+
+# ----- Facts our own webhooks learn about a leg -----
 
 
 def call_ensure_placeholder(*, sid: str, account_sid: str) -> int:
     """The id of the leg with this SID, stored as a placeholder when not known yet, as a
     child's callback does for its parent; safe to run concurrently."""
+    statements = call_table_statements()
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     parameters = (
-        _prefixed_defaults(_WEBHOOK_DEFAULTED)
+        _prefixed_defaults(statements.webhook_defaulted)
         | _NO_FAMILY_FACTS
         | {"parent_sid": sid, "account_sid": account_sid, "created_at": now, "updated_at": now}
     )
     with connection.cursor() as cursor:
-        cursor.execute(_ENSURE_PLACEHOLDER, parameters)
+        cursor.execute(statements.ensure_placeholder, parameters)
         inserted = cursor.fetchone()
         if inserted is not None:
             return int(inserted[0])

@@ -1,14 +1,17 @@
 """The call table's writers take their columns from Call._meta: a new field needs a model change
-and a migration, nothing else."""
+and a migration, nothing else. Their statements are built on first use, not at import."""
 
-import importlib
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection, models
 from django.utils import timezone
 
-from calls import call_table
+from calls.call_table import call_table_statements, call_table_statements_forget
 from calls.models import Call
 from calls.reconcile.runs import reconcile_recent_calls
 from tests.factories import random_sid
@@ -20,8 +23,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def fields_added_to_call():
     """Call as it would be after adding three fields and migrating: an ordinary CharField, a
-    nullable one and one with a db_default. The writer's statements are built from
-    Call._meta when calls.call_table is imported, so it is imported again to see them.
+    nullable one and one with a db_default. The writer's statements, built before from Call
+    as it was, are forgotten so that the next write builds them anew.
 
     PostgreSQL only: its DDL is undone with the test's transaction.
     """
@@ -32,20 +35,21 @@ def fields_added_to_call():
         "rating": models.PositiveIntegerField(null=True, blank=True),
         "channel": models.CharField(max_length=16, db_default="voice"),
     }
+    call_table_statements()  # built from Call as it was, as an earlier write would have
     for name, field in fields.items():
         field.contribute_to_class(Call, name)
     try:
         with connection.schema_editor() as editor:
             for field in fields.values():
                 editor.add_field(Call, field)
-        importlib.reload(call_table)
+        call_table_statements_forget()
         yield
     finally:
         for name, field in fields.items():
             Call._meta.local_fields.remove(field)
             delattr(Call, name)
         Call._meta._expire_cache()
-        importlib.reload(call_table)
+        call_table_statements_forget()
 
 
 def new_columns(sid: str) -> tuple:
@@ -75,3 +79,38 @@ def test_reconciliation_writes_legs_and_placeholders_into_a_fields_added_to_call
 
     assert new_columns(child_sid) == ("", None, "voice")
     assert new_columns(parent_sid) == ("", None, "voice")
+
+
+# Setting Django up imports the writer (the admin's modules do) and reads the connection
+# itself, so the writer is imported again, alone, once every database is refused.
+IMPORT_WITH_THE_DATABASE_REFUSED = """
+import sys
+
+import django
+from django.db import connections
+from django.db.utils import ConnectionHandler
+
+django.setup()
+
+
+class Refused(ConnectionHandler):
+    def __getitem__(self, alias):
+        raise AssertionError(f"the database {alias!r} was used at import")
+
+
+connections.__class__ = Refused
+del sys.modules["calls.call_table"]
+import calls.call_table
+"""
+
+
+def test_importing_the_writer_reads_no_database_connection_nor_its_vendor():
+    imported = subprocess.run(
+        [sys.executable, "-c", IMPORT_WITH_THE_DATABASE_REFUSED],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=os.environ | {"DJANGO_SETTINGS_MODULE": "voiceproject.settings"},
+        capture_output=True,
+        text=True,
+    )
+
+    assert imported.returncode == 0, imported.stderr
