@@ -8,13 +8,35 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-TOP_LEVEL = ("agents/", "bin/", "benches/", "calls/", "demo/", "docs/", "tests/", "tokens/",
-             "templates/", "twilio_fakes/", "voiceproject/", ".ci/")
+TOP_LEVEL = (
+    "agents/",
+    "bin/",
+    "benches/",
+    "calls/",
+    "demo/",
+    "docs/",
+    "tests/",
+    "tokens/",
+    "templates/",
+    "twilio_fakes/",
+    "voiceproject/",
+    ".ci/",
+)
 # A code span that is a path of ours starts with one of our folders.
 CODE_SPAN = re.compile(r"`([^`\s]+)`")
 LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
-READERS = {"env_str", "env_bool", "env_int", "env_float", "env_choice", "env_pattern",
-           "env_sid", "env_url", "env_list", "_raw"}
+READERS = {
+    "env_str",
+    "env_bool",
+    "env_int",
+    "env_float",
+    "env_choice",
+    "env_pattern",
+    "env_sid",
+    "env_url",
+    "env_list",
+    "_raw",
+}
 
 
 def mentioned_paths(page: Path) -> set[str]:
@@ -47,12 +69,18 @@ def settings_read_from_environment() -> set[str]:
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             function = node.func
-            called = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
+            called = (
+                function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
+            )
             first = node.args[0]
             reads_environment = called in READERS or (
                 called == "get" and ast.unparse(function).startswith("os.environ")
             )
-            if reads_environment and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            if (
+                reads_environment
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+            ):
                 names.add(first.value)
     return names
 
