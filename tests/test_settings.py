@@ -147,7 +147,8 @@ def test_sqlite_passes_the_database_checks_without_warnings(tmp_path):
 def test_the_deploy_check_warns_behind_a_proxy_whose_address_is_not_trusted(tmp_path):
     (tmp_path / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
     production = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50),
-                  "STATIC_ROOT": str(tmp_path), "TRUST_X_FORWARDED_PROTO": "1"}  # fmt: skip
+                  "STATIC_ROOT": str(tmp_path), "TRUST_X_FORWARDED_PROTO": "1",
+                  "REDIS_URL": "redis://127.0.0.1:6379/0"}  # fmt: skip
 
     untrusted = run_manage("check", "--deploy", "--fail-level", "WARNING", **production)
     trusted = run_manage(
