@@ -1,27 +1,18 @@
 """Let Supervisors delete anyone's voicemail."""
 
-from django.contrib.auth.management import create_permissions
+from importlib import import_module
+
 from django.db import migrations
 
-from voiceproject.roles import roles_create
-
-
-def grant_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; make sure they exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    roles_create(
-        group_model=apps.get_model("auth", "Group"),
-        permission_model=apps.get_model("auth", "Permission"),
-    )
+# The roles migration grants whatever voiceproject.roles lists, and is safe to repeat.
+create_roles = import_module("agents.migrations.0002_roles").create_roles
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("calls", "0013_reconcile_locks_requests_checks"),
+        ("agents", "0002_roles"),
         ("tokens", "0002_supervisor_permissions"),
     ]
 
-    operations = [migrations.RunPython(grant_roles, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(create_roles, migrations.RunPython.noop)]
