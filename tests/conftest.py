@@ -71,17 +71,21 @@ def fast_password_hashing(settings):
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
-    """Test SQLite in a file, not in memory, so live-server threads get connections of their own.
+    """Test databases of this test process's own, so that two runs on one machine never meet.
 
-    In memory, Django shares one connection between the test and every server thread, and
-    concurrent requests then interleave inside each other's transactions.
+    SQLite in a file, not in memory, so live-server threads get connections of their own: in
+    memory, Django shares one connection between the test and every server thread, and
+    concurrent requests then interleave inside each other's transactions. PostgreSQL's test
+    database is named after this process as well as the suite's database.
     """
     from django.conf import settings
 
     database = settings.DATABASES["default"]
+    test = database.setdefault("TEST", {})
     if database["ENGINE"] == "django.db.backends.sqlite3":
-        test_file = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
-        database.setdefault("TEST", {})["NAME"] = str(test_file)
+        test["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+    else:
+        test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)
