@@ -60,7 +60,7 @@ class TimeZoneField(forms.ChoiceField):
         super().__init__(choices=time_zone_choices, required=False, **kwargs)
 
 
-class UserProfileForm(forms.ModelForm):
+class UserProfileForm(forms.ModelForm[UserProfile]):
     """What a user chooses for herself."""
 
     time_zone = TimeZoneField(label="Time zone")
@@ -70,7 +70,7 @@ class UserProfileForm(forms.ModelForm):
         fields = ["time_zone"]
 
 
-class AgentFormBase(forms.ModelForm):
+class AgentFormBase(forms.ModelForm[Agent]):
     """An agent's Twilio settings and the phone numbers that ring it."""
 
     phone_numbers = forms.ModelMultipleChoiceField(
@@ -144,7 +144,8 @@ class AgentCreationForm(AgentFormBase):
     )
 
     def clean_username(self) -> str:
-        username = User.normalize_username(self.cleaned_data["username"])
+        typed: str = self.cleaned_data["username"]
+        username = User.normalize_username(typed)
         if User.objects.filter(username__iexact=username).exists():
             raise forms.ValidationError("A user with that username already exists.")
         return username
@@ -188,7 +189,7 @@ class AgentCreationForm(AgentFormBase):
         return agent
 
 
-class PhoneNumberForm(forms.ModelForm):
+class PhoneNumberForm(forms.ModelForm[PhoneNumber]):
     class Meta:
         model = PhoneNumber
         fields = ["number", "friendly_name", "agents", *CALL_HANDLING_FIELDS]

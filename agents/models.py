@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -22,7 +23,9 @@ from voiceproject.twilio_ids import (
 )
 
 
-def push_credential_sid_field(*, verbose_name: str, help_text: str) -> models.CharField:
+def push_credential_sid_field(
+    *, verbose_name: str, help_text: str
+) -> models.CharField[str | int | Combinable, str]:
     """A push credential's SID (CR…), optional: apps without mobile users need none."""
     return models.CharField(
         verbose_name,
@@ -79,13 +82,13 @@ class TwimlApp(models.Model):
 
 
 # The fields of CallHandling, in the order forms show them.
-CALL_HANDLING_FIELDS = [
+CALL_HANDLING_FIELDS = (
     "unanswered_policy",
     "unanswered_greeting",
     "forward_to",
     "record_calls",
     "recording_announcement",
-]
+)
 
 
 class CallHandling(models.Model):
@@ -360,7 +363,7 @@ class PresenceChange(models.Model):
         ]
         indexes = [models.Index(fields=["agent", "changed_at"], name="presencechange_agent_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.agent_id}: {self.from_availability} → {self.to_availability}"
 
 

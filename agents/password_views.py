@@ -1,8 +1,11 @@
 """Password change and reset, as Django's views, with guessing and mail floods throttled."""
 
+from typing import Any
+
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from rest_framework import status
 
 from voiceproject.client_address import client_address
@@ -19,7 +22,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     LOGIN_FAILURE_LIMIT wrong ones within LOGIN_LOCKOUT_MINUTES: whoever holds a stolen
     session cannot guess at it without end."""
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if throttle_reached(
             scope=PASSWORD_CHANGE_SCOPE, key=str(request.user.pk), limit=settings.AXES_FAILURE_LIMIT
         ):
@@ -31,7 +34,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             return self.render_to_response(context, status=status.HTTP_429_TOO_MANY_REQUESTS)
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: auth_forms.PasswordChangeForm) -> HttpResponse:
         if "old_password" in form.errors:
             throttle_count(
                 scope=PASSWORD_CHANGE_SCOPE,
@@ -47,7 +50,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     email address (then the same answer, without a mail), so that nobody can flood a mailbox
     and no answer tells whether an address belongs to a user."""
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         requests_from_client = throttle_count(
             scope=PASSWORD_RESET_CLIENT_SCOPE, key=client_address(request), window=HOUR
         )
@@ -59,7 +62,7 @@ class PasswordResetView(auth_views.PasswordResetView):
             return self.render_to_response(context, status=status.HTTP_429_TOO_MANY_REQUESTS)
         return super().post(request, *args, **kwargs)
 
-    def form_valid(self, form):
+    def form_valid(self, form: auth_forms.PasswordResetForm) -> HttpResponse:
         mails_to_address = throttle_count(
             scope=PASSWORD_RESET_MAIL_SCOPE,
             key=form.cleaned_data["email"].strip().lower(),

@@ -2,20 +2,29 @@
 
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
 from agents.models import Agent, PhoneNumber, UserProfile
 from voiceproject.time_zones import is_time_zone
 from voiceproject.twilio_ids import client_identity, is_identity
 
 
-def agent_get_for_user(*, user) -> Agent | None:
-    """Return the user's agent with its TwiML App, active or not; None if it has none.
+def agent_get_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Agent | None:
+    """Return the user's agent with its TwiML App, active or not; None if it has none (as
+    anonymous visitors have none).
 
     When the agent was loaded along with the user (tokens.authentication does so), use it
     instead of asking the database again.
     """
-    agent_relation = user._meta.get_field("agent")
+    if not user.is_authenticated:
+        return None
+    # The reverse one-to-one that Django caches the agent on (_meta.get_field("agent")).
+    agent_relation = get_user_model().agent.related
     if agent_relation.is_cached(user):
-        return agent_relation.get_cached_value(user)
+        cached = agent_relation.get_cached_value(user)
+        return cached if isinstance(cached, Agent) else None
     try:
         return Agent.objects.select_related("twiml_app").get(user_id=user.pk)
     except Agent.DoesNotExist:
@@ -26,7 +35,7 @@ class NotAnActiveAgent(Exception):
     """The user has no agent profile, or its agent is inactive; the message says which."""
 
 
-def active_agent_for_user(*, user, purpose: str) -> Agent:
+def active_agent_for_user(*, user: AbstractBaseUser | AnonymousUser, purpose: str) -> Agent:
     """Return the user's active agent, or raise NotAnActiveAgent saying it cannot `purpose`."""
     agent = agent_get_for_user(user=user)
     if agent is None:
@@ -39,18 +48,19 @@ def active_agent_for_user(*, user, purpose: str) -> Agent:
     return agent
 
 
-def user_profile_get(*, user) -> UserProfile | None:
+def user_profile_get(*, user: AbstractBaseUser) -> UserProfile | None:
     """Return the user's profile, None if she has none; asked once per user object (kept on
     it, as Django keeps a one-to-one it loaded)."""
-    relation = user._meta.get_field("profile")
+    relation = get_user_model().profile.related
     if relation.is_cached(user):
-        return relation.get_cached_value(user)
+        cached = relation.get_cached_value(user)
+        return cached if isinstance(cached, UserProfile) else None
     profile = UserProfile.objects.filter(user_id=user.pk).first()
     relation.set_cached_value(user, profile)
     return profile
 
 
-def user_time_zone(*, user) -> ZoneInfo | None:
+def user_time_zone(*, user: AbstractBaseUser | AnonymousUser) -> ZoneInfo | None:
     """Return the zone the user chose for herself; None for the server's TIME_ZONE.
 
     Anonymous users have none, and neither has a user whose zone this server's zoneinfo no

@@ -6,18 +6,19 @@ pages: they ask Twilio with short timeouts and no retries (twilio_rest_client_fo
 """
 
 from collections.abc import Callable, Collection
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from twilio.base.exceptions import TwilioException
 
 from agents.doctor import doctor_ok, twilio_doctor
+from agents.models import PhoneNumber, TwimlApp
 from agents.provisioning import SyncReport, WebhookBaseUrlMissing, twilio_sync
 from voiceproject.twilio_rest import (
     PAGE_TIMEOUT,
@@ -29,6 +30,7 @@ from voiceproject.twilio_rest import (
 )
 
 Result = TypeVar("Result")
+M = TypeVar("M", bound=Model)
 # The action's name in the changelists' POSTs.
 SYNC_ACTION = "set_twilio_urls"
 
@@ -41,6 +43,13 @@ TWILIO_ERRORS = (
     TwilioUnavailable,
     TwilioException,
 )
+
+
+class SyncSelection(TypedDict):
+    """The selected rows, as the keyword arguments that limit twilio_sync to them."""
+
+    app_sids: Collection[str]
+    phone_numbers: Collection[str]
 
 
 def twilio_setup_view(request: HttpRequest) -> HttpResponse:
@@ -71,12 +80,14 @@ def twilio_setup_view(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "admin/agents/twilio_setup.html", context)
 
 
-def sync_action(*, description: str, selection: Callable[[QuerySet], dict]) -> Callable:
+def sync_action(
+    *, description: str, selection: Callable[[QuerySet[M]], SyncSelection]
+) -> Callable[[admin.ModelAdmin[M], HttpRequest, QuerySet[M]], HttpResponse | None]:
     """Build an admin action that shows the selected rows' URL changes, then applies them."""
 
     @admin.action(description=description, permissions=["change"])
     def action(
-        model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+        model_admin: admin.ModelAdmin[M], request: HttpRequest, queryset: QuerySet[M]
     ) -> HttpResponse | None:
         chosen = selection(queryset)
         apply = "confirm" in request.POST
@@ -103,11 +114,11 @@ def sync_action(*, description: str, selection: Callable[[QuerySet], dict]) -> C
     return action
 
 
-def apps_selected(queryset: QuerySet) -> dict[str, Collection[str]]:
+def apps_selected(queryset: QuerySet[TwimlApp]) -> SyncSelection:
     return {"app_sids": set(queryset.values_list("sid", flat=True)), "phone_numbers": ()}
 
 
-def numbers_selected(queryset: QuerySet) -> dict[str, Collection[str]]:
+def numbers_selected(queryset: QuerySet[PhoneNumber]) -> SyncSelection:
     return {"app_sids": (), "phone_numbers": set(queryset.values_list("number", flat=True))}
 
 

@@ -29,7 +29,7 @@ DIAL_MAX_LENGTH = 200
 
 
 @login_required
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
     """Show who the user is to the voice system and where to go next."""
     return render(request, "home.html", {"agent": agent_get_for_user(user=request.user)})
 

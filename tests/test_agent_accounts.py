@@ -4,12 +4,14 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.test import Client
 
 from agents.constants import Availability
 from agents.models import Agent, PresenceChange
+from agents.selectors import NotAnActiveAgent, active_agent_for_user
 from tests.factories import (
     DEFAULT_PASSWORD,
     AgentFactory,
@@ -339,3 +341,8 @@ def test_a_reset_for_an_unknown_address_sends_nothing_and_says_the_same(client, 
 
     assert "Check your mail" in response.content.decode()
     assert mailoutbox == []
+
+
+def test_an_anonymous_visitor_is_no_agent_and_is_told_so():
+    with pytest.raises(NotAnActiveAgent, match="not an agent"):
+        active_agent_for_user(user=AnonymousUser(), purpose="use the softphone")

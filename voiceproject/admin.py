@@ -1,6 +1,8 @@
 from typing import TypeVar
 
 from django.contrib import admin
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest
 
@@ -18,3 +20,11 @@ class ReadOnlyAdmin(admin.ModelAdmin[M]):
 
     def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
         return False
+
+
+def admin_user(request: HttpRequest) -> User:
+    """The user an admin view or action runs for: the admin site lets in logged-in staff only."""
+    user = request.user
+    if not user.is_authenticated:
+        raise PermissionDenied
+    return user

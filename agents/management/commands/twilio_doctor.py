@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from agents.doctor import Level, doctor_ok, twilio_doctor
+from agents.doctor import Finding, Level, doctor_ok, twilio_doctor
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             sys.exit(1)
 
 
-def _dumps(healthy: bool, findings: list) -> str:
+def _dumps(healthy: bool, findings: list[Finding]) -> str:
     return json.dumps(
         {"ok": healthy, "findings": [finding.as_json() for finding in findings]}, indent=2
     )
