@@ -13,7 +13,7 @@ from calls.log.export import EXPORT_BATCH_FAMILIES
 from calls.log.paging import call_family_page
 from calls.models import Call
 from tests.call_log_data import START, call_family, callback
-from tests.factories import AgentFactory, CallFactory, GroupFactory, UserFactory
+from tests.factories import AgentFactory, CallFactory, GroupFactory, UserFactory, random_sid
 from voiceproject.roles import ANALYSTS, SUPERVISORS
 
 pytestmark = pytest.mark.django_db
@@ -402,29 +402,24 @@ def test_csv_export_of_more_families_than_one_batch_lists_each_leg_once_newest_f
     recent = timezone.now() - timedelta(hours=1)  # the statistics' triggers leave it alone
     template = call_family(start=recent, children=[{}])
     child_template = template.children.get()
-    columns = [
-        field.column
-        for field in Call._meta.concrete_fields
-        if field.column not in ("id", "sid", "parent_id", "start_time")
-    ]
-    names = ", ".join(columns)
-    with connection.cursor() as cursor:
-        # Some not yet started, the others on three start times: ties everywhere.
-        cursor.execute(
-            f"INSERT INTO calls_call (sid, start_time, {names}) SELECT"
-            " 'CA' || md5(random()::text || n), CASE WHEN n %% 5 = 0 THEN NULL"
-            f" ELSE %s - n %% 3 * interval '1 minute' END, {names}"
-            " FROM calls_call, generate_series(1, %s) AS n WHERE id = %s",
-            [recent, EXPORT_BATCH_FAMILIES * 2, template.id],
-        )
-        cursor.execute(
-            f"INSERT INTO calls_call (sid, parent_id, start_time, {names}) SELECT"
-            " 'CA' || md5(random()::text || parent.id), parent.id, parent.start_time, "
-            + ", ".join(f"child.{column}" for column in columns)
-            + " FROM calls_call AS parent, calls_call AS child"
-            " WHERE parent.parent_id IS NULL AND parent.id <> %s AND child.id = %s",
-            [template.id, child_template.id],
-        )
+
+    def copied(leg: Call, **changes) -> Call:
+        fields = {
+            field.attname: getattr(leg, field.attname)
+            for field in Call._meta.concrete_fields
+            if field.attname not in ("id", "sid", "parent_id", "start_time")
+        }
+        return Call(**fields, sid=random_sid("CA"), **changes)
+
+    # Some not yet started, the others on three start times: ties everywhere.
+    copies = Call.objects.bulk_create(
+        copied(template, start_time=None if n % 5 == 0 else recent - timedelta(minutes=n % 3))
+        for n in range(1, EXPORT_BATCH_FAMILIES * 2 + 1)
+    )
+    Call.objects.bulk_create(
+        copied(child_template, parent_id=parent.id, start_time=parent.start_time)
+        for parent in copies
+    )
     parents = sorted(
         Call.objects.filter(parent__isnull=True),
         key=lambda call: (call.start_time is None, call.start_time or recent, call.id),
