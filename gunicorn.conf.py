@@ -6,8 +6,11 @@ GUNICORN_CMD_ARGS override these; WEB_CONCURRENCY and GUNICORN_THREADS size the 
 
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -61,6 +64,14 @@ KEEPALIVE_REQUESTS = 100
 max_requests = 100_000
 max_requests_jitter = 500
 
+# Prometheus' counters (voiceproject/metrics.py): each worker process writes its own files in
+# this directory and /metrics adds up all of them, so the counts are the server's, whichever
+# process answers the scrape. Set here, before any worker imports prometheus_client; a new
+# directory for each server unless PROMETHEUS_MULTIPROC_DIR names one, emptied at start.
+made_metrics_directory = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if made_metrics_directory:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="voice-metrics-")
+
 # Errors to stderr, for journald or the container runtime; the proxy logs each request.
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
@@ -81,7 +92,7 @@ def pre_request(worker, req):
 
 def on_starting(server):
     """gunicorn's own hook: refuse to start, in the master, when a setting or a serving check
-    fails, with one line per problem (voiceproject/startup.py).
+    fails, with one line per problem (voiceproject/startup.py); then empty the metrics' files.
 
     In a separate process: the master must not load Django, or the workers it starts after a
     reload would inherit the old code. In a worker the same refusal would only be restarted,
@@ -90,3 +101,12 @@ def on_starting(server):
     checked = subprocess.run([sys.executable, "-m", "voiceproject.startup"], check=False)
     if checked.returncode:
         sys.exit(checked.returncode)
+    # Counts start at zero with the server; a reload (HUP) keeps them.
+    for counts in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        counts.unlink()
+
+
+def on_exit(server):
+    """gunicorn's own hook: remove the metrics' directory if this file made it."""
+    if made_metrics_directory:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
