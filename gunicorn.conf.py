@@ -64,14 +64,6 @@ KEEPALIVE_REQUESTS = 100
 max_requests = 100_000
 max_requests_jitter = 500
 
-# Prometheus' counters (voiceproject/metrics.py): each worker process writes its own files in
-# this directory and /metrics adds up all of them, so the counts are the server's, whichever
-# process answers the scrape. Set here, before any worker imports prometheus_client; a new
-# directory for each server unless PROMETHEUS_MULTIPROC_DIR names one, emptied at start.
-made_metrics_directory = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if made_metrics_directory:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="voice-metrics-")
-
 # Errors to stderr, for journald or the container runtime; the proxy logs each request.
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
@@ -101,7 +93,23 @@ def on_starting(server):
     checked = subprocess.run([sys.executable, "-m", "voiceproject.startup"], check=False)
     if checked.returncode:
         sys.exit(checked.returncode)
-    # Counts start at zero with the server; a reload (HUP) keeps them.
+    prepare_metrics_directory()
+
+
+# Prometheus' counters (voiceproject/metrics.py): each worker process writes its own files in
+# this directory and /metrics adds up all of them, so the counts are the server's, whichever
+# process answers the scrape. Set in the master before it starts any worker, which inherits
+# it; a new directory for each server unless PROMETHEUS_MULTIPROC_DIR names one.
+made_metrics_directory = ""
+
+
+def prepare_metrics_directory():
+    """Name the metrics' directory, or empty the one named: counts start at zero with the
+    server (a reload, HUP, keeps them)."""
+    global made_metrics_directory
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        made_metrics_directory = tempfile.mkdtemp(prefix="voice-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_metrics_directory
     for counts in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
         counts.unlink()
 
@@ -109,4 +117,4 @@ def on_starting(server):
 def on_exit(server):
     """gunicorn's own hook: remove the metrics' directory if this file made it."""
     if made_metrics_directory:
-        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+        shutil.rmtree(made_metrics_directory, ignore_errors=True)

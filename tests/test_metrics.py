@@ -1,6 +1,7 @@
 """/metrics: who may read it, and what it counts (in this process; the production shape's
 several processes are in tests/test_production.py)."""
 
+import socket
 from ipaddress import ip_network
 
 import pytest
@@ -9,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from calls.models import ReconcileRun
 from tests.factories import AgentFactory, api_token_header
 from tests.twilio_requests import child_callback, post_signed
+from voiceproject.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +118,15 @@ def test_webhooks_are_counted_by_endpoint_and_status_refusals_included(client):
     assert value(after, timed, endpoint="status") == value(before, timed, endpoint="status") + 2
 
 
+def test_a_webhook_answered_503_in_a_database_outage_is_counted(client, database_down):
+    before = value(scrape(client), "voice_webhook_requests_total", endpoint="status", status="503")
+
+    assert post_signed(client, "/twilio/status/", child_callback()).status_code == 503
+
+    after = value(scrape(client), "voice_webhook_requests_total", endpoint="status", status="503")
+    assert after == before + 1
+
+
 def test_a_stored_status_callback_adds_its_lag_from_twilios_timestamp(client):
     before = value(scrape(client), "voice_callback_lag_seconds_count")
 
@@ -164,3 +175,20 @@ def test_a_database_outage_is_reported_as_a_source_down_not_a_failed_scrape(clie
     assert response.status_code == 200
     scraped = samples(response.content.decode())
     assert value(scraped, "voice_metrics_source_up", source="database") == 0
+
+
+def test_a_broker_that_does_not_answer_is_reported_as_a_source_down(client, monkeypatch):
+    # Celery's broker setting pointed at a closed port, as an outage looks to us.
+    monkeypatch.setattr(celery_app.conf, "broker_url", f"redis://127.0.0.1:{closed_port()}/0")
+
+    scraped = scrape(client)
+
+    assert value(scraped, "voice_metrics_source_up", source="redis") == 0
+    assert value(scraped, "voice_metrics_source_up", source="database") == 1
+    assert not any(name == "voice_celery_queue_depth" for name, _ in scraped)
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
