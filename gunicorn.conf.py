@@ -6,8 +6,11 @@ GUNICORN_CMD_ARGS override these; WEB_CONCURRENCY and GUNICORN_THREADS size the 
 
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -81,7 +84,7 @@ def pre_request(worker, req):
 
 def on_starting(server):
     """gunicorn's own hook: refuse to start, in the master, when a setting or a serving check
-    fails, with one line per problem (voiceproject/startup.py).
+    fails, with one line per problem (voiceproject/startup.py); then empty the metrics' files.
 
     In a separate process: the master must not load Django, or the workers it starts after a
     reload would inherit the old code. In a worker the same refusal would only be restarted,
@@ -90,3 +93,28 @@ def on_starting(server):
     checked = subprocess.run([sys.executable, "-m", "voiceproject.startup"], check=False)
     if checked.returncode:
         sys.exit(checked.returncode)
+    prepare_metrics_directory()
+
+
+# Prometheus' counters (voiceproject/metrics.py): each worker process writes its own files in
+# this directory and /metrics adds up all of them, so the counts are the server's, whichever
+# process answers the scrape. Set in the master before it starts any worker, which inherits
+# it; a new directory for each server unless PROMETHEUS_MULTIPROC_DIR names one.
+made_metrics_directory = ""
+
+
+def prepare_metrics_directory():
+    """Name the metrics' directory, or empty the one named: counts start at zero with the
+    server (a reload, HUP, keeps them)."""
+    global made_metrics_directory
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        made_metrics_directory = tempfile.mkdtemp(prefix="voice-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_metrics_directory
+    for counts in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        counts.unlink()
+
+
+def on_exit(server):
+    """gunicorn's own hook: remove the metrics' directory if this file made it."""
+    if made_metrics_directory:
+        shutil.rmtree(made_metrics_directory, ignore_errors=True)

@@ -11,6 +11,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ from tests.conftest import (
 )
 from tests.factories import DEFAULT_PASSWORD, AgentFactory, PhoneNumberFactory, UserFactory
 from tests.test_settings import run_manage
-from tests.twilio_requests import post_signed_over_http
+from tests.twilio_requests import child_callback, post_signed_over_http
 from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -351,3 +352,48 @@ def test_connections_the_database_dropped_fail_no_request(
 
     assert dropped >= 1
     assert health_checks() == [200] * 16
+
+
+def test_metrics_from_two_processes_add_up_to_the_requests_sent(
+    production_environment, processes, tmp_path
+):
+    """Each gunicorn process counts in its own file (PROMETHEUS_MULTIPROC_DIR); any process
+    answering a scrape reports the sum of all."""
+    counts = tmp_path / "metrics"
+    counts.mkdir()
+    env = {
+        **production_environment,
+        "DEBUG": "1",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "1",
+        "METRICS_TOKEN": "scrape-secret-0123456789abcdef",
+        "PROMETHEUS_MULTIPROC_DIR": str(counts),
+    }
+    base = start_web_server(processes, env, tmp_path)
+    status_url = f"{base}/twilio/status/"
+    now = format_datetime(timezone.now())
+    signed = [
+        child_callback(CallSid="CA" + secrets.token_hex(16), Timestamp=now) for _ in range(30)
+    ]
+
+    def send(form: dict[str, str]) -> int:
+        return post_signed_over_http(status_url, form).status_code
+
+    def forge(form: dict[str, str]) -> int:
+        return requests.post(status_url, data=form, timeout=10).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answered = list(pool.map(send, signed)) + list(pool.map(forge, signed[:10]))
+    assert answered == [204] * 30 + [403] * 10
+
+    # Both processes served some of them: each wrote its own counts.
+    assert len({path.stem.rsplit("_", 1)[-1] for path in counts.glob("counter_*.db")}) == 2
+    bearer = {"Authorization": f"Bearer {env['METRICS_TOKEN']}"}
+    for _ in range(4):  # whichever process answers
+        scrape = requests.get(f"{base}/metrics", headers=bearer, timeout=10)
+        assert scrape.status_code == 200
+        assert 'voice_webhook_requests_total{endpoint="status",status="204"} 30.0' in scrape.text
+        assert 'voice_webhook_requests_total{endpoint="status",status="403"} 10.0' in scrape.text
+        assert 'voice_webhook_duration_seconds_count{endpoint="status"} 40.0' in scrape.text
+        assert "voice_callback_lag_seconds_count 30.0" in scrape.text
+    assert requests.get(f"{base}/metrics", timeout=10).status_code == 401

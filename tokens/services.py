@@ -10,6 +10,7 @@ from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 
 from agents.models import Agent, TwimlApp
+from voiceproject.metrics import access_token_issued
 from voiceproject.twilio_regions import sdk_edge
 
 
@@ -78,10 +79,12 @@ def access_token_for_agent(
         valid_until=expires,
         region=settings.TWILIO_REGION or None,
     )
-    return IssuedToken(
+    issued = IssuedToken(
         identity=agent.identity,
         token=token.to_jwt(),
         ttl=lifetime,
         expires_at=datetime.fromtimestamp(expires, tz=UTC),
         edge=sdk_edge(edge=settings.TWILIO_EDGE),
     )
+    access_token_issued()
+    return issued

@@ -1,10 +1,14 @@
-"""Requests refused or answered before any view reads them, and HEAD answered as HTTP says."""
+"""Requests refused or answered before any view reads them, HEAD answered as HTTP says, and
+webhooks counted."""
 
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import reverse
 
+from voiceproject.metrics import webhook_request_observe
+from voiceproject.metrics_view import metrics
 from voiceproject.readiness import readyz
 from voiceproject.views import healthz
 
@@ -55,18 +59,41 @@ def head_answered_without_body(get_response: Callable[[HttpRequest], HttpRespons
 
 
 def health_checks_for_any_host(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
-    """Answer /healthz and /readyz before anything reads the Host header or redirects to
-    HTTPS, whatever host they name.
+    """Answer /healthz, /readyz and /metrics before anything reads the Host header, a session
+    or redirects to HTTPS, whatever host they name.
 
-    Load balancers and the proxy's own probe ask by address (Host: 10.0.0.5:8000) over plain
-    HTTP, and ALLOWED_HOSTS rightly lists no address: CommonMiddleware would answer 400 and
-    log a traceback each time. The checks build no URL and reveal nothing a host check
-    protects; every other path still refuses a host ALLOWED_HOSTS does not list.
+    Load balancers, the proxy's own probe and Prometheus ask by address (Host:
+    10.0.0.5:8000) over plain HTTP, and ALLOWED_HOSTS rightly lists no address:
+    CommonMiddleware would answer 400 and log a traceback each time. The checks build no URL
+    and reveal nothing a host check protects (/metrics guards itself with its token or address
+    list); every other path still refuses a host ALLOWED_HOSTS does not list.
     """
-    checks = {reverse("healthz"): healthz, reverse("readyz"): readyz}
+    checks = {reverse("healthz"): healthz, reverse("readyz"): readyz, reverse("metrics"): metrics}
 
     def middleware(request: HttpRequest) -> HttpResponse:
         check = checks.get(request.path_info)
         return check(request) if check else get_response(request)
+
+    return middleware
+
+
+def webhook_metrics(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
+    """Count each request to a Twilio webhook URL by URL name and status, and time it.
+
+    Here rather than in the views so that every answer counts, refusals included: a forged
+    signature's 403, a malformed form's 400, a database outage's 503.
+    """
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = get_response(request)
+        match = request.resolver_match
+        if match is not None and match.namespace == "webhooks":
+            webhook_request_observe(
+                endpoint=match.url_name or "",
+                status=response.status_code,
+                seconds=time.perf_counter() - started,
+            )
+        return response
 
     return middleware

@@ -73,6 +73,8 @@ if DEBUG:
     INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
+    # First, to time all the rest; it counts Twilio's webhooks only.
+    "voiceproject.middleware.webhook_metrics",
     "voiceproject.middleware.head_answered_without_body",
     # Before anything reads the Host or redirects: load balancers ask by IP address, over HTTP.
     "voiceproject.middleware.health_checks_for_any_host",
@@ -214,6 +216,10 @@ LOGIN_URL = "login"
 # request from one of them is counted against the client address it names in X-Forwarded-For
 # (voiceproject/client_address.py). From any other peer that header is never read.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+# Who may read /metrics: a scraper sending `Authorization: Bearer <METRICS_TOKEN>`, or any
+# client from these addresses or networks (as client_address places it). Neither set: nobody.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_ADDRESSES = env_networks("METRICS_ALLOWED_ADDRESSES")
 # Password guessing (django-axes, on /login/, /admin/login/ and POST /api/auth/token/): this
 # many failures for one username from one client address lock that username out from that
 # address for LOGIN_LOCKOUT_MINUTES (a 429), the right password included; the user still logs

@@ -9,6 +9,7 @@ from agents import views as agent_views
 from agents.setup_admin import twilio_setup_view
 from calls.live import urls as live_urls
 from voiceproject import views
+from voiceproject.metrics_view import metrics
 from voiceproject.readiness import readyz
 
 admin.site.site_header = "Voice server administration"
@@ -50,6 +51,7 @@ urlpatterns = [
     ),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("csp-report/", views.csp_report, name="csp-report"),
     path(

@@ -31,6 +31,7 @@ from calls.webhooks.unanswered import (
     twiml_for_dial_action,
     twiml_voicemail_done,
 )
+from voiceproject.metrics import callback_lag_observe
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ def voice_fallback(request: HttpRequest, callback: TwilioCallback) -> HttpRespon
 @retry_on_database_outage
 def status_callback(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     call_apply_callback(callback=callback)
+    if callback.timed_by_twilio:
+        callback_lag_observe(timestamp=callback.timestamp)
     return HttpResponse(status=204)
 
 
