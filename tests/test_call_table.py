@@ -243,6 +243,29 @@ def test_a_parent_starts_when_twilio_says_whenever_its_untimed_requests_come(
 
 
 @pytest.mark.usefixtures("agents")
+def test_a_final_callback_without_a_duration_leaves_a_missed_calls_start_to_our_clock(client):
+    started_at = timezone.now()
+    plan = CallPlan(
+        account_sid=TEST_ACCOUNT_SID,
+        application_sid="AP" + "d" * 32,
+        started_at=started_at.replace(microsecond=0),
+        outcome="no-answer",
+    )
+    voice_request, parent_end = agent_to_agent(
+        plan, random.Random(7), identity="bob", callee_identity="alice"
+    )[:2]
+    assert parent_end.parameters["CallDuration"] == "0"
+
+    for delivery in (parent_end, voice_request):
+        assert deliver(client, delivery).status_code in (200, 204)
+
+    parent = Call.objects.get(sid=voice_request.parameters["CallSid"])
+    # The final callback says when the ringing ended (7 s in), not when it began.
+    assert started_at <= parent.start_time < parent.end_time
+    assert not parent.start_time_from_twilio
+
+
+@pytest.mark.usefixtures("agents")
 def test_child_callback_before_its_parent_creates_a_placeholder_parent(client):
     scenarios = three_scenarios()
     first_child_event = scenarios["agent_to_pstn"][2]
