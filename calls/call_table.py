@@ -206,9 +206,9 @@ def _if_newer_delivery(column: str, incoming: str = "") -> str:
 
 
 # How each column of a stored leg merges with an incoming one. Webhooks: the status moves
-# only forward, the start time only earlier or to Twilio's clock, and a field once known is
-# not blanked. REST,
-# the source of truth: it wins for every field it knows, the status still moves only forward.
+# only forward, the start time only to Twilio's clock or earlier on the same clock, and a
+# field once known is not blanked. REST, the source of truth: it wins for every field it
+# knows, the status still moves only forward.
 WEBHOOK_MERGE = {
     "parent_id": _parent_if_allowed(_stored_if_set("parent_id")),
     "kind": _incoming_if_filled("kind"),
