@@ -169,6 +169,21 @@ def _earliest(column: str) -> str:
     )
 
 
+# A start from Twilio's clock (a Timestamp, the REST API) outranks one from ours (a request
+# without a Timestamp), whichever is earlier: our clock may run ahead of Twilio's or behind.
+# Between two starts from the same clock, the earlier one wins.
+_INCOMING_START_WINS = (
+    "EXCLUDED.start_time IS NOT NULL AND (c.start_time IS NULL"
+    " OR (EXCLUDED.start_time_from_twilio AND NOT c.start_time_from_twilio)"
+    " OR (EXCLUDED.start_time_from_twilio = c.start_time_from_twilio"
+    " AND EXCLUDED.start_time < c.start_time))"
+)
+
+
+def _if_better_start(column: str) -> str:
+    return f"CASE WHEN {_INCOMING_START_WINS} THEN EXCLUDED.{column} ELSE c.{column} END"
+
+
 def _largest(column: str) -> str:
     """The larger of two values, neither NULL."""
     return f"CASE WHEN EXCLUDED.{column} > c.{column} THEN EXCLUDED.{column} ELSE c.{column} END"
@@ -191,8 +206,9 @@ def _if_newer_delivery(column: str, incoming: str = "") -> str:
 
 
 # How each column of a stored leg merges with an incoming one. Webhooks: the status moves
-# only forward, the start time only earlier, and a field once known is not blanked. REST,
-# the source of truth: it wins for every field it knows, the status still moves only forward.
+# only forward, the start time only to Twilio's clock or earlier on the same clock, and a
+# field once known is not blanked. REST, the source of truth: it wins for every field it
+# knows, the status still moves only forward.
 WEBHOOK_MERGE = {
     "parent_id": _parent_if_allowed(_stored_if_set("parent_id")),
     "kind": _incoming_if_filled("kind"),
@@ -204,7 +220,8 @@ WEBHOOK_MERGE = {
     "status": _if_newer_delivery("status"),
     "sequence_number": _if_newer_delivery("sequence_number"),
     "status_changed_at": _if_newer_delivery("status_changed_at"),
-    "start_time": _earliest("start_time"),
+    "start_time": _if_better_start("start_time"),
+    "start_time_from_twilio": _if_better_start("start_time_from_twilio"),
     "answer_time": _earliest("answer_time"),
     "end_time": _if_newer_delivery("end_time", _incoming_if_set("end_time")),
     "duration": _if_newer_delivery("duration", _incoming_if_set("duration")),
@@ -223,6 +240,7 @@ REST_MERGE = {
     "status_changed_at": f"CASE WHEN {_REST_STATUS_APPLIES} AND EXCLUDED.status <> c.status"
     " THEN EXCLUDED.status_changed_at ELSE c.status_changed_at END",
     "start_time": _incoming_if_set("start_time"),
+    "start_time_from_twilio": "EXCLUDED.start_time_from_twilio OR c.start_time_from_twilio",
     "end_time": _incoming_if_set("end_time"),
     "duration": _incoming_if_set("duration"),
     "price": _incoming_if_set("price"),
@@ -320,8 +338,9 @@ def _placeholder_parent(*, value: Callable[[str], str], default: Callable[[str],
 
 _WEBHOOK_COLUMNS = (
     *["sid", "account_sid", "direction", "from_number", "to_number", "status", "kind"],
-    *["sequence_number", "status_changed_at", "start_time", "answer_time", "end_time"],
-    *["duration", "error_code", "error_url", "created_at", "updated_at"],
+    *["sequence_number", "status_changed_at", "start_time", "start_time_from_twilio"],
+    *["answer_time", "end_time", "duration", "error_code", "error_url"],
+    *["created_at", "updated_at"],
 )
 
 
@@ -495,6 +514,7 @@ def _callback_parameters(
         "sequence": -1 if callback.sequence_number is None else callback.sequence_number,
         "status_changed_at": adapt(callback.timestamp),
         "start_time": adapt(callback.start_time_bound),
+        "start_time_from_twilio": callback.start_time_from_twilio,
         "answer_time": adapt(callback.timestamp if is_answer else None),
         "end_time": adapt(callback.timestamp if callback.is_terminal else None),
         "duration": callback.call_duration if callback.is_terminal else None,
@@ -523,6 +543,7 @@ _REST_LEG_WRITTEN = {
     **{column: f"leg.{column}" for column in _REST_COLUMNS},
     "parent_id": _family_root("parent"),
     "agent_id": "agent.id",
+    "start_time_from_twilio": "leg.start_time IS NOT NULL",
 }
 _REST_PLACEHOLDER_SOURCES = {
     "answered_by_id": "answered_by.id",

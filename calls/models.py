@@ -50,6 +50,11 @@ class Call(models.Model):
     sequence_number = models.PositiveIntegerField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     start_time = models.DateTimeField(null=True, blank=True)
+    start_time_from_twilio = models.BooleanField(
+        db_default=False,
+        help_text="The start time is Twilio's (a Timestamp or the REST API), not our clock's "
+        "when a request without a Timestamp came.",
+    )
     answer_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)
     duration = models.PositiveIntegerField("duration (s)", null=True, blank=True)
@@ -133,6 +138,10 @@ class Call(models.Model):
                 | Q(start_time__isnull=True)
                 | Q(end_time__gte=F("start_time")),
                 name="call_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(start_time_from_twilio=False) | Q(start_time__isnull=False),
+                name="call_twilio_start_is_set",
             ),
             models.CheckConstraint(
                 condition=blank_or_one_of("kind", FamilyKind.values), name="call_kind_valid"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from django.db import connection
+from django.utils import timezone
 
 from calls.models import Call, CallEvent
 from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
@@ -35,10 +36,12 @@ def at(seconds: int) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def three_scenarios():
+def three_scenarios(started_at: datetime = T0):
     """The overview's three calls, each answered after 5 s of ringing, 60 s of talk."""
     rng = random.Random(2026)
-    plan = CallPlan(account_sid=TEST_ACCOUNT_SID, application_sid="AP" + "d" * 32, started_at=T0)
+    plan = CallPlan(
+        account_sid=TEST_ACCOUNT_SID, application_sid="AP" + "d" * 32, started_at=started_at
+    )
     return {
         "pstn_to_agent": pstn_to_agents(
             plan, rng, caller=CUSTOMER, number=SUPPORT_LINE, identities=["alice", "bob"]
@@ -59,8 +62,13 @@ def sids(deliveries, direction):
     return found
 
 
-def expected_table(scenarios):
-    """Every leg of the three calls, as the call table must hold it in the end."""
+def expected_table(scenarios, started_at: datetime = T0):
+    """Every leg of the three calls, as the call table must hold it in the end, for calls
+    that Twilio's clock says started at `started_at`."""
+
+    def at(seconds: int) -> datetime:
+        return started_at + timedelta(seconds=seconds)
+
     pstn_parent, agent_parent, internal_parent = (
         sids(scenarios[name], "inbound")[0] for name in scenarios
     )
@@ -138,8 +146,8 @@ def all_deliveries(scenarios):
     return [delivery for deliveries in scenarios.values() for delivery in deliveries]
 
 
-def assert_table_is_exact(scenarios):
-    assert call_table() == expected_table(scenarios)
+def assert_table_is_exact(scenarios, started_at: datetime = T0):
+    assert call_table() == expected_table(scenarios, started_at)
     distinct = {tuple(sorted(d.parameters.items())) for d in all_deliveries(scenarios)}
     assert CallEvent.objects.count() == len(distinct)
 
@@ -198,6 +206,63 @@ def test_a_parent_is_answered_when_its_child_is_whenever_the_dial_action_comes(c
     assert_table_is_exact(scenarios)
     for start, answer, end in Call.objects.values_list("start_time", "answer_time", "end_time"):
         assert start <= (answer or start) <= end
+
+
+# How far Twilio's clock is from ours, as the Voice URL's request (which carries no
+# Timestamp, so it is timed by our clock) shows it.
+TWILIO_CLOCK_OFFSET = {"ours_ahead": timedelta(seconds=-30), "ours_behind": timedelta(seconds=30)}
+ARRIVES = {"first": 0.0, "between": 0.5, "last": 1.0}
+
+
+@pytest.mark.usefixtures("agents")
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("voice_request_arrives", ARRIVES)
+@pytest.mark.parametrize("clock", TWILIO_CLOCK_OFFSET)
+def test_a_parent_starts_when_twilio_says_whenever_its_untimed_requests_come(
+    client, clock, voice_request_arrives, seed
+):
+    started_at = timezone.now().replace(microsecond=0) + TWILIO_CLOCK_OFFSET[clock]
+    scenarios = three_scenarios(started_at)
+    for deliveries in scenarios.values():
+        deliveries.append(dial_action(deliveries))
+    voice_requests = [d for d in all_deliveries(scenarios) if d.webhook == "voice"]
+    others = [d for d in all_deliveries(scenarios) if d.webhook != "voice"]
+    rng = random.Random(seed)
+    others += rng.sample(others, len(others) // 2)
+    rng.shuffle(others)
+    position = round(len(others) * ARRIVES[voice_request_arrives])
+    deliveries = others[:position] + voice_requests + others[position:]
+
+    for delivery in deliveries:
+        assert deliver(client, delivery).status_code in (200, 204)
+
+    assert_table_is_exact(scenarios, started_at)
+    assert not Call.objects.filter(start_time_from_twilio=False).exists()
+    for start, answer, end in Call.objects.values_list("start_time", "answer_time", "end_time"):
+        assert start <= (answer or start) <= end
+
+
+@pytest.mark.usefixtures("agents")
+def test_a_final_callback_without_a_duration_leaves_a_missed_calls_start_to_our_clock(client):
+    started_at = timezone.now()
+    plan = CallPlan(
+        account_sid=TEST_ACCOUNT_SID,
+        application_sid="AP" + "d" * 32,
+        started_at=started_at.replace(microsecond=0),
+        outcome="no-answer",
+    )
+    voice_request, parent_end = agent_to_agent(
+        plan, random.Random(7), identity="bob", callee_identity="alice"
+    )[:2]
+    assert parent_end.parameters["CallDuration"] == "0"
+
+    for delivery in (parent_end, voice_request):
+        assert deliver(client, delivery).status_code in (200, 204)
+
+    parent = Call.objects.get(sid=voice_request.parameters["CallSid"])
+    # The final callback says when the ringing ended (7 s in), not when it began.
+    assert started_at <= parent.start_time < parent.end_time
+    assert not parent.start_time_from_twilio
 
 
 @pytest.mark.usefixtures("agents")

@@ -1,3 +1,4 @@
+import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -8,7 +9,10 @@ from django.utils import timezone
 from calls.models import Call, ReconcileRun, StaleLegCheck
 from calls.reconcile.runs import reconcile_call, reconcile_recent_calls, reconcile_stale_calls
 from presence.selectors import agent_presence
+from tests.conftest import SUPPORT_LINE, TEST_ACCOUNT_SID
 from tests.factories import AgentFactory, CallFactory, random_sid
+from tests.twilio_requests import replay
+from twilio_fakes.scenarios import CallPlan, agent_to_pstn
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +108,28 @@ def test_rest_lagging_behind_never_rolls_back_a_newer_local_status(fake_twilio):
     assert call.status == "in-progress"
     assert call.account_sid == fake_twilio.account_sid
     assert run.outcome == ReconcileRun.Outcome.SUCCEEDED
+
+
+@pytest.mark.usefixtures("agents")
+def test_a_start_from_rest_is_kept_when_a_request_timed_by_our_clock_comes_again(
+    client, fake_twilio
+):
+    # Twilio's clock runs ahead of ours: the Voice URL's request, timed by ours, is earlier.
+    started = timezone.now().replace(microsecond=0) + timedelta(seconds=30)
+    plan = CallPlan(account_sid=TEST_ACCOUNT_SID, application_sid="AP" + "d" * 32,
+                    started_at=started)  # fmt: skip
+    voice_request = agent_to_pstn(
+        plan, random.Random(3), identity="alice", caller_id=SUPPORT_LINE, destination="+12125550123"
+    )[0]
+    sid = voice_request.parameters["CallSid"]
+    replay(client, [voice_request])
+    fake_twilio.add_call(sid, status="in-progress", start_time=started)
+
+    reconcile_call(sid=sid)
+    replay(client, [voice_request])
+
+    call = Call.objects.get(sid=sid)
+    assert (call.start_time, call.start_time_from_twilio) == (started, True)
 
 
 def test_rest_fills_what_the_final_webhook_did_not_carry(fake_twilio):

@@ -72,6 +72,15 @@ class TwilioCallback:
         return self.timestamp
 
     @property
+    def start_time_from_twilio(self) -> bool:
+        """Whether start_time_bound is Twilio's clock's word on the start: a Timestamp, less
+        the duration of a final callback that has one. A final callback of a leg never
+        answered (no duration) tells only when the leg ended."""
+        if self.is_terminal and not self.call_duration:
+            return False
+        return self.timed_by_twilio
+
+    @property
     def delivery_digest(self) -> str:
         return delivery_digest(self.parameters)
 
