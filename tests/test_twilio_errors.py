@@ -198,6 +198,7 @@ def test_a_repeated_error_event_is_stored_once(client):
         json.dumps(["not an event"]),
         json.dumps([{**error_event(), "data": "no object"}]),
         json.dumps([{**error_event(), "id": ""}]),
+        json.dumps([{**error_event(), "id": "NO\u0000"}]),
         "[not json",
     ],
 )
@@ -215,11 +216,14 @@ def test_a_malformed_batch_of_error_events_is_refused_with_400(client, body):
     assert not TwilioError.objects.exists()
 
 
-def test_one_malformed_event_refuses_the_whole_batch(client):
-    response = post_events(client, [error_event(), error_event(code="not a code")])
+def test_a_malformed_event_is_refused_and_the_others_in_its_batch_kept(client):
+    good = error_event(code="31009")
+
+    response = post_events(client, [good, error_event(code="not a code")])
 
     assert response.status_code == 400
-    assert not TwilioError.objects.exists()
+    assert "error_code" in response.content.decode()
+    assert list(TwilioError.objects.values_list("event_id", flat=True)) == [good["id"]]
 
 
 def test_an_error_event_for_another_account_refuses_the_batch(client):

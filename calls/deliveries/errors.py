@@ -61,43 +61,62 @@ def parse_debugger_event(
     )
 
 
-def parse_error_log_events(events: list[Any], *, received_at: datetime) -> list[TwilioErrorReport]:
+@dataclass(frozen=True)
+class ErrorEventBatch:
+    """The error reports read from one Event Streams delivery, and why any event was refused."""
+
+    reports: list[TwilioErrorReport]
+    refused: list[str]
+
+
+def parse_error_log_events(events: list[Any], *, received_at: datetime) -> ErrorEventBatch:
     """Read a batch of CloudEvents; events of other types are skipped, so that one sink can
-    carry them. Raise InvalidCallback for the first malformed error event."""
-    reports = []
+    carry them. A malformed event is refused on its own, so that the others are still kept:
+    Event Streams does not retry a batch answered 4xx."""
+    reports, refused = [], []
     for event in events:
-        if not isinstance(event, dict):
-            raise InvalidCallback("An event is not a JSON object.")
-        if event.get("type") != ERROR_LOGGED_TYPE:
+        try:
+            report = _error_log_event(event, received_at=received_at)
+        except InvalidCallback as error:
+            refused.append(str(error))
             continue
-        event_id = event.get("id")
-        if not isinstance(event_id, str) or not 0 < len(event_id) <= EVENT_ID_MAX_LENGTH:
-            raise InvalidCallback(f"An event's id is missing or longer than {EVENT_ID_MAX_LENGTH}.")
-        data = event.get("data")
-        if not isinstance(data, dict):
-            raise InvalidCallback(f"Event {event_id[:40]!r} has no data object.")
-        account_sid = data.get("account_sid")
-        if not isinstance(account_sid, str) or not is_account_sid(account_sid):
-            raise InvalidCallback(f"Event {event_id[:40]!r}: account_sid is not an account SID.")
-        payload = data.get("payload") or {}
-        if isinstance(payload, str):
-            payload = _json_object(payload, name="payload")
-        if not isinstance(payload, dict):
-            raise InvalidCallback(f"Event {event_id[:40]!r}: payload is not an object.")
-        reports.append(
-            _report(
-                account_sid=account_sid,
-                event_id=event_id,
-                level=data.get("level"),
-                when=data.get("date_created") or event.get("time"),
-                payload=payload,
-                code=data.get("error_code", payload.get("error_code")),
-                resource_sid=data.get("resource_sid") or payload.get("resource_sid"),
-                received_at=received_at,
-                request_url=data.get("request_url"),
-            )
-        )
-    return reports
+        if report is not None:
+            reports.append(report)
+    return ErrorEventBatch(reports=reports, refused=refused)
+
+
+def _error_log_event(event: object, *, received_at: datetime) -> TwilioErrorReport | None:
+    if not isinstance(event, dict):
+        raise InvalidCallback("An event is not a JSON object.")
+    if event.get("type") != ERROR_LOGGED_TYPE:
+        return None
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= EVENT_ID_MAX_LENGTH:
+        raise InvalidCallback(f"An event's id is missing or longer than {EVENT_ID_MAX_LENGTH}.")
+    if not event_id.isprintable():
+        raise InvalidCallback("An event's id has control characters.")
+    data = event.get("data")
+    if not isinstance(data, dict):
+        raise InvalidCallback(f"Event {event_id!r} has no data object.")
+    account_sid = data.get("account_sid")
+    if not isinstance(account_sid, str) or not is_account_sid(account_sid):
+        raise InvalidCallback(f"Event {event_id!r}: account_sid is not an account SID.")
+    payload = data.get("payload") or {}
+    if isinstance(payload, str):
+        payload = _json_object(payload, name="payload")
+    if not isinstance(payload, dict):
+        raise InvalidCallback(f"Event {event_id!r}: payload is not an object.")
+    return _report(
+        account_sid=account_sid,
+        event_id=event_id,
+        level=data.get("level"),
+        when=data.get("date_created") or event.get("time"),
+        payload=payload,
+        code=data.get("error_code", payload.get("error_code")),
+        resource_sid=data.get("resource_sid") or payload.get("resource_sid"),
+        received_at=received_at,
+        request_url=data.get("request_url"),
+    )
 
 
 def _report(

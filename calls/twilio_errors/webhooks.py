@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from calls.deliveries.calls import InvalidCallback
 from calls.deliveries.errors import (
     TwilioErrorReport,
     parse_debugger_event,
@@ -22,6 +21,9 @@ from calls.deliveries.signatures import twilio_signed_json_list
 from calls.twilio_errors.writer import twilio_errors_record
 
 logger = logging.getLogger(__name__)
+
+# An answer names this many malformed events at most.
+REFUSALS_SHOWN = 10
 
 
 def _debugger_event(form: dict[str, str], query: dict[str, str], received_at: datetime) -> Parsed:
@@ -40,16 +42,16 @@ def debugger_event(request: HttpRequest, report: TwilioErrorReport) -> HttpRespo
 @twilio_signed_json_list
 @retry_on_database_outage
 def error_log_events(request: HttpRequest, events: list[Any]) -> HttpResponse:
-    """A batch of CloudEvents: all stored, or none (400) when one is malformed or another
-    account's, so that a retry after the fix loses nothing."""
-    try:
-        reports = parse_error_log_events(events, received_at=timezone.now())
-    except InvalidCallback as error:
-        logger.warning("Refused Twilio error events: %s", error)
-        return _plain(str(error), status=400)
-    if any(report.account_sid != settings.TWILIO_ACCOUNT_SID for report in reports):
+    """A batch of CloudEvents: nothing stored when one is another account's (403); otherwise
+    every well-formed error stored, and 400 naming the malformed events, if any."""
+    batch = parse_error_log_events(events, received_at=timezone.now())
+    if any(report.account_sid != settings.TWILIO_ACCOUNT_SID for report in batch.reports):
+        logger.warning("Refused Twilio error events for another account")
         return _plain("An event's account_sid is not this server's Twilio account.", status=403)
-    twilio_errors_record(reports=reports)
+    twilio_errors_record(reports=batch.reports)
+    if batch.refused:
+        logger.warning("Refused %d Twilio error event(s): %s", len(batch.refused), batch.refused[0])
+        return _plain("\n".join(batch.refused[:REFUSALS_SHOWN]), status=400)
     return HttpResponse(status=204)
 
 
