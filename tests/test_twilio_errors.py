@@ -315,3 +315,14 @@ def test_the_doctor_says_so_when_twilio_reported_no_errors(fake_twilio, settings
     assert [(found.level, found.message) for found in findings] == [
         (Level.OK, "Twilio reported no errors in the last day.")
     ]
+
+
+def test_a_database_outage_answers_503_and_stores_nothing(client, database_down):
+    event = error_event()
+    form = debugger_form()
+
+    responses = [post_events(client, [event]), post_signed(client, DEBUGGER_PATH, form)]
+
+    assert [response.status_code for response in responses] == [503, 503]
+    database_down()
+    assert not TwilioError.objects.exists()
