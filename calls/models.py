@@ -569,7 +569,10 @@ class TwilioError(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["occurred_at", "code"], name="twilioerror_time_code")]
+        indexes = [
+            models.Index(fields=["occurred_at", "code"], name="twilioerror_time_code"),
+            models.Index(fields=["resource_sid"], name="twilioerror_resource_sid"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"

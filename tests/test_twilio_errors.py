@@ -266,6 +266,17 @@ def test_the_family_page_shows_the_errors_of_its_legs_harmlessly(client):
     assert "<script>alert(1)" not in page
 
 
+def test_an_error_that_arrived_before_its_leg_is_shown_on_the_family_page(client):
+    sid = random_sid("CA")
+    post_signed(client, DEBUGGER_PATH, debugger_form(code="31009", resource_sid=sid))
+    leg = CallFactory(sid=sid)
+    client.force_login(UserFactory(is_superuser=True))
+
+    page = client.get(f"/calls/{leg.sid}/").content.decode()
+
+    assert "Error 31009" in page
+
+
 def test_the_admin_list_counts_errors_per_code_per_day(client):
     today = timezone.now()
     for code, when in [

@@ -46,7 +46,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 "indexes": [
-                    models.Index(fields=["occurred_at", "code"], name="twilioerror_time_code")
+                    models.Index(fields=["occurred_at", "code"], name="twilioerror_time_code"),
+                    models.Index(fields=["resource_sid"], name="twilioerror_resource_sid"),
                 ],
             },
         ),

@@ -2,15 +2,17 @@
 
 from datetime import date, datetime
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncDate
 
 from calls.models import Call, TwilioError
 
 
 def twilio_errors_of_legs(*, legs: list[Call]) -> list[TwilioError]:
-    """The errors Twilio reported about these legs, oldest first."""
-    return list(TwilioError.objects.filter(call__in=legs).order_by("occurred_at", "id"))
+    """The errors Twilio reported about these legs, oldest first; by SID too, for an error
+    that arrived before its leg was stored."""
+    about_legs = Q(call__in=legs) | Q(resource_sid__in=[leg.sid for leg in legs])
+    return list(TwilioError.objects.filter(about_legs).order_by("occurred_at", "id"))
 
 
 def twilio_error_counts_by_day(*, since: datetime) -> list[tuple[date, int, int]]:
