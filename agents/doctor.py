@@ -6,6 +6,7 @@ checks ask Twilio through the REST client and read nothing but our tables and se
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,8 @@ from agents.provisioning import (
     webhook_base_url,
 )
 from calls.reconcile.selectors import OVERDUE_INTERVALS, reconcile_overdue_jobs
+from calls.twilio_errors.codes import error_advice
+from calls.twilio_errors.selectors import twilio_error_counts_by_code
 from voiceproject.twilio_regions import US1, rest_api_host
 from voiceproject.twilio_rest import (
     TwilioCredentialsRejected,
@@ -84,6 +87,7 @@ def twilio_doctor(*, client: Client | None = None) -> list[Finding]:
     the REST client to ask with; the configured one, patient, by default.
     """
     findings = [*settings_findings(), *public_url_findings(), *reconcile_findings()]
+    findings += twilio_error_findings(now=timezone.now())
     missing = [name for name, _ in CREDENTIALS if not getattr(settings, name)]
     if missing:
         reason = f"{', '.join(missing)} not set"
@@ -172,6 +176,27 @@ def reconcile_findings() -> list[Finding]:
             f"Every scheduled run completed within {OVERDUE_INTERVALS} of its intervals.",
         )
     ]
+
+
+def twilio_error_findings(*, now: datetime) -> list[Finding]:
+    """The errors Twilio reported in the last day, each code with what it means and what to
+    do when it is a common one."""
+    counts = twilio_error_counts_by_code(since=now - timedelta(days=1))
+    if not counts:
+        return [Finding(Level.OK, "Twilio errors", "Twilio reported no errors in the last day.")]
+    findings = []
+    for code, errors, last in counts:
+        advice = error_advice(code)
+        about = f"{advice.meaning}: {advice.remedy}" if advice else "see the admin's Twilio errors"
+        findings.append(
+            Finding(
+                Level.WARN,
+                "Twilio errors",
+                f"{code} {errors} time(s) in the last day, last at {last:%Y-%m-%d %H:%M} UTC "
+                f"({about}; https://www.twilio.com/docs/api/errors/{code}).",
+            )
+        )
+    return findings
 
 
 def public_url_findings() -> list[Finding]:

@@ -1,3 +1,4 @@
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
@@ -10,8 +11,16 @@ from django.utils.safestring import SafeString
 
 from calls import tasks
 from calls.log.filters import legs_found_by
-from calls.models import Call, CallEvent, ReconcileRequest, ReconcileRun, Recording
+from calls.models import (
+    Call,
+    CallEvent,
+    ReconcileRequest,
+    ReconcileRun,
+    Recording,
+    TwilioError,
+)
 from calls.reconcile.selectors import reconcile_overdue_jobs
+from calls.twilio_errors.selectors import twilio_error_counts_by_day
 from voiceproject.admin import ReadOnlyAdmin
 
 # More selected calls than this would ask Twilio for too much at once.
@@ -254,3 +263,34 @@ class RecordingAdmin(ReadOnlyAdmin[Recording]):
     list_select_related = ["call"]
     search_fields = ["=sid", "=call__sid", "deletion_error"]
     show_full_result_count = False
+
+
+# The admin's list of Twilio errors counts them per code for this many days.
+TWILIO_ERROR_COUNT_DAYS = 7
+
+
+@admin.register(TwilioError)
+class TwilioErrorAdmin(ReadOnlyAdmin[TwilioError]):
+    """Twilio's error reports, with how many of each code each day above the list."""
+
+    list_display = ["occurred_at", "code", "level", "message", "resource_sid", "family"]
+    list_filter = ["code", "level"]
+    search_fields = ["=code", "=resource_sid", "=event_id"]
+    date_hierarchy = "occurred_at"
+    ordering = ["-occurred_at"]
+    list_select_related = ["call"]
+    change_list_template = "admin/calls/twilioerror/change_list.html"
+
+    @admin.display(description="Call")
+    def family(self, error: TwilioError) -> SafeString | str:
+        return family_page_link(error.call) if error.call else ""
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        since = timezone.now() - timedelta(days=TWILIO_ERROR_COUNT_DAYS)
+        counts = twilio_error_counts_by_day(since=since)
+        return super().changelist_view(
+            request,
+            {**(extra_context or {}), "counts": counts, "count_days": TWILIO_ERROR_COUNT_DAYS},
+        )

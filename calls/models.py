@@ -559,3 +559,29 @@ class StatsDirtyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.utc_day} (transaction {self.transaction_id})"
+
+
+class TwilioError(models.Model):
+    """An error or warning Twilio logged for this account (its Debugger webhook or Event
+    Streams), stored once by the event's id, with the leg it is about when it is one of ours."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    code = models.PositiveIntegerField()
+    level = models.CharField(max_length=16, blank=True, db_default="")
+    message = models.TextField(blank=True, db_default="")
+    resource_sid = models.CharField(max_length=34, blank=True, db_default="")
+    request_url = models.TextField(blank=True, db_default="")
+    call = models.ForeignKey(
+        Call, on_delete=models.SET_NULL, null=True, blank=True, related_name="twilio_errors"
+    )
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["occurred_at", "code"], name="twilioerror_time_code"),
+            models.Index(fields=["resource_sid"], name="twilioerror_resource_sid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"

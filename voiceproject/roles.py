@@ -22,6 +22,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("calls", "call", ("change", "view")),
         ("calls", "callevent", ("view",)),
         ("calls", "reconcilerun", ("view",)),
+        # Twilio's own error reports, counted per code per day.
+        ("calls", "twilioerror", ("view",)),
         # Recordings and voicemail: seen where a failed retention deletion is explained, and
         # anyone's voicemail deleted from the inbox (agents may delete their own).
         ("calls", "recording", ("delete", "view")),

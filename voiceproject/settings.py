@@ -125,6 +125,8 @@ HOT_PATH_MIDDLEWARE = {
     "webhooks:dial-action": WEBHOOK_MIDDLEWARE,
     "webhooks:voicemail-done": WEBHOOK_MIDDLEWARE,
     "webhooks:recording": WEBHOOK_MIDDLEWARE,
+    "webhooks:debugger": WEBHOOK_MIDDLEWARE,
+    "webhooks:error-events": WEBHOOK_MIDDLEWARE,
     "api-access-token": [name for name in MIDDLEWARE if name not in PAGE_MIDDLEWARE],
 }
 # A request to these hot paths that sends an API token (`Authorization: Token <key>`, a

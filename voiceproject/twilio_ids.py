@@ -16,6 +16,7 @@ SID_RESOURCES = {
     "AP": "TwiML App",
     "CA": "call",
     "CR": "push credential",
+    "NO": "debugger event",
     "PN": "phone number",
     "RE": "recording",
     "SK": "API key",

@@ -7,7 +7,9 @@ The webhook views and the writers import from here; nothing here imports them.
 - calls.py: call legs (Voice URL, fallback, status callbacks, our <Dial> action), and what
   every kind shares: the field readers, InvalidCallback and the delivery digest.
 - recordings.py: recording status callbacks.
-- signatures.py and receiving.py: the frame every webhook view is wrapped in.
+- errors.py: Twilio's error reports (its Debugger webhook and Event Streams' error events).
+- signatures.py and receiving.py: the frame every webhook view is wrapped in (signatures.py
+  also passes a signed JSON array on, for Event Streams).
 
 A new kind of delivery is a parser in a module of its own here, a rule in the writer of the
 table it fills, and a view beside that writer wrapped in twilio_webhook_parsed_by, whose URL

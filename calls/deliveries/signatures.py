@@ -76,19 +76,9 @@ def twilio_signature_required(view: View) -> View:
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        declared_length = request.META.get("CONTENT_LENGTH") or "0"
-        if not declared_length.isdigit() or int(declared_length) > WEBHOOK_MAX_BODY_BYTES:
-            return _too_large()
-        if len(request.body) > WEBHOOK_MAX_BODY_BYTES:
-            return _too_large()
-        try:
-            signed = _signed_content(request)
-        except ValueError:
-            return _bad_request("The body has too many fields.")
-        if settings.TWILIO_VALIDATE_SIGNATURES and not _signed_by_twilio(request, signed):
-            return HttpResponseForbidden(
-                "X-Twilio-Signature is missing or does not match.", content_type="text/plain"
-            )
+        signed = _signed_or_refused(request)
+        if isinstance(signed, HttpResponse):
+            return signed
         try:
             form = signed if isinstance(signed, WebhookForm) else _json_form(signed)
         except ValueError:
@@ -96,6 +86,44 @@ def twilio_signature_required(view: View) -> View:
         return view(request, form, *args, **kwargs)
 
     return wrapper
+
+
+def twilio_signed_json_list(view: View) -> View:
+    """Like twilio_signature_required for a body that is a JSON array (Event Streams' batches
+    of CloudEvents): pass the view the array's items after the request; 400 for anything else."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        signed = _signed_or_refused(request)
+        if isinstance(signed, HttpResponse):
+            return signed
+        try:
+            document = json.loads(signed) if isinstance(signed, str) else None
+        except ValueError:
+            document = None
+        if not isinstance(document, list):
+            return _bad_request("The body is not a JSON array.")
+        return view(request, document, *args, **kwargs)
+
+    return wrapper
+
+
+def _signed_or_refused(request: HttpRequest) -> WebhookForm | str | HttpResponse:
+    """What Twilio signed, or the answer that refuses the request (413, 400 or 403)."""
+    declared_length = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared_length.isdigit() or int(declared_length) > WEBHOOK_MAX_BODY_BYTES:
+        return _too_large()
+    if len(request.body) > WEBHOOK_MAX_BODY_BYTES:
+        return _too_large()
+    try:
+        signed = _signed_content(request)
+    except ValueError:
+        return _bad_request("The body has too many fields.")
+    if settings.TWILIO_VALIDATE_SIGNATURES and not _signed_by_twilio(request, signed):
+        return HttpResponseForbidden(
+            "X-Twilio-Signature is missing or does not match.", content_type="text/plain"
+        )
+    return signed
 
 
 def _signed_content(request: HttpRequest) -> WebhookForm | str:

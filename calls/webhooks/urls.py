@@ -1,9 +1,10 @@
 """URLs Twilio requests: the Voice URL and its fallback, status callbacks, our <Dial> action,
-the end of a voicemail and recording status callbacks."""
+the end of a voicemail, recording status callbacks and Twilio's error reports."""
 
 from django.urls import path
 
 from calls.recordings import webhooks as recordings
+from calls.twilio_errors import webhooks as twilio_errors
 from calls.webhooks import views as webhooks
 
 app_name = "webhooks"
@@ -14,4 +15,6 @@ urlpatterns = [
     path("dial/", webhooks.dial_action, name="dial-action"),
     path("voicemail/done/", webhooks.voicemail_done, name="voicemail-done"),
     path("recording/", recordings.recording_status, name="recording"),
+    path("debugger/", twilio_errors.debugger_event, name="debugger"),
+    path("events/errors/", twilio_errors.error_log_events, name="error-events"),
 ]
