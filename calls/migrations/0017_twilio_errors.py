@@ -11,7 +11,7 @@ create_roles = import_module("agents.migrations.0002_roles").create_roles
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calls", "0015_parent_answer_from_child"),
+        ("calls", "0016_start_time_from_twilio"),
         ("agents", "0002_roles"),
     ]
 
