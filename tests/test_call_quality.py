@@ -9,7 +9,8 @@ from django.utils import timezone
 from calls.models import CallQuality, InsightsRefusal
 from calls.quality.fetching import call_quality_sweep
 from calls.quality.summary import quality_facts, quality_reasons
-from tests.factories import CallFactory
+from tests.factories import CallFactory, UserFactory
+from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +170,35 @@ def test_why_a_leg_is_poor_is_said_in_words():
         "packet loss above 5 %",
         "MOS below 3.5",
     ]
+
+
+def test_the_family_page_says_each_legs_quality_and_why_a_poor_one_is(client, fake_twilio):
+    parent = finished_leg()
+    child = finished_leg(parent=parent, direction="outbound-dial", to_number="client:alice")
+    CallQuality.objects.create(
+        call=child,
+        processing_state="complete",
+        poor=True,
+        tags=["low_mos", "high_jitter"],
+        edges={"sdk_edge": {"mos": {"avg": 3.1, "max": 3.9}, "jitter": {"avg": 31, "max": 80}}},
+        codec="opus",
+        disconnected_by="callee",
+    )
+    CallQuality.objects.create(call=parent, processing_state="partial", poor=False)
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+
+    page = client.get(f"/calls/{parent.sid}/").content.decode()
+
+    assert "Poor</strong>: high jitter, MOS below 3.5" in page
+    assert "MOS 3.1 · jitter 31 ms · opus · ended by the callee" in page
+    assert "Good</strong>" in page
+    assert "(partial summary)" in page
+
+
+def test_a_leg_without_a_summary_says_its_quality_is_not_known_yet(client):
+    leg = finished_leg()
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+
+    page = client.get(f"/calls/{leg.sid}/").content.decode()
+
+    assert "Not known yet." in page

@@ -54,6 +54,31 @@ def quality_reasons(tags: list[str]) -> list[str]:
     return [words for tag, words in POOR_TAGS.items() if tag in tags]
 
 
+# How each kept statistic reads on a page: its name and unit.
+FIGURE_WORDS = {
+    "mos": ("MOS", ""),
+    "jitter": ("jitter", " ms"),
+    "packet_loss": ("packet loss", " %"),
+    "rtt": ("round trip", " ms"),
+}
+
+
+def quality_figures(edges: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """Each statistic's worst average over the edges, in words: ["MOS 3.1", "jitter 31 ms"]."""
+    figures = []
+    for name, (words, unit) in FIGURE_WORDS.items():
+        averages = [
+            statistic["avg"]
+            for figures_of_edge in edges.values()
+            if isinstance(statistic := figures_of_edge.get(name), dict)
+            and isinstance(statistic.get("avg"), int | float)
+        ]
+        if averages:
+            worst = min(averages) if name == "mos" else max(averages)
+            figures.append(f"{words} {worst:g}{unit}")
+    return figures
+
+
 def quality_facts(summary: dict[str, Any]) -> QualityFacts:
     """The facts of a summary as the helper library returns it (its JSON, keys snake_case)."""
     properties = _mapping(summary.get("properties"))
