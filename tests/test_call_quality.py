@@ -202,3 +202,43 @@ def test_a_leg_without_a_summary_says_its_quality_is_not_known_yet(client):
     page = client.get(f"/calls/{leg.sid}/").content.decode()
 
     assert "Not known yet." in page
+
+
+def quality_of(leg, *, poor: bool, disconnected_by: str = "caller") -> None:
+    CallQuality.objects.create(
+        call=leg, processing_state="complete", poor=poor, disconnected_by=disconnected_by
+    )
+
+
+def test_the_call_log_lists_families_with_a_poor_leg(client):
+    poor_parent, good_parent, unknown = finished_leg(), finished_leg(), finished_leg()
+    poor_child = finished_leg(parent=poor_parent, direction="outbound-dial")
+    quality_of(poor_parent, poor=False)
+    quality_of(poor_child, poor=True)
+    quality_of(good_parent, poor=False)
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+
+    poor = client.get("/calls/", {"quality": "poor"}).content.decode()
+    good = client.get("/calls/", {"quality": "good"}).content.decode()
+
+    assert poor_parent.sid in poor and good_parent.sid not in poor and unknown.sid not in poor
+    assert good_parent.sid in good and unknown.sid not in good
+
+
+def test_the_call_log_lists_families_a_side_hung_up(client):
+    by_caller, by_callee = finished_leg(), finished_leg()
+    quality_of(by_caller, poor=False, disconnected_by="caller")
+    quality_of(by_callee, poor=False, disconnected_by="callee")
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+
+    page = client.get("/calls/", {"ended_by": "callee"}).content.decode()
+
+    assert by_callee.sid in page and by_caller.sid not in page
+
+
+def test_an_unknown_quality_filter_is_refused_in_words(client):
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+
+    response = client.get("/calls/export.csv", {"quality": "<b>awful</b>"})
+
+    assert response.status_code == 400
