@@ -10,7 +10,14 @@ from django.utils.safestring import SafeString
 
 from calls import tasks
 from calls.log.filters import legs_found_by
-from calls.models import Call, CallEvent, ReconcileRequest, ReconcileRun, Recording
+from calls.models import (
+    Call,
+    CallEvent,
+    InsightsRefusal,
+    ReconcileRequest,
+    ReconcileRun,
+    Recording,
+)
 from calls.reconcile.selectors import reconcile_overdue_jobs
 from voiceproject.admin import ReadOnlyAdmin
 
@@ -254,3 +261,16 @@ class RecordingAdmin(ReadOnlyAdmin[Recording]):
     list_select_related = ["call"]
     search_fields = ["=sid", "=call__sid", "deletion_error"]
     show_full_result_count = False
+
+
+@admin.register(InsightsRefusal)
+class InsightsRefusalAdmin(ReadOnlyAdmin[InsightsRefusal]):
+    """Deleting the refusal (once Insights is on) lets the call quality sweep ask again."""
+
+    list_display = ["account_sid", "status", "code", "message", "call_sid", "recorded_at"]
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: InsightsRefusal | None = None
+    ) -> bool:
+        # Django's own rule (the delete permission), not ReadOnlyAdmin's refusal.
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)

@@ -55,7 +55,9 @@ def call_family_get(
     if parent is None:
         return None
     children = list(
-        parent.children.select_related("agent", "quality").order_by(F("start_time").asc(nulls_last=True), "id")
+        parent.children.select_related("agent", "quality").order_by(
+            F("start_time").asc(nulls_last=True), "id"
+        )
     )
     leg_ids = [parent.id, *(child.id for child in children)]
     recordings = list(
