@@ -1,6 +1,7 @@
 """Voice Insights call quality: the beat sweep asks the fake Twilio for finished legs' Call
 Summaries over real HTTP and keeps what they say."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from django.utils import timezone
 from calls.models import CallQuality, InsightsRefusal
 from calls.quality.fetching import call_quality_sweep
 from calls.quality.summary import quality_facts, quality_reasons
-from tests.factories import CallFactory, UserFactory
+from tests.factories import AgentFactory, CallFactory, UserFactory
 from voiceproject.roles import ANALYSTS
 
 pytestmark = pytest.mark.django_db
@@ -246,3 +247,35 @@ def test_an_unknown_quality_filter_is_refused_in_words(client):
     response = client.get("/calls/export.csv", {"quality": "<b>awful</b>"})
 
     assert response.status_code == 400
+
+
+def test_statistics_show_the_share_of_poor_calls_per_agent_and_per_day(client):
+    alice, bob = AgentFactory(identity="alice"), AgentFactory(identity="bob")
+    for agent, poor in [(alice, True), (alice, False), (alice, False), (bob, False)]:
+        parent = finished_leg()
+        child = finished_leg(parent=parent, direction="outbound-dial", agent=agent)
+        quality_of(child, poor=poor)
+    finished_leg()  # quality not known: left out
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+
+    page = client.get("/calls/stats/").content.decode()
+
+    assert "Call quality: share of poor calls" in page
+    assert re.search(r"alice</a></td><td[^>]*>3</td><td[^>]*>1</td><td[^>]*>33%", page)
+    assert re.search(r"bob</a></td><td[^>]*>1</td><td[^>]*>0</td><td[^>]*>0%", page)
+    today = timezone.localdate(timezone.now() - timedelta(minutes=22)).isoformat()
+    assert re.search(rf"{today}</td><td[^>]*>4</td><td[^>]*>1</td><td[^>]*>25%", page)
+
+
+def test_an_agent_sees_only_her_own_share_of_poor_calls(client):
+    alice, bob = AgentFactory(identity="alice"), AgentFactory(identity="bob")
+    for agent in (alice, bob):
+        parent = finished_leg()
+        quality_of(finished_leg(parent=parent, direction="outbound-dial", agent=agent), poor=True)
+    client.force_login(alice.user)
+
+    page = client.get("/calls/stats/").content.decode()
+
+    quality = page.split("Call quality: share of poor calls")[1]
+    assert re.search(r"alice</a></td><td[^>]*>1</td><td[^>]*>1</td><td[^>]*>100%", quality)
+    assert "bob" not in quality
