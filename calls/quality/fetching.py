@@ -30,6 +30,9 @@ INSIGHTS_HORIZON = timedelta(days=30)
 # The delay before asking again doubles from this, up to the cap.
 RETRY_DELAY = timedelta(minutes=5)
 RETRY_DELAY_MAX = timedelta(hours=6)
+# Twilio ends any call within a day (its longest time limit): a bound on the start time lets
+# the sweep read the (status, start_time) index.
+LONGEST_CALL = timedelta(days=1)
 # Legs asked about in one sweep; the rest wait for the next.
 SWEEP_BATCH = 200
 # The summary fields the facts are read from, as the helper library names them.
@@ -59,6 +62,7 @@ def legs_due_for_quality(*, now: datetime, limit: int = SWEEP_BATCH) -> list[Cal
     return list(
         Call.objects.filter(
             status=CallStatus.COMPLETED,
+            start_time__gte=now - INSIGHTS_HORIZON - LONGEST_CALL,
             end_time__gte=now - INSIGHTS_HORIZON,
             end_time__lte=now - FIRST_ASK_AFTER,
         )
