@@ -8,10 +8,11 @@ import pytest
 from django.utils import timezone
 
 from calls.models import CallQuality, InsightsRefusal
-from calls.quality.fetching import call_quality_sweep
+from calls.quality.fetching import call_quality_fetch, call_quality_sweep
 from calls.quality.summary import quality_facts, quality_reasons
 from tests.factories import AgentFactory, CallFactory, UserFactory
 from voiceproject.roles import ANALYSTS
+from voiceproject.twilio_rest import twilio_rest_client
 
 pytestmark = pytest.mark.django_db
 
@@ -279,3 +280,35 @@ def test_an_agent_sees_only_her_own_share_of_poor_calls(client):
     quality = page.split("Call quality: share of poor calls")[1]
     assert re.search(r"alice</a></td><td[^>]*>1</td><td[^>]*>1</td><td[^>]*>100%", quality)
     assert "bob" not in quality
+
+
+def test_a_complete_summary_is_never_replaced_by_an_older_answer(fake_twilio):
+    leg = finished_leg()
+    fake_twilio.add_call_summaries(
+        leg.sid,
+        {"processing_state": "complete", "tags": ["low_mos"]},
+        {"processing_state": "partial"},
+    )
+    client = twilio_rest_client()
+
+    call_quality_fetch(call=leg, client=client, now=timezone.now())
+    # A sweep that overlapped the first one stores the partial answer it got.
+    call_quality_fetch(call=leg, client=client, now=timezone.now())
+
+    quality = CallQuality.objects.get(call=leg)
+    assert (quality.processing_state, quality.poor, quality.attempts) == ("complete", True, 1)
+    assert quality.next_attempt_at is None
+
+
+def test_an_unexpected_processing_state_is_asked_for_again_later(fake_twilio):
+    leg = finished_leg()
+    fake_twilio.add_call_summaries(leg.sid, {"processing_state": "<i>weird</i>"})
+
+    call_quality_sweep(now=timezone.now())
+
+    quality = CallQuality.objects.get(call=leg)
+    assert quality.processing_state == ""
+    assert "weird" in quality.last_error
+    assert quality.next_attempt_at == pytest.approx(
+        timezone.now() + timedelta(minutes=5), abs=timedelta(seconds=30)
+    )

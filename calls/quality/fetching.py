@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from calls.constants import CallStatus
 from calls.models import Call, CallQuality, InsightsRefusal
-from calls.quality.summary import quality_facts
+from calls.quality.summary import QualityFacts, quality_facts
 from voiceproject.twilio_rest import TwilioUnavailable, twilio_rest_client
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,6 @@ def call_quality_fetch(*, call: Call, client: Client, now: datetime) -> CallQual
     Raises InsightsRefused after recording the account's refusal, and TwilioUnavailable
     (after the client's own retries) once the leg's next attempt is put off.
     """
-    quality = CallQuality.objects.filter(call=call).first() or CallQuality(call=call)
     try:
         instance = client.insights.v1.calls(call.sid).summary().fetch(processing_state="all")
     except TwilioRestException as error:
@@ -124,47 +124,55 @@ def call_quality_fetch(*, call: Call, client: Client, now: datetime) -> CallQual
             )
             raise InsightsRefused(str(error)) from error
         # Any other refusal of this leg's summary will not change by asking again.
-        return _failed(quality, error=f"HTTP {error.status}: {error.msg}", next_attempt_at=None)
+        return _store(call, now=now, error=f"HTTP {error.status}: {error.msg}", retry=False)
     except TwilioUnavailable as error:
-        _failed(quality, error=str(error), next_attempt_at=_next_attempt(quality, call, now))
+        _store(call, now=now, error=str(error))
         raise
     facts = quality_facts({name: getattr(instance, name, None) for name in SUMMARY_FIELDS})
     if facts.processing_state not in ("partial", "complete"):
-        return _failed(
-            quality,
-            error=f"Unknown processing_state {facts.processing_state!r}",
-            next_attempt_at=_next_attempt(quality, call, now),
-        )
-    quality.processing_state = facts.processing_state
-    quality.call_state = facts.call_state
-    quality.disconnected_by = facts.disconnected_by
-    quality.tags = facts.tags
-    quality.edges = facts.edges
-    quality.codec = facts.codec
-    quality.pdd_ms = facts.pdd_ms
-    quality.last_sip_response_num = facts.last_sip_response_num
-    quality.poor = facts.poor
-    quality.fetched_at = now
-    quality.last_error = ""
-    quality.attempts += 1
-    quality.next_attempt_at = (
-        None if facts.processing_state == "complete" else _next_attempt(quality, call, now)
-    )
-    quality.save()
-    return quality
+        return _store(call, now=now, error=f"processing_state {facts.processing_state!r}")
+    return _store(call, now=now, facts=facts)
 
 
-def _failed(quality: CallQuality, *, error: str, next_attempt_at: datetime | None) -> CallQuality:
+@transaction.atomic
+def _store(
+    call: Call,
+    *,
+    now: datetime,
+    facts: QualityFacts | None = None,
+    error: str = "",
+    retry: bool = True,
+) -> CallQuality:
+    """Store the facts, or the error, on the locked row. A complete summary stays as it is:
+    a sweep that overlapped another never replaces it with an older answer."""
+    quality, _ = CallQuality.objects.select_for_update().get_or_create(call=call)
+    if quality.processing_state == "complete":
+        return quality
     quality.attempts += 1
-    quality.last_error = error[:1000]
-    quality.next_attempt_at = next_attempt_at
+    if facts is None:
+        quality.last_error = error[:1000]
+        quality.next_attempt_at = _next_attempt(quality, call, now) if retry else None
+    else:
+        quality.processing_state = facts.processing_state
+        quality.call_state = facts.call_state
+        quality.disconnected_by = facts.disconnected_by
+        quality.tags = facts.tags
+        quality.edges = facts.edges
+        quality.codec = facts.codec
+        quality.pdd_ms = facts.pdd_ms
+        quality.last_sip_response_num = facts.last_sip_response_num
+        quality.poor = facts.poor
+        quality.fetched_at = now
+        quality.last_error = ""
+        complete = facts.processing_state == "complete"
+        quality.next_attempt_at = None if complete else _next_attempt(quality, call, now)
     quality.save()
     return quality
 
 
 def _next_attempt(quality: CallQuality, call: Call, now: datetime) -> datetime | None:
     """After a delay doubling with each attempt; None past Insights' horizon."""
-    delay = min(RETRY_DELAY * 2 ** min(quality.attempts, 16), RETRY_DELAY_MAX)
+    delay = min(RETRY_DELAY * 2 ** min(quality.attempts - 1, 16), RETRY_DELAY_MAX)
     when = now + delay
     ended = call.end_time
     return when if ended is None or when <= ended + INSIGHTS_HORIZON else None
