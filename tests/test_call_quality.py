@@ -312,3 +312,22 @@ def test_an_unexpected_processing_state_is_asked_for_again_later(fake_twilio):
     assert quality.next_attempt_at == pytest.approx(
         timezone.now() + timedelta(minutes=5), abs=timedelta(seconds=30)
     )
+
+
+def test_summary_values_on_the_family_page_are_shown_as_text(client):
+    leg = finished_leg()
+    CallQuality.objects.create(
+        call=leg,
+        processing_state="complete",
+        poor=True,
+        tags=["<script>alert(1)</script>"],
+        codec="<b>opus</b>",
+        disconnected_by="<img src=x>",
+    )
+    client.force_login(UserFactory(groups=[ANALYSTS]))
+
+    page = client.get(f"/calls/{leg.sid}/").content.decode()
+
+    assert "<script>alert(1)" not in page
+    assert "&lt;b&gt;opus&lt;/b&gt;" in page
+    assert "ended by the &lt;img src=x&gt;" in page
