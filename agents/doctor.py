@@ -26,6 +26,7 @@ from agents.provisioning import (
     voice_settings,
     webhook_base_url,
 )
+from calls.quality.fetching import insights_refusal
 from calls.reconcile.selectors import OVERDUE_INTERVALS, reconcile_overdue_jobs
 from calls.twilio_errors.codes import error_advice
 from calls.twilio_errors.selectors import twilio_error_counts_by_code
@@ -86,7 +87,12 @@ def twilio_doctor(*, client: Client | None = None) -> list[Finding]:
     not checked: each would wait through the same retries for the same answer. `client` is
     the REST client to ask with; the configured one, patient, by default.
     """
-    findings = [*settings_findings(), *public_url_findings(), *reconcile_findings()]
+    findings = [
+        *settings_findings(),
+        *public_url_findings(),
+        *reconcile_findings(),
+        *call_quality_findings(),
+    ]
     findings += twilio_error_findings(now=timezone.now())
     missing = [name for name, _ in CREDENTIALS if not getattr(settings, name)]
     if missing:
@@ -197,6 +203,33 @@ def twilio_error_findings(*, now: datetime) -> list[Finding]:
             )
         )
     return findings
+
+
+def call_quality_findings() -> list[Finding]:
+    """Twilio gives the Voice Insights summaries the call quality sweep asks for."""
+    if not settings.CELERY_BROKER_URL or not settings.CALL_QUALITY_INTERVAL:
+        return []  # Nothing asks for them.
+    refusal = insights_refusal()
+    if refusal is None:
+        return [
+            Finding(
+                Level.OK,
+                "call quality",
+                "Voice Insights summaries are fetched for finished calls "
+                f"(every {settings.CALL_QUALITY_INTERVAL} s).",
+            )
+        ]
+    code = f", error {refusal.code}" if refusal.code else ""
+    return [
+        Finding(
+            Level.WARN,
+            "call quality",
+            f"Twilio refused Voice Insights summaries on {refusal.recorded_at:%Y-%m-%d %H:%M} "
+            f"UTC (HTTP {refusal.status}{code}: {refusal.message}); no call's quality is "
+            "fetched. Turn on Voice Insights Advanced Features in the Twilio Console, then "
+            "delete the refusal in the admin (Insights refusals) to fetch again.",
+        )
+    ]
 
 
 def public_url_findings() -> list[Finding]:

@@ -14,6 +14,7 @@ from calls.log.filters import legs_found_by
 from calls.models import (
     Call,
     CallEvent,
+    InsightsRefusal,
     ReconcileRequest,
     ReconcileRun,
     Recording,
@@ -294,3 +295,16 @@ class TwilioErrorAdmin(ReadOnlyAdmin[TwilioError]):
             request,
             {**(extra_context or {}), "counts": counts, "count_days": TWILIO_ERROR_COUNT_DAYS},
         )
+
+
+@admin.register(InsightsRefusal)
+class InsightsRefusalAdmin(ReadOnlyAdmin[InsightsRefusal]):
+    """Deleting the refusal (once Insights is on) lets the call quality sweep ask again."""
+
+    list_display = ["account_sid", "status", "code", "message", "call_sid", "recorded_at"]
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: InsightsRefusal | None = None
+    ) -> bool:
+        # Django's own rule (the delete permission), not ReadOnlyAdmin's refusal.
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)

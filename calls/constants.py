@@ -138,3 +138,17 @@ class RecordingKind(models.TextChoices):
 # The <Record> verb makes voicemail; everything else (<Dial record>, the API) records calls.
 VOICEMAIL_RECORDING_SOURCE = "RecordVerb"
 RECORDING_SOURCE_MAX_LENGTH = 32
+
+
+class QualityVerdict(models.TextChoices):
+    """A leg's quality by its Voice Insights summary (calls.quality.summary judges it)."""
+
+    GOOD = "good"
+    POOR = "poor"
+
+
+class EndedBy(models.TextChoices):
+    """Which side hung up, as a Voice Insights summary's properties.disconnected_by says."""
+
+    CALLER = "caller"
+    CALLEE = "callee"

@@ -585,3 +585,77 @@ class TwilioError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class CallQuality(models.Model):
+    """A finished leg's Voice Insights summary, and when to ask Twilio for it again.
+
+    Written only by calls.quality.fetching; `next_attempt_at` empty means asking is over
+    (the summary is complete, or the leg is past Insights' 30 days).
+    """
+
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="quality")
+    processing_state = models.CharField(
+        max_length=8, blank=True, help_text="partial or complete; empty until Twilio answered."
+    )
+    call_state = models.CharField(max_length=32, blank=True)
+    disconnected_by = models.CharField(max_length=32, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    edges = models.JSONField(
+        default=dict, blank=True, help_text="Per edge: jitter, packet loss, MOS, RTT (avg, max)."
+    )
+    codec = models.CharField(max_length=32, blank=True)
+    pdd_ms = models.PositiveIntegerField("post-dial delay (ms)", null=True, blank=True)
+    last_sip_response_num = models.PositiveIntegerField(null=True, blank=True)
+    poor = models.BooleanField(null=True, help_text="Unknown until Twilio answered.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "call qualities"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(processing_state__in=["", "partial", "complete"]),
+                name="callquality_processing_state_valid",
+            ),
+            # A complete summary is final: nothing is asked again.
+            models.CheckConstraint(
+                condition=~Q(processing_state="complete") | Q(next_attempt_at__isnull=True),
+                name="callquality_complete_is_final",
+            ),
+            models.CheckConstraint(
+                condition=Q(processing_state="") | Q(poor__isnull=False),
+                name="callquality_judged_when_fetched",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(next_attempt_at__isnull=False),
+                name="callquality_due_idx",
+            ),
+            models.Index(fields=["call"], condition=Q(poor=True), name="callquality_poor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} {self.processing_state or 'not fetched'}"
+
+
+class InsightsRefusal(models.Model):
+    """An account whose Voice Insights summaries Twilio refused (404, or Insights not enabled).
+
+    Recorded once; no summary of the account is asked for while it stands. Deleting it (in
+    the admin, once Advanced Features are on) lets the sweep ask again.
+    """
+
+    account_sid = models.CharField("account SID", max_length=34, unique=True)
+    status = models.PositiveSmallIntegerField(help_text="Twilio's HTTP status.")
+    code = models.PositiveIntegerField(null=True, blank=True, help_text="Twilio's error code.")
+    message = models.TextField(blank=True)
+    call_sid = models.CharField("call SID", max_length=34, help_text="The leg it was asked about.")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.account_sid}: HTTP {self.status}"

@@ -1,5 +1,6 @@
-"""Celery tasks: thin wrappers that run reconciliation, retention and the statistics' rollup
-(beat schedules all but reconcile_call), and the queueing of single-call runs.
+"""Celery tasks: thin wrappers that run reconciliation, retention, the statistics' rollup and
+the call quality sweep (beat schedules all but reconcile_call), and the queueing of
+single-call runs.
 
 Temporary Twilio errors are retried inside the REST client; a run that still fails is
 recorded and left for the next scheduled run rather than retried here, so a Twilio outage
@@ -17,6 +18,7 @@ from kombu.exceptions import OperationalError
 
 from calls.log import rollup
 from calls.models import ReconcileRequest, ReconcileRun
+from calls.quality import fetching as quality
 from calls.reconcile import requests
 from calls.reconcile import runs as reconcile
 from calls.reconcile.selectors import scheduled_interval
@@ -72,6 +74,13 @@ def call_stats_rollup() -> dict[str, int]:
     """The statistics' newly settled days, and the days changes marked since."""
     outcome = rollup.call_stats_rollup()
     return {"days_rolled_up": outcome.days_rolled_up, "marks_cleared": outcome.marks_cleared}
+
+
+@shared_task(ignore_result=True)
+def call_quality_sweep() -> dict[str, int]:
+    """Finished legs' Voice Insights summaries; a leg that failed is asked again later."""
+    outcome = quality.call_quality_sweep(now=timezone.now())
+    return {"fetched": outcome.fetched, "failed": outcome.failed, "refused": outcome.refused}
 
 
 def reconcile_calls_request(*, sids: list[str]) -> tuple[int, int]:

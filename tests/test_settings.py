@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 SETTINGS_FILE = settings.BASE_DIR / "voiceproject" / "settings.py"
 # Variables a developer's shell may hold that would change what these tests read.
 VARIABLES_UNDER_TEST = [
+    "CALL_QUALITY_INTERVAL",
     "DEBUG",
     "SECRET_KEY",
     "ALLOWED_HOSTS",
@@ -392,3 +393,12 @@ def test_booleans_accept_the_usual_spellings(read_settings, value, expected):
 def test_the_demo_app_is_installed_only_while_debug_is_on(read_settings):
     assert "demo" in read_settings()["INSTALLED_APPS"]
     assert "demo" not in read_settings(**PRODUCTION)["INSTALLED_APPS"]
+
+
+def test_beat_sweeps_call_quality_every_five_minutes_unless_turned_off(read_settings):
+    sweep = read_settings()["CELERY_BEAT_SCHEDULE"]["call-quality-sweep"]
+    assert (sweep["task"], sweep["schedule"]) == ("calls.tasks.call_quality_sweep", 300)
+
+    assert (
+        "call-quality-sweep" not in read_settings(CALL_QUALITY_INTERVAL="0")["CELERY_BEAT_SCHEDULE"]
+    )

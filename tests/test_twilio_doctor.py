@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agents.doctor import Level, reconcile_findings, twilio_doctor
 from agents.models import Agent, TwimlApp
-from calls.models import ReconcileRun
+from calls.models import InsightsRefusal, ReconcileRun
 from tests.factories import AgentFactory, PhoneNumberFactory, TwimlAppFactory
 from tests.twilio_account import VERIFIED_CALLER_ID, configured_account
 from twilio_fakes.rest import Fault
@@ -66,6 +66,7 @@ def test_a_configured_account_passes_every_check(account):
         "push credentials",
         "caller IDs",
         "reconciliation",
+        "call quality",
     ]:
         assert f"OK    {check}: " in output, check
 
@@ -97,6 +98,22 @@ def test_a_reconciliation_that_never_completed_is_a_warning(settings):
         and found.message.startswith("Recent reconciliation (every 300 s) has never completed")
         for found in findings
     )
+
+
+def test_an_account_that_refused_insights_summaries_is_a_warning_saying_what_to_do(account):
+    InsightsRefusal.objects.create(
+        account_sid=account.fake.account_sid,
+        status=403,
+        code=20403,
+        message="Voice Insights Advanced Features are not enabled for this account.",
+        call_sid="CA" + "0" * 32,
+    )
+
+    [(level, message)] = findings_of("call quality")
+
+    assert level is Level.WARN
+    assert "HTTP 403, error 20403: Voice Insights Advanced Features are not enabled" in message
+    assert "Turn on Voice Insights Advanced Features" in message
 
 
 def test_json_output_lists_each_finding_for_monitoring(account):

@@ -1,9 +1,9 @@
 """A fake of Twilio's REST API, served over real HTTP on loopback.
 
 The 2010-04-01 API's Calls, Recordings (list, fetch, media as .mp3/.wav with Range, delete),
-Accounts, Keys, Applications, IncomingPhoneNumbers and OutgoingCallerIds, and Chat v2's push
-Credentials (where the Voice SDKs' APNs and FCM credentials live), as the official helper
-library requests them.
+Accounts, Keys, Applications, IncomingPhoneNumbers and OutgoingCallerIds, Chat v2's push
+Credentials (where the Voice SDKs' APNs and FCM credentials live) and Voice Insights' Call
+Summaries, as the official helper library requests them.
 
 It speaks like Twilio: Basic auth, JSON with Twilio's field names, every value a string or
 null, RFC 2822 dates, next_page_uri paging with Page and PageToken, the StartTime>,
@@ -50,6 +50,7 @@ _RECORDINGS_PATH = re.compile(
 MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/x-wav"}
 _MEDIA_WRITE_BYTES = 64 * 1024
 _PUSH_CREDENTIALS_PATH = re.compile(r"^/v2/Credentials(?:/(CR[0-9a-f]{32}))?$")
+_INSIGHTS_SUMMARY_PATH = re.compile(r"^/v1/Voice/(CA[0-9a-f]{32})/Summary$")
 # Accounts API v1: create or delete the secondary Auth Token, promote it to primary.
 _SECONDARY_AUTH_TOKEN_PATH = "/v1/AuthTokens/Secondary"
 _AUTH_TOKEN_PROMOTION_PATH = "/v1/AuthTokens/Promote"
@@ -204,6 +205,70 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
     start = int(match[1])
     end = min(size, int(match[2]) + 1) if match[2] else size
     return (start, end) if start < end else None
+
+
+def twilio_call_summary(
+    *,
+    call_sid: str,
+    account_sid: str,
+    processing_state: str = "complete",
+    tags: list[str] | None = None,
+    **fields,
+) -> dict:
+    """Build a Voice Insights Call Summary as Twilio serialises it; `fields` (call_state,
+    properties, client_edge, sdk_edge, ...) replace the defaults of a good client call."""
+    return {
+        "account_sid": account_sid,
+        "call_sid": call_sid,
+        "call_type": "client",
+        "call_state": "completed",
+        "answered_by": "unknown",
+        "processing_state": processing_state,
+        "created_time": rfc2822(datetime.now(UTC)),
+        "start_time": None,
+        "end_time": None,
+        "duration": 42,
+        "connect_duration": 40,
+        "from": {"caller": "client:alice"},
+        "to": {"callee": "+14155550199"},
+        "carrier_edge": None,
+        "client_edge": {
+            "metrics": {
+                "inbound": {
+                    "codec_name": "opus",
+                    "jitter": {"avg": 1.2, "max": 4.0},
+                    "packets_loss_percentage": 0.1,
+                },
+                "outbound": {
+                    "codec_name": "opus",
+                    "jitter": {"avg": 0.8, "max": 3.1},
+                    "packets_loss_percentage": 0.0,
+                },
+            }
+        },
+        "sdk_edge": {
+            "metrics": {
+                "inbound": {
+                    "mos": {"avg": 4.3, "min": 4.1, "max": 4.4},
+                    "rtt": {"avg": 80, "min": 60, "max": 120},
+                    "jitter": {"avg": 2, "min": 1, "max": 5},
+                }
+            }
+        },
+        "sip_edge": None,
+        "tags": tags or [],
+        "url": f"https://insights.twilio.com/v1/Voice/{call_sid}/Summary",
+        "attributes": {"conference_participant": False},
+        "properties": {
+            "direction": "outbound_to_pstn",
+            "disconnected_by": "caller",
+            "pdd_ms": 640,
+            "last_sip_response_num": 200,
+        },
+        "trust": None,
+        "annotation": None,
+        **fields,
+    }
 
 
 def _timestamps() -> dict:
@@ -475,6 +540,10 @@ class FakeTwilio:
     deleted_recordings: list[str] = field(default_factory=list)
     # Paths answered with a 302 to another URL, as Twilio sends media to its storage.
     redirects: dict[str, str] = field(default_factory=dict)
+    # Voice Insights: each call's summaries, answered in turn (the last one from then on),
+    # and whether the account has Insights' Advanced Features (403 for every call if not).
+    call_summaries: dict[str, deque] = field(default_factory=dict)
+    insights_enabled: bool = True
 
     def __post_init__(self):
         self.account = twilio_account(sid=self.account_sid)
@@ -535,6 +604,14 @@ class FakeTwilio:
         )
         self.media[sid] = media if isinstance(media, Media) else Media.of(media)
         return self.recordings[sid]
+
+    def add_call_summaries(self, call_sid: str, *summaries: dict) -> None:
+        """The summaries GET answers for call_sid in turn, e.g. a partial then a complete one;
+        each as twilio_call_summary's keyword arguments."""
+        self.call_summaries[call_sid] = deque(
+            twilio_call_summary(call_sid=call_sid, account_sid=self.account_sid, **summary)
+            for summary in summaries
+        )
 
     def media_url(self, sid: str, extension: str = "mp3") -> str:
         account = f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}"
@@ -659,11 +736,25 @@ class _Handler(BaseHTTPRequestHandler):
             return self._account_resource(method, url.path, match[2], match[3], form)
         if url.path in (_SECONDARY_AUTH_TOKEN_PATH, _AUTH_TOKEN_PROMOTION_PATH):
             return self._auth_token(method, url.path)
+        if (match := _INSIGHTS_SUMMARY_PATH.match(url.path)) and method == "GET":
+            return self._call_summary(url.path, match[1])
         if (match := _PUSH_CREDENTIALS_PATH.match(url.path)) and method == "GET":
             if match[1]:
                 return self._found(fake.push_credentials.get(match[1]), url.path)
             return self._chat_page(url.path, "credentials", list(fake.push_credentials.values()))
         return self._not_found(url.path)
+
+    def _call_summary(self, path: str, call_sid: str):
+        fake = self.twilio
+        if not fake.insights_enabled:
+            return self._error(
+                403, 20403, "Voice Insights Advanced Features are not enabled for this account."
+            )
+        summaries = fake.call_summaries.get(call_sid)
+        if not summaries:
+            return self._not_found(path)
+        summary = summaries.popleft() if len(summaries) > 1 else summaries[0]
+        return self._send(200, summary)
 
     def _account_resource(self, method, path, kind, sid, form):
         """Fetch, list, create (Applications) or update (Applications, numbers) a resource."""

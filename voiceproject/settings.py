@@ -321,6 +321,9 @@ DEFAULT_PHONE_REGION = env_choice(
 SERVICE_LEVEL_SECONDS = env_int("SERVICE_LEVEL_SECONDS", default=20, minimum=1, maximum=3600)
 # Seconds between runs of the statistics' daily rollup (calls/log/rollup.py), run by beat.
 STATS_ROLLUP_INTERVAL = env_int("STATS_ROLLUP_INTERVAL", default=15 * 60, minimum=60)
+# Seconds between sweeps that fetch finished legs' Voice Insights summaries
+# (calls/quality/fetching.py), run by beat; 0 turns them off.
+CALL_QUALITY_INTERVAL = env_int("CALL_QUALITY_INTERVAL", default=5 * 60, minimum=0)
 
 
 # Mail: password resets. Sent by SMTP through EMAIL_HOST when it is set; otherwise printed
@@ -459,6 +462,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": STATS_ROLLUP_INTERVAL},
     },
 }
+if CALL_QUALITY_INTERVAL:
+    CELERY_BEAT_SCHEDULE["call-quality-sweep"] = {
+        "task": "calls.tasks.call_quality_sweep",
+        "schedule": CALL_QUALITY_INTERVAL,
+        "options": {"expires": CALL_QUALITY_INTERVAL},
+    }
 
 # Shared cache: Redis when configured, so that every worker sees the same entries; this
 # process's memory otherwise.

@@ -266,9 +266,10 @@ def _build_client(
         environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
     )
     if base_url:
-        # Every product the server uses: the 2010 API, Chat's push credentials and Accounts'
-        # Auth Tokens.
+        # Every product the server uses: the 2010 API, Chat's push credentials, Accounts'
+        # Auth Tokens and Voice Insights' call summaries.
         client.api.base_url = base_url
         client.chat.base_url = base_url
         client.accounts.base_url = base_url
+        client.insights.base_url = base_url
     return client

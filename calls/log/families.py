@@ -47,7 +47,7 @@ def call_family_get(
     if leg is None:
         return None
     parent = (
-        families.select_related("answered_by")
+        families.select_related("answered_by", "quality")
         .annotate(outcome=family_outcome())
         .filter(id=leg["parent_id"] or leg["id"])
         .first()
@@ -55,7 +55,9 @@ def call_family_get(
     if parent is None:
         return None
     children = list(
-        parent.children.select_related("agent").order_by(F("start_time").asc(nulls_last=True), "id")
+        parent.children.select_related("agent", "quality").order_by(
+            F("start_time").asc(nulls_last=True), "id"
+        )
     )
     leg_ids = [parent.id, *(child.id for child in children)]
     recordings = list(

@@ -13,7 +13,14 @@ from django_filters.constants import EMPTY_VALUES
 from django_filters.widgets import DateRangeWidget
 
 from agents.models import Agent
-from calls.constants import CallDirection, CallStatus, FamilyKind, FamilyOutcome
+from calls.constants import (
+    CallDirection,
+    CallStatus,
+    EndedBy,
+    FamilyKind,
+    FamilyOutcome,
+    QualityVerdict,
+)
 from calls.family_facts import families_of, outcome_condition
 from calls.log.paging import DEFAULT_SORT, SORTS
 from calls.models import Call
@@ -170,8 +177,23 @@ class CallFamilyFilter(django_filters.FilterSet):
     )
     number = PhoneAddressFilter(method="filter_number", label="Number", help_text=NUMBER_HELP)
     sid = CallSidFilter(label="Call SID", help_text="Any leg's SID finds its family.")
+    quality = django_filters.ChoiceFilter(
+        choices=QualityVerdict.choices,
+        empty_label="Any",
+        method="filter_quality",
+        help_text="A leg's quality by its Voice Insights summary (poor: Twilio tagged it).",
+    )
+    ended_by = django_filters.ChoiceFilter(
+        choices=EndedBy.choices,
+        field_name="quality__disconnected_by",
+        empty_label="Anyone",
+        label="Ended by",
+        help_text="Who hung up a leg, by its Voice Insights summary.",
+    )
 
-    LEG_FILTERS = frozenset({"direction", "status", "agent", "number", "sid"})
+    LEG_FILTERS = frozenset(
+        {"direction", "status", "agent", "number", "sid", "quality", "ended_by"}
+    )
 
     class Meta:
         model = Call
@@ -224,6 +246,9 @@ class CallFamilyFilter(django_filters.FilterSet):
 
     def filter_number(self, legs: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
         return legs.filter(Q(from_number=value) | Q(to_number=value))
+
+    def filter_quality(self, legs: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
+        return legs.filter(quality__poor=value == QualityVerdict.POOR)
 
     def filter_outcome(self, parents: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
         return parents.filter(outcome_condition(value))

@@ -19,13 +19,14 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from calls.access import call_families_visible_to, can_view_call_log
+from calls.access import call_families_visible_to, can_view_call_log, stats_agent_limited_to
 from calls.log import charts
 from calls.log.export import CSV_HEADER, call_export_rows
 from calls.log.families import ALL_EVENTS, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import SORTS, InvalidCursor, call_family_page
 from calls.log.stats import call_stats_for, stats_period
+from calls.quality.selectors import poor_call_shares
 from voiceproject.streams import stream_limited
 
 # Anyone who may not see the call log goes to the login page, as Django does for staff pages.
@@ -129,6 +130,9 @@ def call_statistics(request: HttpRequest) -> HttpResponse:
             "stats": stats,
             "per_day": per_day,
             "per_hour": per_hour,
+            "quality": poor_call_shares(
+                filters.qs, only_agent_id=stats_agent_limited_to(request.user)
+            ),
             "time_zone": timezone.get_current_timezone_name(),
         },
     )

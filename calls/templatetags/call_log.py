@@ -18,6 +18,7 @@ from calls import access
 from calls.constants import FamilyKind, FamilyOutcome
 from calls.log.families import Family
 from calls.models import Call
+from calls.quality import summary
 from voiceproject.twilio_ids import is_web_url
 
 register = template.Library()
@@ -32,6 +33,18 @@ def can_view_call_log(user: AbstractBaseUser | AnonymousUser) -> bool:
 def web_url(value: str) -> str:
     """The URL when it is http or https, else empty: a page links to nothing else."""
     return value if is_web_url(value) else ""
+
+
+@register.filter
+def quality_reasons(tags: object) -> list[str]:
+    """Why a leg is poor, in words, from its stored Insights tags."""
+    return summary.quality_reasons(tags if isinstance(tags, list) else [])
+
+
+@register.filter
+def quality_figures(edges: object) -> list[str]:
+    """A leg's worst average of each statistic, in words, from its stored edge figures."""
+    return summary.quality_figures(edges if isinstance(edges, dict) else {})
 
 
 @register.filter
