@@ -2,13 +2,15 @@
 several processes are in tests/test_production.py)."""
 
 import socket
+from datetime import timedelta
 from ipaddress import ip_network
 
 import pytest
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from calls.models import ReconcileRun
-from tests.factories import AgentFactory, api_token_header
+from calls.models import CallQuality, ReconcileRun
+from tests.factories import AgentFactory, CallFactory, api_token_header
 from tests.twilio_requests import child_callback, post_signed
 from voiceproject.celery import app as celery_app
 
@@ -192,3 +194,20 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_legs_judged_by_voice_insights_in_the_last_day_are_counted_by_verdict(client):
+    ended = timezone.now() - timedelta(hours=2)
+    for poor in (True, True, False):
+        CallQuality.objects.create(
+            call=CallFactory(end_time=ended), processing_state="complete", poor=poor
+        )
+    CallQuality.objects.create(call=CallFactory(end_time=ended), processing_state="")  # not yet
+    CallQuality.objects.create(
+        call=CallFactory(end_time=ended - timedelta(days=2)), processing_state="complete", poor=True
+    )
+
+    scraped = scrape(client)
+
+    assert value(scraped, "voice_call_quality_legs", verdict="poor") == 2
+    assert value(scraped, "voice_call_quality_legs", verdict="good") == 1

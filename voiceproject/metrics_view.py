@@ -10,6 +10,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from ipaddress import ip_address
 
 import redis
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Count, F, Max, Sum
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
@@ -26,7 +28,7 @@ from prometheus_client.registry import Collector
 
 from agents.constants import Availability
 from agents.models import Agent
-from calls.models import ReconcileRun
+from calls.models import CallQuality, ReconcileRun
 from voiceproject.celery import app as celery_app
 from voiceproject.client_address import client_address
 from voiceproject.heartbeats import redis_client
@@ -146,6 +148,23 @@ def _database_levels() -> Iterator[Metric]:
         fixed.add_metric([kind], fixed_by_kind[kind])
         errors.add_metric([kind], errors_by_kind[kind])
     yield from (runs, fixed, errors, last_success)
+
+    legs = GaugeMetricFamily(
+        "voice_call_quality_legs",
+        "Legs Voice Insights judged, by verdict (poor, good), over the last day they ended.",
+        labels=["verdict"],
+    )
+    verdicts = dict(
+        CallQuality.objects.filter(
+            poor__isnull=False, call__end_time__gte=timezone.now() - timedelta(days=1)
+        )
+        .values_list("poor")
+        .annotate(n=Count("pk"))
+        .values_list("poor", "n")
+    )
+    for verdict, poor in (("poor", True), ("good", False)):
+        legs.add_metric([verdict], verdicts.get(poor, 0))
+    yield legs
 
 
 def _redis_levels() -> Iterator[Metric]:
