@@ -1,6 +1,7 @@
 """/readyz: ready only when the database, Redis, a Celery worker and beat all work, each
 failing part named; asked the way load balancers ask."""
 
+import re
 import socket
 import time
 import uuid
@@ -85,7 +86,8 @@ def test_not_ready_naming_the_worker_when_it_stopped(client, on_redis):
     response = client.get("/readyz")
 
     assert response.status_code == 503
-    assert response.json()["worker"] == "no worker for 120 s (at most 60 s)"
+    # A second may pass between writing the heartbeat and reading it on a busy machine.
+    assert re.fullmatch(r"no worker for 12[01] s \(at most 60 s\)", response.json()["worker"])
     assert response.json()["beat"] == "ok"
 
 
