@@ -40,8 +40,8 @@ SQLITE = [
     for event in ("INSERT", "UPDATE OF parent_id")
 ]
 SQLITE_REVERSE = [
-    "DROP TRIGGER call_family_two_levels_insert",
-    "DROP TRIGGER call_family_two_levels_update",
+    "DROP TRIGGER IF EXISTS call_family_two_levels_insert",
+    "DROP TRIGGER IF EXISTS call_family_two_levels_update",
 ]
 
 

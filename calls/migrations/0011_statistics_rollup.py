@@ -76,9 +76,9 @@ SQLITE = [
     BEGIN {_sqlite_marks("OLD")} END""",
 ]
 SQLITE_REVERSE = [
-    "DROP TRIGGER call_stats_day_inserted",
-    "DROP TRIGGER call_stats_day_updated",
-    "DROP TRIGGER call_stats_day_deleted",
+    "DROP TRIGGER IF EXISTS call_stats_day_inserted",
+    "DROP TRIGGER IF EXISTS call_stats_day_updated",
+    "DROP TRIGGER IF EXISTS call_stats_day_deleted",
 ]
 
 
