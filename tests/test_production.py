@@ -372,22 +372,30 @@ def test_metrics_from_two_processes_add_up_to_the_requests_sent(
     base = start_web_server(processes, env, tmp_path)
     status_url = f"{base}/twilio/status/"
     now = format_datetime(timezone.now())
-    signed = [
-        child_callback(CallSid="CA" + secrets.token_hex(16), Timestamp=now) for _ in range(30)
-    ]
 
-    def send(form: dict[str, str]) -> int:
+    def send(_: int) -> int:
+        form = child_callback(CallSid="CA" + secrets.token_hex(16), Timestamp=now)
         return post_signed_over_http(status_url, form).status_code
 
-    def forge(form: dict[str, str]) -> int:
+    def forge(_: int) -> int:
+        form = child_callback(CallSid="CA" + secrets.token_hex(16), Timestamp=now)
         return requests.post(status_url, data=form, timeout=10).status_code
 
+    def processes_counting() -> int:
+        return len({path.stem.rsplit("_", 1)[-1] for path in counts.glob("counter_*.db")})
+
+    # Each process opens its counts file as it boots; the second may boot after the first
+    # answers.
+    wait_until(
+        lambda: processes_counting() == 2,
+        seconds=20,
+        what="both processes booted",
+        logs=[tmp_path / "gunicorn.log"],
+    )
     with ThreadPoolExecutor(max_workers=6) as pool:
-        answered = list(pool.map(send, signed)) + list(pool.map(forge, signed[:10]))
+        answered = list(pool.map(send, range(30))) + list(pool.map(forge, range(10)))
     assert answered == [204] * 30 + [403] * 10
 
-    # Both processes served some of them: each wrote its own counts.
-    assert len({path.stem.rsplit("_", 1)[-1] for path in counts.glob("counter_*.db")}) == 2
     bearer = {"Authorization": f"Bearer {env['METRICS_TOKEN']}"}
     for _ in range(4):  # whichever process answers
         scrape = requests.get(f"{base}/metrics", headers=bearer, timeout=10)
