@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "calls",
     "tokens",
     "presence",
+    "inbound",
 ]
 if DEBUG:
     # Demo data only: seed_demo never exists on a production server.

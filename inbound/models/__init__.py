@@ -1,0 +1,1 @@
+"""Each part of the inbound flow keeps its models in a module of its own."""
