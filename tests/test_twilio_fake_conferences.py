@@ -287,13 +287,13 @@ def test_fetching_an_unknown_conference_answers_404(client, fake_twilio):
 
 
 def test_adding_a_participant_by_name_makes_the_conference_and_dials_the_call(client, fake_twilio):
-    participant = client.conferences("sales-7").participants.create(
+    participant = client.conferences("sales 7").participants.create(
         from_=CUSTOMER_LINE, to=AGENT, label="agent", early_media=True, timeout=20
     )
 
     assert re.fullmatch(r"CA[0-9a-f]{32}", participant.call_sid)
     assert (participant.label, participant.status, participant.hold) == ("agent", "queued", False)
-    (conference,) = client.conferences.list(friendly_name="sales-7")
+    (conference,) = client.conferences.list(friendly_name="sales 7")
     assert (participant.conference_sid, conference.status) == (conference.sid, "init")
     call = client.calls(participant.call_sid).fetch()
     assert (call.direction, call._from, call.to, call.status) == (
@@ -307,7 +307,7 @@ def test_adding_a_participant_by_name_makes_the_conference_and_dials_the_call(cl
 def test_a_participant_calls_status_callbacks_are_the_ones_asked_for(client, fake_twilio):
     participant = agent_added(
         client,
-        "sales-7",
+        "sales 7",
         status_callback=PROGRESS,
         status_callback_event=["initiated", "ringing", "answered", "completed"],
     )
@@ -329,7 +329,7 @@ def test_a_participant_calls_status_callbacks_are_the_ones_asked_for(client, fak
 
 
 def test_a_participant_call_sends_only_completed_unless_asked(client, fake_twilio):
-    participant = agent_added(client, "sales-7", status_callback=PROGRESS)
+    participant = agent_added(client, "sales 7", status_callback=PROGRESS)
     fake_twilio.conferences.answer(participant.call_sid)
     fake_twilio.conferences.hang_up(participant.call_sid)
 
