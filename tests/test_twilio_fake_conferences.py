@@ -337,6 +337,17 @@ def test_a_participant_call_sends_only_completed_unless_asked(client, fake_twili
     assert sent == ["completed"]
 
 
+def test_a_joined_calls_end_is_reported_where_its_status_callback_goes(client, fake_twilio):
+    customer = customer_in_conference(fake_twilio)
+    fake_twilio.conferences.report_call_status(customer, PROGRESS)
+
+    client.conferences(client.conferences.list()[0].sid).update(status="completed")
+
+    (completed,) = [c.parameters for c in fake_twilio.conferences.callbacks if c.url == PROGRESS]
+    assert (completed["CallSid"], completed["CallStatus"]) == (customer, "completed")
+    assert completed["Direction"] == "inbound"
+
+
 def test_the_first_participant_sets_the_conferences_callback_and_events(client, fake_twilio):
     customer_in_conference(fake_twilio, status_callback_event="join")
     agent_added(

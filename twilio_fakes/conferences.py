@@ -7,7 +7,8 @@ tests drive the rest of the world with its methods, as the people on the calls w
 - `join(call_sid, name, ...)`: a live call runs `<Dial><Conference>name</Conference></Dial>`;
 - `ring(call_sid)`, `answer(call_sid)`, `not_answer(call_sid, status)`: the phone a
   Participants API call dialled rings, is picked up, or is not (busy, no-answer, failed);
-- `hang_up(call_sid)`: the person on a live call hangs up.
+- `hang_up(call_sid)`: the person on a live call hangs up;
+- `report_call_status(call_sid, url, events)`: a call's own status callbacks go to url.
 
 Every change appends the callbacks Twilio would send, in order, to `callbacks` (URL, form and
 X-Twilio-Signature for the account's Auth Token); `deliver_pending()` posts the ones not yet
@@ -392,6 +393,17 @@ class Conferences:
             if call["status"] != "in-progress":
                 raise ValueError(f"call {call_sid} is {call['status']}, not in progress")
             self._end_call(call, "completed", PARTICIPANT_HUNG_UP, kicked=False)
+
+    def report_call_status(
+        self, call_sid: str, url: str, events: str = DEFAULT_CALL_EVENTS
+    ) -> None:
+        """Send the call's status callbacks to url from now on, for these events, as the
+        TwiML App's Status Callback URL (`completed`) or a noun's statusCallbackEvent asks."""
+        with self.lock:
+            self._call(call_sid)
+            self.progress[call_sid] = CallProgress(
+                url, _parse_events("events", [events], CALL_EVENTS)
+            )
 
     def named(self, name: str) -> dict | None:
         """The Conference resource called name: the live one, else the newest ended one."""
