@@ -72,7 +72,7 @@ PARTICIPANT_ADD_FAILED = "participant_add_failed"
 CONFERENCE_ENDED_VIA_API = "conference_ended_via_api"
 MODERATOR_ENDED_CONFERENCE = "moderator_ended_conference"
 # ReasonConferenceEnded (the resource's reason_conference_ended).
-ENDED_VIA_API = "conference-ended-via-api"
+REASON_ENDED_VIA_API = "conference-ended-via-api"
 # Call statuses: not yet answered, and ended.
 UNANSWERED = frozenset({"queued", "ringing"})
 NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
@@ -457,7 +457,7 @@ class Conferences:
             if form.get("AnnounceUrl"):
                 self._event(conference, "announcement-end", AnnounceUrl=form["AnnounceUrl"])
             if status == COMPLETED:
-                self._end(conference, ENDED_VIA_API, None, CONFERENCE_ENDED_VIA_API)
+                self._end(conference, REASON_ENDED_VIA_API, None, CONFERENCE_ENDED_VIA_API)
             return twilio_conference(conference, self.account_sid)
 
     def list_participants(self, path: str, key: str, filters: dict[str, str]) -> list[dict]:
