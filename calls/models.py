@@ -702,6 +702,7 @@ class Conference(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        permissions = [("monitor_conference", "Listen to, coach and join live calls")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(sid__isnull=True) | Q(sid__regex=sid_regex("CF")),
