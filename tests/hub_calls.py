@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlencode, urlsplit
 
-from tests.factories import random_sid
 from tests.conftest import TEST_ACCOUNT_SID
+from tests.factories import random_sid
 from tests.twilio_requests import post_signed
 from voiceproject.twilio_ids import client_address
 

@@ -259,9 +259,7 @@ def test_a_database_outage_answers_503_so_twilio_retries(client, database_down):
 # ----- Recording policy -----
 
 
-def test_without_the_hub_a_recorded_number_announces_and_records_both_channels(
-    client, settings
-):
+def test_without_the_hub_a_recorded_number_announces_and_records_both_channels(client, settings):
     settings.CONFERENCE_HUB = False
     line = PhoneNumberFactory(
         number=SUPPORT_LINE,

@@ -94,9 +94,10 @@ def transfer(*, conference: Conference, actor: Actor, to: str, urls: HubUrls) ->
     at once (without ending the call)."""
     customer = _other_party(conference, actor)
     _refuse_second_consult(conference)
+    destination = _destination(conference, actor, to)
     if not customer.hold:
         _update(conference, customer, hold=True, hold_url=urls.hold_music, hold_method="GET")
-    _invite(conference, actor, to, urls, ends_call=True, releases_hold=True)
+    _invite(conference, destination, urls, ends_call=True, releases_hold=True)
     mine = _own_participant(conference, actor)
     _update(conference, mine, end_conference_on_exit=False)
     _remove(conference, mine)
@@ -108,9 +109,10 @@ def consult(*, conference: Conference, actor: Actor, to: str, urls: HubUrls) -> 
     """Warm transfer, first step: the customer on hold, a colleague or number called."""
     customer = _other_party(conference, actor)
     _refuse_second_consult(conference)
+    destination = _destination(conference, actor, to)
     if not customer.hold:
         _update(conference, customer, hold=True, hold_url=urls.hold_music, hold_method="GET")
-    _invite(conference, actor, to, urls, ends_call=False, consulted=True)
+    _invite(conference, destination, urls, ends_call=False, consulted=True)
     _note(conference, actor, HubActionKind.CONSULT, to)
 
 
@@ -146,7 +148,7 @@ def cancel_consult(*, conference: Conference, actor: Actor) -> None:
 def add_party(*, conference: Conference, actor: Actor, to: str, urls: HubUrls) -> None:
     """A three-way call: a colleague or number joins the conversation."""
     _own_participant(conference, actor)
-    _invite(conference, actor, to, urls, ends_call=False)
+    _invite(conference, _destination(conference, actor, to), urls, ends_call=False)
     _note(conference, actor, HubActionKind.ADD, to)
 
 
@@ -272,17 +274,15 @@ def _refuse_second_consult(conference: Conference) -> None:
         raise HubConflict(ALREADY_CONSULTING)
 
 
-def _invite(
-    conference: Conference,
-    actor: Actor,
-    to: str,
-    urls: HubUrls,
-    *,
-    ends_call: bool,
-    releases_hold: bool = False,
-    consulted: bool = False,
-) -> None:
-    """Call a colleague (only one free to take it) or a number into the conference."""
+@dataclass(frozen=True)
+class _Destination:
+    label: str
+    address: str
+    from_: str
+
+
+def _destination(conference: Conference, actor: Actor, to: str) -> _Destination:
+    """Who `to` names: a colleague (only one free to take a call) or a phone number."""
     destination = to.strip()
     if is_identity(destination) and Agent.objects.filter(identity=destination).exists():
         free = agents_free_to_take_a_call(
@@ -291,25 +291,33 @@ def _invite(
         )
         if not free.exists() or destination == actor.identity:
             raise HubConflict(COLLEAGUE_BUSY)
-        label, address, from_ = (
-            agent_label(destination),
-            client_address(destination),
-            _presented_number(conference),
+        return _Destination(
+            agent_label(destination), client_address(destination), _presented_number(conference)
         )
-    else:
-        number = e164_from_dialled(destination, region=settings.DEFAULT_PHONE_REGION)
-        if number is None:
-            raise HubConflict(UNKNOWN_DESTINATION)
-        from_ = _caller_id(conference, actor)
-        if not from_:
-            raise HubConflict(NO_CALLER_ID)
-        label = party_label(conference.participants.filter(role=PartyRole.PARTY).count() + 1)
-        address = number
+    number = e164_from_dialled(destination, region=settings.DEFAULT_PHONE_REGION)
+    if number is None:
+        raise HubConflict(UNKNOWN_DESTINATION)
+    from_ = _caller_id(conference, actor)
+    if not from_:
+        raise HubConflict(NO_CALLER_ID)
+    label = party_label(conference.participants.filter(role=PartyRole.PARTY).count() + 1)
+    return _Destination(label, number, from_)
+
+
+def _invite(
+    conference: Conference,
+    destination: _Destination,
+    urls: HubUrls,
+    *,
+    ends_call: bool,
+    releases_hold: bool = False,
+    consulted: bool = False,
+) -> None:
     _create_participant(
         conference,
-        label=label,
-        to=address,
-        from_=from_,
+        label=destination.label,
+        to=destination.address,
+        from_=destination.from_,
         urls=urls,
         options={"end_conference_on_exit": ends_call, "early_media": True},
         marks=(releases_hold, consulted),
