@@ -230,3 +230,181 @@ def test_the_agent_hanging_up_ends_the_call_by_the_agent(answered):
     answered.deliver()
 
     assert Conference.objects.get(friendly_name=answered.name).ended_by == "agent"
+
+
+@pytest.fixture
+def supervisor(db):
+    from django.contrib.auth.models import Group
+
+    sue = AgentFactory(identity="sue", availability="available")
+    sue.user.groups.add(Group.objects.get(name="Supervisors"))
+    return sue
+
+
+def monitor(call: HubCall, identity: str, mode: str):
+    return act(call, identity, "monitor", mode=mode)
+
+
+def test_a_supervisor_listens_muted_from_her_softphone(answered, supervisor):
+    response = monitor(answered, "sue", "listen")
+
+    assert response.status_code == 200
+    create = next(form for path, form in answered.fake.writes if path.endswith("Participants.json"))
+    assert create["To"] == "client:sue"
+    assert create["Muted"] == "true"
+    assert create["Label"] == "supervisor:sue"
+    assert create["EndConferenceOnExit"] == "false"
+
+
+def test_a_supervisor_whispers_to_the_agent_and_the_agent_is_told(answered, supervisor):
+    response = monitor(answered, "sue", "listen")
+    answered.conferences.answer(ringing_party(response, "supervisor:sue"))
+    answered.deliver()
+
+    monitor(answered, "sue", "whisper")
+
+    update = answered.fake.writes[-1][1]
+    assert update["Coaching"] == "true"
+    assert update["CallSidToCoach"] == answered.agent_leg
+    answered.client.force_login(Agent.objects.get(identity="alice").user)
+    state = answered.client.get("/api/hub/current/").json()
+    assert state["supervised"]
+    (sue,) = [p for p in state["parties"] if p["role"] == "supervisor"]
+    assert sue["mode"] == "whisper"
+
+
+def test_a_supervisor_barges_in_then_leaves(answered, supervisor):
+    response = monitor(answered, "sue", "listen")
+    answered.conferences.answer(ringing_party(response, "supervisor:sue"))
+    answered.deliver()
+
+    monitor(answered, "sue", "barge")
+    assert answered.fake.writes[-1][1] == {"Muted": "false", "Coaching": "false"}
+    response = act(answered, "sue", "leave")
+
+    assert response.status_code == 200
+    assert "supervisor:sue" not in {p["label"] for p in response.json()["parties"]}
+    assert Conference.objects.get(friendly_name=answered.name).status == "in-progress"
+
+
+def test_only_supervisors_listen_in(answered):
+    response = monitor(answered, "bob", "listen")
+
+    assert response.status_code == 403
+    assert not any(path.endswith("Participants.json") for path, _ in answered.fake.writes)
+
+
+def test_callbacks_shuffled_repeated_and_late_give_the_same_record(
+    client, fake_twilio, celery_in_process, line
+):
+    import random
+
+    from tests.hub_calls import post_callback
+
+    call = HubCall(client, fake_twilio)
+    call.agent_leg = call.answered_by("alice")
+    act(call, "alice", "hold")
+    act(call, "alice", "resume")
+    call.conferences.hang_up(call.parent_sid)
+    call.deliver()
+    in_order = _record(call)
+
+    Conference.objects.all().delete()
+    callbacks = list(call.conferences.callbacks)
+    shuffled = callbacks + callbacks[:5]
+    random.Random(3).shuffle(shuffled)
+    for callback in shuffled:
+        assert post_callback(client, callback) == 204
+
+    assert _record(call) == in_order
+
+
+def _record(call: HubCall):
+    conference = Conference.objects.get(friendly_name=call.name)
+    return (
+        conference.status,
+        conference.ended_by,
+        conference.hold_seconds,
+        sorted(
+            (p.call_sid, p.label, p.holds, p.joined_at, p.left_at, p.reason_left)
+            for p in conference.participants.all()
+        ),
+        conference.events.count(),
+    )
+
+
+def test_an_agents_outgoing_call_meets_the_customer_in_a_conference(
+    client, fake_twilio, celery_in_process
+):
+    AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    call = HubCall.outgoing(client, fake_twilio, identity="alice", to="+12125550123")
+
+    customer_leg = call.answered_at("+12125550123")
+
+    conference = Conference.objects.get(friendly_name=call.name)
+    assert {(p.call_sid, p.label) for p in conference.participants.all()} == {
+        (call.parent_sid, "agent:alice"),
+        (customer_leg, "customer"),
+    }
+    assert act(call, "alice", "hold").status_code == 200
+    assert party(call, "customer").hold
+
+
+def test_an_agent_cancels_her_outgoing_call_while_it_rings(client, fake_twilio):
+    alice = AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    call = HubCall.outgoing(client, fake_twilio, identity="alice", to="+12125550123")
+    call.rings()
+    ringing = "CA" + "e" * 32
+    fake_twilio.add_call(ringing, status="ringing", parent_call_sid=call.parent_sid)
+    call.status(
+        {
+            **call.parent,
+            "CallSid": ringing,
+            "ParentCallSid": call.parent_sid,
+            "Direction": "outbound-dial",
+            "From": SUPPORT_LINE,
+            "To": "+12125550123",
+        },
+        "ringing",
+    )
+    client.force_login(alice.user)
+
+    response = client.post(f"/api/hub/calls/{call.parent_sid}/cancel/")
+
+    assert response.status_code == 200
+    assert fake_twilio.writes[-1] == (
+        f"/2010-04-01/Accounts/{fake_twilio.account_sid}/Calls/{ringing}.json",
+        {"Status": "canceled"},
+    )
+
+
+def test_a_recorded_number_records_the_conference_as_one_file(
+    client, fake_twilio, celery_in_process
+):
+    line = PhoneNumberFactory(number=SUPPORT_LINE, record_calls=True)
+    line.agents.add(AgentFactory(identity="alice", availability="available"))
+    call = HubCall(client, fake_twilio)
+
+    dial = call.rings().find("Dial")
+    assert dial.get("record") is None  # the conference records, not the <Dial>
+    call.answered_by("alice")
+
+    moved = next(form for path, form in fake_twilio.writes if "Twiml" in form)
+    assert 'record="record-from-start"' in moved["Twiml"]
+    assert f"recording/?family={call.parent_sid}" in moved["Twiml"]
+
+
+def test_a_conference_recording_is_kept_with_the_family_it_records(client, answered):
+    from calls.models import Recording
+    from tests.twilio_requests import post_signed, recording_callback
+
+    form = recording_callback(
+        answered.parent_sid, "RE" + "c" * 32, "completed", RecordingSource="Conference"
+    )
+    del form["CallSid"]
+    form["ConferenceSid"] = Conference.objects.get(friendly_name=answered.name).sid
+
+    response = post_signed(client, f"/twilio/recording/?family={answered.parent_sid}", form)
+
+    assert response.status_code == 204
+    assert Recording.objects.get().call.sid == answered.parent_sid
