@@ -216,9 +216,9 @@ class HubEndedBy(models.TextChoices):
     """Who ended a family's conference: the customer hanging up, an agent, or neither
     (Twilio or the API, e.g. a transfer nobody answered)."""
 
-    CUSTOMER = "customer"
-    AGENT = "agent"
-    SYSTEM = "system"
+    CUSTOMER = "customer", "the customer"
+    AGENT = "agent", "an agent"
+    SYSTEM = "system", "the system"
 
 
 class HubActionKind(models.TextChoices):

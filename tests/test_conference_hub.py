@@ -408,3 +408,21 @@ def test_a_conference_recording_is_kept_with_the_family_it_records(client, answe
 
     assert response.status_code == 204
     assert Recording.objects.get().call.sid == answered.parent_sid
+
+
+def test_the_family_page_and_api_show_the_conference_timeline(answered):
+    act(answered, "alice", "hold")
+    act(answered, "alice", "resume")
+    answered.conferences.hang_up(answered.parent_sid)
+    answered.deliver()
+    answered.client.force_login(Agent.objects.get(identity="alice").user)
+
+    page = answered.client.get(f"/calls/{answered.parent_sid}/").content.decode()
+    family = answered.client.get(f"/api/calls/{answered.parent_sid}/").json()
+
+    assert "ended by the customer" in page
+    assert "On hold" in page and "Off hold" in page
+    conference = family["conference"]
+    assert conference["ended_by"] == "customer"
+    assert [entry["what"] for entry in conference["timeline"]][:2] == ["Joined", "Joined"]
+    assert {"Hold", "Resume", "Conference ended"} <= {e["what"] for e in conference["timeline"]}

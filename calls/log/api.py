@@ -197,6 +197,47 @@ class RecordingOutput(serializers.Serializer[Recording]):
         return request.build_absolute_uri(path) if request is not None else path
 
 
+class ParticipantOutput(serializers.Serializer[Any]):
+    call_sid = serializers.CharField()
+    # DRF's metaclass takes `label` before Field.label counts, as `source` below.
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="customer, agent:<identity>, supervisor:<identity>, party:<n>."
+    )
+    role = serializers.CharField()
+    invited_at = serializers.DateTimeField(allow_null=True)
+    joined_at = serializers.DateTimeField(allow_null=True)
+    left_at = serializers.DateTimeField(allow_null=True)
+    reason_left = serializers.CharField(help_text="Twilio's ReasonParticipantLeft.")
+    holds = serializers.IntegerField()
+    hold_seconds = serializers.IntegerField()
+    coaching = serializers.BooleanField()
+
+
+class TimelineOutput(serializers.Serializer[Any]):
+    at = serializers.DateTimeField()
+    what = serializers.CharField()
+    who = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ConferenceOutput(serializers.Serializer[Any]):
+    """The family's conference: every connected call meets in one (the conference hub)."""
+
+    sid = serializers.CharField(source="conference.sid", allow_null=True)
+    name = serializers.CharField(source="conference.friendly_name")
+    status = serializers.CharField(source="conference.status")
+    started_at = serializers.DateTimeField(source="conference.started_at", allow_null=True)
+    ended_at = serializers.DateTimeField(source="conference.ended_at", allow_null=True)
+    ended_by = serializers.CharField(
+        source="conference.ended_by", help_text="customer, agent or system; empty while going."
+    )
+    reason_ended = serializers.CharField(source="conference.reason_ended")
+    hold_seconds = serializers.IntegerField(source="conference.hold_seconds")
+    transfers = serializers.IntegerField(source="conference.transfers")
+    participants = ParticipantOutput(many=True)
+    timeline = TimelineOutput(many=True, help_text="Twilio's events and our actions, in order.")
+
+
 class FamilyDetailOutput(serializers.Serializer[CallFamily]):
     family = FamilyFacts(source="parent")
     parent = LegOutput()
@@ -206,6 +247,7 @@ class FamilyDetailOutput(serializers.Serializer[CallFamily]):
         help_text="Older callbacks exist beyond `events`; ask again with `events=all`."
     )
     recordings = RecordingOutput(many=True)
+    conference = ConferenceOutput(allow_null=True)
 
 
 @extend_schema(

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('record', models.BooleanField(default=False, help_text='Recorded as one file.')),
                 ('started_at', models.DateTimeField(blank=True, null=True)),
                 ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_by', models.CharField(blank=True, choices=[('customer', 'Customer'), ('agent', 'Agent'), ('system', 'System')], max_length=8)),
+                ('ended_by', models.CharField(blank=True, choices=[('customer', 'the customer'), ('agent', 'an agent'), ('system', 'the system')], max_length=8)),
                 ('ending_call_sid', models.CharField(blank=True, max_length=34)),
                 ('ending_label', models.CharField(blank=True, max_length=128)),
                 ('reason_ended', models.CharField(blank=True, max_length=128)),
