@@ -156,6 +156,21 @@ class FamilyFacts(serializers.Serializer[Call]):
         allow_null=True,
         help_text="The agent who answered an inbound or internal call.",
     )
+    hold_seconds = serializers.IntegerField(
+        source="conference.hold_seconds",
+        default=None,
+        allow_null=True,
+        help_text="Seconds the customer spent on hold; null for a call with no conference.",
+    )
+    transfers = serializers.IntegerField(
+        source="conference.transfers", default=None, allow_null=True
+    )
+    ended_by = serializers.CharField(
+        source="conference.ended_by",
+        default=None,
+        allow_null=True,
+        help_text="customer, agent or system (empty while going); null with no conference.",
+    )
 
 
 class FamilyOutput(LegOutput, FamilyFacts):
@@ -263,7 +278,7 @@ class CallFamilyListApi(UserTimeZoneApiView, generics.ListAPIView[Call]):
     permission_classes = [CanViewCallLog]
 
     def get_queryset(self) -> QuerySet[Call]:
-        return call_families_visible_to(self.request.user)
+        return call_families_visible_to(self.request.user).select_related("conference")
 
 
 class CallFamilyDetailApi(UserTimeZoneApiView):

@@ -18,7 +18,8 @@ from calls.models import Call
 # Families per query (and per short transaction) of the CSV export: a few thousand rows.
 EXPORT_BATCH_FAMILIES = 1000
 CSV_HEADER = (
-    "parent_sid", "sid", "kind", "outcome", "answered_by", "direction", "from", "to",
+    "parent_sid", "sid", "kind", "outcome", "answered_by", "hold_seconds", "transfers",
+    "ended_by", "direction", "from", "to",
     "agent", "status", "start_time", "answer_time", "end_time", "duration", "price",
     "price_unit", "error_code",
 )  # fmt: skip
@@ -127,6 +128,13 @@ def _family_legs(family_ids: list[int]) -> QuerySet[Call, tuple[Any, ...]]:
             When(is_parent, then=F("answered_by__identity")),
             default=F("parent__answered_by__identity"),
         ),
+        **{
+            f"family_{column}": Case(
+                When(is_parent, then=F(f"conference__{column}")),
+                default=F(f"parent__conference__{column}"),
+            )
+            for column in ("hold_seconds", "transfers", "ended_by")
+        },
     }
     return (
         Call.objects.annotate(
@@ -147,6 +155,9 @@ def _family_legs(family_ids: list[int]) -> QuerySet[Call, tuple[Any, ...]]:
             "family_kind",
             "family_outcome",
             "family_answered_by",
+            "family_hold_seconds",
+            "family_transfers",
+            "family_ended_by",
             "direction",
             "from_number",
             "to_number",
