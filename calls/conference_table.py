@@ -242,13 +242,13 @@ def _refold(conference: Conference) -> None:
     conference.ending_call_sid = state.ending_call_sid
     conference.ending_label = state.ending_label or labels.get(state.ending_call_sid, "")
     conference.ended_by = _ended_by(conference) if state.ended_at else ""
-    conference.hold_seconds = round(
-        sum(
-            party.hold_seconds
-            for party in state.parties.values()
-            if role_and_identity(party.label)[0] != PartyRole.SUPERVISOR
-        )
-    )
+    held = [
+        party
+        for party in state.parties.values()
+        if role_and_identity(party.label)[0] != PartyRole.SUPERVISOR
+    ]
+    conference.hold_seconds = round(sum(party.hold_seconds for party in held))
+    conference.holds = sum(party.holds for party in held)
     conference.save()
 
 

@@ -697,6 +697,7 @@ class Conference(models.Model):
     reason_ended = models.CharField(max_length=128, blank=True)
     # The family's handling in numbers, for the call log and statistics.
     hold_seconds = models.PositiveIntegerField(default=0)
+    holds = models.PositiveIntegerField(default=0, help_text="Times a party was put on hold.")
     transfers = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

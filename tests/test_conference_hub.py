@@ -426,3 +426,30 @@ def test_the_family_page_and_api_show_the_conference_timeline(answered):
     assert conference["ended_by"] == "customer"
     assert [entry["what"] for entry in conference["timeline"]][:2] == ["Joined", "Joined"]
     assert {"Hold", "Resume", "Conference ended"} <= {e["what"] for e in conference["timeline"]}
+
+
+def test_statistics_count_each_agents_hold_time_and_transfers(answered):
+    act(answered, "alice", "hold")
+    act(answered, "alice", "resume")
+    act(answered, "alice", "transfer", to="bob")
+    answered.client.force_login(Agent.objects.get(identity="alice").user)
+
+    stats = answered.client.get("/api/calls/stats/").json()
+
+    (alice,) = stats["handling"]
+    assert alice["identity"] == "alice"
+    assert alice["calls"] == 1
+    assert alice["calls_held"] == 1
+    assert alice["transfers"] == 1
+
+
+def test_the_call_log_filters_families_by_how_they_were_handled(answered):
+    act(answered, "alice", "transfer", to="bob")
+    answered.client.force_login(Agent.objects.get(identity="alice").user)
+
+    transferred = answered.client.get("/api/calls/", {"transferred": "yes"}).json()
+    untransferred = answered.client.get("/api/calls/", {"transferred": "no"}).json()
+
+    assert [family["sid"] for family in transferred["results"]] == [answered.parent_sid]
+    assert transferred["results"][0]["transfers"] == 1
+    assert untransferred["results"] == []

@@ -320,6 +320,17 @@ class AgentStatsOutput(serializers.Serializer[Any]):
     average_talk_seconds = serializers.FloatField(allow_null=True)
 
 
+class AgentHandlingOutput(serializers.Serializer[Any]):
+    identity = serializers.CharField()
+    calls = serializers.IntegerField(help_text="Calls she answered that met in a conference.")
+    hold_seconds = serializers.IntegerField(help_text="Customers' time on hold, in total.")
+    calls_held = serializers.IntegerField()
+    average_hold_seconds = serializers.FloatField(
+        allow_null=True, help_text="Per call put on hold."
+    )
+    transfers = serializers.IntegerField()
+
+
 class TeamStatsOutput(serializers.Serializer[Any]):
     inbound = serializers.IntegerField(help_text="Inbound calls that ended in the period.")
     answered = serializers.IntegerField()
@@ -342,6 +353,9 @@ class CallStatsOutput(serializers.Serializer[Any]):
     per_hour = VolumeOutput(many=True)
     team = TeamStatsOutput()
     agents = AgentStatsOutput(many=True)
+    handling = AgentHandlingOutput(
+        many=True, help_text="Hold time and transfers of the calls each agent answered."
+    )
 
 
 class CallStatsApi(UserTimeZoneApiView):
@@ -372,5 +386,6 @@ class CallStatsApi(UserTimeZoneApiView):
             ],
             "team": stats.team,
             "agents": stats.agents,
+            "handling": stats.handling,
         }
         return Response(CallStatsOutput(data).data)

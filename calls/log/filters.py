@@ -277,7 +277,7 @@ class CallFamilyFilter(django_filters.FilterSet):
         return legs.filter(quality__poor=value == QualityVerdict.POOR)
 
     def filter_held(self, parents: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
-        held = Q(conference__hold_seconds__gt=0)
+        held = Q(conference__holds__gt=0)
         return parents.filter(held if value == "yes" else ~held)
 
     def filter_transferred(self, parents: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:

@@ -29,6 +29,7 @@ class Migration(migrations.Migration):
                 ('ending_label', models.CharField(blank=True, max_length=128)),
                 ('reason_ended', models.CharField(blank=True, max_length=128)),
                 ('hold_seconds', models.PositiveIntegerField(default=0)),
+                ('holds', models.PositiveIntegerField(default=0, help_text='Times a party was put on hold.')),
                 ('transfers', models.PositiveIntegerField(default=0)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
