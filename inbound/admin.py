@@ -1,0 +1,109 @@
+"""The admin where supervisors set numbers' business hours and menus."""
+
+from typing import Any
+from xml.dom.minidom import parseString
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from calls.deliveries.signatures import public_url
+from inbound.hours import first_overlap, is_open_at, opening_hours_of
+from inbound.menus import menu_gather
+from inbound.models import Holiday, Menu, MenuOption, NumberHours, Schedule, WeeklyInterval
+
+
+class WeeklyIntervalFormSet(forms.BaseInlineFormSet[WeeklyInterval, Schedule, Any]):
+    """Refuse intervals of one weekday that overlap: each moment is open once or closed."""
+
+    def clean(self) -> None:
+        super().clean()
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        overlap = first_overlap(
+            [
+                (data["weekday"], data["opens_at"], data["closes_at"])
+                for data in kept
+                if all(data.get(name) is not None for name in ("weekday", "opens_at", "closes_at"))
+            ]
+        )
+        if overlap is not None:
+            earlier, later = (
+                str(WeeklyInterval(weekday=weekday, opens_at=opens, closes_at=closes))
+                for weekday, opens, closes in overlap
+            )
+            raise ValidationError(f"{earlier} and {later} overlap: make them one interval.")
+
+
+class WeeklyIntervalInline(admin.TabularInline[WeeklyInterval, Schedule]):
+    model = WeeklyInterval
+    formset = WeeklyIntervalFormSet
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline[Holiday, Schedule]):
+    model = Holiday
+    extra = 0
+
+
+def schedule_open_now(schedule: Schedule) -> bool:
+    return is_open_at(opening_hours_of(schedule), timezone.now())
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin[Schedule]):
+    list_display = ["name", "time_zone", "open_now"]
+    search_fields = ["name"]
+    readonly_fields = ["open_now"]
+    inlines = [WeeklyIntervalInline, HolidayInline]
+
+    @admin.display(description="open now?", boolean=True)
+    def open_now(self, schedule: Schedule) -> bool:
+        return schedule_open_now(schedule)
+
+
+@admin.register(NumberHours)
+class NumberHoursAdmin(admin.ModelAdmin[NumberHours]):
+    list_display = ["phone_number", "schedule", "closed_action", "open_now"]
+    list_select_related = ["phone_number", "schedule"]
+    autocomplete_fields = ["schedule"]
+
+    @admin.display(description="open now?", boolean=True)
+    def open_now(self, hours: NumberHours) -> bool:
+        return schedule_open_now(hours.schedule)
+
+
+class MenuOptionInline(admin.TabularInline[MenuOption, Menu]):
+    model = MenuOption
+    extra = 0
+    fields = ["key", "speech", "action", "agent", "forward_to", "message", "is_default"]
+
+
+@admin.register(Menu)
+class MenuAdmin(admin.ModelAdmin[Menu]):
+    list_display = ["phone_number", "greeting", "repeats", "timeout"]
+    list_select_related = ["phone_number"]
+    inlines = [MenuOptionInline]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Show the TwiML Twilio receives when the number is called, as saved."""
+        menu = self.get_object(request, object_id)
+        preview = None
+        if menu is not None:
+            menu_url = public_url(request, reverse("webhooks:menu"))
+            twiml = str(menu_gather(menu, menu_url=menu_url, attempt=1))
+            preview = parseString(twiml).toprettyxml(indent="  ")
+        extra_context = {**(extra_context or {}), "twiml_preview": preview}
+        return super().change_view(request, object_id, form_url, extra_context)
