@@ -16,20 +16,22 @@ from inbound.menus import menu_gather
 from inbound.models import Holiday, Menu, MenuOption, NumberHours, Schedule, WeeklyInterval
 
 
+def kept_forms(formset: forms.BaseFormSet[Any]) -> list[Any]:
+    """The formset's forms that are filled in and not deleted."""
+    return [
+        form for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+
+
 class WeeklyIntervalFormSet(forms.BaseInlineFormSet[WeeklyInterval, Schedule, Any]):
     """Refuse intervals of one weekday that overlap: each moment is open once or closed."""
 
     def clean(self) -> None:
         super().clean()
-        kept = [
-            form.cleaned_data
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
         overlap = first_overlap(
             [
                 (data["weekday"], data["opens_at"], data["closes_at"])
-                for data in kept
+                for data in (form.cleaned_data for form in kept_forms(self))
                 if all(data.get(name) is not None for name in ("weekday", "opens_at", "closes_at"))
             ]
         )
@@ -52,8 +54,10 @@ class HolidayInline(admin.TabularInline[Holiday, Schedule]):
     extra = 0
 
 
-def schedule_open_now(schedule: Schedule) -> bool:
-    return is_open_at(opening_hours_of(schedule), timezone.now())
+def schedule_open_now(schedule: Schedule) -> bool | None:
+    """Whether the saved schedule is open; unknown for one not saved or in an unknown zone."""
+    opening_hours = opening_hours_of(schedule) if schedule.pk is not None else None
+    return None if opening_hours is None else is_open_at(opening_hours, timezone.now())
 
 
 @admin.register(Schedule)
@@ -64,7 +68,7 @@ class ScheduleAdmin(admin.ModelAdmin[Schedule]):
     inlines = [WeeklyIntervalInline, HolidayInline]
 
     @admin.display(description="open now?", boolean=True)
-    def open_now(self, schedule: Schedule) -> bool:
+    def open_now(self, schedule: Schedule) -> bool | None:
         return schedule_open_now(schedule)
 
 
@@ -75,12 +79,33 @@ class NumberHoursAdmin(admin.ModelAdmin[NumberHours]):
     autocomplete_fields = ["schedule"]
 
     @admin.display(description="open now?", boolean=True)
-    def open_now(self, hours: NumberHours) -> bool:
+    def open_now(self, hours: NumberHours) -> bool | None:
         return schedule_open_now(hours.schedule)
+
+
+class MenuOptionFormSet(forms.BaseInlineFormSet[MenuOption, Menu, Any]):
+    """What the database refuses across a menu's options, said on the form: one default,
+    and each keyword once."""
+
+    def clean(self) -> None:
+        super().clean()
+        kept = [form.cleaned_data for form in kept_forms(self)]
+        if sum(1 for data in kept if data.get("is_default")) > 1:
+            raise ValidationError("A menu has at most one default option.")
+        keywords = [data["speech"].casefold() for data in kept if data.get("speech")]
+        if len(keywords) != len(set(keywords)):
+            raise ValidationError("Two options of this menu have the same spoken keyword.")
+
+    def sets_a_new_default(self) -> bool:
+        """Whether a form marks an option as the default that was not saved as it."""
+        return any(
+            form.has_changed() and form.cleaned_data.get("is_default") for form in kept_forms(self)
+        )
 
 
 class MenuOptionInline(admin.TabularInline[MenuOption, Menu]):
     model = MenuOption
+    formset = MenuOptionFormSet
     extra = 0
     fields = ["key", "speech", "action", "agent", "forward_to", "message", "is_default"]
 
@@ -107,3 +132,10 @@ class MenuAdmin(admin.ModelAdmin[Menu]):
             preview = parseString(twiml).toprettyxml(indent="  ")
         extra_context = {**(extra_context or {}), "twiml_preview": preview}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Move the default from one option to another: the old one gives it up first, as
+        the database holds one default per menu at every moment."""
+        if isinstance(formset, MenuOptionFormSet) and formset.sets_a_new_default():
+            MenuOption.objects.filter(menu=form.instance).update(is_default=False)
+        super().save_formset(request, form, formset, change)

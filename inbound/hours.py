@@ -7,6 +7,7 @@ clocks go forward, an interval around the skipped hour is open for an hour less;
 they go back, for an hour more.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import pairwise
@@ -20,6 +21,9 @@ from calls.webhooks.unanswered import forwarded_or_voicemail, voicemail
 from inbound.constants import ClosedAction
 from inbound.models import NumberHours, Schedule
 from inbound.models.hours import MIDNIGHT
+from voiceproject.time_zones import is_time_zone
+
+logger = logging.getLogger(__name__)
 
 CLOSED_MESSAGE = "We are closed right now. Please call again during our opening hours."
 CLOSED_VOICEMAIL_GREETING = (
@@ -61,8 +65,11 @@ def first_overlap(
     return None
 
 
-def opening_hours_of(schedule: Schedule) -> OpeningHours:
-    """Read the schedule's intervals and holidays (two queries)."""
+def opening_hours_of(schedule: Schedule) -> OpeningHours | None:
+    """Read the schedule's intervals and holidays (two queries); None when this server's
+    zoneinfo no longer knows its zone (renamed in a tzdata update)."""
+    if not is_time_zone(schedule.time_zone):
+        return None
     return OpeningHours(
         zone=ZoneInfo(schedule.time_zone),
         intervals=frozenset(schedule.intervals.values_list("weekday", "opens_at", "closes_at")),
@@ -74,7 +81,14 @@ def twiml_if_closed(*, phone_number: PhoneNumber, caller_number: str, urls: Webh
     """The closed action's TwiML when the number keeps hours and is closed now; empty when
     it is open or keeps none."""
     hours = NumberHours.objects.filter(phone_number=phone_number).select_related("schedule").first()
-    if hours is None or is_open_at(opening_hours_of(hours.schedule), timezone.now()):
+    if hours is None:
+        return ""
+    opening_hours = opening_hours_of(hours.schedule)
+    if opening_hours is None:
+        # Better to ring than to turn every caller away until a supervisor notices.
+        logger.warning("Schedule %s has an unknown time zone; ringing", hours.schedule_id)
+        return ""
+    if is_open_at(opening_hours, timezone.now()):
         return ""
     if hours.closed_action == ClosedAction.MESSAGE:
         return str(spoken(hours.closed_greeting or CLOSED_MESSAGE))
