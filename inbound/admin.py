@@ -6,6 +6,7 @@ from xml.dom.minidom import parseString
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -107,6 +108,11 @@ class MenuOptionInline(admin.TabularInline[MenuOption, Menu]):
     model = MenuOption
     formset = MenuOptionFormSet
     extra = 0
+    # Narrow enough for a row to fit beside the admin's menu at 1280 px.
+    formfield_overrides = {
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 14})},
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})},
+    }
     fields = ["key", "speech", "action", "agent", "forward_to", "message", "is_default"]
 
 
@@ -129,7 +135,10 @@ class MenuAdmin(admin.ModelAdmin[Menu]):
         if menu is not None:
             menu_url = public_url(request, reverse("webhooks:menu"))
             twiml = str(menu_gather(menu, menu_url=menu_url, attempt=1))
-            preview = parseString(twiml).toprettyxml(indent="  ")
+            # Indented to be read; the declaration as Twilio receives it.
+            declaration, _ = twiml.split("?>", 1)
+            body = parseString(twiml).toprettyxml(indent="  ").split("?>", 1)[1]
+            preview = f"{declaration}?>{body}"
         extra_context = {**(extra_context or {}), "twiml_preview": preview}
         return super().change_view(request, object_id, form_url, extra_context)
 
