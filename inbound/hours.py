@@ -79,9 +79,10 @@ def opening_hours_of(schedule: Schedule) -> OpeningHours | None:
 
 def twiml_if_closed(*, phone_number: PhoneNumber, caller_number: str, urls: WebhookUrls) -> str:
     """The closed action's TwiML when the number keeps hours and is closed now; empty when
-    it is open or keeps none."""
-    hours = NumberHours.objects.filter(phone_number=phone_number).select_related("schedule").first()
-    if hours is None:
+    it is open or keeps none (read with the number: select_related("hours__schedule"))."""
+    try:
+        hours = phone_number.hours
+    except NumberHours.DoesNotExist:
         return ""
     opening_hours = opening_hours_of(hours.schedule)
     if opening_hours is None:

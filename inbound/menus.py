@@ -31,9 +31,11 @@ OptionTwiml = Callable[[MenuOption, PhoneNumber, str, WebhookUrls], str]
 
 
 def twiml_if_menu(*, phone_number: PhoneNumber, urls: WebhookUrls) -> str:
-    """The number's menu, first played; empty when the number has none."""
-    menu = Menu.objects.filter(phone_number=phone_number).first()
-    if menu is None:
+    """The number's menu, first played; empty when the number has none (read with the
+    number: select_related("menu"))."""
+    try:
+        menu = phone_number.menu
+    except Menu.DoesNotExist:
         return ""
     return str(menu_gather(menu, menu_url=urls.menu, attempt=1))
 

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inbound.hours import OpeningHours, first_overlap, is_open_at
@@ -304,6 +306,17 @@ def test_a_schedule_in_a_zone_the_server_no_longer_knows_rings_rather_than_refus
     document = call_at(client, clock, SUNDAY_NIGHT)
 
     assert rung_identities(document.find("Dial")) == ["alice"]
+
+
+@pytest.mark.django_db
+def test_a_number_without_hours_or_menu_costs_no_query_more(client):
+    PhoneNumberFactory(number=SUPPORT_LINE)
+
+    with CaptureQueriesContext(connection) as queries:
+        answer(client, phone_form(SUPPORT_LINE))
+
+    # Its steps are read with the number itself (joined), never asked for on their own.
+    assert [q["sql"] for q in queries if 'FROM "inbound_' in (q["sql"] or "")] == []
 
 
 # The admin, for supervisors.

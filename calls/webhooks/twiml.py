@@ -90,7 +90,12 @@ def _twiml_for_agent_call(caller_identity: str, destination: str, urls: WebhookU
 def _twiml_for_phone_call(caller_number: str, called_number: str, urls: WebhookUrls) -> str:
     """The number's steps in order, each answering the call or passing it on: closed hours,
     then the menu, then ringing its agents."""
-    phone_number = PhoneNumber.objects.filter(number=called_number).first()
+    # The inbound steps' settings come with the number: no query more for a number without.
+    phone_number = (
+        PhoneNumber.objects.filter(number=called_number)
+        .select_related("hours__schedule", "menu")
+        .first()
+    )
     if phone_number is None:
         return str(spoken(NUMBER_NOT_IN_SERVICE))
     if closed := twiml_if_closed(phone_number=phone_number, caller_number=caller_number, urls=urls):
