@@ -107,3 +107,11 @@ def can_view_agent_directory(user: User) -> bool:
     if agent is not None and agent.is_active:
         return True
     return isinstance(user, PermissionsMixin) and user.has_perm(VIEW_AGENTS)
+
+
+MONITOR_CALLS = "calls.monitor_conference"
+
+
+def may_monitor_calls(user: User) -> bool:
+    """Whether the user may listen to, coach and join any live call (Supervisors)."""
+    return isinstance(user, PermissionsMixin) and user.is_active and user.has_perm(MONITOR_CALLS)
