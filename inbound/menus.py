@@ -74,7 +74,7 @@ def twiml_for_menu_answer(*, answer: MenuAnswer, urls: WebhookUrls) -> str:
         if phone_number is None:
             return str(spoken(NUMBER_NOT_IN_SERVICE))
         return _ring_number(phone_number, caller_number, urls)
-    options = list(menu.options.select_related("agent"))
+    options = list(menu.options.all())
     option = option_chosen(options, digits=answer.digits, speech=answer.speech)
     if option is None and answer.attempt <= menu.repeats:
         return str(menu_gather(menu, menu_url=urls.menu, attempt=answer.attempt + 1))
