@@ -1,4 +1,4 @@
-"""The two staff roles, as Django groups, and what each may do in agents and calls.
+"""The two staff roles, as Django groups, and what each may do in agents, calls and inbound.
 
 Project-level so that agents need not know about calls; the roles data migration keeps its own
 copy of these definitions.
@@ -33,6 +33,18 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("tokens", "apitoken", ("delete", "view")),
         # Failed logins (django-axes): a lockout is lifted by deleting its attempt.
         ("axes", "accessattempt", ("delete", "view")),
+        # Numbers' business hours and menus.
+        *(
+            ("inbound", model, ("add", "change", "delete", "view"))
+            for model in (
+                "schedule",
+                "weeklyinterval",
+                "holiday",
+                "numberhours",
+                "menu",
+                "menuoption",
+            )
+        ),
     ],
     ANALYSTS: [
         ("agents", "presencechange", ("view",)),

@@ -125,6 +125,7 @@ HOT_PATH_MIDDLEWARE = {
     "webhooks:status": WEBHOOK_MIDDLEWARE,
     "webhooks:dial-action": WEBHOOK_MIDDLEWARE,
     "webhooks:voicemail-done": WEBHOOK_MIDDLEWARE,
+    "webhooks:menu": WEBHOOK_MIDDLEWARE,
     "webhooks:recording": WEBHOOK_MIDDLEWARE,
     "webhooks:debugger": WEBHOOK_MIDDLEWARE,
     "webhooks:error-events": WEBHOOK_MIDDLEWARE,
