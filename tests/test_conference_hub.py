@@ -421,7 +421,8 @@ def test_the_family_page_and_api_show_the_conference_timeline(answered):
     family = answered.client.get(f"/api/calls/{answered.parent_sid}/").json()
 
     assert "ended by the customer" in page
-    assert "On hold" in page and "Off hold" in page
+    assert "On hold" in page
+    assert "Off hold" in page
     conference = family["conference"]
     assert conference["ended_by"] == "customer"
     assert [entry["what"] for entry in conference["timeline"]][:2] == ["Joined", "Joined"]
