@@ -454,3 +454,34 @@ def test_the_call_log_filters_families_by_how_they_were_handled(answered):
     assert [family["sid"] for family in transferred["results"]] == [answered.parent_sid]
     assert transferred["results"][0]["transfers"] == 1
     assert untransferred["results"] == []
+
+
+def test_reconciliation_closes_a_conference_whose_end_was_never_heard(answered):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.reconcile.conferences import reconcile_open_conferences
+
+    answered.conferences.hang_up(answered.parent_sid)  # its callbacks are lost
+
+    check = reconcile_open_conferences(now=timezone.now() + timedelta(minutes=10))
+
+    assert check.closed == 1
+    conference = Conference.objects.get(friendly_name=answered.name)
+    assert conference.status == "completed"
+    assert conference.ended_by == "customer"
+    assert not conference.participants.filter(left_at__isnull=True).exists()
+
+
+def test_reconciliation_leaves_a_conference_that_still_goes_on(answered):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.reconcile.conferences import reconcile_open_conferences
+
+    check = reconcile_open_conferences(now=timezone.now() + timedelta(minutes=10))
+
+    assert check == type(check)(asked=1, closed=0, failed=0)
+    assert Conference.objects.get(friendly_name=answered.name).status == "in-progress"

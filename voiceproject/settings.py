@@ -444,6 +444,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": RECONCILE_STALE_INTERVAL,
         "options": {"expires": RECONCILE_STALE_INTERVAL},
     },
+    "reconcile-open-conferences": {
+        "task": "calls.tasks.reconcile_open_conferences",
+        "schedule": RECONCILE_STALE_INTERVAL,
+        "options": {"expires": RECONCILE_STALE_INTERVAL},
+    },
     "reconcile-recent-recordings": {
         "task": "calls.tasks.reconcile_recent_recordings",
         "schedule": RECONCILE_INTERVAL,
