@@ -156,6 +156,18 @@ class FamilyFacts(serializers.Serializer[Call]):
         allow_null=True,
         help_text="The agent who answered an inbound or internal call.",
     )
+    disposition = serializers.CharField(
+        source="family_disposition.disposition.name",
+        default=None,
+        allow_null=True,
+        help_text="The disposition picked for the family; null when none.",
+    )
+    note = serializers.CharField(
+        source="family_disposition.note",
+        default=None,
+        allow_null=True,
+        help_text="The note written about the family; null when none.",
+    )
 
 
 class FamilyOutput(LegOutput, FamilyFacts):

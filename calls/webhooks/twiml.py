@@ -16,6 +16,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 from agents.models import Agent, CallHandling, PhoneNumber
 from calls.deliveries.calls import TwilioCallback
 from calls.webhooks.routing import agents_to_ring
+from inbound.blocklist import twiml_if_blocked
 from voiceproject.twilio_ids import client_identity, is_e164, is_identity
 
 # Twilio refuses a <Dial> with more than ten nouns.
@@ -56,7 +57,9 @@ def twiml_for_voice_request(*, callback: TwilioCallback, urls: WebhookUrls) -> s
     caller_identity = client_identity(callback.from_address)
     if caller_identity is not None:
         return _twiml_for_agent_call(caller_identity, callback.to_address, urls)
-    return _twiml_for_phone_call(callback.from_address, callback.to_address, urls)
+    return _twiml_for_phone_call(
+        callback.call_sid, callback.from_address, callback.to_address, urls
+    )
 
 
 def twiml_apology() -> str:
@@ -103,7 +106,13 @@ def _twiml_for_agent_call(caller_identity: str, destination: str, urls: WebhookU
     return str(response)
 
 
-def _twiml_for_phone_call(caller_number: str, called_number: str, urls: WebhookUrls) -> str:
+def _twiml_for_phone_call(
+    call_sid: str, caller_number: str, called_number: str, urls: WebhookUrls
+) -> str:
+    # Each step of the inbound flow may answer for the call; the blocklist comes first.
+    rejected = twiml_if_blocked(call_sid=call_sid, caller_number=caller_number)
+    if rejected is not None:
+        return rejected
     phone_number = PhoneNumber.objects.filter(number=called_number).first()
     if phone_number is None:
         return str(spoken(NUMBER_NOT_IN_SERVICE))
