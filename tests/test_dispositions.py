@@ -17,6 +17,18 @@ pytestmark = pytest.mark.django_db
 CUSTOMER = "+12125550123"
 
 
+@pytest.fixture(autouse=True)
+def dispositions():
+    """The list as the data migration seeds it (a transactional test's flush empties it)."""
+    for name, order in [
+        ("resolved", 10),
+        ("call back", 20),
+        ("escalated", 30),
+        ("wrong number", 40),
+    ]:
+        Disposition.objects.get_or_create(name=name, defaults={"order": order})
+
+
 @pytest.fixture
 def alice():
     return AgentFactory(identity="alice")
