@@ -114,12 +114,7 @@ BLOCK_CALLERS = "inbound.add_blockedcaller"
 def may_block_callers(user: User) -> bool:
     """Any active agent may block the caller of a call she can see (from its page), and
     holders of `inbound.add_blockedcaller` (Supervisors) too."""
-    if not user.is_authenticated:
-        return False
-    agent = agent_get_for_user(user=user)
-    if agent is not None and agent.is_active:
-        return True
-    return isinstance(user, PermissionsMixin) and user.has_perm(BLOCK_CALLERS)
+    return _is_active_agent_or_holds(user, BLOCK_CALLERS)
 
 
 VIEW_AGENTS = "agents.view_agent"
@@ -128,9 +123,13 @@ VIEW_AGENTS = "agents.view_agent"
 def can_view_agent_directory(user: User) -> bool:
     """Active agents pick colleagues from the directory; holders of `agents.view_agent`
     (Supervisors) oversee them."""
+    return _is_active_agent_or_holds(user, VIEW_AGENTS)
+
+
+def _is_active_agent_or_holds(user: User, permission: str) -> bool:
     if not user.is_authenticated:
         return False
     agent = agent_get_for_user(user=user)
     if agent is not None and agent.is_active:
         return True
-    return isinstance(user, PermissionsMixin) and user.has_perm(VIEW_AGENTS)
+    return isinstance(user, PermissionsMixin) and user.has_perm(permission)
