@@ -228,3 +228,29 @@ def test_an_agent_cannot_block_the_caller_of_a_call_she_cannot_see(client):
     response = client.post(f"/calls/{family.sid}/block/", {"reason": "spam"})
 
     assert response.status_code == 404
+
+
+def test_a_supervisor_adds_a_prefix_in_the_admin_and_is_named_as_who_added_it(client):
+    supervisor = UserFactory(groups=[SUPERVISORS], is_staff=True)
+    client.force_login(supervisor)
+
+    response = client.post(
+        "/admin/inbound/blockedcaller/add/",
+        {"number": "+1900", "is_prefix": "on", "reason": "Premium-rate spam"},
+    )
+
+    assert response.status_code == 302
+    entry = BlockedCaller.objects.get()
+    assert (entry.number, entry.is_prefix, entry.added_by) == ("+1900", True, supervisor)
+
+
+def test_the_admin_refuses_a_number_that_is_not_e164(client):
+    client.force_login(UserFactory(groups=[SUPERVISORS], is_staff=True))
+
+    response = client.post(
+        "/admin/inbound/blockedcaller/add/", {"number": "0800 123", "reason": "spam"}
+    )
+
+    assert response.status_code == 200
+    assert "valid phone number in E.164" in response.content.decode()
+    assert not BlockedCaller.objects.exists()

@@ -3,8 +3,10 @@ handled it or a supervisor, shown on its page, filtered and exported by the call
 
 import csv
 import io
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 
 from calls.constants import NOTE_MAX_LENGTH
 from calls.models import Disposition, FamilyDisposition
@@ -196,6 +198,19 @@ def test_agents_are_offered_the_active_dispositions_in_the_supervisors_order(cli
         "sale",
         "resolved",
         "call back",
+        "wrong number",
+    ]
+
+
+def test_the_list_starts_with_a_few_sensible_dispositions():
+    Disposition.objects.all().delete()
+
+    import_module("calls.migrations.0021_dispositions").seed_dispositions(apps, None)
+
+    assert list(Disposition.objects.values_list("name", flat=True)) == [
+        "resolved",
+        "call back",
+        "escalated",
         "wrong number",
     ]
 
