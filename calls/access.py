@@ -133,3 +133,11 @@ def _is_active_agent_or_holds(user: User, permission: str) -> bool:
     if agent is not None and agent.is_active:
         return True
     return isinstance(user, PermissionsMixin) and user.has_perm(permission)
+
+
+MONITOR_CALLS = "calls.monitor_conference"
+
+
+def may_monitor_calls(user: User) -> bool:
+    """Whether the user may listen to, coach and join any live call (Supervisors)."""
+    return isinstance(user, PermissionsMixin) and user.is_active and user.has_perm(MONITOR_CALLS)

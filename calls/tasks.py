@@ -9,6 +9,7 @@ never turns into a retry storm.
 
 import logging
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from celery import Task, current_app, shared_task
@@ -16,6 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from calls.hub import moving, reactions
+from calls.hub.twiml import HubUrls
 from calls.log import rollup
 from calls.models import ReconcileRequest, ReconcileRun
 from calls.quality import fetching as quality
@@ -140,3 +143,36 @@ def reconcile_call(self: Task[Any, Any], sid: str) -> None:
 def runs_on_a_worker() -> bool:
     """Whether .delay() queues to a worker, or (no broker configured) runs in this process."""
     return not current_app.conf.task_always_eager
+
+
+@shared_task(ignore_result=True)
+def hub_move_answered_leg(leg_sid: str, family_sid: str, urls: dict[str, str]) -> bool:
+    return moving.hub_move_answered_leg(
+        leg_sid=leg_sid, family_sid=family_sid, urls=HubUrls(**urls)
+    )
+
+
+def hub_move_answered_leg_soon(*, leg_sid: str, family_sid: str, urls: HubUrls) -> None:
+    """Move the answered leg from a worker, so the status callback that saw the answer is
+    not kept waiting on the REST API. With the broker unreachable the legs stay bridged: the
+    call goes on without the hub."""
+    hub_react_soon(hub_move_answered_leg, leg_sid, family_sid, asdict(urls))
+
+
+@shared_task(ignore_result=True)
+def hub_transfer_answered(participant_id: int) -> None:
+    reactions.hub_transfer_answered(participant_id=participant_id)
+
+
+@shared_task(ignore_result=True)
+def hub_transfer_unanswered(participant_id: int, unanswered_url: str) -> None:
+    reactions.hub_transfer_unanswered(participant_id=participant_id, unanswered_url=unanswered_url)
+
+
+def hub_react_soon(task: Task[Any, Any], *args: object) -> None:
+    """Run a hub reaction from a worker (in this process without a broker): the webhook that
+    prompted it answers Twilio without waiting on the REST API."""
+    try:
+        task.apply_async(args, retry=False)
+    except OperationalError as error:
+        logger.warning("Broker unreachable; %s not run: %s", task.name, error)

@@ -205,7 +205,7 @@ def test_agents_are_offered_the_active_dispositions_in_the_supervisors_order(cli
 def test_the_list_starts_with_a_few_sensible_dispositions():
     Disposition.objects.all().delete()
 
-    import_module("calls.migrations.0021_dispositions").seed_dispositions(apps, None)
+    import_module("calls.migrations.0022_dispositions").seed_dispositions(apps, None)
 
     assert list(Disposition.objects.values_list("name", flat=True)) == [
         "resolved",

@@ -236,9 +236,11 @@ def _ended_at(plan: CallPlan, outcome: str) -> datetime:
     return plan.started_at + timedelta(seconds=seconds)
 
 
-def _status_callback(
+def status_callback_parameters(
     leg: dict[str, str], status: str, at: datetime, sequence_number: int, duration: int
-) -> Delivery:
+) -> dict[str, str]:
+    """A leg's call status callback form: the leg's fields, the status and, when the leg has
+    ended, its duration and SIP response code."""
     parameters = {
         **leg,
         "CallStatus": status,
@@ -250,4 +252,12 @@ def _status_callback(
         parameters["CallDuration"] = str(duration)
         parameters["Duration"] = str(-(-duration // 60))
         parameters["SipResponseCode"] = SIP_RESPONSE_CODES[status]
-    return Delivery("status", parameters, at)
+    return parameters
+
+
+def _status_callback(
+    leg: dict[str, str], status: str, at: datetime, sequence_number: int, duration: int
+) -> Delivery:
+    return Delivery(
+        "status", status_callback_parameters(leg, status, at, sequence_number, duration), at
+    )

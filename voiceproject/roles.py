@@ -24,6 +24,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("calls", "reconcilerun", ("view",)),
         # Twilio's own error reports, counted per code per day.
         ("calls", "twilioerror", ("view",)),
+        # The conference hub: listen to, whisper to and join live calls.
+        ("calls", "conference", ("view", "monitor")),
         # Recordings and voicemail: seen where a failed retention deletion is explained, and
         # anyone's voicemail deleted from the inbox (agents may delete their own).
         ("calls", "recording", ("delete", "view")),

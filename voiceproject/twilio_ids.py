@@ -15,6 +15,7 @@ SID_RESOURCES = {
     "AC": "account",
     "AP": "TwiML App",
     "CA": "call",
+    "CF": "conference",
     "CR": "push credential",
     "NO": "debugger event",
     "PN": "phone number",
@@ -52,6 +53,10 @@ def is_call_sid(value: str) -> bool:
 
 def is_account_sid(value: str) -> bool:
     return is_sid(value, prefix="AC")
+
+
+def is_conference_sid(value: str) -> bool:
+    return is_sid(value, prefix="CF")
 
 
 # Twilio Voice client identities: letters, digits and underscore, at most 121 characters.

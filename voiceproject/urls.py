@@ -66,6 +66,7 @@ urlpatterns = [
     path("api/", include("presence.urls")),
     path("api/", include(disposition_urls.api_urlpatterns)),
     path("api/calls/", include("calls.log.api_urls")),
+    path("api/hub/", include("calls.hub.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script.
     # Browsers that are not logged in are sent to the login page first.

@@ -14,6 +14,7 @@ from django.utils import timezone
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from agents.models import Agent, CallHandling, PhoneNumber
+from calls.constants import LEG_STATUS_CALLBACK_EVENTS
 from calls.deliveries.calls import TwilioCallback
 from calls.webhooks.routing import agents_to_ring
 from inbound.blocklist import twiml_if_blocked
@@ -21,8 +22,6 @@ from voiceproject.twilio_ids import client_identity, is_e164, is_identity
 
 # Twilio refuses a <Dial> with more than ten nouns.
 DIAL_MAX_NOUNS = 10
-# Child legs report every step, so the call table has them from their first event.
-STATUS_CALLBACK_EVENTS = "initiated ringing answered completed"
 RECORDING_CALLBACK_EVENTS = "in-progress completed absent"
 # Both parties on their own channel: supervisors can listen to either side.
 DIAL_RECORDING = "record-from-answer-dual"
@@ -171,8 +170,9 @@ def _dial(
     **options: Any,
 ) -> Dial:
     """A <Dial> whose action continues the call when nobody answers, recorded when the
-    owner of the recording policy (the number called, or the calling agent) asks for it."""
-    if recorded_by.record_calls:
+    owner of the recording policy (the number called, or the calling agent) asks for it and
+    the conference hub, which records the call once it is answered, is off."""
+    if recorded_by.record_calls and not settings.CONFERENCE_HUB:
         options.update(
             record=DIAL_RECORDING,
             recording_status_callback=urls.recording_callback,
@@ -196,7 +196,7 @@ def dial_verb(response: VoiceResponse, *, action: str, **options: Any) -> Dial:
 def _noun_options(status_callback_url: str) -> dict[str, str]:
     return {
         "status_callback": status_callback_url,
-        "status_callback_event": STATUS_CALLBACK_EVENTS,
+        "status_callback_event": LEG_STATUS_CALLBACK_EVENTS,
         "status_callback_method": "POST",
     }
 

@@ -1,5 +1,5 @@
 """The URLs Twilio requests about calls: the Voice URL, its fallback, status callbacks, our
-<Dial> action and the end of a voicemail.
+<Dial> action, the end of a voicemail and conference status callbacks.
 
 Each view checks the signature, reads the form into a typed value, calls one service and
 answers; rules about calls live in calls.call_table, TwiML in calls.webhooks.twiml and
@@ -14,16 +14,29 @@ from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from calls import tasks
 from calls.call_table import call_apply_callback, call_record_dial_result
-from calls.deliveries.calls import DialAction, TwilioCallback, parse_dial_action
+from calls.conference_table import conference_apply_callback
+from calls.constants import TERMINAL_STATUSES, CallStatus, ConferenceEventKind
+from calls.deliveries.calls import (
+    DialAction,
+    InvalidCallback,
+    TwilioCallback,
+    parse_dial_action,
+    parse_twilio_callback,
+)
+from calls.deliveries.conferences import ConferenceCallback, parse_conference_callback
 from calls.deliveries.receiving import (
     Parsed,
     parent_leg_webhook,
     retry_on_database_outage,
-    twilio_webhook,
     twilio_webhook_parsed_by,
 )
 from calls.deliveries.signatures import public_url
+from calls.hub.moving import hub_takes_answered_leg, twiml_for_parent
+from calls.hub.reactions import transfer_target_joined, transfer_target_missed
+from calls.hub.twiml import hub_urls_for
+from calls.models import Call
 from calls.webhooks.destinations import with_dialled_destination
 from calls.webhooks.twiml import WebhookUrls, twiml_apology, twiml_for_voice_request
 from calls.webhooks.unanswered import (
@@ -32,12 +45,31 @@ from calls.webhooks.unanswered import (
     twiml_voicemail_done,
 )
 from voiceproject.metrics import callback_lag_observe
+from voiceproject.twilio_ids import is_call_sid
 
 logger = logging.getLogger(__name__)
 
 
 def _dial_action(form: dict[str, str], query: dict[str, str], received_at: datetime) -> Parsed:
     return parse_dial_action(form, query, received_at=received_at)
+
+
+def _status_callback(form: dict[str, str], query: dict[str, str], received_at: datetime) -> Parsed:
+    """A leg's status callback. A leg the conference hub added has no ParentCallSid: the
+    family the hub wrote into its callback URL (signed with it) is its parent."""
+    callback = parse_twilio_callback(form, received_at=received_at)
+    family = query.get("family")
+    if callback.parent_call_sid is None and family:
+        if not is_call_sid(family) or family == callback.call_sid:
+            raise InvalidCallback("family is not another call's SID.")
+        return dataclasses.replace(callback, parent_call_sid=family)
+    return callback
+
+
+def _conference_callback(
+    form: dict[str, str], query: dict[str, str], received_at: datetime
+) -> Parsed:
+    return parse_conference_callback(form, received_at=received_at)
 
 
 @parent_leg_webhook
@@ -58,12 +90,45 @@ def voice_fallback(request: HttpRequest, callback: TwilioCallback) -> HttpRespon
     return _twiml(twiml_apology())
 
 
-@twilio_webhook
+@twilio_webhook_parsed_by(_status_callback)
 @retry_on_database_outage
 def status_callback(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     call_apply_callback(callback=callback)
     if callback.timed_by_twilio:
         callback_lag_observe(timestamp=callback.timestamp)
+    if callback.status in TERMINAL_STATUSES and (
+        missed := transfer_target_missed(call_sid=callback.call_sid)
+    ):
+        unanswered_url = _webhook_urls(request).dial_action_for(offered=[])
+        tasks.hub_react_soon(tasks.hub_transfer_unanswered, missed, unanswered_url)
+    if _answered_by_our_dial(callback):
+        parent = Call.objects.filter(sid=callback.parent_call_sid).first()
+        if hub_takes_answered_leg(parent=parent):
+            tasks.hub_move_answered_leg_soon(
+                leg_sid=callback.call_sid,
+                family_sid=str(callback.parent_call_sid),
+                urls=hub_urls_for(request),
+            )
+    return HttpResponse(status=204)
+
+
+def _answered_by_our_dial(callback: TwilioCallback) -> bool:
+    """A <Dial>'s leg just answered: Twilio names its parent (legs the hub adds have none)."""
+    return callback.status == CallStatus.IN_PROGRESS and bool(
+        callback.parameters.get("ParentCallSid")
+    )
+
+
+@twilio_webhook_parsed_by(_conference_callback)
+@retry_on_database_outage
+def conference_status(request: HttpRequest, callback: ConferenceCallback) -> HttpResponse:
+    conference_apply_callback(callback=callback)
+    if callback.event == ConferenceEventKind.PARTICIPANT_JOIN:
+        joined = transfer_target_joined(
+            conference_sid=callback.conference_sid, call_sid=callback.call_sid
+        )
+        if joined is not None:
+            tasks.hub_react_soon(tasks.hub_transfer_answered, joined)
     return HttpResponse(status=204)
 
 
@@ -81,6 +146,12 @@ def dial_action(request: HttpRequest, action: DialAction) -> HttpResponse:
             unanswered=dial_action_is_missed(action=action),
             offered_to=action.offered,
         )
+    if not action.nobody_answered:
+        # The answered leg was moved into the family's conference: the parent joins it.
+        parent = Call.objects.filter(sid=action.callback.call_sid).first()
+        joining = twiml_for_parent(parent=parent, urls=hub_urls_for(request)) if parent else None
+        if joining is not None:
+            return _twiml(joining)
     return _twiml(twiml_for_dial_action(action=action, urls=_webhook_urls(request)))
 
 

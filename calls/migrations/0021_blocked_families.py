@@ -15,7 +15,7 @@ make_again_on_sqlite = importlib.import_module(
 
 
 class Migration(migrations.Migration):
-    dependencies = [("calls", "0019_triggers_again_on_sqlite")]
+    dependencies = [("calls", "0020_conference_hub")]
 
     operations = [
         migrations.RemoveIndex(model_name="call", name="call_parent_stats_idx"),

@@ -28,8 +28,8 @@ def seed_dispositions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("agents", "0010_supervisors_see_recordings"),
-        ("calls", "0020_blocked_families"),
+        ("agents", "0011_supervisors_monitor_calls"),
+        ("calls", "0021_blocked_families"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
