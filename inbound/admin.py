@@ -1,4 +1,5 @@
-"""The admin where supervisors set numbers' business hours and menus."""
+"""The admin where supervisors set numbers' business hours and menus, and keep the
+blocklist."""
 
 from typing import Any
 from xml.dom.minidom import parseString
@@ -14,7 +15,15 @@ from django.utils import timezone
 from calls.deliveries.signatures import public_url
 from inbound.hours import first_overlap, is_open_at, opening_hours_of
 from inbound.menus import menu_gather
-from inbound.models import Holiday, Menu, MenuOption, NumberHours, Schedule, WeeklyInterval
+from inbound.models import (
+    BlockedCaller,
+    Holiday,
+    Menu,
+    MenuOption,
+    NumberHours,
+    Schedule,
+    WeeklyInterval,
+)
 
 
 def kept_forms(formset: forms.BaseFormSet[Any]) -> list[Any]:
@@ -148,3 +157,21 @@ class MenuAdmin(admin.ModelAdmin[Menu]):
         if isinstance(formset, MenuOptionFormSet) and formset.sets_a_new_default():
             MenuOption.objects.filter(menu=form.instance).update(is_default=False)
         super().save_formset(request, form, formset, change)
+
+
+@admin.register(BlockedCaller)
+class BlockedCallerAdmin(admin.ModelAdmin[BlockedCaller]):
+    """The blocklist: supervisors add numbers or prefixes, and unblock by deleting."""
+
+    list_display = ["number", "is_prefix", "reason", "added_by", "added_at"]
+    list_filter = ["is_prefix"]
+    search_fields = ["number", "reason"]
+    fields = ["number", "is_prefix", "reason"]
+    list_select_related = ["added_by"]
+
+    def save_model(
+        self, request: HttpRequest, obj: BlockedCaller, form: object, change: bool
+    ) -> None:
+        if not change:
+            obj.added_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)

@@ -171,6 +171,18 @@ class FamilyFacts(serializers.Serializer[Call]):
         allow_null=True,
         help_text="customer, agent or system (empty while going); null with no conference.",
     )
+    disposition = serializers.CharField(
+        source="family_disposition.disposition.name",
+        default=None,
+        allow_null=True,
+        help_text="The disposition picked for the family; null when none.",
+    )
+    note = serializers.CharField(
+        source="family_disposition.note",
+        default=None,
+        allow_null=True,
+        help_text="The note written about the family; null when none.",
+    )
 
 
 class FamilyOutput(LegOutput, FamilyFacts):

@@ -59,20 +59,29 @@ def family_conference(parent: Call) -> FamilyConference | None:
     )
 
 
+def family_parent_get(*, sid: str, families: QuerySet[Call]) -> Call | None:
+    """The parent leg of the family of the leg with this SID (parent or child: a softphone
+    knows its own leg), if it is one of `families`."""
+    leg = Call.objects.filter(sid=sid).values("id", "parent_id").first()
+    if leg is None:
+        return None
+    return families.filter(id=leg["parent_id"] or leg["id"]).first()
+
+
 def call_family_get(
     *, sid: str, families: QuerySet[Call], all_events: bool = False
 ) -> CallFamily | None:
     """The family of the leg with this SID (parent or child), if it is one of `families`
     (parent legs, such as those a user may see), with its latest FAMILY_EVENTS_SHOWN
     callbacks, or all of them when asked."""
-    leg = Call.objects.filter(sid=sid).values("id", "parent_id").first()
-    if leg is None:
-        return None
-    parent = (
-        families.select_related("answered_by", "quality")
-        .annotate(outcome=family_outcome())
-        .filter(id=leg["parent_id"] or leg["id"])
-        .first()
+    parent = family_parent_get(
+        sid=sid,
+        families=families.select_related(
+            "answered_by",
+            "quality",
+            "family_disposition__disposition",
+            "family_disposition__written_by",
+        ).annotate(outcome=family_outcome()),
     )
     if parent is None:
         return None

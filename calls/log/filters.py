@@ -24,7 +24,7 @@ from calls.constants import (
 )
 from calls.family_facts import families_of, outcome_condition
 from calls.log.paging import DEFAULT_SORT, SORTS
-from calls.models import Call
+from calls.models import Call, Disposition
 from voiceproject.twilio_ids import (
     client_address,
     client_identity,
@@ -139,7 +139,8 @@ YES_OR_NO = [("yes", "Yes"), ("no", "No")]
 class CallFamilyFilter(django_filters.FilterSet):
     """Filters over parent legs (families).
 
-    The date range, `kind`, `outcome` and `answered_by` describe the family (its parent);
+    The date range, `kind`, `outcome`, `disposition` and `answered_by` describe the family
+    (its parent);
     every other filter matches a family when one of its legs matches them all together.
     """
 
@@ -159,6 +160,13 @@ class CallFamilyFilter(django_filters.FilterSet):
         empty_label="Any",
         method="filter_outcome",
         help_text="How the family ended (in-progress until its parent leg ends).",
+    )
+    disposition = django_filters.ModelChoiceFilter(
+        queryset=Disposition.objects.all(),
+        field_name="family_disposition__disposition",
+        to_field_name="name",
+        empty_label="Any",
+        help_text="The disposition picked for the family (by its name).",
     )
     answered_by = django_filters.ModelChoiceFilter(
         queryset=_agents(),

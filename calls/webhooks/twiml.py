@@ -23,6 +23,7 @@ from calls.webhooks.ringing import (
 )
 from calls.webhooks.routing import agents_to_ring
 from calls.webhooks.unanswered import AGENT_UNAVAILABLE
+from inbound.blocklist import twiml_if_blocked
 from inbound.hours import twiml_if_closed
 from inbound.menus import twiml_if_menu
 from voiceproject.twilio_ids import client_identity, is_e164, is_identity
@@ -38,7 +39,9 @@ def twiml_for_voice_request(*, callback: TwilioCallback, urls: WebhookUrls) -> s
     caller_identity = client_identity(callback.from_address)
     if caller_identity is not None:
         return _twiml_for_agent_call(caller_identity, callback.to_address, urls)
-    return _twiml_for_phone_call(callback.from_address, callback.to_address, urls)
+    return _twiml_for_phone_call(
+        callback.call_sid, callback.from_address, callback.to_address, urls
+    )
 
 
 def twiml_apology() -> str:
@@ -87,9 +90,14 @@ def _twiml_for_agent_call(caller_identity: str, destination: str, urls: WebhookU
     return str(response)
 
 
-def _twiml_for_phone_call(caller_number: str, called_number: str, urls: WebhookUrls) -> str:
-    """The number's steps in order, each answering the call or passing it on: closed hours,
-    then the menu, then ringing its agents."""
+def _twiml_for_phone_call(
+    call_sid: str, caller_number: str, called_number: str, urls: WebhookUrls
+) -> str:
+    """The number's steps in order, each answering the call or passing it on: the
+    blocklist, closed hours, then the menu, then ringing its agents."""
+    rejected = twiml_if_blocked(call_sid=call_sid, caller_number=caller_number)
+    if rejected is not None:
+        return rejected
     # The inbound steps' settings come with the number: no query more for a number without.
     phone_number = (
         PhoneNumber.objects.filter(number=called_number)
