@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from calls.call_table import call_ensure_placeholder
 from calls.constants import (
     ConferenceEventKind,
     ConferenceStatus,
@@ -103,23 +104,30 @@ def _locked_conference(callback: ConferenceCallback) -> Conference:
     """The conference row, made if this is its first word, locked until the transaction
     ends: one callback of a conference at a time works out its state."""
     family_sid = family_of_hub_name(callback.friendly_name)
-    family = Call.objects.filter(sid=family_sid).first() if family_sid else None
+    # The family's parent leg, a placeholder until its own callbacks come, as a child's
+    # callback makes one: a conference callback may come first.
+    family_id = (
+        call_ensure_placeholder(sid=family_sid, account_sid=callback.account_sid)
+        if family_sid
+        else None
+    )
     name = callback.friendly_name or callback.conference_sid
     Conference.objects.bulk_create(
         [
             Conference(
                 friendly_name=name,
                 sid=callback.conference_sid,
-                family=family,
+                family_id=family_id,
                 status=ConferenceStatus.INIT,
             )
         ],
         ignore_conflicts=True,
     )
     conference = Conference.objects.select_for_update().get(friendly_name=name)
-    if conference.sid is None:
-        conference.sid = callback.conference_sid
-        conference.save(update_fields=["sid", "updated_at"])
+    if conference.sid is None or conference.family_id is None:
+        conference.sid = conference.sid or callback.conference_sid
+        conference.family_id = conference.family_id or family_id
+        conference.save(update_fields=["sid", "family", "updated_at"])
     return conference
 
 
