@@ -6,8 +6,9 @@ import pytest
 
 from agents.models import Agent
 from calls.models import Call, Conference, ConferenceParticipant
-from tests.factories import AgentFactory, PhoneNumberFactory
+from tests.factories import AgentFactory, PhoneNumberFactory, UserFactory
 from tests.hub_calls import SUPPORT_LINE, HubCall
+from voiceproject.roles import SUPERVISORS
 
 pytestmark = pytest.mark.django_db
 
@@ -230,3 +231,18 @@ def test_the_agent_hanging_up_ends_the_call_by_the_agent(answered):
     answered.deliver()
 
     assert Conference.objects.get(friendly_name=answered.name).ended_by == "agent"
+
+
+def test_a_supervisor_whispering_is_shown_coaching_before_twilio_says_so(answered):
+    AgentFactory(identity="sue", user=UserFactory(groups=[SUPERVISORS]))
+    act(answered, "sue", "monitor", mode="listen")
+    answered.conferences.answer(party(answered, "supervisor:sue").call_sid)
+    answered.deliver()
+
+    # Twilio's callback about the change is not delivered yet.
+    response = answered.client.post(
+        f"/api/hub/{answered.name}/monitor/", {"mode": "whisper"}, content_type="application/json"
+    )
+
+    (supervisor,) = [p for p in response.json()["parties"] if p["role"] == "supervisor"]
+    assert supervisor["mode"] == "whisper"
