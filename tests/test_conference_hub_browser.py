@@ -118,6 +118,7 @@ def test_an_agent_sees_who_is_in_the_call_and_holds_and_resumes_the_customer(
     page.get_by_role("button", name="Hold", exact=True).click()
 
     expect(state_of(page, "Customer")).to_have_text("On hold")
+    expect(page.locator("#hub-status")).to_have_text("The other party is on hold.")
     assert answered.fake.writes[-1][1]["Hold"] == "true"
     expect(page.locator("#hub-colleague option")).to_have_text(["Choose…", "Bob Brown"])
     shoot(page, "softphone-call-controls")
@@ -141,6 +142,9 @@ def test_a_blind_transfer_hands_the_customer_to_a_free_colleague(answered, chrom
     expect(state_of(page, "Customer")).to_have_text("On hold")
     answers(answered, "agent:bob", live_server)
     has_handed_the_call_over(page, answered)
+    expect(page.locator("#hub-status")).to_have_text(
+        "Transferring to Bob Brown: you leave the call once they answer."
+    )
 
 
 def test_a_consulted_colleague_takes_the_call_once_he_has_answered(answered, chromium, live_server):

@@ -430,6 +430,7 @@ function endCall(call) {
   clearInterval(state.callTimer);
   clearTimeout(state.hubTimer);
   showHub(null);
+  setText("hub-status", "");
   element("outgoing").hidden = true;
   element("in-call").hidden = true;
   element("mute").setAttribute("aria-pressed", "false");
@@ -450,6 +451,17 @@ function showIdle() {
 // ---- The call's conference: who is in it, hold, transfers, three-way calls
 
 const PARTY_STATES = { ringing: "Ringing", talking: "Talking", "on-hold": "On hold" };
+// What the page says, for screen readers too, once an action is done; `who` is whom it called.
+const ACTION_WORDS = {
+  hold: () => "The other party is on hold.",
+  resume: () => "The other party is back with you.",
+  transfer: (who) => `Transferring to ${who}: you leave the call once they answer.`,
+  consult: (who) => `Calling ${who} while the other party waits on hold.`,
+  complete: () => "Transfer completed: you have left the call.",
+  "cancel-consult": () => "Transfer cancelled: the other party is back with you.",
+  add: (who) => `Adding ${who} to the call.`,
+  remove: (who) => `${who} was removed from the call.`,
+};
 const SUPERVISOR_WORDS = {
   listen: "A supervisor is listening",
   whisper: "A supervisor is coaching you",
@@ -504,7 +516,7 @@ function partyItem(party) {
     button.className = "secondary small";
     button.textContent = "Remove";
     button.setAttribute("aria-label", `Remove ${name} from the call`);
-    button.addEventListener("click", () => hubAct("remove", { call_sid: party.call_sid }));
+    button.addEventListener("click", () => hubAct("remove", { call_sid: party.call_sid }, name));
     item.append(button);
   }
   return item;
@@ -547,13 +559,14 @@ function showHub(hub) {
 
 // One action on the call's conference; the answer is the conference as it is after it, a 409
 // says why the call moved on. Returns whether it was done.
-async function hubAct(action, body = {}) {
+async function hubAct(action, body = {}, who = "") {
   if (!state.hub) return false;
   showError("");
   const url = config.urls.hub[action].replace("CONFERENCE", encodeURIComponent(state.hub.conference));
   try {
     const hub = await api(url, { method: "POST", body });
     if (state.call) showHub(hub);
+    setText("hub-status", ACTION_WORDS[action](who));
     return true;
   } catch (error) {
     if (error.status !== 401) showError(describeActionError(error));
@@ -571,7 +584,8 @@ function updateDestination() {
 
 async function sendTo(action) {
   const to = destination();
-  if (to && (await hubAct(action, { to }))) {
+  const colleague = state.colleagues.get(to);
+  if (to && (await hubAct(action, { to }, colleague ? colleague.display_name : to))) {
     element("hub-number").value = "";
     element("hub-colleague").value = "";
     updateDestination();
