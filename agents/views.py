@@ -78,6 +78,9 @@ def phone(request: HttpRequest) -> HttpResponse:
             "token": reverse("api-access-token"),
             "presence": reverse("api-presence"),
             "agents": reverse("api-agents"),
+            "dispositions": reverse("api-dispositions"),
+            # The family of any leg: the page puts its call's SID in place of "SID".
+            "familyDisposition": reverse("api-family-disposition", args=["SID"]),
             "login": login_again,
             "hubCurrent": reverse("api-hub-current"),
             "hubCancel": reverse("api-hub-cancel-call", kwargs={"sid": "SID"}),

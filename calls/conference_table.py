@@ -234,21 +234,25 @@ def _refold(conference: Conference) -> None:
         call_sid: p.label for call_sid, p in state.parties.items() if p.label
     }
     # Events are Twilio's word, and every one is folded: they outrank a move noted as
-    # failed (its REST request may have timed out after Twilio had done it).
-    conference.status = state.status
+    # failed (its REST request may have timed out after Twilio had done it). An end only
+    # the REST API told (conference_close_from_rest) stands until its event comes.
+    closed_by_rest = conference.status == ConferenceStatus.COMPLETED and state.ended_at is None
+    if not closed_by_rest:
+        conference.status = state.status
+        conference.ended_at = state.ended_at
     conference.started_at = state.started_at
-    conference.ended_at = state.ended_at
-    conference.reason_ended = state.reason_ended[:128]
-    conference.ending_call_sid = state.ending_call_sid
-    conference.ending_label = state.ending_label or labels.get(state.ending_call_sid, "")
-    conference.ended_by = _ended_by(conference) if state.ended_at else ""
-    conference.hold_seconds = round(
-        sum(
-            party.hold_seconds
-            for party in state.parties.values()
-            if role_and_identity(party.label)[0] != PartyRole.SUPERVISOR
-        )
-    )
+    if not closed_by_rest:
+        conference.reason_ended = state.reason_ended[:128]
+        conference.ending_call_sid = state.ending_call_sid
+        conference.ending_label = state.ending_label or labels.get(state.ending_call_sid, "")
+        conference.ended_by = _ended_by(conference) if state.ended_at else ""
+    held = [
+        party
+        for party in state.parties.values()
+        if role_and_identity(party.label)[0] != PartyRole.SUPERVISOR
+    ]
+    conference.hold_seconds = round(sum(party.hold_seconds for party in held))
+    conference.holds = sum(party.holds for party in held)
     conference.save()
 
 
@@ -261,3 +265,37 @@ def _ended_by(conference: Conference) -> str:
     if conference.ending_label and role in (PartyRole.AGENT, PartyRole.SUPERVISOR):
         return HubEndedBy.AGENT
     return HubEndedBy.SYSTEM
+
+
+def conference_close_from_rest(
+    *, conference: Conference, ended_at: datetime, reason: str, ending_call_sid: str
+) -> None:
+    """Twilio's REST API says the conference ended, and its end event never came: close it,
+    and every participant not seen leaving, at its end."""
+    with transaction.atomic():
+        locked = Conference.objects.select_for_update().get(pk=conference.pk)
+        if locked.ended_at is not None:
+            return
+        ending_label = (
+            locked.participants.filter(call_sid=ending_call_sid)
+            .values_list("label", flat=True)
+            .first()
+            or ""
+        )
+        locked.status = ConferenceStatus.COMPLETED
+        locked.ended_at = ended_at
+        locked.reason_ended = reason[:128]
+        locked.ending_call_sid = ending_call_sid[:34]
+        locked.ending_label = ending_label
+        locked.ended_by = _ended_by(locked)
+        locked.save()
+        locked.participants.filter(left_at__isnull=True).update(left_at=ended_at)
+
+
+def conference_note_gone(*, conference: Conference, call_sids: set[str], at: datetime) -> int:
+    """Participants Twilio no longer lists (their leave event never came) have left."""
+    return (
+        conference.participants.filter(left_at__isnull=True, joined_at__isnull=False)
+        .exclude(call_sid__in=call_sids)
+        .update(left_at=at, reason_left="not in Twilio's list")
+    )

@@ -102,6 +102,13 @@ class FamilyOutcome(models.TextChoices):
     VOICEMAIL = "voicemail", "voicemail left"
     UNANSWERED = "unanswered", "nobody answered"
     FAILED = "failed", "could not be placed"
+    BLOCKED = "blocked", "blocked (the caller is on the blocklist)"
+
+
+# A family's disposition and note (calls.models.FamilyDisposition): a name fits a menu, a
+# note a few paragraphs.
+DISPOSITION_NAME_MAX_LENGTH = 64
+NOTE_MAX_LENGTH = 2000
 
 
 class RecordingStatus(models.TextChoices):
@@ -216,9 +223,9 @@ class HubEndedBy(models.TextChoices):
     """Who ended a family's conference: the customer hanging up, an agent, or neither
     (Twilio or the API, e.g. a transfer nobody answered)."""
 
-    CUSTOMER = "customer"
-    AGENT = "agent"
-    SYSTEM = "system"
+    CUSTOMER = "customer", "the customer"
+    AGENT = "agent", "an agent"
+    SYSTEM = "system", "the system"
 
 
 class HubActionKind(models.TextChoices):

@@ -9,6 +9,8 @@ from django.utils import timezone
 from calls.constants import (
     ADDRESS_MAX_LENGTH,
     CONFERENCE_STATUS_RANK,
+    DISPOSITION_NAME_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
     RECORDING_SOURCE_MAX_LENGTH,
     TERMINAL_STATUSES,
     CallDirection,
@@ -123,6 +125,10 @@ class Call(models.Model):
     voicemail_left = models.BooleanField(
         db_default=False, help_text="The caller left a voicemail on this leg."
     )
+    blocked = models.BooleanField(
+        db_default=False,
+        help_text="Rejected before anything rang: the caller is on the blocklist.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -200,6 +206,7 @@ class Call(models.Model):
                     "child_answer_time",
                     "voicemail_left",
                     "answered_by",
+                    "blocked",
                 ],
                 condition=Q(parent__isnull=True),
                 name="call_parent_stats_idx",
@@ -697,6 +704,7 @@ class Conference(models.Model):
     reason_ended = models.CharField(max_length=128, blank=True)
     # The family's handling in numbers, for the call log and statistics.
     hold_seconds = models.PositiveIntegerField(default=0)
+    holds = models.PositiveIntegerField(default=0, help_text="Times a party was put on hold.")
     transfers = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -840,3 +848,52 @@ class HubAction(models.Model):
 
     def __str__(self) -> str:
         return self.kind
+
+
+class Disposition(models.Model):
+    """One choice of the list agents pick a family's disposition from ("resolved", "call
+    back"...), kept by supervisors in the admin. Retired, not deleted, once used: families
+    keep theirs."""
+
+    name = models.CharField(max_length=DISPOSITION_NAME_MAX_LENGTH, unique=True)
+    active = models.BooleanField(default=True, help_text="Offered to agents.")
+    order = models.PositiveSmallIntegerField(default=0, help_text="Lower comes first.")
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="disposition_named")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FamilyDisposition(models.Model):
+    """A family's disposition and note, kept on its parent leg (one per family), written
+    only by calls.dispositions.writer."""
+
+    call = models.OneToOneField(
+        Call,
+        on_delete=models.CASCADE,
+        related_name="family_disposition",
+        help_text="The family's parent leg.",
+    )
+    # A disposition in use is retired (made inactive), never deleted.
+    disposition = models.ForeignKey(
+        Disposition, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True, db_default="")
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    written_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(disposition__isnull=False) | ~Q(note=""),
+                name="familydisposition_says_something",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_id}: {self.disposition or 'no disposition'}"

@@ -22,7 +22,7 @@ from calls.hub.twiml import HubUrls
 from calls.log import rollup
 from calls.models import ReconcileRequest, ReconcileRun
 from calls.quality import fetching as quality
-from calls.reconcile import requests
+from calls.reconcile import conferences, requests
 from calls.reconcile import runs as reconcile
 from calls.reconcile.selectors import scheduled_interval
 from calls.recordings import retention
@@ -63,6 +63,13 @@ def _scheduled_run(
             return None
         logger.info("%s waits for its previous run; trying again in %d s.", task.name, delay)
         raise task.retry(countdown=delay, max_retries=None) from None
+
+
+@shared_task(ignore_result=True)
+def reconcile_open_conferences() -> dict[str, int]:
+    """Conferences open here that Twilio may have ended without a word (beat)."""
+    check = conferences.reconcile_open_conferences()
+    return {"asked": check.asked, "closed": check.closed, "failed": check.failed}
 
 
 @shared_task

@@ -49,12 +49,22 @@ class HubCall:
         assert response.status_code == 200, response.content
         return ET.fromstring(response.content)
 
+    @classmethod
+    def outgoing(cls, client, fake, *, identity: str, to: str) -> "HubCall":
+        """An agent's softphone calls `to`: the parent leg is hers."""
+        call = cls(client, fake, caller=client_address(identity), number=to)
+        call.parent["Called"] = ""
+        return call
+
     def answered_by(self, identity: str) -> str:
         """The agent answers: her leg is moved into the conference, and the parent follows
         it there when our <Dial> action tells it to. Returns her leg's SID."""
+        return self.answered_at(client_address(identity), offered=identity)
+
+    def answered_at(self, address: str, *, offered: str = "") -> str:
+        """The leg our <Dial> rang at `address` answers; its SID."""
         self.rings()
         child_sid = random_sid("CA")
-        address = client_address(identity)
         self.fake.add_call(
             child_sid,
             status="in-progress",
@@ -73,7 +83,7 @@ class HubCall:
         }
         for status in ("initiated", "ringing", "in-progress"):
             self.status(child, status)
-        self.dial_ended(offered=identity, dial_call_sid=child_sid)
+        self.dial_ended(offered=offered, dial_call_sid=child_sid)
         return child_sid
 
     def status(self, leg: dict[str, str], status: str) -> None:

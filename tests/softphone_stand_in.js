@@ -112,8 +112,8 @@
       return this.lastCall;
     }
     // For tests: a call arrives.
-    ring(from, customParameters) {
-      this.lastCall = new Call({ From: from, CallSid: "CA" + "0".repeat(32) }, customParameters);
+    ring(from, customParameters, callSid = "CA" + "0".repeat(32)) {
+      this.lastCall = new Call({ From: from, CallSid: callSid }, customParameters);
       this.emit("incoming", this.lastCall);
     }
   }

@@ -6,9 +6,8 @@ import pytest
 
 from agents.models import Agent
 from calls.models import Call, Conference, ConferenceParticipant
-from tests.factories import AgentFactory, PhoneNumberFactory, UserFactory
+from tests.factories import AgentFactory, PhoneNumberFactory
 from tests.hub_calls import SUPPORT_LINE, HubCall
-from voiceproject.roles import SUPERVISORS
 
 pytestmark = pytest.mark.django_db
 
@@ -233,10 +232,50 @@ def test_the_agent_hanging_up_ends_the_call_by_the_agent(answered):
     assert Conference.objects.get(friendly_name=answered.name).ended_by == "agent"
 
 
-def test_a_supervisor_whispering_is_shown_coaching_before_twilio_says_so(answered):
-    AgentFactory(identity="sue", user=UserFactory(groups=[SUPERVISORS]))
-    act(answered, "sue", "monitor", mode="listen")
-    answered.conferences.answer(party(answered, "supervisor:sue").call_sid)
+@pytest.fixture
+def supervisor(db):
+    from django.contrib.auth.models import Group
+
+    sue = AgentFactory(identity="sue", availability="available")
+    sue.user.groups.add(Group.objects.get(name="Supervisors"))
+    return sue
+
+
+def monitor(call: HubCall, identity: str, mode: str):
+    return act(call, identity, "monitor", mode=mode)
+
+
+def test_a_supervisor_listens_muted_from_her_softphone(answered, supervisor):
+    response = monitor(answered, "sue", "listen")
+
+    assert response.status_code == 200
+    create = next(form for path, form in answered.fake.writes if path.endswith("Participants.json"))
+    assert create["To"] == "client:sue"
+    assert create["Muted"] == "true"
+    assert create["Label"] == "supervisor:sue"
+    assert create["EndConferenceOnExit"] == "false"
+
+
+def test_a_supervisor_whispers_to_the_agent_and_the_agent_is_told(answered, supervisor):
+    response = monitor(answered, "sue", "listen")
+    answered.conferences.answer(ringing_party(response, "supervisor:sue"))
+    answered.deliver()
+
+    monitor(answered, "sue", "whisper")
+
+    update = answered.fake.writes[-1][1]
+    assert update["Coaching"] == "true"
+    assert update["CallSidToCoach"] == answered.agent_leg
+    answered.client.force_login(Agent.objects.get(identity="alice").user)
+    state = answered.client.get("/api/hub/current/").json()
+    assert state["supervised"]
+    (sue,) = [p for p in state["parties"] if p["role"] == "supervisor"]
+    assert sue["mode"] == "whisper"
+
+
+def test_a_supervisor_whispering_is_shown_coaching_before_twilio_says_so(answered, supervisor):
+    response = monitor(answered, "sue", "listen")
+    answered.conferences.answer(ringing_party(response, "supervisor:sue"))
     answered.deliver()
 
     # Twilio's callback about the change is not delivered yet.
@@ -244,5 +283,219 @@ def test_a_supervisor_whispering_is_shown_coaching_before_twilio_says_so(answere
         f"/api/hub/{answered.name}/monitor/", {"mode": "whisper"}, content_type="application/json"
     )
 
-    (supervisor,) = [p for p in response.json()["parties"] if p["role"] == "supervisor"]
-    assert supervisor["mode"] == "whisper"
+    (sue,) = [p for p in response.json()["parties"] if p["role"] == "supervisor"]
+    assert sue["mode"] == "whisper"
+
+
+def test_a_supervisor_barges_in_then_leaves(answered, supervisor):
+    response = monitor(answered, "sue", "listen")
+    answered.conferences.answer(ringing_party(response, "supervisor:sue"))
+    answered.deliver()
+
+    monitor(answered, "sue", "barge")
+    assert answered.fake.writes[-1][1] == {"Muted": "false", "Coaching": "false"}
+    response = act(answered, "sue", "leave")
+
+    assert response.status_code == 200
+    assert "supervisor:sue" not in {p["label"] for p in response.json()["parties"]}
+    assert Conference.objects.get(friendly_name=answered.name).status == "in-progress"
+
+
+def test_only_supervisors_listen_in(answered):
+    response = monitor(answered, "bob", "listen")
+
+    assert response.status_code == 403
+    assert not any(path.endswith("Participants.json") for path, _ in answered.fake.writes)
+
+
+def test_callbacks_shuffled_repeated_and_late_give_the_same_record(
+    client, fake_twilio, celery_in_process, line
+):
+    import random
+
+    from tests.hub_calls import post_callback
+
+    call = HubCall(client, fake_twilio)
+    call.agent_leg = call.answered_by("alice")
+    act(call, "alice", "hold")
+    act(call, "alice", "resume")
+    call.conferences.hang_up(call.parent_sid)
+    call.deliver()
+    in_order = _record(call)
+
+    Conference.objects.all().delete()
+    callbacks = list(call.conferences.callbacks)
+    shuffled = callbacks + callbacks[:5]
+    random.Random(3).shuffle(shuffled)
+    for callback in shuffled:
+        assert post_callback(client, callback) == 204
+
+    assert _record(call) == in_order
+
+
+def _record(call: HubCall):
+    conference = Conference.objects.get(friendly_name=call.name)
+    return (
+        conference.status,
+        conference.ended_by,
+        conference.hold_seconds,
+        sorted(
+            (p.call_sid, p.label, p.holds, p.joined_at, p.left_at, p.reason_left)
+            for p in conference.participants.all()
+        ),
+        conference.events.count(),
+    )
+
+
+def test_an_agents_outgoing_call_meets_the_customer_in_a_conference(
+    client, fake_twilio, celery_in_process
+):
+    AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    call = HubCall.outgoing(client, fake_twilio, identity="alice", to="+12125550123")
+
+    customer_leg = call.answered_at("+12125550123")
+
+    conference = Conference.objects.get(friendly_name=call.name)
+    assert {(p.call_sid, p.label) for p in conference.participants.all()} == {
+        (call.parent_sid, "agent:alice"),
+        (customer_leg, "customer"),
+    }
+    assert act(call, "alice", "hold").status_code == 200
+    assert party(call, "customer").hold
+
+
+def test_an_agent_cancels_her_outgoing_call_while_it_rings(client, fake_twilio):
+    alice = AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    call = HubCall.outgoing(client, fake_twilio, identity="alice", to="+12125550123")
+    call.rings()
+    ringing = "CA" + "e" * 32
+    fake_twilio.add_call(ringing, status="ringing", parent_call_sid=call.parent_sid)
+    call.status(
+        {
+            **call.parent,
+            "CallSid": ringing,
+            "ParentCallSid": call.parent_sid,
+            "Direction": "outbound-dial",
+            "From": SUPPORT_LINE,
+            "To": "+12125550123",
+        },
+        "ringing",
+    )
+    client.force_login(alice.user)
+
+    response = client.post(f"/api/hub/calls/{call.parent_sid}/cancel/")
+
+    assert response.status_code == 200
+    assert fake_twilio.writes[-1] == (
+        f"/2010-04-01/Accounts/{fake_twilio.account_sid}/Calls/{ringing}.json",
+        {"Status": "canceled"},
+    )
+
+
+def test_a_recorded_number_records_the_conference_as_one_file(
+    client, fake_twilio, celery_in_process
+):
+    line = PhoneNumberFactory(number=SUPPORT_LINE, record_calls=True)
+    line.agents.add(AgentFactory(identity="alice", availability="available"))
+    call = HubCall(client, fake_twilio)
+
+    dial = call.rings().find("Dial")
+    assert dial.get("record") is None  # the conference records, not the <Dial>
+    call.answered_by("alice")
+
+    moved = next(form for path, form in fake_twilio.writes if "Twiml" in form)
+    assert 'record="record-from-start"' in moved["Twiml"]
+    assert f"recording/?family={call.parent_sid}" in moved["Twiml"]
+
+
+def test_a_conference_recording_is_kept_with_the_family_it_records(client, answered):
+    from calls.models import Recording
+    from tests.twilio_requests import post_signed, recording_callback
+
+    form = recording_callback(
+        answered.parent_sid, "RE" + "c" * 32, "completed", RecordingSource="Conference"
+    )
+    del form["CallSid"]
+    form["ConferenceSid"] = Conference.objects.get(friendly_name=answered.name).sid
+
+    response = post_signed(client, f"/twilio/recording/?family={answered.parent_sid}", form)
+
+    assert response.status_code == 204
+    assert Recording.objects.get().call.sid == answered.parent_sid
+
+
+def test_the_family_page_and_api_show_the_conference_timeline(answered):
+    act(answered, "alice", "hold")
+    act(answered, "alice", "resume")
+    answered.conferences.hang_up(answered.parent_sid)
+    answered.deliver()
+    answered.client.force_login(Agent.objects.get(identity="alice").user)
+
+    page = answered.client.get(f"/calls/{answered.parent_sid}/").content.decode()
+    family = answered.client.get(f"/api/calls/{answered.parent_sid}/").json()
+
+    assert "ended by the customer" in page
+    assert "On hold" in page
+    assert "Off hold" in page
+    conference = family["conference"]
+    assert conference["ended_by"] == "customer"
+    assert [entry["what"] for entry in conference["timeline"]][:2] == ["Joined", "Joined"]
+    assert {"Hold", "Resume", "Conference ended"} <= {e["what"] for e in conference["timeline"]}
+
+
+def test_statistics_count_each_agents_hold_time_and_transfers(answered):
+    act(answered, "alice", "hold")
+    act(answered, "alice", "resume")
+    act(answered, "alice", "transfer", to="bob")
+    answered.client.force_login(Agent.objects.get(identity="alice").user)
+
+    stats = answered.client.get("/api/calls/stats/").json()
+
+    (alice,) = stats["handling"]
+    assert alice["identity"] == "alice"
+    assert alice["calls"] == 1
+    assert alice["calls_held"] == 1
+    assert alice["transfers"] == 1
+
+
+def test_the_call_log_filters_families_by_how_they_were_handled(answered):
+    act(answered, "alice", "transfer", to="bob")
+    answered.client.force_login(Agent.objects.get(identity="alice").user)
+
+    transferred = answered.client.get("/api/calls/", {"transferred": "yes"}).json()
+    untransferred = answered.client.get("/api/calls/", {"transferred": "no"}).json()
+
+    assert [family["sid"] for family in transferred["results"]] == [answered.parent_sid]
+    assert transferred["results"][0]["transfers"] == 1
+    assert untransferred["results"] == []
+
+
+def test_reconciliation_closes_a_conference_whose_end_was_never_heard(answered):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.reconcile.conferences import reconcile_open_conferences
+
+    answered.conferences.hang_up(answered.parent_sid)  # its callbacks are lost
+
+    check = reconcile_open_conferences(now=timezone.now() + timedelta(minutes=10))
+
+    assert check.closed == 1
+    conference = Conference.objects.get(friendly_name=answered.name)
+    assert conference.status == "completed"
+    assert conference.ended_by == "customer"
+    assert not conference.participants.filter(left_at__isnull=True).exists()
+
+
+def test_reconciliation_leaves_a_conference_that_still_goes_on(answered):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.reconcile.conferences import reconcile_open_conferences
+
+    check = reconcile_open_conferences(now=timezone.now() + timedelta(minutes=10))
+
+    assert check == type(check)(asked=1, closed=0, failed=0)
+    assert Conference.objects.get(friendly_name=answered.name).status == "in-progress"

@@ -125,6 +125,7 @@ HOT_PATH_MIDDLEWARE = {
     "webhooks:status": WEBHOOK_MIDDLEWARE,
     "webhooks:dial-action": WEBHOOK_MIDDLEWARE,
     "webhooks:voicemail-done": WEBHOOK_MIDDLEWARE,
+    "webhooks:menu": WEBHOOK_MIDDLEWARE,
     "webhooks:recording": WEBHOOK_MIDDLEWARE,
     "webhooks:debugger": WEBHOOK_MIDDLEWARE,
     "webhooks:error-events": WEBHOOK_MIDDLEWARE,
@@ -440,6 +441,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "reconcile-stale-calls": {
         "task": "calls.tasks.reconcile_stale_calls",
+        "schedule": RECONCILE_STALE_INTERVAL,
+        "options": {"expires": RECONCILE_STALE_INTERVAL},
+    },
+    "reconcile-open-conferences": {
+        "task": "calls.tasks.reconcile_open_conferences",
         "schedule": RECONCILE_STALE_INTERVAL,
         "options": {"expires": RECONCILE_STALE_INTERVAL},
     },

@@ -20,6 +20,7 @@ from agents.models import Agent
 from agents.selectors import NotAnActiveAgent, active_agent_for_user
 from agents.user_time_zone import UserTimeZoneApiView
 from calls.access import call_families_visible_to, may_monitor_calls
+from calls.constants import PartyRole
 from calls.hub import actions
 from calls.hub.actions import Actor, HubConflict, HubUnavailable, MonitorMode
 from calls.hub.selectors import conference_of_agent, hub_state
@@ -44,11 +45,48 @@ class MonitorSerializer(serializers.Serializer[object]):
     mode = serializers.ChoiceField(choices=MonitorMode.ALL)
 
 
+class PartyOutput(serializers.Serializer[object]):
+    call_sid = serializers.CharField()
+    # DRF's metaclass takes `label` before Field.label counts.
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="customer, agent:<identity>, supervisor:<identity>, party:<n>."
+    )
+    role = serializers.ChoiceField(choices=PartyRole.choices)
+    identity = serializers.CharField()
+    state = serializers.ChoiceField(choices=["ringing", "talking", "on-hold"])
+    muted = serializers.BooleanField()
+    since = serializers.DateTimeField(allow_null=True)
+    consulted = serializers.BooleanField(help_text="The party a warm transfer goes to.")
+    me = serializers.BooleanField(help_text="The asking agent herself.")
+    mode = serializers.ChoiceField(
+        choices=MonitorMode.ALL, required=False, help_text="Supervisors only."
+    )
+
+
+class HubStateOutput(serializers.Serializer[object]):
+    conference = serializers.CharField(allow_null=True, help_text="null: in no call.")
+    family = serializers.CharField(required=False, help_text="The family's parent CallSid.")
+    status = serializers.CharField(required=False)
+    started_at = serializers.DateTimeField(required=False)
+    parties = PartyOutput(many=True)
+    consulting = serializers.BooleanField(required=False)
+    supervised = serializers.BooleanField(
+        required=False, help_text="A supervisor is listening, whispering or in the call."
+    )
+
+
+class CancelledOutput(serializers.Serializer[object]):
+    sid = serializers.CharField()
+    canceled = serializers.BooleanField()
+
+
 def _conferences() -> "QuerySet[Conference]":
     return Conference.objects.select_related("family")
 
 
 class HubApiView(UserTimeZoneApiView):
+    serializer_class = HubStateOutput
+
     def agent(self, request: Request) -> Agent:
         try:
             return active_agent_for_user(user=request.user, purpose="handle calls")
@@ -129,7 +167,7 @@ class DestinationActionApi(AgentActionApi):
     """An action that calls someone in: a colleague (only one free to take a call) or a
     number."""
 
-    action: Callable[..., None]
+    perform: Callable[..., None]
 
     @extend_schema(request=DestinationSerializer)
     def post(self, request: Request, name: str) -> Response:
@@ -139,7 +177,7 @@ class DestinationActionApi(AgentActionApi):
         actor = self.actor(request)
         urls = hub_urls_for(request)
         to = serializer.validated_data["to"]
-        act = type(self).action
+        act = type(self).perform
         return self.acting(
             request,
             conference,
@@ -150,19 +188,19 @@ class DestinationActionApi(AgentActionApi):
 class TransferApi(DestinationActionApi):
     """Blind transfer: the customer waits on hold for the new party; the agent leaves."""
 
-    action = actions.transfer
+    perform = actions.transfer
 
 
 class ConsultApi(DestinationActionApi):
     """Warm transfer: hold the customer and call a colleague or number to talk first."""
 
-    action = actions.consult
+    perform = actions.consult
 
 
 class AddPartyApi(DestinationActionApi):
     """A three-way call."""
 
-    action = actions.add_party
+    perform = actions.add_party
 
 
 class CompleteTransferApi(AgentActionApi):
@@ -239,7 +277,7 @@ class LeaveApi(MonitorApi):
 class CancelCallApi(HubApiView):
     """Stop the agent's own outgoing call while it rings."""
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses=CancelledOutput)
     def post(self, request: Request, sid: str) -> Response:
         agent = self.agent(request)
         family = get_object_or_404(

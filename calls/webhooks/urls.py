@@ -1,6 +1,6 @@
 """URLs Twilio requests: the Voice URL and its fallback, status callbacks, our <Dial> action,
-the end of a voicemail, conference and recording status callbacks and Twilio's error
-reports."""
+the end of a voicemail, a menu's answers, conference and recording status callbacks and
+Twilio's error reports."""
 
 from django.urls import path
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("status/", webhooks.status_callback, name="status"),
     path("dial/", webhooks.dial_action, name="dial-action"),
     path("voicemail/done/", webhooks.voicemail_done, name="voicemail-done"),
+    path("menu/", webhooks.menu_answer, name="menu"),
     path("conference/", webhooks.conference_status, name="conference"),
     path("recording/", recordings.recording_status, name="recording"),
     path("debugger/", twilio_errors.debugger_event, name="debugger"),

@@ -1,9 +1,11 @@
 """The URLs Twilio requests about calls: the Voice URL, its fallback, status callbacks, our
-<Dial> action, the end of a voicemail and conference status callbacks.
+<Dial> action, the end of a voicemail, the answers to a number's menu and conference status
+callbacks.
 
 Each view checks the signature, reads the form into a typed value, calls one service and
-answers; rules about calls live in calls.call_table, TwiML in calls.webhooks.twiml and
-calls.webhooks.unanswered. The recording status callback is calls.recordings.webhooks.
+answers; rules about calls live in calls.call_table, TwiML in calls.webhooks.twiml,
+calls.webhooks.unanswered and inbound.menus. The recording status callback is
+calls.recordings.webhooks.
 """
 
 import dataclasses
@@ -26,6 +28,7 @@ from calls.deliveries.calls import (
     parse_twilio_callback,
 )
 from calls.deliveries.conferences import ConferenceCallback, parse_conference_callback
+from calls.deliveries.menus import MenuAnswer, parse_menu_answer
 from calls.deliveries.receiving import (
     Parsed,
     parent_leg_webhook,
@@ -38,12 +41,14 @@ from calls.hub.reactions import transfer_target_joined, transfer_target_missed
 from calls.hub.twiml import hub_urls_for
 from calls.models import Call
 from calls.webhooks.destinations import with_dialled_destination
-from calls.webhooks.twiml import WebhookUrls, twiml_apology, twiml_for_voice_request
+from calls.webhooks.ringing import WebhookUrls
+from calls.webhooks.twiml import twiml_apology, twiml_for_voice_request
 from calls.webhooks.unanswered import (
     dial_action_is_missed,
     twiml_for_dial_action,
     twiml_voicemail_done,
 )
+from inbound.menus import twiml_for_menu_answer
 from voiceproject.metrics import callback_lag_observe
 from voiceproject.twilio_ids import is_call_sid
 
@@ -52,6 +57,10 @@ logger = logging.getLogger(__name__)
 
 def _dial_action(form: dict[str, str], query: dict[str, str], received_at: datetime) -> Parsed:
     return parse_dial_action(form, query, received_at=received_at)
+
+
+def _menu_answer(form: dict[str, str], query: dict[str, str], received_at: datetime) -> Parsed:
+    return parse_menu_answer(form, query, received_at=received_at)
 
 
 def _status_callback(form: dict[str, str], query: dict[str, str], received_at: datetime) -> Parsed:
@@ -161,12 +170,22 @@ def voicemail_done(request: HttpRequest, callback: TwilioCallback) -> HttpRespon
     return _twiml(twiml_voicemail_done())
 
 
+@twilio_webhook_parsed_by(_menu_answer)
+@retry_on_database_outage
+def menu_answer(request: HttpRequest, answer: MenuAnswer) -> HttpResponse:
+    """A caller answered a number's menu, or said nothing: the option chosen, the menu
+    again, or its default; the parent leg's event keeps the keys pressed."""
+    call_apply_callback(callback=answer.callback)
+    return _twiml(twiml_for_menu_answer(answer=answer, urls=_webhook_urls(request)))
+
+
 def _webhook_urls(request: HttpRequest) -> WebhookUrls:
     return WebhookUrls(
         status_callback=public_url(request, reverse("webhooks:status")),
         dial_action=public_url(request, reverse("webhooks:dial-action")),
         recording_callback=public_url(request, reverse("webhooks:recording")),
         voicemail_done=public_url(request, reverse("webhooks:voicemail-done")),
+        menu=public_url(request, reverse("webhooks:menu")),
     )
 
 

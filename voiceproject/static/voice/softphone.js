@@ -50,6 +50,7 @@ const state = {
   registerTimer: null,
   signallingHost: null, // where the SDK's secure WebSocket goes, from the token's edge
   reachedTwilio: false, // registered at least once since the page opened
+  dispositionSid: null, // the leg of the call whose disposition the form writes
 };
 
 // ---- Words on the page
@@ -405,6 +406,7 @@ async function cancelOutgoing() {
 
 function startCall(call, peer) {
   state.call = call;
+  offerDisposition(call, peer);
   element("call-peer").textContent = peer;
   element("outgoing").hidden = true;
   element("in-call").hidden = false;
@@ -611,6 +613,48 @@ function fillColleaguePicker() {
   updateDestination();
 }
 
+// ---- The disposition and note of the call going on, or of the last one
+
+async function loadDispositions() {
+  const select = element("disposition-choice");
+  for (const choice of await api(config.urls.dispositions)) {
+    const option = document.createElement("option");
+    option.value = choice.name;
+    option.textContent = choice.name;
+    select.append(option);
+  }
+}
+
+function offerDisposition(call, peer) {
+  // Our own leg's SID (Twilio's, from the SDK): the server finds its family.
+  const sid = call.parameters && call.parameters.CallSid;
+  if (!sid) return;
+  state.dispositionSid = sid;
+  element("disposition-call").textContent = `For the call with ${peer}`;
+  element("disposition-choice").value = "";
+  element("disposition-note").value = "";
+  element("disposition-status").textContent = "";
+  element("disposition").hidden = false;
+}
+
+async function saveDisposition(event) {
+  event.preventDefault();
+  if (!state.dispositionSid) return;
+  const status = element("disposition-status");
+  status.textContent = "Saving…";
+  const url = config.urls.familyDisposition.replace("SID", encodeURIComponent(state.dispositionSid));
+  const body = {
+    disposition: element("disposition-choice").value || null,
+    note: element("disposition-note").value,
+  };
+  try {
+    await api(url, { method: "PUT", body });
+    status.textContent = "Saved.";
+  } catch (error) {
+    if (error.status !== 401) status.textContent = `Not saved: ${error.message}`;
+  }
+}
+
 // ---- Microphone, speaker and ringtone
 
 async function askForMicrophone() {
@@ -755,6 +799,7 @@ function wireControls() {
   element("hub-destination").addEventListener("submit", (event) => event.preventDefault());
   element("mute").addEventListener("click", () => state.call && state.call.mute(!state.call.isMuted()));
   element("dial-to").addEventListener("input", updateDialPreview);
+  element("disposition-form").addEventListener("submit", saveDisposition);
   element("dial-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const target = dialTarget(element("dial-to").value);
@@ -781,6 +826,7 @@ async function start() {
   element("dial-to").value = config.dial;
   updateDialPreview();
   loadDirectory().catch(() => showWarning("Could not load your colleagues."));
+  loadDispositions().catch(() => showWarning("Could not load the dispositions."));
   let issued;
   try {
     issued = await issueToken();
