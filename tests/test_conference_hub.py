@@ -499,3 +499,70 @@ def test_reconciliation_leaves_a_conference_that_still_goes_on(answered):
 
     assert check == type(check)(asked=1, closed=0, failed=0)
     assert Conference.objects.get(friendly_name=answered.name).status == "in-progress"
+
+
+def conference_callback(**changes: str) -> dict[str, str]:
+    """A participant-join as Twilio posts it, with fields changed."""
+    from tests.conftest import TEST_ACCOUNT_SID
+
+    return {
+        "AccountSid": TEST_ACCOUNT_SID,
+        "ConferenceSid": "CF" + "1" * 32,
+        "FriendlyName": "hub-CA" + "2" * 32,
+        "StatusCallbackEvent": "participant-join",
+        "SequenceNumber": "2",
+        "Timestamp": "Mon, 07 Dec 2026 10:00:00 +0000",
+        "CallSid": "CA" + "3" * 32,
+        "ParticipantLabel": "customer",
+        "Hold": "false",
+        "Muted": "false",
+        "Coaching": "false",
+        "EndConferenceOnExit": "true",
+        "StartConferenceOnEnter": "true",
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"ConferenceSid": "CF123"},
+        {"Hold": "maybe"},
+        {"CallSid": ""},
+        {"SequenceNumber": "two"},
+        {"Timestamp": "yesterday"},
+        {"StatusCallbackEvent": "participant-join'; DROP TABLE"},
+        {"CallSidEndingConference": "nope"},
+    ],
+)
+def test_a_malformed_conference_callback_is_refused_and_nothing_stored(client, changes):
+    from tests.twilio_requests import post_signed
+
+    response = post_signed(client, "/twilio/conference/", conference_callback(**changes))
+
+    assert response.status_code == 400
+    assert not Conference.objects.exists()
+
+
+def test_a_forged_conference_callback_is_refused_and_nothing_stored(client):
+    from urllib.parse import urlencode
+
+    response = client.post(
+        "/twilio/conference/",
+        urlencode(conference_callback()),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": "forged"},
+    )
+
+    assert response.status_code == 403
+    assert not Conference.objects.exists()
+
+
+def test_a_conference_event_twilio_adds_later_is_kept(client):
+    from tests.twilio_requests import post_signed
+
+    form = conference_callback(StatusCallbackEvent="participant-wave", Extra="anything")
+    response = post_signed(client, "/twilio/conference/", form)
+
+    assert response.status_code == 204
+    assert Conference.objects.get().events.get().event == "participant-wave"
