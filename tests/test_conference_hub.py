@@ -273,6 +273,20 @@ def test_a_supervisor_whispers_to_the_agent_and_the_agent_is_told(answered, supe
     assert sue["mode"] == "whisper"
 
 
+def test_a_supervisor_whispering_is_shown_coaching_before_twilio_says_so(answered, supervisor):
+    response = monitor(answered, "sue", "listen")
+    answered.conferences.answer(ringing_party(response, "supervisor:sue"))
+    answered.deliver()
+
+    # Twilio's callback about the change is not delivered yet.
+    response = answered.client.post(
+        f"/api/hub/{answered.name}/monitor/", {"mode": "whisper"}, content_type="application/json"
+    )
+
+    (sue,) = [p for p in response.json()["parties"] if p["role"] == "supervisor"]
+    assert sue["mode"] == "whisper"
+
+
 def test_a_supervisor_barges_in_then_leaves(answered, supervisor):
     response = monitor(answered, "sue", "listen")
     answered.conferences.answer(ringing_party(response, "supervisor:sue"))

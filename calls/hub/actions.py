@@ -376,7 +376,9 @@ def _update(conference: Conference, participant: ConferenceParticipant, **change
     except TwilioUnavailable as error:
         raise HubUnavailable(str(error)) from error
     # Twilio's callbacks will say so too; the page shows it at once.
-    local = {name: value for name, value in changes.items() if name in ("hold", "muted")}
+    local = {
+        name: value for name, value in changes.items() if name in ("hold", "muted", "coaching")
+    }
     if local:
         ConferenceParticipant.objects.filter(pk=participant.pk).update(**local)
 
