@@ -566,3 +566,32 @@ def test_a_conference_event_twilio_adds_later_is_kept(client):
 
     assert response.status_code == 204
     assert Conference.objects.get().events.get().event == "participant-wave"
+
+
+def test_a_call_twilio_cannot_move_stays_bridged_and_the_callback_answers_at_once(
+    client, celery_in_process, line, settings
+):
+    import time
+
+    from tests.hub_calls import HubCall
+
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens: refused at once
+    call = HubCall(client, _NoFake())
+    began = time.monotonic()
+
+    call.answered_by("alice")
+
+    assert time.monotonic() - began < 3
+    assert Conference.objects.get(friendly_name=call.name).status == "failed"
+    assert (
+        call.dial_ended(offered="alice", dial_call_sid=call.parent_sid).find("Hangup") is not None
+    )
+
+
+class _NoFake:
+    """Where the driver would register calls with Twilio's fake: Twilio is unreachable."""
+
+    conferences = None
+
+    def add_call(self, *args, **fields):
+        return {}

@@ -166,7 +166,8 @@ def twilio_rest_client() -> Client:
 
 
 def twilio_rest_client_for_a_page() -> Client:
-    """Return a new client for one page someone waits on (the admin's Twilio setup).
+    """Return a new client for one request someone waits on: a page (the admin's Twilio
+    setup), an agent's action on a live call, a call being moved into its conference.
 
     Each request waits at most PAGE_TIMEOUT seconds and none is retried; once Twilio failed
     to answer, the client asks nothing more. An unreachable Twilio then costs the page one

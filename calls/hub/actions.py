@@ -34,7 +34,7 @@ from voiceproject.twilio_ids import (
     e164_from_dialled,
     is_identity,
 )
-from voiceproject.twilio_rest import TwilioUnavailable, twilio_rest_client
+from voiceproject.twilio_rest import TwilioUnavailable, twilio_rest_client_for_a_page
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ def cancel_outgoing_call(*, family: Call, actor: Actor) -> None:
         not ringing.exists() and family.answer_time is not None
     ):
         raise HubConflict("The call is no longer ringing.")
-    client = twilio_rest_client()
+    client = twilio_rest_client_for_a_page()
     try:
         for leg in ringing:
             client.calls(leg.sid).update(status="canceled")
@@ -339,7 +339,7 @@ def _create_participant(
     family_sid = conference.family.sid if conference.family else ""
     try:
         created = (
-            twilio_rest_client()
+            twilio_rest_client_for_a_page()
             .conferences(conference.sid)
             .participants.create(
                 from_=from_,
@@ -368,9 +368,9 @@ def _create_participant(
 
 def _update(conference: Conference, participant: ConferenceParticipant, **changes: object) -> None:
     try:
-        twilio_rest_client().conferences(conference.sid).participants(participant.call_sid).update(
-            **changes
-        )
+        twilio_rest_client_for_a_page().conferences(conference.sid).participants(
+            participant.call_sid
+        ).update(**changes)
     except TwilioRestException as error:
         raise HubConflict(_reason(error)) from error
     except TwilioUnavailable as error:
@@ -385,7 +385,7 @@ def _update(conference: Conference, participant: ConferenceParticipant, **change
 
 def _remove(conference: Conference, participant: ConferenceParticipant) -> None:
     """Let a party go: a ringing one stops ringing, a connected one is hung up."""
-    client = twilio_rest_client()
+    client = twilio_rest_client_for_a_page()
     try:
         if participant.joined_at is None:
             client.calls(participant.call_sid).update(status="canceled")

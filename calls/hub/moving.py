@@ -17,7 +17,7 @@ from calls.constants import ConferenceStatus
 from calls.hub.twiml import RECORDING_CALLBACK_EVENTS, HubUrls, twiml_join_hub
 from calls.models import Call, Conference
 from calls.participant_labels import hub_name, label_of_leg
-from voiceproject.twilio_rest import TwilioUnavailable, twilio_rest_client
+from voiceproject.twilio_rest import TwilioUnavailable, twilio_rest_client_for_a_page
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def hub_move_answered_leg(*, leg_sid: str, family_sid: str, urls: HubUrls) -> bo
         urls=urls,
     )
     try:
-        twilio_rest_client().calls(leg_sid).update(twiml=twiml)
+        twilio_rest_client_for_a_page().calls(leg_sid).update(twiml=twiml)
     except (TwilioRestException, TwilioUnavailable) as error:
         logger.warning("Call %s stays bridged; not moved into its conference: %s", leg_sid, error)
         conference_move_failed(conference=conference)
@@ -67,7 +67,7 @@ def hub_move_answered_leg(*, leg_sid: str, family_sid: str, urls: HubUrls) -> bo
 def _record_bridged_call(family: Call, urls: HubUrls) -> None:
     """Record a call the hub could not move as its <Dial> would have: both sides, from now."""
     try:
-        twilio_rest_client().calls(family.sid).recordings.create(
+        twilio_rest_client_for_a_page().calls(family.sid).recordings.create(
             recording_channels="dual",
             recording_status_callback=urls.recording_callback,
             recording_status_callback_event=RECORDING_CALLBACK_EVENTS.split(),

@@ -9,7 +9,7 @@ from twilio.base.exceptions import TwilioRestException
 from calls.hub.selectors import live_participants
 from calls.models import ConferenceParticipant
 from calls.participant_labels import CUSTOMER
-from voiceproject.twilio_rest import TwilioUnavailable, twilio_rest_client
+from voiceproject.twilio_rest import TwilioUnavailable, twilio_rest_client_for_a_page
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +22,9 @@ def hub_transfer_answered(*, participant_id: int) -> None:
     if customer is None or conference.ended_at is not None:
         return
     try:
-        twilio_rest_client().conferences(conference.sid).participants(customer.call_sid).update(
-            hold=False
-        )
+        twilio_rest_client_for_a_page().conferences(conference.sid).participants(
+            customer.call_sid
+        ).update(hold=False)
     except (TwilioRestException, TwilioUnavailable) as error:
         logger.warning("Customer of %s left on hold: %s", conference, error)
         return
@@ -39,7 +39,9 @@ def hub_transfer_unanswered(*, participant_id: int, unanswered_url: str) -> None
     if customer is None:
         return
     try:
-        twilio_rest_client().calls(customer.call_sid).update(url=unanswered_url, method="POST")
+        twilio_rest_client_for_a_page().calls(customer.call_sid).update(
+            url=unanswered_url, method="POST"
+        )
     except (TwilioRestException, TwilioUnavailable) as error:
         logger.warning("Customer %s of an unanswered transfer: %s", customer.call_sid, error)
 
