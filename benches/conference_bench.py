@@ -247,6 +247,7 @@ def measure_actions(count: int) -> bool:
         TWILIO_API_BASE_URL=fake.base_url,
         # Signed for, and the hub's URLs built on, the name the tests' driver uses.
         TWILIO_WEBHOOK_BASE_URL="http://testserver",
+        ALLOW_UNSAFE="no-redis,plain-http-url",
         TWILIO_VALIDATE_SIGNATURES="1",
     )
     timings: dict[str, list[float]] = {"hold": [], "resume": [], "transfer": []}

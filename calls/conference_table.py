@@ -77,32 +77,45 @@ def conference_count_transfer(*, conference: Conference) -> None:
 
 
 def conference_apply_callback(*, callback: ConferenceCallback) -> None:
-    """Keep the event once and bring the conference and its participants up to date."""
+    """Keep the event once and bring the conference and its participants up to date.
+
+    A handful of round trips: the conference locked (made first, on its first word), the
+    event inserted unless kept already, its events and participants read, and what changed
+    written back.
+    """
     with transaction.atomic():
         conference = _locked_conference(callback)
-        _, created = ConferenceEvent.objects.get_or_create(
-            conference=conference,
-            delivery_digest=callback.delivery_digest,
-            defaults={
-                "event": callback.event,
-                "sequence_number": callback.sequence_number,
-                "timestamp": callback.timestamp,
-                "call_sid": callback.call_sid or "",
-                "label": callback.label,
-                "hold": callback.hold,
-                "muted": callback.muted,
-                "coaching": callback.coaching,
-                "reason": callback.reason,
-                "parameters": callback.parameters,
-            },
+        ConferenceEvent.objects.bulk_create(
+            [
+                ConferenceEvent(
+                    conference=conference,
+                    delivery_digest=callback.delivery_digest,
+                    event=callback.event,
+                    sequence_number=callback.sequence_number,
+                    timestamp=callback.timestamp,
+                    call_sid=callback.call_sid or "",
+                    label=callback.label,
+                    hold=callback.hold,
+                    muted=callback.muted,
+                    coaching=callback.coaching,
+                    reason=callback.reason,
+                    parameters=callback.parameters,
+                )
+            ],
+            # A retry (the same parameters) is kept once; folding again changes nothing.
+            ignore_conflicts=True,
         )
-        if created:
-            _refold(conference)
+        _refold(conference)
 
 
 def _locked_conference(callback: ConferenceCallback) -> Conference:
     """The conference row, made if this is its first word, locked until the transaction
     ends: one callback of a conference at a time works out its state."""
+    name = callback.friendly_name or callback.conference_sid
+    locked = Conference.objects.select_for_update()
+    conference = locked.filter(friendly_name=name).first()
+    if conference is not None and conference.sid is not None and conference.family_id:
+        return conference
     family_sid = family_of_hub_name(callback.friendly_name)
     # The family's parent leg, a placeholder until its own callbacks come, as a child's
     # callback makes one: a conference callback may come first.
@@ -111,19 +124,19 @@ def _locked_conference(callback: ConferenceCallback) -> Conference:
         if family_sid
         else None
     )
-    name = callback.friendly_name or callback.conference_sid
-    Conference.objects.bulk_create(
-        [
-            Conference(
-                friendly_name=name,
-                sid=callback.conference_sid,
-                family_id=family_id,
-                status=ConferenceStatus.INIT,
-            )
-        ],
-        ignore_conflicts=True,
-    )
-    conference = Conference.objects.select_for_update().get(friendly_name=name)
+    if conference is None:
+        Conference.objects.bulk_create(
+            [
+                Conference(
+                    friendly_name=name,
+                    sid=callback.conference_sid,
+                    family_id=family_id,
+                    status=ConferenceStatus.INIT,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        conference = locked.get(friendly_name=name)
     if conference.sid is None or conference.family_id is None:
         conference.sid = conference.sid or callback.conference_sid
         conference.family_id = conference.family_id or family_id
@@ -218,29 +231,45 @@ def _fold_participant(state: _State, event: ConferenceEvent) -> None:
         party.resumed(event.timestamp)
 
 
+_PARTICIPANT_FOLDED = (
+    "label", "role", "identity", "joined_at", "left_at", "reason_left", "hold", "hold_since",
+    "hold_seconds", "holds", "muted", "coaching",
+)  # fmt: skip
+_CONFERENCE_FOLDED = (
+    "status", "ended_at", "started_at", "reason_ended", "ending_call_sid", "ending_label",
+    "ended_by", "hold_seconds", "holds",
+)  # fmt: skip
+
+
 def _refold(conference: Conference) -> None:
+    """Work the conference out again from all its events; write back what changed."""
     state = _fold(conference.events.order_by("sequence_number", "timestamp", "id"))
     existing = {participant.call_sid: participant for participant in conference.participants.all()}
     for party in state.parties.values():
-        participant = existing.get(party.call_sid) or ConferenceParticipant(
-            conference=conference, call_sid=party.call_sid
-        )
+        participant = existing.get(party.call_sid)
+        if participant is None:
+            participant = ConferenceParticipant(conference=conference, call_sid=party.call_sid)
+        before = {name: getattr(participant, name) for name in _PARTICIPANT_FOLDED}
         label = party.label or participant.label
         participant.label = label
         participant.role, participant.identity = role_and_identity(label)
         participant.joined_at = party.joined_at
-        participant.left_at = party.left_at
-        participant.reason_left = party.reason_left
+        participant.left_at = party.left_at or participant.left_at
+        participant.reason_left = party.reason_left or participant.reason_left
         participant.hold = party.hold
         participant.hold_since = party.hold_since
         participant.hold_seconds = round(party.hold_seconds)
         participant.holds = party.holds
         participant.muted = party.muted
         participant.coaching = party.coaching
-        participant.save()
+        if participant.pk is None:
+            participant.save()
+        elif changed := [n for n in _PARTICIPANT_FOLDED if getattr(participant, n) != before[n]]:
+            participant.save(update_fields=changed)
     labels = {call_sid: p.label for call_sid, p in existing.items()} | {
         call_sid: p.label for call_sid, p in state.parties.items() if p.label
     }
+    before = {name: getattr(conference, name) for name in _CONFERENCE_FOLDED}
     # Events are Twilio's word, and every one is folded: they outrank a move noted as
     # failed (its REST request may have timed out after Twilio had done it). An end only
     # the REST API told (conference_close_from_rest) stands until its event comes.
@@ -248,12 +277,11 @@ def _refold(conference: Conference) -> None:
     if not closed_by_rest:
         conference.status = state.status
         conference.ended_at = state.ended_at
-    conference.started_at = state.started_at
-    if not closed_by_rest:
         conference.reason_ended = state.reason_ended[:128]
         conference.ending_call_sid = state.ending_call_sid
         conference.ending_label = state.ending_label or labels.get(state.ending_call_sid, "")
         conference.ended_by = _ended_by(conference) if state.ended_at else ""
+    conference.started_at = state.started_at
     held = [
         party
         for party in state.parties.values()
@@ -261,7 +289,10 @@ def _refold(conference: Conference) -> None:
     ]
     conference.hold_seconds = round(sum(party.hold_seconds for party in held))
     conference.holds = sum(party.holds for party in held)
-    conference.save()
+    if changed := [
+        name for name in _CONFERENCE_FOLDED if getattr(conference, name) != before[name]
+    ]:
+        conference.save(update_fields=[*changed, "updated_at"])
 
 
 def _ended_by(conference: Conference) -> str:
