@@ -24,6 +24,7 @@ under 150 ms.
 import argparse
 import os
 import random
+import secrets
 import statistics
 import sys
 from pathlib import Path
@@ -218,9 +219,11 @@ def stored_digests() -> set[str]:
 
 
 def measure_actions(count: int) -> bool:
-    # Django in this process on the benchmark's database: the tests' driver (tests.hub_calls)
-    # and factories make the calls and agents.
-    os.environ["DATABASE_URL"] = database_url(DATABASE)
+    # Django in this process as the server has it (its database, and its secret key for the
+    # session that logs the agent in): the tests' driver (tests.hub_calls) and factories make
+    # the calls and agents.
+    secret_key = secrets.token_urlsafe(50)
+    os.environ.update(DATABASE_URL=database_url(DATABASE), SECRET_KEY=secret_key)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceproject.settings")
     import django
 
@@ -249,6 +252,7 @@ def measure_actions(count: int) -> bool:
         TWILIO_WEBHOOK_BASE_URL="http://testserver",
         ALLOW_UNSAFE="no-redis,plain-http-url",
         TWILIO_VALIDATE_SIGNATURES="1",
+        SECRET_KEY=secret_key,
     )
     timings: dict[str, list[float]] = {"hold": [], "resume": [], "transfer": []}
     rest_requests: dict[str, list[int]] = {name: [] for name in timings}

@@ -83,6 +83,7 @@ def conference_apply_callback(*, callback: ConferenceCallback) -> None:
     event inserted unless kept already, its events and participants read, and what changed
     written back.
     """
+    ending = callback.event == ConferenceEventKind.CONFERENCE_END
     with transaction.atomic():
         conference = _locked_conference(callback)
         ConferenceEvent.objects.bulk_create(
@@ -93,8 +94,9 @@ def conference_apply_callback(*, callback: ConferenceCallback) -> None:
                     event=callback.event,
                     sequence_number=callback.sequence_number,
                     timestamp=callback.timestamp,
-                    call_sid=callback.call_sid or "",
-                    label=callback.label,
+                    # An end names who ended it in these columns: the fold reads no JSON.
+                    call_sid=(callback.ending_call_sid if ending else callback.call_sid) or "",
+                    label=callback.ending_label if ending else callback.label,
                     hold=callback.hold,
                     muted=callback.muted,
                     coaching=callback.coaching,
@@ -202,8 +204,8 @@ def _fold(events: Iterable[ConferenceEvent]) -> _State:
             state.ended_at = event.timestamp
             state.status = ConferenceStatus.COMPLETED
             state.reason_ended = event.reason
-            state.ending_call_sid = event.parameters.get("CallSidEndingConference", "")[:34]
-            state.ending_label = event.parameters.get("ParticipantLabelEndingConference", "")[:128]
+            state.ending_call_sid = event.call_sid
+            state.ending_label = event.label
         elif event.call_sid:
             _fold_participant(state, event)
     for party in state.parties.values():
@@ -243,7 +245,8 @@ _CONFERENCE_FOLDED = (
 
 def _refold(conference: Conference) -> None:
     """Work the conference out again from all its events; write back what changed."""
-    state = _fold(conference.events.order_by("sequence_number", "timestamp", "id"))
+    events = conference.events.defer("parameters").order_by("sequence_number", "timestamp", "id")
+    state = _fold(events)
     existing = {participant.call_sid: participant for participant in conference.participants.all()}
     for party in state.parties.values():
         participant = existing.get(party.call_sid)

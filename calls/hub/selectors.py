@@ -130,8 +130,7 @@ def _timeline_events(conference: Conference) -> QuerySet[ConferenceEvent]:
 
 def _event_detail(event: ConferenceEvent) -> str:
     if event.event == ConferenceEventKind.CONFERENCE_END:
-        ending = event.parameters.get("ParticipantLabelEndingConference", "")
-        return f"{event.reason} {ending}".strip()
+        return f"{event.reason} {event.label}".strip()
     if event.event == ConferenceEventKind.PARTICIPANT_LEAVE:
         return event.reason
     if event.coaching:
