@@ -11,6 +11,7 @@ depend on the order of arrival. A conference holds tens of events, not thousands
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -76,8 +77,10 @@ def conference_count_transfer(*, conference: Conference) -> None:
     )
 
 
-def conference_apply_callback(*, callback: ConferenceCallback) -> None:
-    """Keep the event once and bring the conference and its participants up to date.
+def conference_apply_callback(*, callback: ConferenceCallback) -> list[int]:
+    """Keep the event once and bring the conference and its participants up to date; the
+    ids of the participants it found joining whose joining takes the customer off hold (a
+    blind transfer's new party).
 
     A handful of round trips: the conference locked (made first, on its first word), the
     event inserted unless kept already, its events and participants read, and what changed
@@ -107,7 +110,7 @@ def conference_apply_callback(*, callback: ConferenceCallback) -> None:
             # A retry (the same parameters) is kept once; folding again changes nothing.
             ignore_conflicts=True,
         )
-        _refold(conference)
+        return _refold(conference)
 
 
 def _locked_conference(callback: ConferenceCallback) -> Conference:
@@ -146,6 +149,31 @@ def _locked_conference(callback: ConferenceCallback) -> Conference:
     return conference
 
 
+class FoldedEvent(Protocol):
+    """What the fold reads of an event: rows, not models, as it reads them all each time."""
+
+    event: str
+    timestamp: datetime
+    call_sid: str
+    label: str
+    hold: bool | None
+    muted: bool | None
+    coaching: bool | None
+    reason: str
+
+
+FOLDED_EVENT_FIELDS = (
+    "event",
+    "timestamp",
+    "call_sid",
+    "label",
+    "hold",
+    "muted",
+    "coaching",
+    "reason",
+)
+
+
 @dataclass
 class _Party:
     call_sid: str
@@ -160,7 +188,7 @@ class _Party:
     muted: bool = False
     coaching: bool = False
 
-    def take_flags(self, event: ConferenceEvent) -> None:
+    def take_flags(self, event: "FoldedEvent") -> None:
         if event.label:
             self.label = event.label
         if event.muted is not None:
@@ -192,7 +220,7 @@ class _State:
     parties: dict[str, _Party] = field(default_factory=dict)
 
 
-def _fold(events: Iterable[ConferenceEvent]) -> _State:
+def _fold(events: Iterable["FoldedEvent"]) -> _State:
     """The conference and its participants after these events, in Twilio's order."""
     state = _State()
     for event in events:
@@ -216,7 +244,7 @@ def _fold(events: Iterable[ConferenceEvent]) -> _State:
     return state
 
 
-def _fold_participant(state: _State, event: ConferenceEvent) -> None:
+def _fold_participant(state: _State, event: "FoldedEvent") -> None:
     party = state.parties.setdefault(event.call_sid, _Party(call_sid=event.call_sid))
     party.take_flags(event)
     kind = event.event
@@ -243,11 +271,15 @@ _CONFERENCE_FOLDED = (
 )  # fmt: skip
 
 
-def _refold(conference: Conference) -> None:
-    """Work the conference out again from all its events; write back what changed."""
-    events = conference.events.defer("parameters").order_by("sequence_number", "timestamp", "id")
+def _refold(conference: Conference) -> list[int]:
+    """Work the conference out again from all its events; write back what changed. Returns
+    the ids of the participants releasing the customer's hold that joined just now."""
+    events = conference.events.order_by("sequence_number", "timestamp", "id").values_list(
+        *FOLDED_EVENT_FIELDS, named=True
+    )
     state = _fold(events)
     existing = {participant.call_sid: participant for participant in conference.participants.all()}
+    releasing: list[int] = []
     for party in state.parties.values():
         participant = existing.get(party.call_sid)
         if participant is None:
@@ -269,6 +301,8 @@ def _refold(conference: Conference) -> None:
             participant.save()
         elif changed := [n for n in _PARTICIPANT_FOLDED if getattr(participant, n) != before[n]]:
             participant.save(update_fields=changed)
+            if participant.releases_hold and before["joined_at"] is None and party.joined_at:
+                releasing.append(participant.pk)
     labels = {call_sid: p.label for call_sid, p in existing.items()} | {
         call_sid: p.label for call_sid, p in state.parties.items() if p.label
     }
@@ -296,6 +330,7 @@ def _refold(conference: Conference) -> None:
         name for name in _CONFERENCE_FOLDED if getattr(conference, name) != before[name]
     ]:
         conference.save(update_fields=[*changed, "updated_at"])
+    return releasing
 
 
 def _ended_by(conference: Conference) -> str:

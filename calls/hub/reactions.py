@@ -46,19 +46,6 @@ def hub_transfer_unanswered(*, participant_id: int, unanswered_url: str) -> None
         logger.warning("Customer %s of an unanswered transfer: %s", customer.call_sid, error)
 
 
-def transfer_target_joined(*, conference_sid: str, call_sid: str | None) -> int | None:
-    """The participant whose joining takes the customer off hold, if this is one."""
-    if call_sid is None:
-        return None
-    return (
-        ConferenceParticipant.objects.filter(
-            conference__sid=conference_sid, call_sid=call_sid, releases_hold=True
-        )
-        .values_list("id", flat=True)
-        .first()
-    )
-
-
 def transfer_target_missed(*, call_sid: str) -> int | None:
     """The blind transfer's party, if this leg was one and ended without joining."""
     return (

@@ -19,7 +19,7 @@ from django.urls import reverse
 from calls import tasks
 from calls.call_table import call_apply_callback, call_record_dial_result
 from calls.conference_table import conference_apply_callback
-from calls.constants import TERMINAL_STATUSES, CallStatus, ConferenceEventKind
+from calls.constants import TERMINAL_STATUSES, CallStatus
 from calls.deliveries.calls import (
     DialAction,
     InvalidCallback,
@@ -37,7 +37,7 @@ from calls.deliveries.receiving import (
 )
 from calls.deliveries.signatures import public_url
 from calls.hub.moving import hub_takes_answered_leg, twiml_for_parent
-from calls.hub.reactions import transfer_target_joined, transfer_target_missed
+from calls.hub.reactions import transfer_target_missed
 from calls.hub.twiml import hub_urls_for
 from calls.models import Call
 from calls.webhooks.destinations import with_dialled_destination
@@ -131,13 +131,8 @@ def _answered_by_our_dial(callback: TwilioCallback) -> bool:
 @twilio_webhook_parsed_by(_conference_callback)
 @retry_on_database_outage
 def conference_status(request: HttpRequest, callback: ConferenceCallback) -> HttpResponse:
-    conference_apply_callback(callback=callback)
-    if callback.event == ConferenceEventKind.PARTICIPANT_JOIN:
-        joined = transfer_target_joined(
-            conference_sid=callback.conference_sid, call_sid=callback.call_sid
-        )
-        if joined is not None:
-            tasks.hub_react_soon(tasks.hub_transfer_answered, joined)
+    for joined in conference_apply_callback(callback=callback):
+        tasks.hub_react_soon(tasks.hub_transfer_answered, joined)
     return HttpResponse(status=204)
 
 
