@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -103,16 +103,22 @@ class HubApiView(UserTimeZoneApiView):
 
     def acting(self, request: Request, conference: Conference, act: Callable[[], None]) -> Response:
         identity = self.agent(request).identity
-        try:
-            act()
-        except HubConflict as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
-        except HubUnavailable:
-            return Response(
-                {"detail": "Twilio cannot be reached; nothing changed. Try again."},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
-        return self.answer(conference, identity)
+        refused = refusal_of(act)
+        return refused or self.answer(conference, identity)
+
+
+def refusal_of(act: Callable[[], None]) -> Response | None:
+    """Run the action; the answer saying why it could not be done, None once done."""
+    try:
+        act()
+    except HubConflict as error:
+        return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+    except HubUnavailable:
+        return Response(
+            {"detail": "Twilio cannot be reached; nothing changed. Try again."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    return None
 
 
 class CurrentCallApi(HubApiView):
@@ -128,116 +134,93 @@ class CurrentCallApi(HubApiView):
 
 
 class AgentActionApi(HubApiView):
-    """An action on a conference the agent is in."""
+    """An action on a conference the agent is in: `perform` with the conference, the agent,
+    the hub's URLs when `takes_urls`, and what `takes` (a serializer) reads of the body."""
+
+    perform: Callable[..., None]
+    takes: type[serializers.Serializer[object]] | None = None
+    takes_urls = False
 
     def conference(self, request: Request, name: str) -> Conference:
-        conference = get_object_or_404(
-            Conference.objects.select_related("family"), friendly_name=name
-        )
+        conference = get_object_or_404(_conferences(), friendly_name=name)
         label = agent_label(self.agent(request).identity)
         if not conference.participants.filter(label=label).exists():
             raise PermissionDenied(NOT_YOURS)
         return conference
 
+    def post(self, request: Request, name: str) -> Response:
+        conference = self.conference(request, name)
+        arguments: dict[str, object] = {"conference": conference, "actor": self.actor(request)}
+        if self.takes is not None:
+            body = self.takes(data=request.data)
+            body.is_valid(raise_exception=True)
+            arguments.update(body.validated_data)
+        if self.takes_urls:
+            arguments["urls"] = hub_urls_for(request)
+        act = type(self).perform
+        return self.acting(request, conference, lambda: act(**arguments))
 
+
+@extend_schema_view(post=extend_schema(request=None))
 class HoldApi(AgentActionApi):
     """Put the other party on hold (music); repeating it changes nothing."""
 
-    @extend_schema(request=None)
-    def post(self, request: Request, name: str) -> Response:
-        conference = self.conference(request, name)
-        actor = self.actor(request)
-        urls = hub_urls_for(request)
-        return self.acting(
-            request, conference, lambda: actions.hold(conference=conference, actor=actor, urls=urls)
-        )
+    perform = actions.hold
+    takes_urls = True
 
 
+@extend_schema_view(post=extend_schema(request=None))
 class ResumeApi(AgentActionApi):
-    @extend_schema(request=None)
-    def post(self, request: Request, name: str) -> Response:
-        conference = self.conference(request, name)
-        actor = self.actor(request)
-        return self.acting(
-            request, conference, lambda: actions.resume(conference=conference, actor=actor)
-        )
+    perform = actions.resume
 
 
-class DestinationActionApi(AgentActionApi):
-    """An action that calls someone in: a colleague (only one free to take a call) or a
-    number."""
-
-    perform: Callable[..., None]
-
-    @extend_schema(request=DestinationSerializer)
-    def post(self, request: Request, name: str) -> Response:
-        conference = self.conference(request, name)
-        serializer = DestinationSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        actor = self.actor(request)
-        urls = hub_urls_for(request)
-        to = serializer.validated_data["to"]
-        act = type(self).perform
-        return self.acting(
-            request,
-            conference,
-            lambda: act(conference=conference, actor=actor, to=to, urls=urls),
-        )
-
-
-class TransferApi(DestinationActionApi):
+@extend_schema_view(post=extend_schema(request=DestinationSerializer))
+class TransferApi(AgentActionApi):
     """Blind transfer: the customer waits on hold for the new party; the agent leaves."""
 
     perform = actions.transfer
+    takes = DestinationSerializer
+    takes_urls = True
 
 
-class ConsultApi(DestinationActionApi):
+@extend_schema_view(post=extend_schema(request=DestinationSerializer))
+class ConsultApi(AgentActionApi):
     """Warm transfer: hold the customer and call a colleague or number to talk first."""
 
     perform = actions.consult
+    takes = DestinationSerializer
+    takes_urls = True
 
 
-class AddPartyApi(DestinationActionApi):
-    """A three-way call."""
+@extend_schema_view(post=extend_schema(request=DestinationSerializer))
+class AddPartyApi(AgentActionApi):
+    """A three-way call: a colleague or a number joins the conversation."""
 
     perform = actions.add_party
+    takes = DestinationSerializer
+    takes_urls = True
 
 
+@extend_schema_view(post=extend_schema(request=None))
 class CompleteTransferApi(AgentActionApi):
-    @extend_schema(request=None)
-    def post(self, request: Request, name: str) -> Response:
-        conference = self.conference(request, name)
-        actor = self.actor(request)
-        return self.acting(
-            request,
-            conference,
-            lambda: actions.complete_transfer(conference=conference, actor=actor),
-        )
+    """Warm transfer, done: the consulted party stays with the customer, the agent leaves."""
+
+    perform = actions.complete_transfer
 
 
+@extend_schema_view(post=extend_schema(request=None))
 class CancelConsultApi(AgentActionApi):
-    @extend_schema(request=None)
-    def post(self, request: Request, name: str) -> Response:
-        conference = self.conference(request, name)
-        actor = self.actor(request)
-        return self.acting(
-            request, conference, lambda: actions.cancel_consult(conference=conference, actor=actor)
-        )
+    """Warm transfer, abandoned: the consulted party leaves, the customer comes back."""
+
+    perform = actions.cancel_consult
 
 
+@extend_schema_view(post=extend_schema(request=PartySerializer))
 class RemovePartyApi(AgentActionApi):
-    @extend_schema(request=PartySerializer)
-    def post(self, request: Request, name: str) -> Response:
-        conference = self.conference(request, name)
-        serializer = PartySerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        actor = self.actor(request)
-        call_sid = serializer.validated_data["call_sid"]
-        return self.acting(
-            request,
-            conference,
-            lambda: actions.remove_party(conference=conference, actor=actor, call_sid=call_sid),
-        )
+    """Let a party the agent added go."""
+
+    perform = actions.remove_party
+    takes = PartySerializer
 
 
 class MonitorApi(HubApiView):
@@ -283,13 +266,8 @@ class CancelCallApi(HubApiView):
         family = get_object_or_404(
             call_families_visible_to(request.user).filter(from_number=agent.client_address), sid=sid
         )
-        try:
-            actions.cancel_outgoing_call(family=family, actor=self.actor(request))
-        except HubConflict as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
-        except HubUnavailable:
-            return Response(
-                {"detail": "Twilio cannot be reached; nothing changed. Try again."},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
+        actor = self.actor(request)
+        refused = refusal_of(lambda: actions.cancel_outgoing_call(family=family, actor=actor))
+        if refused is not None:
+            return refused
         return Response({"sid": family.sid, "canceled": True})
