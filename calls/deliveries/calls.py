@@ -106,14 +106,20 @@ def single_values(form: Iterable[tuple[str, list[str]]]) -> dict[str, str]:
     return parameters
 
 
-def account_and_call_sid(parameters: dict[str, str]) -> tuple[str, str]:
-    """The AccountSid and CallSid every request from Twilio about a call carries; first of
-    all, refuse NUL bytes, which Twilio never sends and PostgreSQL cannot store."""
+def account_sid_of(parameters: dict[str, str]) -> str:
+    """The AccountSid every request from Twilio carries; first of all, refuse NUL bytes,
+    which Twilio never sends and PostgreSQL cannot store."""
     if any("\x00" in name or "\x00" in value for name, value in parameters.items()):
         raise InvalidCallback("A parameter name or value contains a NUL byte.")
     account_sid = parameters.get("AccountSid", "")
     if not is_account_sid(account_sid):
         raise InvalidCallback("AccountSid is missing or is not an account SID.")
+    return account_sid
+
+
+def account_and_call_sid(parameters: dict[str, str]) -> tuple[str, str]:
+    """The AccountSid and CallSid every request from Twilio about a call carries."""
+    account_sid = account_sid_of(parameters)
     call_sid = parameters.get("CallSid", "")
     if not is_call_sid(call_sid):
         raise InvalidCallback("CallSid is missing or is not a call SID.")

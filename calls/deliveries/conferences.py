@@ -10,11 +10,12 @@ from datetime import datetime
 from calls.constants import KNOWN_CONFERENCE_EVENTS
 from calls.deliveries.calls import (
     InvalidCallback,
+    account_sid_of,
     delivery_digest,
     optional_counter,
     timestamp_of,
 )
-from voiceproject.twilio_ids import is_account_sid, is_call_sid, is_conference_sid
+from voiceproject.twilio_ids import is_call_sid, is_conference_sid
 
 # Twilio's limit for a participant label and a conference's friendly name.
 LABEL_MAX_LENGTH = 128
@@ -55,11 +56,7 @@ def parse_conference_callback(
 
     Events Twilio may add later are kept as they come: only the name's shape is checked.
     """
-    if any("\x00" in name or "\x00" in value for name, value in parameters.items()):
-        raise InvalidCallback("A parameter name or value contains a NUL byte.")
-    account_sid = parameters.get("AccountSid", "")
-    if not is_account_sid(account_sid):
-        raise InvalidCallback("AccountSid is missing or is not an account SID.")
+    account_sid = account_sid_of(parameters)
     conference_sid = parameters.get("ConferenceSid", "")
     if not is_conference_sid(conference_sid):
         raise InvalidCallback("ConferenceSid is missing or is not a conference SID.")
