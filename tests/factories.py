@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, Permission
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from calls.models import Call, Recording
+from inbound.models import Queue, QueueMember, QueueNumber
 from tokens.api_tokens import api_token_create
 from voiceproject.roles import roles_create
 
@@ -108,6 +109,26 @@ class RecordingFactory(factory.django.DjangoModelFactory):
     source = factory.LazyAttribute(
         lambda recording: "RecordVerb" if recording.kind == "voicemail" else "DialVerb"
     )
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Queue
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Queue {n}")
+
+    @factory.post_generation
+    def agents(self, create, agents):
+        """QueueFactory(agents=[alice, bob]) makes them members, in that order."""
+        for order, agent in enumerate(agents or ()):
+            QueueMember.objects.create(queue=self, agent=agent, order=order)
+
+    @factory.post_generation
+    def numbers(self, create, numbers):
+        """QueueFactory(numbers=[line]) sends the line's callers to the queue."""
+        for number in numbers or ():
+            QueueNumber.objects.create(queue=self, number=number)
 
 
 def api_token_header(user, *, name: str = "test device") -> dict[str, str]:

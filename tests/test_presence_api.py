@@ -50,6 +50,7 @@ def test_a_new_agent_is_offline_and_not_on_a_call(as_alice, alice):
         "availability": "offline",
         "on_call": False,
         "since": alice.availability_since.isoformat().replace("+00:00", "Z"),
+        "wrap_up_until": None,
     }
 
 

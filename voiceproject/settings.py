@@ -125,6 +125,7 @@ HOT_PATH_MIDDLEWARE = {
     "webhooks:status": WEBHOOK_MIDDLEWARE,
     "webhooks:dial-action": WEBHOOK_MIDDLEWARE,
     "webhooks:voicemail-done": WEBHOOK_MIDDLEWARE,
+    "webhooks:queue-wait": WEBHOOK_MIDDLEWARE,
     "webhooks:recording": WEBHOOK_MIDDLEWARE,
     "webhooks:debugger": WEBHOOK_MIDDLEWARE,
     "webhooks:error-events": WEBHOOK_MIDDLEWARE,
@@ -309,6 +310,9 @@ PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", schemes=["https", "http"], origin_o
 TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", default=True)
 # Seconds <Dial> rings agents or numbers before giving up; Twilio accepts 5 to 600.
 TWILIO_DIAL_TIMEOUT = env_int("TWILIO_DIAL_TIMEOUT", default=20, minimum=5, maximum=600)
+# The music a queue's waiting caller hears (an MP3 or WAV Twilio can fetch); empty: ours,
+# an eight-second loop served with the static files.
+QUEUE_HOLD_MUSIC_URL = env_url("QUEUE_HOLD_MUSIC_URL", schemes=["https", "http"])
 
 # The country whose national format a phone number without a country code is read in (the
 # call log's number filter), as an ISO 3166 region code.

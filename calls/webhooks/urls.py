@@ -1,11 +1,13 @@
 """URLs Twilio requests: the Voice URL and its fallback, status callbacks, our <Dial> action,
-the end of a voicemail, recording status callbacks and Twilio's error reports."""
+the end of a voicemail, a queue's wait loop, recording status callbacks and Twilio's error
+reports."""
 
 from django.urls import path
 
 from calls.recordings import webhooks as recordings
 from calls.twilio_errors import webhooks as twilio_errors
 from calls.webhooks import views as webhooks
+from inbound import webhooks as inbound
 
 app_name = "webhooks"
 urlpatterns = [
@@ -14,6 +16,7 @@ urlpatterns = [
     path("status/", webhooks.status_callback, name="status"),
     path("dial/", webhooks.dial_action, name="dial-action"),
     path("voicemail/done/", webhooks.voicemail_done, name="voicemail-done"),
+    path("queue/wait/", inbound.queue_wait, name="queue-wait"),
     path("recording/", recordings.recording_status, name="recording"),
     path("debugger/", twilio_errors.debugger_event, name="debugger"),
     path("events/errors/", twilio_errors.error_log_events, name="error-events"),

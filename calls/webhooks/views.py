@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from calls.call_table import call_apply_callback, call_record_dial_result
 from calls.deliveries.calls import DialAction, TwilioCallback, parse_dial_action
@@ -31,6 +32,7 @@ from calls.webhooks.unanswered import (
     twiml_for_dial_action,
     twiml_voicemail_done,
 )
+from inbound.queue_routing import queue_apply_dial_action, queue_apply_leg_status
 from voiceproject.metrics import callback_lag_observe
 
 logger = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ def _dial_action(form: dict[str, str], query: dict[str, str], received_at: datet
 def voice(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     callback = with_dialled_destination(callback)
     call_apply_callback(callback=callback)
-    return _twiml(twiml_for_voice_request(callback=callback, urls=_webhook_urls(request)))
+    return _twiml(twiml_for_voice_request(callback=callback, urls=webhook_urls(request)))
 
 
 @parent_leg_webhook
@@ -62,6 +64,7 @@ def voice_fallback(request: HttpRequest, callback: TwilioCallback) -> HttpRespon
 @retry_on_database_outage
 def status_callback(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     call_apply_callback(callback=callback)
+    queue_apply_leg_status(callback=callback)
     if callback.timed_by_twilio:
         callback_lag_observe(timestamp=callback.timestamp)
     return HttpResponse(status=204)
@@ -81,7 +84,9 @@ def dial_action(request: HttpRequest, action: DialAction) -> HttpResponse:
             unanswered=dial_action_is_missed(action=action),
             offered_to=action.offered,
         )
-    return _twiml(twiml_for_dial_action(action=action, urls=_webhook_urls(request)))
+        if action.queue_id is not None:
+            queue_apply_dial_action(action=action, now=timezone.now())
+    return _twiml(twiml_for_dial_action(action=action, urls=webhook_urls(request)))
 
 
 @parent_leg_webhook
@@ -90,12 +95,14 @@ def voicemail_done(request: HttpRequest, callback: TwilioCallback) -> HttpRespon
     return _twiml(twiml_voicemail_done())
 
 
-def _webhook_urls(request: HttpRequest) -> WebhookUrls:
+def webhook_urls(request: HttpRequest) -> WebhookUrls:
+    """Our webhooks' URLs as Twilio requests them, for the TwiML answering this request."""
     return WebhookUrls(
         status_callback=public_url(request, reverse("webhooks:status")),
         dial_action=public_url(request, reverse("webhooks:dial-action")),
         recording_callback=public_url(request, reverse("webhooks:recording")),
         voicemail_done=public_url(request, reverse("webhooks:voicemail-done")),
+        queue_wait=public_url(request, reverse("webhooks:queue-wait")),
     )
 
 
