@@ -65,6 +65,7 @@ def phone(request: HttpRequest) -> HttpResponse:
         "urls": {
             "token": reverse("api-access-token"),
             "presence": reverse("api-presence"),
+            "wrapUp": reverse("api-presence-wrap-up"),
             "agents": reverse("api-agents"),
             "login": login_again,
         },

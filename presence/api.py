@@ -127,6 +127,7 @@ class AgentDirectoryApi(APIView):
             source="current_availability", choices=Availability.choices
         )
         on_call = serializers.BooleanField()
+        in_wrap_up = serializers.BooleanField(help_text="Finishing the work of a queue call.")
 
     @extend_schema(responses=DirectoryEntrySerializer(many=True))
     def get(self, request: Request) -> Response:

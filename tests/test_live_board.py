@@ -207,10 +207,17 @@ def test_the_json_has_the_documented_shape(client, supervisor_client, agents):
 
     data = supervisor_client.get(LIVE_API).json()
 
-    assert set(data) == {"calls", "agents", "counts"}
+    assert set(data) == {"calls", "agents", "counts", "queues"}
     assert set(data["calls"][0]) == {"sid", "kind", "from", "to", "started_at", "legs"}
     assert set(data["calls"][0]["legs"][0]) == {"sid", "status", "agent", "to", "stale"}
-    assert set(data["agents"][0]) == {"identity", "availability", "on_call", "with", "since"}
+    assert set(data["agents"][0]) == {
+        "identity",
+        "availability",
+        "on_call",
+        "with",
+        "since",
+        "wrap_up_until",
+    }
 
 
 def test_an_unchanged_board_answers_304_to_its_etag(client, supervisor_client, agents):

@@ -223,14 +223,27 @@ def test_agents_see_each_active_colleagues_presence(as_alice):
     answer = as_alice.get("/api/agents/")
     assert answer.status_code == 200
     assert answer.json() == [
-        {"identity": "alice", "display_name": "alice", "availability": "offline", "on_call": False},
+        {
+            "identity": "alice",
+            "display_name": "alice",
+            "availability": "offline",
+            "on_call": False,
+            "in_wrap_up": False,
+        },
         {
             "identity": "bob",
             "display_name": "Bob Brown",
             "availability": "available",
             "on_call": True,
+            "in_wrap_up": False,
         },
-        {"identity": "carol", "display_name": "carol", "availability": "away", "on_call": False},
+        {
+            "identity": "carol",
+            "display_name": "carol",
+            "availability": "away",
+            "on_call": False,
+            "in_wrap_up": False,
+        },
     ]
 
 

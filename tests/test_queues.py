@@ -9,10 +9,11 @@ from django.utils import timezone
 from agents.constants import Availability
 from calls.models import Call
 from inbound.models import CallerOutcome, QueueCaller, QueueOffer, WrapUp
-from tests.factories import AgentFactory, PhoneNumberFactory, QueueFactory
+from tests.factories import AgentFactory, PhoneNumberFactory, QueueFactory, UserFactory
 from tests.queue_calls import QueueCaller as Caller
 from tests.queue_calls import rung, waits
 from tests.twilio_requests import post_signed
+from voiceproject.roles import SUPERVISORS
 
 pytestmark = pytest.mark.django_db
 
@@ -323,3 +324,31 @@ def test_a_dial_action_with_a_malformed_queue_is_refused_with_400(client):
     parameters = {**call.parameters("in-progress"), "DialCallStatus": "no-answer"}
     response = post_signed(client, "/twilio/dial/?offered=&queue=-1", parameters)
     assert response.status_code == 400
+
+
+def test_the_live_board_shows_each_queues_callers_waiting_and_agents_wrapping_up(client):
+    queue = support_queue(available("alice"), wrap_up_seconds=60)
+    QueueFactory(name="Sales")
+    served = caller(client, "+12125550101")
+    served.enters()
+    served.answered_by("alice")
+    served.talk_ends("alice")
+    first, second = caller(client, "+12125550102"), caller(client, "+12125550103")
+    first.enters()
+    second.enters()
+    arrived = QueueCaller.objects.get(call_sid=first.sid).arrived_at
+
+    client.force_login(UserFactory(groups=[SUPERVISORS]))
+    data = client.get("/api/calls/live/").json()
+
+    assert data["queues"] == [
+        {
+            "name": queue.name,
+            "waiting": 2,
+            "longest_waiting_since": arrived.isoformat().replace("+00:00", "Z"),
+            "wrapping_up": ["alice"],
+        },
+        {"name": "Sales", "waiting": 0, "longest_waiting_since": None, "wrapping_up": []},
+    ]
+    (alice,) = data["agents"]
+    assert alice["wrap_up_until"] is not None
