@@ -18,6 +18,7 @@ from statistics import median
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from agents.models import Agent
 from calls.constants import CallStatus
@@ -78,13 +79,15 @@ QueueStep = Ring | Wait | TimedOut | WaitEnded
 
 
 @transaction.atomic
-def queue_caller_next_step(*, queue: Queue, call_sid: str, now: datetime) -> QueueStep:
+def queue_caller_next_step(*, queue: Queue, call_sid: str) -> QueueStep:
     """What a caller in the queue does now: ring agents, wait, or leave at the maximum wait.
 
-    The first request enters the caller (arrival time `now`); each later one means the
-    previous <Dial>, if any, has ended, so the caller's offers are closed first.
+    The first request enters the caller; each later one means the previous <Dial>, if any,
+    has ended, so the caller's offers are closed first. The time is read once the queue's
+    row is locked: callers arrive in the order they are served, however many come at once.
     """
     queue = Queue.objects.select_for_update().get(pk=queue.pk)
+    now = timezone.now()
     caller, _ = QueueCaller.objects.get_or_create(
         call_sid=call_sid, defaults={"queue": queue, "arrived_at": now}
     )

@@ -53,11 +53,10 @@ def queue_wait(request: HttpRequest, wait: QueueWaitRequest) -> HttpResponse:
     if queue is None:
         # Deleted while she waited: the number's own unanswered-call policy.
         return _twiml(str(nobody_eligible(urls)))
-    now = timezone.now()
     if callback.is_terminal:
-        queue_caller_left(call_sid=callback.call_sid, at=now)
+        queue_caller_left(call_sid=callback.call_sid, at=timezone.now())
         return _twiml("<Response/>")
-    step = queue_caller_next_step(queue=queue, call_sid=callback.call_sid, now=now)
+    step = queue_caller_next_step(queue=queue, call_sid=callback.call_sid)
     hold_music_url = settings.QUEUE_HOLD_MUSIC_URL or public_url(request, static(HOLD_MUSIC_PATH))
     return _twiml(
         twiml_for_queue_step(step=step, callback=callback, urls=urls, hold_music_url=hold_music_url)
