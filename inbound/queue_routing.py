@@ -54,13 +54,19 @@ class Ring:
 
 
 @dataclass(frozen=True)
-class Wait:
-    """Keep waiting; `announce` when it is time to hear the position again."""
+class Announcement:
+    """What a waiting caller hears every so often."""
 
-    queue: Queue
     position: int
     expected_wait_seconds: int | None
-    announce: bool
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Keep waiting; with an announcement when it is time to hear the position again."""
+
+    queue: Queue
+    announcement: Announcement | None
 
 
 @dataclass(frozen=True)
@@ -77,14 +83,42 @@ class WaitEnded:
 
 QueueStep = Ring | Wait | TimedOut | WaitEnded
 
+# A caller ringing an agent: one of her offers is open.
+_ringing = Exists(QueueOffer.objects.filter(caller=OuterRef("pk"), closed_at__isnull=True))
 
-@transaction.atomic
+
 def queue_caller_next_step(*, queue: Queue, call_sid: str) -> QueueStep:
     """What a caller in the queue does now: ring agents, wait, or leave at the maximum wait.
 
+    A caller already waiting behind others, with no offer of her own, just waits: that
+    needs no lock, and is what most requests to the wait loop find. Anything else is
+    decided with the queue's row locked (queue_caller_next_step_locked).
+    """
+    now = timezone.now()
+    caller = (
+        QueueCaller.objects.filter(call_sid=call_sid, outcome=CallerOutcome.WAITING)
+        .exclude(_ringing)
+        .first()
+    )
+    if (
+        caller is None
+        or caller.queue_id != queue.pk
+        or now >= caller.arrived_at + timedelta(seconds=queue.maximum_wait)
+        or _first_waiting_not_ringing(queue) == caller.pk
+    ):
+        return queue_caller_next_step_locked(queue=queue, call_sid=call_sid)
+    return _waiting(queue, caller, now=now)
+
+
+@transaction.atomic
+def queue_caller_next_step_locked(*, queue: Queue, call_sid: str) -> QueueStep:
+    """Enter the caller, or end her wait at the maximum wait, or offer her agents when she is
+    at the head; with the queue's row locked, so that the processes serving one queue choose
+    one at a time.
+
     The first request enters the caller; each later one means the previous <Dial>, if any,
-    has ended, so the caller's offers are closed first. The time is read once the queue's
-    row is locked: callers arrive in the order they are served, however many come at once.
+    has ended, so the caller's offers are closed first. The time is read once the row is
+    locked: callers arrive in the order they are served, however many come at once.
     """
     queue = Queue.objects.select_for_update().get(pk=queue.pk)
     now = timezone.now()
@@ -101,25 +135,29 @@ def queue_caller_next_step(*, queue: Queue, call_sid: str) -> QueueStep:
         agents = _offer(queue, caller, now=now)
         if agents:
             return Ring(queue=queue, agents=agents)
+    return _waiting(queue, caller, now=now)
+
+
+def _waiting(queue: Queue, caller: QueueCaller, *, now: datetime) -> Wait:
+    """Hold on; her position and expected wait when it is time to announce them again."""
     announce = caller.announced_at is None or now >= caller.announced_at + timedelta(
         seconds=queue.announce_every
     )
-    if announce:
-        caller.announced_at = now
-        caller.save(update_fields=["announced_at"])
-    return Wait(
-        queue=queue,
-        position=_position(caller),
-        expected_wait_seconds=_expected_wait(queue),
-        announce=announce,
+    if not announce:
+        return Wait(queue=queue, announcement=None)
+    caller.announced_at = now
+    caller.save(update_fields=["announced_at"])
+    announcement = Announcement(
+        position=_position(caller), expected_wait_seconds=_expected_wait(queue)
     )
+    return Wait(queue=queue, announcement=announcement)
 
 
 def _first_waiting_not_ringing(queue: Queue) -> int | None:
     """The caller at the head: waiting longest, and not ringing an agent already."""
     return (
         QueueCaller.objects.filter(queue=queue, outcome=CallerOutcome.WAITING)
-        .exclude(Exists(QueueOffer.objects.filter(caller=OuterRef("pk"), closed_at__isnull=True)))
+        .exclude(_ringing)
         .order_by("arrived_at", "id")
         .values_list("pk", flat=True)
         .first()

@@ -4,7 +4,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from calls.deliveries.calls import TwilioCallback
 from calls.webhooks.twiml import WebhookUrls, ringing
-from inbound.queue_routing import QueueStep, Ring, TimedOut, Wait
+from inbound.queue_routing import Announcement, QueueStep, Ring, TimedOut, Wait
 
 POSITION = "You are caller number {position} in line."
 EXPECTED_WAIT = "Your expected wait is about {minutes} {unit}."
@@ -36,8 +36,8 @@ def twiml_for_queue_step(
         response.redirect(urls.dial_action_for(offered=[], queue_id=step.queue.pk), method="POST")
         return str(response)
     if isinstance(step, Wait):
-        if step.announce:
-            response.say(announcement(step))
+        if step.announcement is not None:
+            response.say(spoken_announcement(step.announcement))
         response.play(hold_music_url)
         response.redirect(urls.queue_wait_for(queue_id=step.queue.pk), method="POST")
         return str(response)
@@ -45,11 +45,11 @@ def twiml_for_queue_step(
     return str(response)
 
 
-def announcement(wait: Wait) -> str:
+def spoken_announcement(announcement: Announcement) -> str:
     """The caller's position and, once callers have been answered, the expected wait."""
-    words = [POSITION.format(position=wait.position)]
-    if wait.expected_wait_seconds is not None:
-        minutes = max(1, round(wait.expected_wait_seconds / 60))
+    words = [POSITION.format(position=announcement.position)]
+    if announcement.expected_wait_seconds is not None:
+        minutes = max(1, round(announcement.expected_wait_seconds / 60))
         unit = "minute" if minutes == 1 else "minutes"
         words.append(EXPECTED_WAIT.format(minutes=minutes, unit=unit))
     words.append(PLEASE_HOLD)
