@@ -2,12 +2,15 @@
 requests tell it: the Voice URL, the wait loop, the agents' legs and the <Dial> action."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from agents.constants import Availability
+from agents.softphone_sounds import sound_wav
 from calls.models import Call
+from inbound.hold_music import HOLD_MUSIC, HOLD_MUSIC_PATH
 from inbound.models import CallerOutcome, QueueCaller, QueueOffer, WrapUp
 from tests.factories import AgentFactory, PhoneNumberFactory, QueueFactory, UserFactory
 from tests.queue_calls import QueueCaller as Caller
@@ -352,3 +355,22 @@ def test_the_live_board_shows_each_queues_callers_waiting_and_agents_wrapping_up
     ]
     (alice,) = data["agents"]
     assert alice["wrap_up_until"] is not None
+
+
+def test_the_committed_hold_music_is_the_one_synthesised():
+    committed = Path(__file__).resolve().parent.parent / "voiceproject/static" / HOLD_MUSIC_PATH
+    assert committed.read_bytes() == sound_wav(HOLD_MUSIC)
+
+
+def test_a_waiting_caller_hears_our_hold_music_unless_another_is_set(client, settings):
+    support_queue(available("alice"))
+    caller(client, "+12125550101").enters()
+    assert (
+        caller(client, "+12125550102")
+        .enters()
+        .find("Play")
+        .text.endswith("/static/voice/queue/hold-music.wav")
+    )
+    settings.QUEUE_HOLD_MUSIC_URL = "https://music.example.com/hold.mp3"
+    document = caller(client, "+12125550103").enters()
+    assert document.find("Play").text == "https://music.example.com/hold.mp3"
