@@ -43,7 +43,13 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benches.harness import OURS_OPTIONS, fresh_database, gunicorn, served_environment
+from benches.harness import (
+    OURS_OPTIONS,
+    CpuMeter,
+    fresh_database,
+    gunicorn,
+    served_environment,
+)
 from twilio_fakes.signing import twilio_signature
 
 DATABASE = "queue_bench"
@@ -98,9 +104,11 @@ class Simulation:
     errors: list[str] = field(default_factory=list)
     callers: list[Caller] = field(default_factory=list)
     hold: float = 1.0  # seconds of hold music a turn of the wait loop plays
+    requests: int = 0
 
     async def post(self, url: str, form: dict[str, str]) -> tuple[int, bytes, float]:
         signature = twilio_signature(url, form, AUTH_TOKEN)
+        self.requests += 1
         started = time.perf_counter()
         async with self.session.post(
             url, data=form, headers={"X-Twilio-Signature": signature}
@@ -368,18 +376,21 @@ def main() -> None:
         connection.close()
         with gunicorn("voiceproject.wsgi", options=OURS_OPTIONS, environment=environment) as (
             base,
-            _,
+            server,
         ):
             started_at = datetime.now(UTC) - timedelta(minutes=1)
             began = time.monotonic()
-            simulation = asyncio.run(simulate(base, options))
+            measured = CpuMeter(server.pid, database=DATABASE).measure(
+                lambda: {"simulation": asyncio.run(simulate(base, options))}
+            )
             took = time.monotonic() - began
-        report(simulation, options, started_at=started_at, took=took)
+        report(measured, options, started_at=started_at, took=took)
 
 
 def report(
-    simulation: Simulation, options: argparse.Namespace, *, started_at: datetime, took: float
+    measured: dict, options: argparse.Namespace, *, started_at: datetime, took: float
 ) -> None:
+    simulation: Simulation = measured["simulation"]
     callers = simulation.callers
     ended_at = datetime.now(UTC) + timedelta(minutes=1)
     server = server_figures(started_at, ended_at)
@@ -400,6 +411,11 @@ def report(
             if timings
         )
         + f"; errors {len(simulation.errors)}"
+    )
+    print(
+        f"CPU a request ({simulation.requests} requests from Twilio's side): server "
+        f"{measured['server_cpu_s'] / simulation.requests * 1e6:.0f} µs, PostgreSQL "
+        f"{measured['database_cpu_s'] / simulation.requests * 1e6:.0f} µs"
     )
     figures_match = True
     names = ["offered", "answered", "abandoned", "timed_out"]

@@ -87,27 +87,43 @@ QueueStep = Ring | Wait | TimedOut | WaitEnded
 _ringing = Exists(QueueOffer.objects.filter(caller=OuterRef("pk"), closed_at__isnull=True))
 
 
-def queue_caller_next_step(*, queue: Queue, call_sid: str) -> QueueStep:
-    """What a caller in the queue does now: ring agents, wait, or leave at the maximum wait.
+def queue_caller_next_step(*, queue_id: int, call_sid: str) -> QueueStep | None:
+    """What a caller in the queue does now: ring agents, wait, or leave at the maximum wait;
+    None when there is no such queue.
 
-    A caller already waiting behind others, with no offer of her own, just waits: that
-    needs no lock, and is what most requests to the wait loop find. Anything else is
+    A caller already waiting behind others, with no offer of her own, just waits: that takes
+    one read and no lock, and is what most requests to the wait loop find. Anything else is
     decided with the queue's row locked (queue_caller_next_step_locked).
     """
     now = timezone.now()
+    earlier = Q(arrived_at__lt=OuterRef("arrived_at")) | Q(
+        arrived_at=OuterRef("arrived_at"), id__lt=OuterRef("id")
+    )
     caller = (
-        QueueCaller.objects.filter(call_sid=call_sid, outcome=CallerOutcome.WAITING)
-        .exclude(_ringing)
+        QueueCaller.objects.filter(call_sid=call_sid, queue_id=queue_id)
+        .select_related("queue")
+        .annotate(
+            ringing=_ringing,
+            behind_others=Exists(
+                QueueCaller.objects.filter(
+                    earlier, queue_id=queue_id, outcome=CallerOutcome.WAITING
+                ).exclude(_ringing)
+            ),
+        )
         .first()
     )
     if (
-        caller is None
-        or caller.queue_id != queue.pk
-        or now >= caller.arrived_at + timedelta(seconds=queue.maximum_wait)
-        or _first_waiting_not_ringing(queue) == caller.pk
+        caller is not None
+        and caller.outcome == CallerOutcome.WAITING
+        and caller.behind_others
+        and not caller.ringing
+        and now < caller.arrived_at + timedelta(seconds=caller.queue.maximum_wait)
     ):
-        return queue_caller_next_step_locked(queue=queue, call_sid=call_sid)
-    return _waiting(queue, caller, now=now)
+        return _waiting(caller.queue, caller, now=now)
+    queue = Queue.objects.filter(pk=queue_id).first()
+    if queue is None:
+        return None
+    return queue_caller_next_step_locked(queue=queue, call_sid=call_sid)
 
 
 @transaction.atomic
@@ -266,7 +282,7 @@ def queue_caller_answered(*, call_sid: str, identity: str, at: datetime) -> None
         .filter(call_sid=call_sid, outcome=CallerOutcome.WAITING)
         .first()
     )
-    agent = Agent.objects.filter(identity=identity).first()
+    agent = Agent.objects.filter(identity=identity).first() if caller is not None else None
     if caller is None or agent is None:
         return
     _close_offers(caller, result=OfferResult.NOT_ANSWERED, now=at, answered_by=agent)
@@ -320,29 +336,50 @@ def queue_wrap_up_start(*, call_sid: str, identity: str, at: datetime) -> None:
     )
 
 
-def queue_apply_leg_status(*, callback: TwilioCallback) -> None:
-    """What a leg's status callback means for a queue's caller: the agent's leg answered
-    (her wait ends) or ended (wrap-up starts); the caller's own leg ended (abandoned, if
-    she was still waiting). Any other leg is no queue's concern."""
+def queue_leg_status_before(*, callback: TwilioCallback) -> None:
+    """Before the call table applies an agent's leg's final status: her wrap-up starts.
+
+    First, so that no moment exists when her call has ended and her wrap-up has not begun,
+    in which another process could offer her a call.
+    """
+    identity = _agent_on_child_leg(callback)
+    if identity is not None and callback.parent_call_sid is not None and callback.is_terminal:
+        queue_wrap_up_start(
+            call_sid=callback.parent_call_sid, identity=identity, at=callback.timestamp
+        )
+
+
+def queue_leg_status_after(*, callback: TwilioCallback) -> None:
+    """After the call table applied a status: the agent's leg answered (the wait ends, her
+    offer closes once her leg counts as a call), or the caller's own leg ended while she
+    waited (abandoned). Any other leg costs one read: the status callback is a hot path."""
     if callback.parent_call_sid is None:
-        if callback.is_terminal:
+        if callback.is_terminal and _is_waiting(callback.call_sid):
             queue_caller_left(call_sid=callback.call_sid, at=callback.timestamp)
         return
-    identity = agent_identity_on_leg(
+    identity = _agent_on_child_leg(callback)
+    if (
+        identity is not None
+        and callback.status == CallStatus.IN_PROGRESS
+        and _is_waiting(callback.parent_call_sid)
+    ):
+        queue_caller_answered(
+            call_sid=callback.parent_call_sid, identity=identity, at=callback.timestamp
+        )
+
+
+def _agent_on_child_leg(callback: TwilioCallback) -> str | None:
+    if callback.parent_call_sid is None:
+        return None
+    return agent_identity_on_leg(
         direction=callback.direction,
         from_address=callback.from_address,
         to_address=callback.to_address,
     )
-    if identity is None:
-        return
-    if callback.status == CallStatus.IN_PROGRESS:
-        queue_caller_answered(
-            call_sid=callback.parent_call_sid, identity=identity, at=callback.timestamp
-        )
-    elif callback.is_terminal:
-        queue_wrap_up_start(
-            call_sid=callback.parent_call_sid, identity=identity, at=callback.timestamp
-        )
+
+
+def _is_waiting(call_sid: str) -> bool:
+    return QueueCaller.objects.filter(call_sid=call_sid, outcome=CallerOutcome.WAITING).exists()
 
 
 def queue_apply_dial_action(*, action: DialAction, now: datetime) -> None:

@@ -20,7 +20,6 @@ from calls.deliveries.signatures import public_url
 from calls.webhooks.twiml import nobody_eligible
 from calls.webhooks.views import webhook_urls
 from inbound.hold_music import HOLD_MUSIC_PATH
-from inbound.models import Queue
 from inbound.queue_routing import queue_caller_left, queue_caller_next_step
 from inbound.queue_twiml import twiml_for_queue_step
 
@@ -49,14 +48,13 @@ def queue_wait(request: HttpRequest, wait: QueueWaitRequest) -> HttpResponse:
     """Ring the caller's agents when it is her turn and one is free; else hold music."""
     urls = webhook_urls(request)
     callback = wait.callback
-    queue = Queue.objects.filter(pk=wait.queue_id).first()
-    if queue is None:
-        # Deleted while she waited: the number's own unanswered-call policy.
-        return _twiml(str(nobody_eligible(urls)))
     if callback.is_terminal:
         queue_caller_left(call_sid=callback.call_sid, at=timezone.now())
         return _twiml("<Response/>")
-    step = queue_caller_next_step(queue=queue, call_sid=callback.call_sid)
+    step = queue_caller_next_step(queue_id=wait.queue_id, call_sid=callback.call_sid)
+    if step is None:
+        # Deleted while she waited: the number's own unanswered-call policy.
+        return _twiml(str(nobody_eligible(urls)))
     hold_music_url = settings.QUEUE_HOLD_MUSIC_URL or public_url(request, static(HOLD_MUSIC_PATH))
     return _twiml(
         twiml_for_queue_step(step=step, callback=callback, urls=urls, hold_music_url=hold_music_url)

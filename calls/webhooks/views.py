@@ -32,7 +32,11 @@ from calls.webhooks.unanswered import (
     twiml_for_dial_action,
     twiml_voicemail_done,
 )
-from inbound.queue_routing import queue_apply_dial_action, queue_apply_leg_status
+from inbound.queue_routing import (
+    queue_apply_dial_action,
+    queue_leg_status_after,
+    queue_leg_status_before,
+)
 from voiceproject.metrics import callback_lag_observe
 
 logger = logging.getLogger(__name__)
@@ -63,8 +67,9 @@ def voice_fallback(request: HttpRequest, callback: TwilioCallback) -> HttpRespon
 @twilio_webhook
 @retry_on_database_outage
 def status_callback(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
+    queue_leg_status_before(callback=callback)
     call_apply_callback(callback=callback)
-    queue_apply_leg_status(callback=callback)
+    queue_leg_status_after(callback=callback)
     if callback.timed_by_twilio:
         callback_lag_observe(timestamp=callback.timestamp)
     return HttpResponse(status=204)
