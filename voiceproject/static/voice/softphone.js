@@ -180,6 +180,7 @@ async function setPresence(availability) {
   });
   clearInterval(state.heartbeatTimer);
   state.heartbeatTimer = setInterval(heartbeat, config.heartbeatSeconds * 1000);
+  showWrapUp(presence);
   return presence;
 }
 
