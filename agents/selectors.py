@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 
-from agents.models import Agent, PhoneNumber, UserProfile
+from agents.models import Agent, CallHandling, PhoneNumber, UserProfile
 from voiceproject.time_zones import is_time_zone
 from voiceproject.twilio_ids import client_identity, is_identity
 
@@ -86,4 +86,13 @@ def policy_owner_of_leg(*, from_address: str, to_address: str) -> PolicyOwner | 
         if not is_identity(callee):
             return None
         return Agent.objects.filter(identity=callee).select_related("user").first()
+    return PhoneNumber.objects.filter(number=to_address).first()
+
+
+def recording_policy_owner(*, from_address: str, to_address: str) -> CallHandling | None:
+    """Whose recording policy a call follows: the calling agent for a softphone's call, the
+    number called for a call from the phone network."""
+    caller = client_identity(from_address)
+    if caller is not None:
+        return Agent.objects.filter(identity=caller, is_active=True).first()
     return PhoneNumber.objects.filter(number=to_address).first()

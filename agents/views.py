@@ -26,6 +26,18 @@ from voiceproject.twilio_ids import E164_REGEX, IDENTITY_REGEX
 VOICE_SDK_PATH = "vendor/twilio-voice-sdk/twilio.min.js"
 # More than any phone number or client identity (121 characters) is never dialled anyway.
 DIAL_MAX_LENGTH = 200
+# What the softphone does to the call it is in (calls/hub/urls.py), each URL with a slot for
+# the conference's name.
+HUB_ACTIONS = (
+    "hold",
+    "resume",
+    "transfer",
+    "consult",
+    "complete",
+    "cancel-consult",
+    "add",
+    "remove",
+)
 
 
 @login_required
@@ -67,7 +79,16 @@ def phone(request: HttpRequest) -> HttpResponse:
             "presence": reverse("api-presence"),
             "wrapUp": reverse("api-presence-wrap-up"),
             "agents": reverse("api-agents"),
+            "dispositions": reverse("api-dispositions"),
+            # The family of any leg: the page puts its call's SID in place of "SID".
+            "familyDisposition": reverse("api-family-disposition", args=["SID"]),
             "login": login_again,
+            "hubCurrent": reverse("api-hub-current"),
+            "hubCancel": reverse("api-hub-cancel-call", kwargs={"sid": "SID"}),
+            "hub": {
+                action: reverse(f"api-hub-{action}", kwargs={"name": "CONFERENCE"})
+                for action in HUB_ACTIONS
+            },
         },
         "heartbeatSeconds": settings.PRESENCE_TIMEOUT / 3,
         "patterns": {"e164": E164_REGEX, "identity": IDENTITY_REGEX},

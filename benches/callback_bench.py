@@ -353,7 +353,7 @@ class Phase:
         self.errors = 0
         self.round_rates: list[float] = []
 
-    def add(self, url: str, requests: list[tuple[str, str]], concurrency: int) -> None:
+    def add(self, url: str, requests: list[tuple[str, ...]], concurrency: int) -> None:
         latencies, elapsed, errors = asyncio.run(send_all(url, requests, concurrency))
         self.latencies += latencies
         self.elapsed += elapsed
@@ -370,9 +370,10 @@ class Phase:
         return ordered[min(len(ordered) - 1, len(ordered) * percent // 100)] * 1000
 
 
-async def send_all(url: str, requests: list[tuple[str, str]], concurrency: int):
-    """Send every request over `concurrency` keep-alive connections; return latencies, time,
-    errors (answers other than 2xx, and connections lost).
+async def send_all(url: str, requests: list[tuple[str, ...]], concurrency: int):
+    """Send every request (body, signature, and optionally a path other than url's) over
+    `concurrency` keep-alive connections; return latencies, time, errors (answers other than
+    2xx, and connections lost).
 
     Plain HTTP/1.1 on asyncio streams with each request written out beforehand: an HTTP
     client library would take much of a core that the server shares.
@@ -380,11 +381,11 @@ async def send_all(url: str, requests: list[tuple[str, str]], concurrency: int):
     address = urlsplit(url)
     prepared = iter(
         (
-            f"POST {address.path} HTTP/1.1\r\nHost: {address.netloc}\r\n"
+            f"POST {path[0] if path else address.path} HTTP/1.1\r\nHost: {address.netloc}\r\n"
             "Content-Type: application/x-www-form-urlencoded\r\n"
             f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n{body}"
         ).encode()
-        for body, signature in requests
+        for body, signature, *path in requests
     )
     latencies, errors = [], 0
 

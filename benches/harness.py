@@ -177,14 +177,18 @@ def bare_django_environment(environment: dict[str, str]) -> dict[str, str]:
 
 def analyst_session_cookie() -> str:
     """A Cookie header value logging in a new analyst (Django must be set up)."""
+    from tests.factories import UserFactory
+    from voiceproject.roles import ANALYSTS
+
+    return session_cookie(UserFactory(username="bench_analyst", groups=[ANALYSTS]))
+
+
+def session_cookie(user) -> str:
+    """A Cookie header value logging this user in (Django must be set up)."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
-    from tests.factories import UserFactory
-    from voiceproject.roles import ANALYSTS
-
-    user = UserFactory(username="bench_analyst", groups=[ANALYSTS])
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 
 from agents.models import Agent
 from agents.selectors import agent_get_for_user
-from calls.family_facts import families_of
+from calls.family_facts import families_of, family_handler_id
 from calls.models import Call
 
 VIEW_EVERY_CALL = ("calls", "view_call")  # (app label, codename) of the permission
@@ -95,15 +95,49 @@ def may_delete_any_voicemail(user: User) -> bool:
     return isinstance(user, PermissionsMixin) and user.has_perm(DELETE_ANY_VOICEMAIL)
 
 
+WRITE_ANY_DISPOSITION = "calls.change_familydisposition"
+
+
+def may_write_family_disposition(user: User, parent: Call) -> bool:
+    """Whether the user may write this family's disposition and note: the agent who handled
+    it (family_facts.family_handler_id), or a holder of `calls.change_familydisposition`
+    (Supervisors) for any family. Seeing a family (analysts) is not enough."""
+    if isinstance(user, PermissionsMixin) and user.has_perm(WRITE_ANY_DISPOSITION):
+        return True
+    agent_id = call_log_agent_id(user)
+    return agent_id is not None and user.is_active and agent_id == family_handler_id(parent)
+
+
+BLOCK_CALLERS = "inbound.add_blockedcaller"
+
+
+def may_block_callers(user: User) -> bool:
+    """Any active agent may block the caller of a call she can see (from its page), and
+    holders of `inbound.add_blockedcaller` (Supervisors) too."""
+    return _is_active_agent_or_holds(user, BLOCK_CALLERS)
+
+
 VIEW_AGENTS = "agents.view_agent"
 
 
 def can_view_agent_directory(user: User) -> bool:
     """Active agents pick colleagues from the directory; holders of `agents.view_agent`
     (Supervisors) oversee them."""
+    return _is_active_agent_or_holds(user, VIEW_AGENTS)
+
+
+def _is_active_agent_or_holds(user: User, permission: str) -> bool:
     if not user.is_authenticated:
         return False
     agent = agent_get_for_user(user=user)
     if agent is not None and agent.is_active:
         return True
-    return isinstance(user, PermissionsMixin) and user.has_perm(VIEW_AGENTS)
+    return isinstance(user, PermissionsMixin) and user.has_perm(permission)
+
+
+MONITOR_CALLS = "calls.monitor_conference"
+
+
+def may_monitor_calls(user: User) -> bool:
+    """Whether the user may listen to, coach and join any live call (Supervisors)."""
+    return isinstance(user, PermissionsMixin) and user.is_active and user.has_perm(MONITOR_CALLS)

@@ -14,6 +14,7 @@ from calls.log.filters import legs_found_by
 from calls.models import (
     Call,
     CallEvent,
+    Disposition,
     InsightsRefusal,
     ReconcileRequest,
     ReconcileRun,
@@ -308,3 +309,13 @@ class InsightsRefusalAdmin(ReadOnlyAdmin[InsightsRefusal]):
     ) -> bool:
         # Django's own rule (the delete permission), not ReadOnlyAdmin's refusal.
         return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+
+@admin.register(Disposition)
+class DispositionAdmin(admin.ModelAdmin[Disposition]):
+    """The list agents pick a family's disposition from; retire one by unticking `active`
+    (one in use cannot be deleted)."""
+
+    list_display = ["name", "active", "order"]
+    list_editable = ["active", "order"]
+    list_filter = ["active"]

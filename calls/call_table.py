@@ -897,3 +897,9 @@ def call_mark_voicemail_left(*, call_id: int) -> None:
     Call.objects.filter(id=call_id, voicemail_left=False).update(
         voicemail_left=True, updated_at=timezone.now()
     )
+
+
+def call_mark_blocked(*, sid: str) -> None:
+    """Note on the parent leg that the blocklist rejected its call; repeating it changes
+    nothing."""
+    Call.objects.filter(sid=sid, blocked=False).update(blocked=True, updated_at=timezone.now())

@@ -102,6 +102,13 @@ class FamilyOutcome(models.TextChoices):
     VOICEMAIL = "voicemail", "voicemail left"
     UNANSWERED = "unanswered", "nobody answered"
     FAILED = "failed", "could not be placed"
+    BLOCKED = "blocked", "blocked (the caller is on the blocklist)"
+
+
+# A family's disposition and note (calls.models.FamilyDisposition): a name fits a menu, a
+# note a few paragraphs.
+DISPOSITION_NAME_MAX_LENGTH = 64
+NOTE_MAX_LENGTH = 2000
 
 
 class RecordingStatus(models.TextChoices):
@@ -152,3 +159,88 @@ class EndedBy(models.TextChoices):
 
     CALLER = "caller"
     CALLEE = "callee"
+
+
+# The conference hub (calls.hub): every connected call meets in a conference of its own.
+class ConferenceStatus(models.TextChoices):
+    """Our word on a family's conference: `moving` while its legs are being moved in, then
+    Twilio's own (`init` before it starts, `in-progress`, `completed`); `failed` when the
+    move did not happen and the legs stayed bridged by their <Dial>."""
+
+    MOVING = "moving"
+    INIT = "init"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+# How far along a conference is; a later callback never moves it back.
+CONFERENCE_STATUS_RANK = {
+    ConferenceStatus.MOVING: 0,
+    ConferenceStatus.INIT: 1,
+    ConferenceStatus.IN_PROGRESS: 2,
+    ConferenceStatus.COMPLETED: 3,
+    ConferenceStatus.FAILED: 3,
+}
+
+
+class ConferenceEventKind(models.TextChoices):
+    """Twilio's StatusCallbackEvent values for conferences."""
+
+    CONFERENCE_START = "conference-start"
+    CONFERENCE_END = "conference-end"
+    PARTICIPANT_JOIN = "participant-join"
+    PARTICIPANT_LEAVE = "participant-leave"
+    PARTICIPANT_MUTE = "participant-mute"
+    PARTICIPANT_UNMUTE = "participant-unmute"
+    PARTICIPANT_HOLD = "participant-hold"
+    PARTICIPANT_UNHOLD = "participant-unhold"
+    PARTICIPANT_MODIFY = "participant-modify"
+    PARTICIPANT_SPEECH_START = "participant-speech-start"
+    PARTICIPANT_SPEECH_STOP = "participant-speech-stop"
+    ANNOUNCEMENT_END = "announcement-end"
+    ANNOUNCEMENT_FAIL = "announcement-fail"
+
+
+KNOWN_CONFERENCE_EVENTS = frozenset(ConferenceEventKind.values)
+# Legs we start (<Dial> nouns, the hub's participants) report every step, so the call table
+# has them from their first event.
+LEG_STATUS_CALLBACK_EVENTS = "initiated ringing answered completed"
+# What the hub asks Twilio to report (the first participant's list applies to the conference).
+CONFERENCE_CALLBACK_EVENTS = "start end join leave mute hold modify"
+
+
+class PartyRole(models.TextChoices):
+    """Who a conference participant is, read from its label."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    PARTY = "party", "other party"
+
+
+class HubEndedBy(models.TextChoices):
+    """Who ended a family's conference: the customer hanging up, an agent, or neither
+    (Twilio or the API, e.g. a transfer nobody answered)."""
+
+    CUSTOMER = "customer", "the customer"
+    AGENT = "agent", "an agent"
+    SYSTEM = "system", "the system"
+
+
+class HubActionKind(models.TextChoices):
+    """What an agent or supervisor asked the hub to do."""
+
+    HOLD = "hold"
+    RESUME = "resume"
+    TRANSFER = "transfer", "blind transfer"
+    CONSULT = "consult", "warm transfer started"
+    COMPLETE = "complete", "warm transfer completed"
+    CANCEL_CONSULT = "cancel-consult", "warm transfer cancelled"
+    ADD = "add", "third party added"
+    REMOVE = "remove", "party removed"
+    CANCEL_CALL = "cancel-call", "outgoing call cancelled"
+    LISTEN = "listen"
+    WHISPER = "whisper"
+    BARGE = "barge"
+    LEAVE = "leave", "supervisor left"

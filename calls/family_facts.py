@@ -98,10 +98,10 @@ def leg_answer_time(*, status: str, at: datetime | None, duration: int | None) -
 
 def outcome_condition(outcome: str, *, of: str = "") -> Q:
     """Parent legs whose family has this outcome (FamilyOutcome), from the facts stored on
-    the parent: in progress until the parent ends; then answered when a child was (or, for
-    a call of kind `other`, which rings no agent, when the parent completed), voicemail when
-    the caller left one, failed when Twilio could not place it (the parent, or every child,
-    failed), and unanswered otherwise.
+    the parent: in progress until the parent ends; then blocked when the blocklist rejected
+    it, answered when a child was (or, for a call of kind `other`, which rings no agent,
+    when the parent completed), voicemail when the caller left one, failed when Twilio
+    could not place it (the parent, or every child, failed), and unanswered otherwise.
 
     `of` prefixes each lookup, to ask about a related parent (`of="parent__"`).
     """
@@ -110,17 +110,20 @@ def outcome_condition(outcome: str, *, of: str = "") -> Q:
         return Q(**{of + name: value for name, value in lookup.items()})
 
     ended = fact(status__in=ENDED_STATUSES)
+    blocked = fact(blocked=True)
     answered = fact(dial_result=DialResult.ANSWERED) | fact(
         kind=FamilyKind.OTHER, status=CallStatus.COMPLETED
     )
     failed = fact(status=CallStatus.FAILED) | fact(dial_result=DialResult.FAILED)
     no_voicemail = fact(voicemail_left=False)
+    rang = ended & ~blocked
     conditions = {
         FamilyOutcome.IN_PROGRESS: ~ended,
-        FamilyOutcome.ANSWERED: ended & answered,
-        FamilyOutcome.VOICEMAIL: ended & ~answered & fact(voicemail_left=True),
-        FamilyOutcome.FAILED: ended & ~answered & no_voicemail & failed,
-        FamilyOutcome.UNANSWERED: ended & ~answered & no_voicemail & ~failed,
+        FamilyOutcome.BLOCKED: ended & blocked,
+        FamilyOutcome.ANSWERED: rang & answered,
+        FamilyOutcome.VOICEMAIL: rang & ~answered & fact(voicemail_left=True),
+        FamilyOutcome.FAILED: rang & ~answered & no_voicemail & failed,
+        FamilyOutcome.UNANSWERED: rang & ~answered & no_voicemail & ~failed,
     }
     return conditions[FamilyOutcome(outcome)]
 
@@ -135,6 +138,14 @@ def family_outcome(*, of: str = "") -> Case:
         ),
         output_field=CharField(),
     )
+
+
+def family_handler_id(parent: "Call") -> int | None:
+    """The id of the agent who handled the family: who answered an inbound or internal
+    call, or who placed an outbound one (her softphone's parent leg)."""
+    if parent.kind == FamilyKind.OUTBOUND:
+        return parent.agent_id
+    return parent.answered_by_id
 
 
 def family_id() -> Coalesce:

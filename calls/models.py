@@ -1,5 +1,6 @@
 import re
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
@@ -7,16 +8,23 @@ from django.utils import timezone
 
 from calls.constants import (
     ADDRESS_MAX_LENGTH,
+    CONFERENCE_STATUS_RANK,
+    DISPOSITION_NAME_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
     RECORDING_SOURCE_MAX_LENGTH,
     TERMINAL_STATUSES,
     CallDirection,
     CallStatus,
+    ConferenceStatus,
     DialResult,
     FamilyKind,
+    HubActionKind,
+    HubEndedBy,
+    PartyRole,
     RecordingKind,
     RecordingStatus,
 )
-from voiceproject.twilio_ids import CALL_SID_REGEX, sid_regex
+from voiceproject.twilio_ids import CALL_SID_REGEX, IDENTITY_MAX_LENGTH, sid_regex
 
 
 def blank_or_one_of(field: str, values: list[str]) -> Q:
@@ -117,6 +125,10 @@ class Call(models.Model):
     voicemail_left = models.BooleanField(
         db_default=False, help_text="The caller left a voicemail on this leg."
     )
+    blocked = models.BooleanField(
+        db_default=False,
+        help_text="Rejected before anything rang: the caller is on the blocklist.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -194,6 +206,7 @@ class Call(models.Model):
                     "child_answer_time",
                     "voicemail_left",
                     "answered_by",
+                    "blocked",
                 ],
                 condition=Q(parent__isnull=True),
                 name="call_parent_stats_idx",
@@ -659,3 +672,228 @@ class InsightsRefusal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_sid}: HTTP {self.status}"
+
+
+class Conference(models.Model):
+    """A family's conference (calls.hub): every connected call meets in one, so that agents
+    can hold, consult and transfer, and supervisors listen in.
+
+    Made when the hub starts moving the family's legs in (status `moving`), or by the first
+    callback of a conference the hub did not make. Its state is worked out again from its
+    events (ConferenceEvent) whenever one arrives, so callbacks may come in any order.
+    """
+
+    friendly_name = models.CharField(max_length=128, unique=True)
+    sid = models.CharField("conference SID", max_length=34, unique=True, null=True, blank=True)
+    family = models.OneToOneField(
+        Call,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="conference",
+        help_text="The parent leg of the customer's call family; empty for a conference of "
+        "this Twilio account that the hub did not make.",
+    )
+    status = models.CharField(max_length=11, choices=ConferenceStatus.choices)
+    record = models.BooleanField(default=False, help_text="Recorded as one file.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=8, choices=HubEndedBy.choices, blank=True)
+    ending_call_sid = models.CharField(max_length=34, blank=True)
+    ending_label = models.CharField(max_length=128, blank=True)
+    reason_ended = models.CharField(max_length=128, blank=True)
+    # The family's handling in numbers, for the call log and statistics.
+    hold_seconds = models.PositiveIntegerField(default=0)
+    holds = models.PositiveIntegerField(default=0, help_text="Times a party was put on hold.")
+    transfers = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [("monitor_conference", "Listen to, coach and join live calls")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sid__isnull=True) | Q(sid__regex=sid_regex("CF")),
+                name="conference_sid_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ConferenceStatus.values), name="conference_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=blank_or_one_of("ended_by", HubEndedBy.values),
+                name="conference_ended_by_valid",
+            ),
+        ]
+        indexes = [
+            # Conferences still open, for the live board and reconciliation.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(ended_at__isnull=True),
+                name="conference_open_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.friendly_name
+
+    @property
+    def is_over(self) -> bool:
+        return (
+            CONFERENCE_STATUS_RANK[ConferenceStatus(self.status)]
+            >= CONFERENCE_STATUS_RANK[ConferenceStatus.COMPLETED]
+        )
+
+
+class ConferenceEvent(models.Model):
+    """One conference status callback, as Twilio sent it; a retry (the same parameters) is
+    kept once."""
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="events")
+    event = models.CharField(max_length=64)
+    sequence_number = models.PositiveIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField()
+    call_sid = models.CharField(max_length=34, blank=True)
+    label = models.CharField(max_length=128, blank=True)
+    hold = models.BooleanField(null=True)
+    muted = models.BooleanField(null=True)
+    coaching = models.BooleanField(null=True)
+    reason = models.CharField(max_length=128, blank=True)
+    parameters = models.JSONField(help_text="The form parameters exactly as Twilio sent them.")
+    delivery_digest = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sequence_number", "timestamp", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conference", "delivery_digest"], name="conference_event_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.event
+
+
+class ConferenceParticipant(models.Model):
+    """A leg that took part in a family's conference: invited by the hub, or seen joining.
+
+    What it did (joined, held, left) is worked out from the conference's events; the call
+    table holds the leg itself (linked to the family, see calls.hub).
+    """
+
+    conference = models.ForeignKey(
+        Conference, on_delete=models.CASCADE, related_name="participants"
+    )
+    call_sid = models.CharField("call SID", max_length=34)
+    label = models.CharField(max_length=128, blank=True)
+    role = models.CharField(max_length=10, choices=PartyRole.choices)
+    identity = models.CharField(max_length=IDENTITY_MAX_LENGTH, blank=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    reason_left = models.CharField(max_length=128, blank=True)
+    hold = models.BooleanField(default=False)
+    hold_since = models.DateTimeField(null=True, blank=True)
+    hold_seconds = models.PositiveIntegerField(default=0)
+    holds = models.PositiveIntegerField(default=0)
+    muted = models.BooleanField(default=False)
+    coaching = models.BooleanField(default=False)
+    # Set by the hub when it invites the party: a blind transfer's new party takes the
+    # customer off hold by joining; a consulted party is the target of a warm transfer.
+    releases_hold = models.BooleanField(default=False)
+    consulted = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["invited_at", "joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conference", "call_sid"], name="conference_participant_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(call_sid__regex=CALL_SID_REGEX), name="conference_participant_sid"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=PartyRole.values), name="conference_participant_role"
+            ),
+        ]
+        indexes = [models.Index(fields=["identity", "left_at"], name="participant_identity_idx")]
+
+    def __str__(self) -> str:
+        return self.label or self.call_sid
+
+
+class HubAction(models.Model):
+    """What an agent or supervisor did to a conference through us, for the family's
+    timeline: Twilio's events say what happened, these say who asked for it."""
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=14, choices=HubActionKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_identity = models.CharField(max_length=IDENTITY_MAX_LENGTH, blank=True)
+    target = models.CharField(
+        max_length=128, blank=True, help_text="The participant's label, or who was called."
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=HubActionKind.values),
+                name="hub_action_kind_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+class Disposition(models.Model):
+    """One choice of the list agents pick a family's disposition from ("resolved", "call
+    back"...), kept by supervisors in the admin. Retired, not deleted, once used: families
+    keep theirs."""
+
+    name = models.CharField(max_length=DISPOSITION_NAME_MAX_LENGTH, unique=True)
+    active = models.BooleanField(default=True, help_text="Offered to agents.")
+    order = models.PositiveSmallIntegerField(default=0, help_text="Lower comes first.")
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="disposition_named")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FamilyDisposition(models.Model):
+    """A family's disposition and note, kept on its parent leg (one per family), written
+    only by calls.dispositions.writer."""
+
+    call = models.OneToOneField(
+        Call,
+        on_delete=models.CASCADE,
+        related_name="family_disposition",
+        help_text="The family's parent leg.",
+    )
+    # A disposition in use is retired (made inactive), never deleted.
+    disposition = models.ForeignKey(
+        Disposition, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True, db_default="")
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    written_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(disposition__isnull=False) | ~Q(note=""),
+                name="familydisposition_says_something",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_id}: {self.disposition or 'no disposition'}"

@@ -9,6 +9,7 @@ never turns into a retry storm.
 
 import logging
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from celery import Task, current_app, shared_task
@@ -16,10 +17,12 @@ from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from calls.hub import moving, reactions
+from calls.hub.twiml import HubUrls
 from calls.log import rollup
 from calls.models import ReconcileRequest, ReconcileRun
 from calls.quality import fetching as quality
-from calls.reconcile import requests
+from calls.reconcile import conferences, requests
 from calls.reconcile import runs as reconcile
 from calls.reconcile.selectors import scheduled_interval
 from calls.recordings import retention
@@ -60,6 +63,13 @@ def _scheduled_run(
             return None
         logger.info("%s waits for its previous run; trying again in %d s.", task.name, delay)
         raise task.retry(countdown=delay, max_retries=None) from None
+
+
+@shared_task(ignore_result=True)
+def reconcile_open_conferences() -> dict[str, int]:
+    """Conferences open here that Twilio may have ended without a word (beat)."""
+    check = conferences.reconcile_open_conferences()
+    return {"asked": check.asked, "closed": check.closed, "failed": check.failed}
 
 
 @shared_task
@@ -140,3 +150,36 @@ def reconcile_call(self: Task[Any, Any], sid: str) -> None:
 def runs_on_a_worker() -> bool:
     """Whether .delay() queues to a worker, or (no broker configured) runs in this process."""
     return not current_app.conf.task_always_eager
+
+
+@shared_task(ignore_result=True)
+def hub_move_answered_leg(leg_sid: str, family_sid: str, urls: dict[str, str]) -> bool:
+    return moving.hub_move_answered_leg(
+        leg_sid=leg_sid, family_sid=family_sid, urls=HubUrls(**urls)
+    )
+
+
+def hub_move_answered_leg_soon(*, leg_sid: str, family_sid: str, urls: HubUrls) -> None:
+    """Move the answered leg from a worker, so the status callback that saw the answer is
+    not kept waiting on the REST API. With the broker unreachable the legs stay bridged: the
+    call goes on without the hub."""
+    hub_react_soon(hub_move_answered_leg, leg_sid, family_sid, asdict(urls))
+
+
+@shared_task(ignore_result=True)
+def hub_transfer_answered(participant_id: int) -> None:
+    reactions.hub_transfer_answered(participant_id=participant_id)
+
+
+@shared_task(ignore_result=True)
+def hub_transfer_unanswered(participant_id: int, unanswered_url: str) -> None:
+    reactions.hub_transfer_unanswered(participant_id=participant_id, unanswered_url=unanswered_url)
+
+
+def hub_react_soon(task: Task[Any, Any], *args: object) -> None:
+    """Run a hub reaction from a worker (in this process without a broker): the webhook that
+    prompted it answers Twilio without waiting on the REST API."""
+    try:
+        task.apply_async(args, retry=False)
+    except OperationalError as error:
+        logger.warning("Broker unreachable; %s not run: %s", task.name, error)

@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from agents.models import PhoneNumber
 from calls.call_table import call_apply_callback, call_record_dial_result
+from calls.conference_table import conference_apply_callback
 from calls.constants import CallStatus
 from calls.deliveries.calls import parse_dial_action, parse_twilio_callback
+from calls.deliveries.conferences import parse_conference_callback
 from calls.deliveries.recordings import parse_recording_callback
 from calls.models import Recording
 from calls.recordings.writer import recording_apply_callback
@@ -29,6 +31,7 @@ from twilio_fakes.scenarios import (
     agent_to_pstn,
     call_recording,
     dial_action,
+    hub_conference,
     pstn_to_agents,
     voicemail_recording,
 )
@@ -64,6 +67,8 @@ KIND_WEIGHTS = {"pstn_to_agents": 55, "agent_to_pstn": 30, "agent_to_agent": 15}
 # Shares of the calls to the demo number that are recorded (answered ones) and whose caller
 # leaves a voicemail (unanswered ones).
 RECORDED_SHARE = 0.25
+# Share of the answered calls to the demo number whose customer was put on hold.
+HELD_SHARE = 0.3
 VOICEMAIL_SHARE = 0.6
 
 
@@ -120,6 +125,22 @@ def _after_the_dial(rng: random.Random, plan: CallPlan, deliveries: list[Deliver
         extra.append(voicemail_recording(plan, rng, parent_sid=parent_sid))
     elif plan.answered and rng.random() < RECORDED_SHARE:
         extra.append(call_recording(plan, rng, parent_sid=parent_sid))
+    if plan.answered:
+        # The conference hub moved the answered call into its conference.
+        answering = next(
+            delivery.parameters
+            for delivery in deliveries
+            if delivery.parameters.get("ParentCallSid")
+            and delivery.parameters["CallStatus"] == CallStatus.IN_PROGRESS
+        )
+        extra += hub_conference(
+            plan,
+            rng,
+            customer_sid=parent_sid,
+            agent_sid=answering["CallSid"],
+            identity=client_identity(answering["To"]) or "",
+            held=rng.random() < HELD_SHARE,
+        )
     return extra
 
 
@@ -144,6 +165,12 @@ def _apply(deliveries: list[Delivery], demo_number: PhoneNumber | None) -> None:
                 dial_status=action.dial_status,
                 unanswered=dial_action_is_missed(action=action),
                 offered_to=action.offered,
+            )
+        elif delivery.webhook == "conference":
+            conference_apply_callback(
+                callback=parse_conference_callback(
+                    delivery.parameters, received_at=delivery.sent_at
+                )
             )
         elif delivery.webhook == "recording":
             # Our <Record> callback URL names the number the voicemail was left for.

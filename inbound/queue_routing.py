@@ -382,9 +382,11 @@ def _is_waiting(call_sid: str) -> bool:
     return QueueCaller.objects.filter(call_sid=call_sid, outcome=CallerOutcome.WAITING).exists()
 
 
-def queue_apply_dial_action(*, action: DialAction, now: datetime) -> None:
+def queue_apply_dial_action(*, action: DialAction, now: datetime, call_goes_on: bool) -> None:
     """A queue's <Dial> ended: rang out (the agents are free again), or the call it bridged
-    ended (answered, if no callback said so, and the agent's wrap-up starts)."""
+    ended (answered, if no callback said so, and the agent's wrap-up starts). A call the
+    conference hub moved into a conference goes on (`call_goes_on`): the wrap-up then waits
+    for the agent's leg to end."""
     call_sid = action.callback.call_sid
     if action.returns_to_queue:
         queue_dial_not_answered(call_sid=call_sid, now=now)
@@ -396,7 +398,8 @@ def queue_apply_dial_action(*, action: DialAction, now: datetime) -> None:
         return
     talk = timedelta(seconds=action.dial_call_duration)
     queue_caller_answered(call_sid=call_sid, identity=identity, at=now - talk)
-    queue_wrap_up_start(call_sid=call_sid, identity=identity, at=now)
+    if not call_goes_on:
+        queue_wrap_up_start(call_sid=call_sid, identity=identity, at=now)
 
 
 def _answering_identity(action: DialAction) -> str | None:

@@ -3,7 +3,7 @@
 from twilio.twiml.voice_response import VoiceResponse
 
 from calls.deliveries.calls import TwilioCallback
-from calls.webhooks.twiml import WebhookUrls, ringing
+from calls.webhooks.ringing import WebhookUrls, ringing
 from inbound.queue_routing import Announcement, QueueStep, Ring, TimedOut, Wait
 
 POSITION = "You are caller number {position} in line."

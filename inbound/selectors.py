@@ -10,8 +10,12 @@ from inbound.models import CallerOutcome, Queue, QueueCaller, QueueMember, Queue
 
 
 def queue_id_for_number(*, number: PhoneNumber) -> int | None:
-    """The queue whose callers the number sends to wait, if any."""
-    return QueueNumber.objects.filter(number=number).values_list("queue_id", flat=True).first()
+    """The queue whose callers the number sends to wait, if any (read with the number:
+    select_related("queue_link"))."""
+    try:
+        return number.queue_link.queue_id
+    except QueueNumber.DoesNotExist:
+        return None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from calls.deliveries.calls import (
 )
 from calls.deliveries.receiving import Parsed, retry_on_database_outage, twilio_webhook_parsed_by
 from calls.deliveries.signatures import public_url
-from calls.webhooks.twiml import nobody_eligible
+from calls.webhooks.ringing import nobody_eligible
 from calls.webhooks.views import webhook_urls
 from inbound.hold_music import HOLD_MUSIC_PATH
 from inbound.queue_routing import queue_caller_left, queue_caller_next_step

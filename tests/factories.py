@@ -8,7 +8,17 @@ from django.contrib.auth.models import Group, Permission
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from calls.models import Call, Recording
-from inbound.models import Queue, QueueMember, QueueNumber
+from inbound.models import (
+    Holiday,
+    Menu,
+    MenuOption,
+    NumberHours,
+    Queue,
+    QueueMember,
+    QueueNumber,
+    Schedule,
+    WeeklyInterval,
+)
 from tokens.api_tokens import api_token_create
 from voiceproject.roles import roles_create
 
@@ -109,6 +119,53 @@ class RecordingFactory(factory.django.DjangoModelFactory):
     source = factory.LazyAttribute(
         lambda recording: "RecordVerb" if recording.kind == "voicemail" else "DialVerb"
     )
+
+
+class ScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Schedule
+
+    name = factory.Sequence(lambda n: f"Office hours {n}")
+    time_zone = "Europe/Berlin"
+
+
+class WeeklyIntervalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WeeklyInterval
+
+    schedule = factory.SubFactory(ScheduleFactory)
+
+
+class HolidayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Holiday
+
+    schedule = factory.SubFactory(ScheduleFactory)
+    name = "Holiday"
+
+
+class NumberHoursFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NumberHours
+
+    phone_number = factory.SubFactory(PhoneNumberFactory)
+    schedule = factory.SubFactory(ScheduleFactory)
+
+
+class MenuFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Menu
+
+    phone_number = factory.SubFactory(PhoneNumberFactory)
+    greeting = "For sales press 1. For support press 2."
+
+
+class MenuOptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MenuOption
+
+    menu = factory.SubFactory(MenuFactory)
+    action = "ring"
 
 
 class QueueFactory(factory.django.DjangoModelFactory):

@@ -2,7 +2,8 @@
 // bundle keeps a window.Twilio.Device that already exists. Every SDK method the page calls
 // is logged in window.sdkLog so that tests can read what the page asked of the SDK. A test
 // that sets window.twilioUnreachable before the page loads gets a device whose register()
-// never completes and reports error 31005, as the SDK does when no WebSocket opens.
+// never completes and reports error 31005, as the SDK does when no WebSocket opens; one that
+// sets window.sdkDisconnectFails gets calls whose disconnect() throws.
 (() => {
   const log = [];
   window.sdkLog = log;
@@ -37,7 +38,13 @@
     }
     disconnect() {
       log.push("disconnect");
+      if (window.sdkDisconnectFails) throw new Error("The signalling connection is closed");
       this.emit("disconnect", this);
+    }
+    // For tests: Twilio says an outgoing call rings, and the call learns its SID.
+    ringing(callSid) {
+      this.parameters.CallSid = callSid;
+      this.emit("ringing", false);
     }
     mute(muted = true) {
       log.push(muted ? "mute" : "unmute");
@@ -105,8 +112,8 @@
       return this.lastCall;
     }
     // For tests: a call arrives.
-    ring(from, customParameters) {
-      this.lastCall = new Call({ From: from, CallSid: "CA" + "0".repeat(32) }, customParameters);
+    ring(from, customParameters, callSid = "CA" + "0".repeat(32)) {
+      this.lastCall = new Call({ From: from, CallSid: callSid }, customParameters);
       this.emit("incoming", this.lastCall);
     }
   }

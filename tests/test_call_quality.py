@@ -236,7 +236,7 @@ def test_the_call_log_lists_families_a_side_hung_up(client):
     quality_of(by_callee, poor=False, disconnected_by="callee")
     client.force_login(UserFactory(groups=[ANALYSTS]))
 
-    page = client.get("/calls/", {"ended_by": "callee"}).content.decode()
+    page = client.get("/calls/", {"disconnected_by": "callee"}).content.decode()
 
     assert by_callee.sid in page
     assert by_caller.sid not in page

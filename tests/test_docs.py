@@ -15,6 +15,7 @@ TOP_LEVEL = (
     "calls/",
     "demo/",
     "docs/",
+    "inbound/",
     "tests/",
     "tokens/",
     "templates/",

@@ -19,6 +19,7 @@ from tests.factories import (
     UserFactory,
     random_sid,
 )
+from tests.hub_calls import SUPPORT_LINE, HubCall
 from tests.twilio_requests import deliver, post_signed, recording_callback
 from twilio_fakes.scenarios import CallPlan, agent_to_agent, agent_to_pstn, pstn_to_agents
 from voiceproject.roles import ANALYSTS, SUPERVISORS
@@ -208,7 +209,15 @@ def test_the_json_has_the_documented_shape(client, supervisor_client, agents):
     data = supervisor_client.get(LIVE_API).json()
 
     assert set(data) == {"calls", "agents", "counts", "queues"}
-    assert set(data["calls"][0]) == {"sid", "kind", "from", "to", "started_at", "legs"}
+    assert set(data["calls"][0]) == {
+        "sid",
+        "kind",
+        "from",
+        "to",
+        "started_at",
+        "legs",
+        "conference",
+    }
     assert set(data["calls"][0]["legs"][0]) == {"sid", "status", "agent", "to", "stale"}
     assert set(data["agents"][0]) == {
         "identity",
@@ -218,6 +227,39 @@ def test_the_json_has_the_documented_shape(client, supervisor_client, agents):
         "since",
         "wrap_up_until",
     }
+
+
+def test_a_call_not_answered_yet_has_no_conference(client, supervisor_client, agents):
+    send(client, inbound_call(), statuses={"ringing", "initiated"})
+
+    [call] = supervisor_client.get(LIVE_API).json()["calls"]
+
+    assert call["conference"] is None
+
+
+def test_a_call_answered_in_the_conference_hub_names_its_conference(
+    client, fake_twilio, celery_in_process
+):
+    PhoneNumberFactory(number=SUPPORT_LINE).agents.add(
+        AgentFactory(identity="alice", availability=Availability.AVAILABLE)
+    )
+    hub_call = HubCall(client, fake_twilio)
+    hub_call.answered_by("alice")
+    client.force_login(UserFactory(groups=[SUPERVISORS]))
+
+    [call] = client.get(LIVE_API).json()["calls"]
+
+    assert call["conference"] == hub_call.name
+
+
+@pytest.mark.parametrize(("role", "may_listen"), [(SUPERVISORS, True), (ANALYSTS, False)])
+def test_only_those_who_may_monitor_calls_get_the_listen_in_buttons(client, role, may_listen):
+    client.force_login(UserFactory(groups=[role]))
+
+    page = client.get("/calls/live/").content.decode()
+
+    assert ("data-monitor-url" in page) is may_listen
+    assert ("Listen in</th>" in page) is may_listen
 
 
 def test_an_unchanged_board_answers_304_to_its_etag(client, supervisor_client, agents):

@@ -259,7 +259,8 @@ def test_a_database_outage_answers_503_so_twilio_retries(client, database_down):
 # ----- Recording policy -----
 
 
-def test_a_recorded_number_announces_and_records_both_channels(client):
+def test_without_the_hub_a_recorded_number_announces_and_records_both_channels(client, settings):
+    settings.CONFERENCE_HUB = False
     line = PhoneNumberFactory(
         number=SUPPORT_LINE,
         record_calls=True,
@@ -286,7 +287,8 @@ def test_numbers_record_nothing_by_default(client):
     assert "record" not in document[0].attrib
 
 
-def test_an_agent_who_records_records_her_outgoing_calls(client):
+def test_without_the_hub_an_agent_who_records_records_her_outgoing_calls(client, settings):
+    settings.CONFERENCE_HUB = False
     AgentFactory(identity="alice", caller_id=SUPPORT_LINE, record_calls=True)
     form = softphone_form("alice", CUSTOMER)
     (dial,) = twiml(post_signed(client, "/twilio/voice/", form))

@@ -1,7 +1,9 @@
 """A fake of Twilio's REST API, served over real HTTP on loopback.
 
-The 2010-04-01 API's Calls, Recordings (list, fetch, media as .mp3/.wav with Range, delete),
-Accounts, Keys, Applications, IncomingPhoneNumbers and OutgoingCallerIds, Chat v2's push
+The 2010-04-01 API's Calls (list, fetch, update), Conferences and their Participants (served
+from `conferences`, which also drives them and makes their callbacks), Recordings (list, fetch,
+media as .mp3/.wav with Range, delete), Accounts, Keys, Applications, IncomingPhoneNumbers and
+OutgoingCallerIds, Chat v2's push
 Credentials (where the Voice SDKs' APNs and FCM credentials live) and Voice Insights' Call
 Summaries, as the official helper library requests them.
 
@@ -30,13 +32,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from twilio_fakes.conferences import Conferences, TwilioError
 
 API_VERSION = "2010-04-01"
 ACCOUNTS_V1 = "https://accounts.twilio.com"
 MAX_PAGE_SIZE = 1000
 _CALLS_PATH = re.compile(
     r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Calls(?:/(CA[0-9a-f]{32}))?\.json$"
+)
+_CONFERENCES_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Conferences(?:/(CF[0-9a-f]{32}))?\.json$"
+)
+# A conference by SID or (to add participants) by friendly name; a participant by call SID
+# or label; both percent-encoded in the path.
+_PARTICIPANTS_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Conferences/([^/]+)/Participants(?:/([^/]+))?\.json$"
 )
 _ACCOUNT_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})\.json$")
 # An account's own resources: Keys/SK….json, Applications.json, Applications/AP….json, ...
@@ -549,6 +561,13 @@ class FakeTwilio:
         self.account = twilio_account(sid=self.account_sid)
         self.account["auth_token"] = self.auth_token
         self.credentials.add((self.account_sid, self.auth_token))
+        # Conferences, their participants' calls and the callbacks both make (the driver).
+        self.conferences = Conferences(
+            account_sid=self.account_sid,
+            calls=self.calls,
+            add_call=self.add_call,
+            auth_token=lambda: self.auth_token,
+        )
 
     def create_secondary_auth_token(self) -> str:
         self.delete_secondary_auth_token()
@@ -697,7 +716,9 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.twilio
         fake.requests.append((method, self.path, time.monotonic()))
         length = int(self.headers.get("Content-Length") or 0)
-        form = dict(parse_qsl(self.rfile.read(length).decode())) if length else {}
+        # As pairs too: a list parameter (StatusCallbackEvent) repeats its name.
+        pairs = parse_qsl(self.rfile.read(length).decode()) if length else []
+        form = dict(pairs)
         if not self._authorized():
             return self._error(401, 20003, "Authenticate")
         fault = fake.faults.popleft() if fake.faults else Fault(None)
@@ -716,16 +737,35 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if method == "POST":
             fake.writes.append((url.path, form))
-        if match := _CALLS_PATH.match(url.path):
-            if method != "GET" or match[1] != fake.account_sid:
-                return self._not_found(url.path)
-            if match[2]:
-                return self._found(fake.calls.get(match[2]), url.path)
-            return self._list(url.path, dict(parse_qsl(url.query)))
+        query = dict(parse_qsl(url.query))
+        try:
+            if match := _CALLS_PATH.match(url.path):
+                if match[1] != fake.account_sid or (method, bool(match[2])) not in {
+                    ("GET", True),
+                    ("GET", False),
+                    ("POST", True),
+                }:
+                    return self._not_found(url.path)
+                if method == "POST":
+                    return self._send(200, fake.conferences.update_call(url.path, match[2], form))
+                if match[2]:
+                    return self._found(fake.calls.get(match[2]), url.path)
+                return self._page(url.path, "calls", query, fake.calls.matching)
+            if match := _CONFERENCES_PATH.match(url.path):
+                if match[1] != fake.account_sid:
+                    return self._not_found(url.path)
+                return self._conference(method, url.path, match[2], form, query)
+            if match := _PARTICIPANTS_PATH.match(url.path):
+                if match[1] != fake.account_sid:
+                    return self._not_found(url.path)
+                key, participant = unquote(match[2]), match[3] and unquote(match[3])
+                return self._participant(method, url.path, key, participant, pairs, query)
+        except TwilioError as error:
+            return self._error(error.status, error.code, error.message)
         if match := _RECORDINGS_PATH.match(url.path):
             if match[1] != fake.account_sid:
                 return self._not_found(url.path)
-            return self._recording(method, url.path, match[2], match[3], dict(parse_qsl(url.query)))
+            return self._recording(method, url.path, match[2], match[3], query)
         if match := _ACCOUNT_PATH.match(url.path):
             if method != "GET" or match[1] != fake.account_sid:
                 return self._not_found(url.path)
@@ -743,6 +783,41 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._found(fake.push_credentials.get(match[1]), url.path)
             return self._chat_page(url.path, "credentials", list(fake.push_credentials.values()))
         return self._not_found(url.path)
+
+    def _conference(self, method, path, sid, form, query):
+        """List conferences, fetch one, or update one (end it)."""
+        conferences = self.twilio.conferences
+        if sid is None and method == "GET":
+            return self._page(path, "conferences", query, conferences.list_conferences)
+        if sid and method == "GET":
+            return self._send(200, conferences.fetch_conference(path, sid))
+        if sid and method == "POST":
+            return self._send(200, conferences.update_conference(path, sid, form))
+        return self._error(405, 20004, "Method not allowed")
+
+    def _participant(self, method, path, key, call_sid_or_label, pairs, query):
+        """List, add, fetch, update or remove a conference's participants."""
+        conferences = self.twilio.conferences
+        if call_sid_or_label is None:
+            if method == "GET":
+                return self._page(
+                    path,
+                    "participants",
+                    query,
+                    lambda filters: conferences.list_participants(path, key, filters),
+                )
+            if method == "POST":
+                return self._send(201, conferences.create_participant(path, key, pairs))
+        elif method == "GET":
+            return self._send(200, conferences.fetch_participant(path, key, call_sid_or_label))
+        elif method == "POST":
+            return self._send(
+                200, conferences.update_participant(path, key, call_sid_or_label, dict(pairs))
+            )
+        elif method == "DELETE":
+            conferences.delete_participant(path, key, call_sid_or_label)
+            return self._send_empty(204)
+        return self._error(405, 20004, "Method not allowed")
 
     def _call_summary(self, path: str, call_sid: str):
         fake = self.twilio
@@ -883,7 +958,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_found(self, path: str):
         return self._error(404, 20404, f"The requested resource {path} was not found")
 
-    def _list(self, path: str, query: dict[str, str]):
+    def _page(self, path: str, key: str, query: dict[str, str], matching):
+        """A page of a 2010 API list: `matching` finds the records for the query's filters."""
         fake = self.twilio
         page_size = min(int(query.get("PageSize", 50)), MAX_PAGE_SIZE)
         page = int(query.get("Page", 0))
@@ -895,8 +971,8 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in query.items()
             if name not in {"PageSize", "Page", "PageToken"}
         }
-        matching = fake.calls.matching(filters)
-        calls = list(matching[offset : offset + page_size])
+        found = matching(filters)
+        records = list(found[offset : offset + page_size])
 
         def page_uri(number: int, token: int | None = None) -> str:
             params = {**filters, "PageSize": page_size, "Page": number}
@@ -904,11 +980,11 @@ class _Handler(BaseHTTPRequestHandler):
                 params["PageToken"] = f"PT{token}"
             return f"{path}?{urlencode(params)}"
 
-        more = offset + page_size < len(matching)
+        more = offset + page_size < len(found)
         self._send(
             200,
             {
-                "calls": calls,
+                key: records,
                 "first_page_uri": page_uri(0),
                 "next_page_uri": page_uri(page + 1, offset + page_size) if more else None,
                 "previous_page_uri": page_uri(page - 1, max(0, offset - page_size))
@@ -917,7 +993,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "page": page,
                 "page_size": page_size,
                 "start": offset,
-                "end": offset + len(calls) - 1,
+                "end": offset + len(records) - 1,
                 "uri": page_uri(page, offset) if page else page_uri(0),
             },
         )

@@ -236,9 +236,11 @@ def _ended_at(plan: CallPlan, outcome: str) -> datetime:
     return plan.started_at + timedelta(seconds=seconds)
 
 
-def _status_callback(
+def status_callback_parameters(
     leg: dict[str, str], status: str, at: datetime, sequence_number: int, duration: int
-) -> Delivery:
+) -> dict[str, str]:
+    """A leg's call status callback form: the leg's fields, the status and, when the leg has
+    ended, its duration and SIP response code."""
     parameters = {
         **leg,
         "CallStatus": status,
@@ -250,4 +252,85 @@ def _status_callback(
         parameters["CallDuration"] = str(duration)
         parameters["Duration"] = str(-(-duration // 60))
         parameters["SipResponseCode"] = SIP_RESPONSE_CODES[status]
-    return Delivery("status", parameters, at)
+    return parameters
+
+
+def _status_callback(
+    leg: dict[str, str], status: str, at: datetime, sequence_number: int, duration: int
+) -> Delivery:
+    return Delivery(
+        "status", status_callback_parameters(leg, status, at, sequence_number, duration), at
+    )
+
+
+def hub_conference(
+    plan: CallPlan,
+    rng: random.Random,
+    *,
+    customer_sid: str,
+    agent_sid: str,
+    identity: str,
+    held: bool,
+) -> list[Delivery]:
+    """The conference callbacks of an answered call the hub moved into its conference: both
+    legs join at the answer, the customer is maybe put on hold a while, and one side hangs
+    up, which ends it (both joined with endConferenceOnExit)."""
+    conference_sid = f"CF{rng.getrandbits(128):032x}"
+    answered_at = plan.started_at + timedelta(seconds=2 + plan.ring_seconds)
+    ended_at = _ended_at(plan, plan.outcome)
+    labels = {customer_sid: "customer", agent_sid: f"agent:{identity}"}
+    steps: list[tuple[datetime, str, str, dict[str, str]]] = [
+        (answered_at, "participant-join", agent_sid, {}),
+        (answered_at, "participant-join", customer_sid, {}),
+        (answered_at, "conference-start", "", {}),
+    ]
+    if held and plan.talk_seconds > 30:
+        hold_at = answered_at + timedelta(seconds=rng.randint(5, plan.talk_seconds // 2))
+        resume_at = hold_at + timedelta(seconds=rng.randint(5, plan.talk_seconds // 3))
+        steps += [
+            (hold_at, "participant-hold", customer_sid, {"Hold": "true"}),
+            (resume_at, "participant-unhold", customer_sid, {"Hold": "false"}),
+        ]
+    leaving = rng.choice([customer_sid, agent_sid])
+    staying = agent_sid if leaving == customer_sid else customer_sid
+    steps += [
+        (ended_at, "participant-leave", leaving, {"ReasonParticipantLeft": "participant_hung_up"}),
+        (
+            ended_at,
+            "participant-leave",
+            staying,
+            {"ReasonParticipantLeft": "conference_ended_via_endconferenceonexit"},
+        ),
+        (
+            ended_at,
+            "conference-end",
+            "",
+            {
+                "ReasonConferenceEnded": "participant-with-end-conference-on-exit-left",
+                "CallSidEndingConference": leaving,
+                "ParticipantLabelEndingConference": labels[leaving],
+            },
+        ),
+    ]
+    deliveries = []
+    for sequence_number, (at, event, call_sid, extra) in enumerate(steps, start=1):
+        parameters = {
+            "AccountSid": plan.account_sid,
+            "ConferenceSid": conference_sid,
+            "FriendlyName": f"hub-{customer_sid}",
+            "StatusCallbackEvent": event,
+            "SequenceNumber": str(sequence_number),
+            "Timestamp": format_datetime(at),
+        }
+        if call_sid:
+            parameters |= {
+                "CallSid": call_sid,
+                "ParticipantLabel": labels[call_sid],
+                "Hold": "false",
+                "Muted": "false",
+                "Coaching": "false",
+                "EndConferenceOnExit": "true",
+                "StartConferenceOnEnter": "true",
+            }
+        deliveries.append(Delivery("conference", parameters | extra, at))
+    return deliveries

@@ -1,4 +1,4 @@
-"""The two staff roles, as Django groups, and what each may do in agents and calls.
+"""The two staff roles, as Django groups, and what each may do in agents, calls and inbound.
 
 Project-level so that agents need not know about calls; the roles data migration keeps its own
 copy of these definitions.
@@ -24,13 +24,42 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("calls", "reconcilerun", ("view",)),
         # Twilio's own error reports, counted per code per day.
         ("calls", "twilioerror", ("view",)),
+        # The conference hub: listen to, whisper to and join live calls.
+        ("calls", "conference", ("view", "monitor")),
         # Recordings and voicemail: seen where a failed retention deletion is explained, and
         # anyone's voicemail deleted from the inbox (agents may delete their own).
         ("calls", "recording", ("delete", "view")),
+        # The dispositions agents pick from, and any family's disposition and note (agents
+        # write those of the calls they handled, calls.access).
+        ("calls", "disposition", ("add", "change", "delete", "view")),
+        ("calls", "familydisposition", ("change", "view")),
+        # The blocklist: numbers and prefixes whose calls are rejected (agents add to it from
+        # a finished call's page).
+        ("inbound", "blockedcaller", ("add", "change", "delete", "view")),
         # Devices logged in to the API: seen, and logged out by deleting them.
         ("tokens", "apitoken", ("delete", "view")),
         # Failed logins (django-axes): a lockout is lifted by deleting its attempt.
         ("axes", "accessattempt", ("delete", "view")),
+        # Numbers' business hours and menus.
+        *(
+            ("inbound", model, ("add", "change", "delete", "view"))
+            for model in (
+                "schedule",
+                "weeklyinterval",
+                "holiday",
+                "numberhours",
+                "menu",
+                "menuoption",
+            )
+        ),
+        # Queues: their members and the numbers that send callers to them; every caller's
+        # wait and every wrap-up, read-only.
+        *(
+            ("inbound", model, ("add", "change", "delete", "view"))
+            for model in ("queue", "queuemember", "queuenumber")
+        ),
+        ("inbound", "queuecaller", ("view",)),
+        ("inbound", "wrapup", ("view",)),
     ],
     ANALYSTS: [
         ("agents", "presencechange", ("view",)),

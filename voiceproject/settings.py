@@ -125,10 +125,12 @@ HOT_PATH_MIDDLEWARE = {
     "webhooks:status": WEBHOOK_MIDDLEWARE,
     "webhooks:dial-action": WEBHOOK_MIDDLEWARE,
     "webhooks:voicemail-done": WEBHOOK_MIDDLEWARE,
+    "webhooks:menu": WEBHOOK_MIDDLEWARE,
     "webhooks:queue-wait": WEBHOOK_MIDDLEWARE,
     "webhooks:recording": WEBHOOK_MIDDLEWARE,
     "webhooks:debugger": WEBHOOK_MIDDLEWARE,
     "webhooks:error-events": WEBHOOK_MIDDLEWARE,
+    "webhooks:conference": WEBHOOK_MIDDLEWARE,
     "api-access-token": [name for name in MIDDLEWARE if name not in PAGE_MIDDLEWARE],
 }
 # A request to these hot paths that sends an API token (`Authorization: Token <key>`, a
@@ -311,8 +313,16 @@ TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", default=True
 # Seconds <Dial> rings agents or numbers before giving up; Twilio accepts 5 to 600.
 TWILIO_DIAL_TIMEOUT = env_int("TWILIO_DIAL_TIMEOUT", default=20, minimum=5, maximum=600)
 # The music a queue's waiting caller hears (an MP3 or WAV Twilio can fetch); empty: ours,
-# an eight-second loop served with the static files.
+# an eight-second loop served with the static files. Its length is a turn of the wait loop,
+# so it is kept short, unlike HOLD_MUSIC_URL's.
 QUEUE_HOLD_MUSIC_URL = env_url("QUEUE_HOLD_MUSIC_URL", schemes=["https", "http"])
+# The conference hub (docs/agents.md): once answered, a call's legs are moved into a
+# conference of its own, so agents can hold, consult and transfer and supervisors listen in.
+# Off, answered calls stay bridged by their <Dial> (no hold, transfer or monitoring).
+CONFERENCE_HUB = env_bool("CONFERENCE_HUB", default=True)
+# What a caller on hold hears: an MP3 or WAV file, or TwiML of <Play>/<Say>/<Pause>; empty
+# for our own music (voiceproject/static/voice/hold-music.wav).
+HOLD_MUSIC_URL = env_url("HOLD_MUSIC_URL", schemes=["https"])
 
 # The country whose national format a phone number without a country code is read in (the
 # call log's number filter), as an ISO 3166 region code.
@@ -436,6 +446,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "reconcile-stale-calls": {
         "task": "calls.tasks.reconcile_stale_calls",
+        "schedule": RECONCILE_STALE_INTERVAL,
+        "options": {"expires": RECONCILE_STALE_INTERVAL},
+    },
+    "reconcile-open-conferences": {
+        "task": "calls.tasks.reconcile_open_conferences",
         "schedule": RECONCILE_STALE_INTERVAL,
         "options": {"expires": RECONCILE_STALE_INTERVAL},
     },

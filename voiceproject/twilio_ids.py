@@ -15,6 +15,7 @@ SID_RESOURCES = {
     "AC": "account",
     "AP": "TwiML App",
     "CA": "call",
+    "CF": "conference",
     "CR": "push credential",
     "NO": "debugger event",
     "PN": "phone number",
@@ -54,6 +55,10 @@ def is_account_sid(value: str) -> bool:
     return is_sid(value, prefix="AC")
 
 
+def is_conference_sid(value: str) -> bool:
+    return is_sid(value, prefix="CF")
+
+
 # Twilio Voice client identities: letters, digits and underscore, at most 121 characters.
 IDENTITY_MAX_LENGTH = 121
 IDENTITY_REGEX = rf"^[A-Za-z0-9_]{{1,{IDENTITY_MAX_LENGTH}}}$"
@@ -80,6 +85,29 @@ def is_e164(value: str) -> bool:
     except phonenumbers.NumberParseException:
         return False
     return phonenumbers.is_valid_number(number)
+
+
+# What Twilio puts in From when the caller withheld her number: a word, or the word spelt
+# on a keypad as a number (+266696687 is ANONYMOUS, +86282452253 UNAVAILABLE, +8656696
+# UNKNOWN, +2562533 BLOCKED, +7378742833 RESTRICTED).
+WITHHELD_CALLER_NUMBERS = frozenset(
+    {"+266696687", "+86282452253", "+8656696", "+2562533", "+7378742833"}
+)
+
+
+def is_known_caller(address: str) -> bool:
+    """Tell whether a From is a caller's real phone number: valid E.164 and not one of the
+    stand-ins Twilio puts there for a withheld number."""
+    return address not in WITHHELD_CALLER_NUMBERS and is_e164(address)
+
+
+# A prefix of E.164 numbers: the plus, a country code's first digit, up to 15 digits.
+E164_PREFIX_REGEX = r"^\+[1-9][0-9]{0,14}$"
+
+
+def is_e164_prefix(value: str) -> bool:
+    """Tell whether value is the start of E.164 numbers (+ and at least one digit)."""
+    return re.fullmatch(E164_PREFIX_REGEX[1:-1], value) is not None
 
 
 def e164_from_typed(value: str, *, region: str) -> str | None:

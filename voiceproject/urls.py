@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from agents import password_views
 from agents import views as agent_views
 from agents.setup_admin import twilio_setup_view
+from calls.dispositions import urls as disposition_urls
 from calls.live import urls as live_urls
 from voiceproject import views
 from voiceproject.metrics_view import metrics
@@ -63,7 +64,9 @@ urlpatterns = [
     # Before the call log's <sid>/ routes, which would read "live" as a SID.
     path("api/calls/live/", include(live_urls.api_urlpatterns)),
     path("api/", include("presence.urls")),
+    path("api/", include(disposition_urls.api_urlpatterns)),
     path("api/calls/", include("calls.log.api_urls")),
+    path("api/hub/", include("calls.hub.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script.
     # Browsers that are not logged in are sent to the login page first.
@@ -73,6 +76,8 @@ urlpatterns = [
         name="api-docs",
     ),
     path("calls/live/", include(live_urls.urlpatterns)),
+    path("calls/", include(disposition_urls.urlpatterns)),
+    path("calls/", include("inbound.urls")),
     path("calls/", include("calls.log.urls")),
     path("recordings/", include("calls.recordings.urls")),
 ]

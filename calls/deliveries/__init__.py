@@ -7,6 +7,7 @@ The webhook views and the writers import from here; nothing here imports them.
 - calls.py: call legs (Voice URL, fallback, status callbacks, our <Dial> action), and what
   every kind shares: the field readers, InvalidCallback and the delivery digest.
 - recordings.py: recording status callbacks.
+- menus.py: the answers to a number's spoken menu (its <Gather> action).
 - errors.py: Twilio's error reports (its Debugger webhook and Event Streams' error events).
 - signatures.py and receiving.py: the frame every webhook view is wrapped in (signatures.py
   also passes a signed JSON array on, for Event Streams).

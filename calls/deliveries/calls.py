@@ -146,7 +146,7 @@ def parse_twilio_callback(
     to_address = parameters.get("To", "")
     if len(from_address) > ADDRESS_MAX_LENGTH or len(to_address) > ADDRESS_MAX_LENGTH:
         raise InvalidCallback(f"From or To is longer than {ADDRESS_MAX_LENGTH} characters.")
-    timestamp = _timestamp(parameters, received_at=received_at)
+    timestamp = timestamp_of(parameters, received_at=received_at)
     timed_by_twilio = bool(parameters.get("Timestamp"))
     call_duration = optional_counter(parameters, "CallDuration")
     if call_duration is not None and not is_plausible_call_duration(call_duration):
@@ -178,7 +178,7 @@ def parse_twilio_callback(
     )
 
 
-def _timestamp(parameters: dict[str, str], *, received_at: datetime) -> datetime:
+def timestamp_of(parameters: dict[str, str], *, received_at: datetime) -> datetime:
     """Twilio's Timestamp in UTC, within WEBHOOK_TIMESTAMP_MAX_AGE before `received_at` and
     at most a few minutes after; `received_at` when the request carries none."""
     try:

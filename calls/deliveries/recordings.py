@@ -58,8 +58,15 @@ class RecordingCallback:
 def parse_recording_callback(
     form: dict[str, str], query: dict[str, str], *, received_at: datetime
 ) -> RecordingCallback:
-    """Check and convert the fields we use; raise InvalidCallback naming the first bad one."""
-    account_sid, call_sid = account_and_call_sid(form)
+    """Check and convert the fields we use; raise InvalidCallback naming the first bad one.
+
+    A conference's recording names no CallSid: the family it records is in the callback URL
+    the hub wrote (`?family=CA…`), signed with it.
+    """
+    if not form.get("CallSid") and query.get("family"):
+        account_sid, call_sid = account_and_call_sid({**form, "CallSid": query["family"]})
+    else:
+        account_sid, call_sid = account_and_call_sid(form)
     recording_sid = form.get("RecordingSid", "")
     if not is_sid(recording_sid, prefix="RE"):
         raise InvalidCallback(sid_error(name="RecordingSid", prefix="RE"))

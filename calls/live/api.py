@@ -40,6 +40,11 @@ class LiveCallSerializer(serializers.Serializer[Any]):
     to = serializers.CharField()
     started_at = serializers.DateTimeField()
     legs = LiveLegSerializer(many=True, help_text="The parent leg first, then its children.")
+    conference = serializers.CharField(
+        allow_null=True,
+        help_text="The conference the call meets in (POST /api/hub/<conference>/monitor/ "
+        "to listen in); null before it is answered and without the conference hub.",
+    )
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
@@ -47,7 +52,7 @@ class LiveCallSerializer(serializers.Serializer[Any]):
             "sid": fields["sid"],
             "kind": fields["kind"],
             "from": serializers.CharField(source="from_address"),
-            **{name: fields[name] for name in ("to", "started_at", "legs")},
+            **{name: fields[name] for name in ("to", "started_at", "legs", "conference")},
         }
 
 

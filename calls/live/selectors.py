@@ -19,7 +19,7 @@ from calls.access import (
 )
 from calls.constants import STATUS_RANK, TERMINAL_STATUSES, CallStatus, FamilyOutcome
 from calls.family_facts import outcome_condition
-from calls.models import Call
+from calls.models import Call, Conference
 from calls.reconcile.selectors import leg_is_silent
 from inbound.selectors import QueueNow, queues_now, wrap_ups_now
 from presence.availability import agent_current_availability
@@ -55,6 +55,7 @@ class LiveCall:
     to: str
     started_at: datetime
     legs: list[LiveLeg]  # the parent first, then its children in the order they started
+    conference: str | None  # the hub's conference the family meets in, while it goes on
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def live_families(*, user: User) -> QuerySet[Call]:
     return (
         call_families_visible_to(user)
         .filter(outcome_condition(FamilyOutcome.IN_PROGRESS))
-        .select_related("stale_check")
+        .select_related("stale_check", "conference")
         .order_by("created_at", "id")
     )
 
@@ -130,7 +131,18 @@ def _live_call(parent: Call, legs: list[Call], *, now: datetime) -> LiveCall:
             )
             for leg in legs
         ],
+        conference=_conference_name(parent),
     )
+
+
+def _conference_name(parent: Call) -> str | None:
+    """The name supervisors listen in by; None before the call is answered, once the
+    conference ended, and with CONFERENCE_HUB off."""
+    try:
+        conference = parent.conference
+    except Conference.DoesNotExist:
+        return None
+    return conference.friendly_name if conference.ended_at is None else None
 
 
 def _talking(legs: list[Call]) -> bool:

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from calls.access import may_monitor_calls
 from calls.log.views import call_log_required
 from voiceproject.time_zones import zone_abbreviations
 
@@ -28,5 +29,7 @@ def live_board_page(request: HttpRequest) -> HttpResponse:
             "poll_milliseconds": POLL_MILLISECONDS,
             "time_zone": timezone.get_current_timezone_name(),
             "zone_names": json.dumps(zone_abbreviations(zone, around=timezone.now())),
+            # Supervisors get Listen, Whisper, Barge and Leave on each call in a conference.
+            "may_monitor": may_monitor_calls(request.user),
         },
     )

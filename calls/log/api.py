@@ -156,6 +156,33 @@ class FamilyFacts(serializers.Serializer[Call]):
         allow_null=True,
         help_text="The agent who answered an inbound or internal call.",
     )
+    hold_seconds = serializers.IntegerField(
+        source="conference.hold_seconds",
+        default=None,
+        allow_null=True,
+        help_text="Seconds the customer spent on hold; null for a call with no conference.",
+    )
+    transfers = serializers.IntegerField(
+        source="conference.transfers", default=None, allow_null=True
+    )
+    ended_by = serializers.CharField(
+        source="conference.ended_by",
+        default=None,
+        allow_null=True,
+        help_text="customer, agent or system (empty while going); null with no conference.",
+    )
+    disposition = serializers.CharField(
+        source="family_disposition.disposition.name",
+        default=None,
+        allow_null=True,
+        help_text="The disposition picked for the family; null when none.",
+    )
+    note = serializers.CharField(
+        source="family_disposition.note",
+        default=None,
+        allow_null=True,
+        help_text="The note written about the family; null when none.",
+    )
 
 
 class FamilyOutput(LegOutput, FamilyFacts):
@@ -197,6 +224,47 @@ class RecordingOutput(serializers.Serializer[Recording]):
         return request.build_absolute_uri(path) if request is not None else path
 
 
+class ParticipantOutput(serializers.Serializer[Any]):
+    call_sid = serializers.CharField()
+    # DRF's metaclass takes `label` before Field.label counts, as `source` below.
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="customer, agent:<identity>, supervisor:<identity>, party:<n>."
+    )
+    role = serializers.CharField()
+    invited_at = serializers.DateTimeField(allow_null=True)
+    joined_at = serializers.DateTimeField(allow_null=True)
+    left_at = serializers.DateTimeField(allow_null=True)
+    reason_left = serializers.CharField(help_text="Twilio's ReasonParticipantLeft.")
+    holds = serializers.IntegerField()
+    hold_seconds = serializers.IntegerField()
+    coaching = serializers.BooleanField()
+
+
+class TimelineOutput(serializers.Serializer[Any]):
+    at = serializers.DateTimeField()
+    what = serializers.CharField()
+    who = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ConferenceOutput(serializers.Serializer[Any]):
+    """The family's conference: every connected call meets in one (the conference hub)."""
+
+    sid = serializers.CharField(source="conference.sid", allow_null=True)
+    name = serializers.CharField(source="conference.friendly_name")
+    status = serializers.CharField(source="conference.status")
+    started_at = serializers.DateTimeField(source="conference.started_at", allow_null=True)
+    ended_at = serializers.DateTimeField(source="conference.ended_at", allow_null=True)
+    ended_by = serializers.CharField(
+        source="conference.ended_by", help_text="customer, agent or system; empty while going."
+    )
+    reason_ended = serializers.CharField(source="conference.reason_ended")
+    hold_seconds = serializers.IntegerField(source="conference.hold_seconds")
+    transfers = serializers.IntegerField(source="conference.transfers")
+    participants = ParticipantOutput(many=True)
+    timeline = TimelineOutput(many=True, help_text="Twilio's events and our actions, in order.")
+
+
 class FamilyDetailOutput(serializers.Serializer[CallFamily]):
     family = FamilyFacts(source="parent")
     parent = LegOutput()
@@ -206,6 +274,7 @@ class FamilyDetailOutput(serializers.Serializer[CallFamily]):
         help_text="Older callbacks exist beyond `events`; ask again with `events=all`."
     )
     recordings = RecordingOutput(many=True)
+    conference = ConferenceOutput(allow_null=True)
 
 
 @extend_schema(
@@ -221,7 +290,7 @@ class CallFamilyListApi(UserTimeZoneApiView, generics.ListAPIView[Call]):
     permission_classes = [CanViewCallLog]
 
     def get_queryset(self) -> QuerySet[Call]:
-        return call_families_visible_to(self.request.user)
+        return call_families_visible_to(self.request.user).select_related("conference")
 
 
 class CallFamilyDetailApi(UserTimeZoneApiView):
@@ -261,6 +330,17 @@ class AgentStatsOutput(serializers.Serializer[Any]):
     median_answer_seconds = serializers.FloatField(allow_null=True)
     talk_seconds = serializers.IntegerField()
     average_talk_seconds = serializers.FloatField(allow_null=True)
+
+
+class AgentHandlingOutput(serializers.Serializer[Any]):
+    identity = serializers.CharField()
+    calls = serializers.IntegerField(help_text="Calls she answered that met in a conference.")
+    hold_seconds = serializers.IntegerField(help_text="Customers' time on hold, in total.")
+    calls_held = serializers.IntegerField()
+    average_hold_seconds = serializers.FloatField(
+        allow_null=True, help_text="Per call put on hold."
+    )
+    transfers = serializers.IntegerField()
 
 
 class TeamStatsOutput(serializers.Serializer[Any]):
@@ -320,6 +400,9 @@ class CallStatsOutput(serializers.Serializer[Any]):
     per_hour = VolumeOutput(many=True)
     team = TeamStatsOutput()
     agents = AgentStatsOutput(many=True)
+    handling = AgentHandlingOutput(
+        many=True, help_text="Hold time and transfers of the calls each agent answered."
+    )
     queues = QueueStatsOutput(many=True, help_text="Every queue; empty for an agent.")
     occupancy = AgentOccupancyOutput(many=True, help_text="An agent sees only her own.")
 
@@ -355,6 +438,7 @@ class CallStatsApi(UserTimeZoneApiView):
             ],
             "team": stats.team,
             "agents": stats.agents,
+            "handling": stats.handling,
             "queues": queue_figures.queues,
             "occupancy": queue_figures.occupancy,
         }

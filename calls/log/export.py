@@ -17,11 +17,35 @@ from calls.models import Call
 
 # Families per query (and per short transaction) of the CSV export: a few thousand rows.
 EXPORT_BATCH_FAMILIES = 1000
-CSV_HEADER = (
-    "parent_sid", "sid", "kind", "outcome", "answered_by", "direction", "from", "to",
-    "agent", "status", "start_time", "answer_time", "end_time", "duration", "price",
-    "price_unit", "error_code",
-)  # fmt: skip
+# Each CSV column and the value (of _family_legs' query) it shows, in order.
+CSV_COLUMNS = (
+    ("parent_sid", "parent__sid"),
+    ("sid", "sid"),
+    ("kind", "family_kind"),
+    ("outcome", "family_outcome"),
+    ("answered_by", "family_answered_by"),
+    ("hold_seconds", "family_hold_seconds"),
+    ("transfers", "family_transfers"),
+    ("ended_by", "family_ended_by"),
+    ("disposition", "family_disposition_name"),
+    ("note", "family_note"),
+    ("direction", "direction"),
+    ("from", "from_number"),
+    ("to", "to_number"),
+    ("agent", "agent__identity"),
+    ("status", "status"),
+    ("start_time", "start_time_text"),
+    ("answer_time", "answer_time_text"),
+    ("end_time", "end_time_text"),
+    ("duration", "duration"),
+    ("price", "price_text"),
+    ("price_unit", "price_unit"),
+    ("error_code", "error_code"),
+)
+CSV_HEADER = tuple(column for column, _ in CSV_COLUMNS)
+# The columns whose text comes from outside (callers, agents' notes, the supervisors' list)
+# and may start a formula; the others are SIDs, statuses, identities, times and numbers.
+FREE_TEXT_COLUMNS = ("disposition", "note", "from", "to")
 
 
 class IsoTime(Func):
@@ -118,15 +142,22 @@ def _family_legs(family_ids: list[int]) -> QuerySet[Call, tuple[Any, ...]]:
     """Every leg of these families as CSV_HEADER tuples, in the export's order."""
     as_text = {f"{name}_text": IsoTime(name) for name in ("start_time", "answer_time", "end_time")}
     is_parent = Q(parent__isnull=True)
+
+    def of_family(lookup: str) -> Case:
+        return Case(When(is_parent, then=F(lookup)), default=F(f"parent__{lookup}"))
+
     family = {
-        "family_kind": Case(When(is_parent, then=F("kind")), default=F("parent__kind")),
+        "family_kind": of_family("kind"),
         "family_outcome": Case(
             When(is_parent, then=family_outcome()), default=family_outcome(of="parent__")
         ),
-        "family_answered_by": Case(
-            When(is_parent, then=F("answered_by__identity")),
-            default=F("parent__answered_by__identity"),
-        ),
+        "family_answered_by": of_family("answered_by__identity"),
+        "family_disposition_name": of_family("family_disposition__disposition__name"),
+        "family_note": of_family("family_disposition__note"),
+        **{
+            f"family_{column}": of_family(f"conference__{column}")
+            for column in ("hold_seconds", "transfers", "ended_by")
+        },
     }
     return (
         Call.objects.annotate(
@@ -141,38 +172,16 @@ def _family_legs(family_ids: list[int]) -> QuerySet[Call, tuple[Any, ...]]:
             F("start_time").asc(nulls_last=True),
             "id",
         )
-        .values_list(
-            "parent__sid",
-            "sid",
-            "family_kind",
-            "family_outcome",
-            "family_answered_by",
-            "direction",
-            "from_number",
-            "to_number",
-            "agent__identity",
-            "status",
-            "start_time_text",
-            "answer_time_text",
-            "end_time_text",
-            "duration",
-            "price_text",
-            "price_unit",
-            "error_code",
-        )
+        .values_list(*(value for _, value in CSV_COLUMNS))
     )
 
 
 def _spreadsheet_safe_rows(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    from_column, to_column = CSV_HEADER.index("from"), CSV_HEADER.index("to")
+    free_text = [CSV_HEADER.index(column) for column in FREE_TEXT_COLUMNS]
     for row in rows:
-        # Only From and To come from outside as free text; the other columns are SIDs,
-        # statuses, identities, times and numbers that cannot start a formula.
-        if row[from_column].startswith(FORMULA_PREFIXES) or row[to_column].startswith(
-            FORMULA_PREFIXES
-        ):
+        if any((row[index] or "").startswith(FORMULA_PREFIXES) for index in free_text):
             cells = list(row)
-            cells[from_column] = spreadsheet_safe(cells[from_column])
-            cells[to_column] = spreadsheet_safe(cells[to_column])
+            for index in free_text:
+                cells[index] = spreadsheet_safe(cells[index])
             row = tuple(cells)
         yield row

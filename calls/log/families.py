@@ -11,7 +11,8 @@ from django.db.models import F, QuerySet
 from django.db.models.functions import Trunc
 
 from calls.family_facts import family_outcome
-from calls.models import Call, CallEvent, Recording
+from calls.hub.selectors import TimelineEntry, conference_timeline
+from calls.models import Call, CallEvent, Conference, ConferenceParticipant, Recording
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,40 @@ ALL_EVENTS = "all"
 
 
 @dataclass(frozen=True)
+class FamilyConference:
+    """The family's conference (calls.hub): who took part, and what happened, in order."""
+
+    conference: Conference
+    participants: list[ConferenceParticipant]
+    timeline: list[TimelineEntry]
+
+
+@dataclass(frozen=True)
 class CallFamily(Family):
     events: list[CallEvent]  # the legs' callbacks, latest first
     more_events: bool  # older callbacks exist beyond `events`
     recordings: list[Recording]  # every leg's recorded calls and voicemail, oldest first
+    conference: FamilyConference | None
+
+
+def family_conference(parent: Call) -> FamilyConference | None:
+    conference = Conference.objects.filter(family=parent).first()
+    if conference is None:
+        return None
+    return FamilyConference(
+        conference=conference,
+        participants=list(conference.participants.all()),
+        timeline=conference_timeline(conference),
+    )
+
+
+def family_parent_get(*, sid: str, families: QuerySet[Call]) -> Call | None:
+    """The parent leg of the family of the leg with this SID (parent or child: a softphone
+    knows its own leg), if it is one of `families`."""
+    leg = Call.objects.filter(sid=sid).values("id", "parent_id").first()
+    if leg is None:
+        return None
+    return families.filter(id=leg["parent_id"] or leg["id"]).first()
 
 
 def call_family_get(
@@ -43,14 +74,14 @@ def call_family_get(
     """The family of the leg with this SID (parent or child), if it is one of `families`
     (parent legs, such as those a user may see), with its latest FAMILY_EVENTS_SHOWN
     callbacks, or all of them when asked."""
-    leg = Call.objects.filter(sid=sid).values("id", "parent_id").first()
-    if leg is None:
-        return None
-    parent = (
-        families.select_related("answered_by", "quality")
-        .annotate(outcome=family_outcome())
-        .filter(id=leg["parent_id"] or leg["id"])
-        .first()
+    parent = family_parent_get(
+        sid=sid,
+        families=families.select_related(
+            "answered_by",
+            "quality",
+            "family_disposition__disposition",
+            "family_disposition__written_by",
+        ).annotate(outcome=family_outcome()),
     )
     if parent is None:
         return None
@@ -86,6 +117,7 @@ def call_family_get(
             events=list(events),
             more_events=False,
             recordings=recordings,
+            conference=family_conference(parent),
         )
     # One more than shown tells whether older ones exist, without counting them all.
     latest = list(events[: FAMILY_EVENTS_SHOWN + 1])
@@ -95,4 +127,5 @@ def call_family_get(
         events=latest[:FAMILY_EVENTS_SHOWN],
         more_events=len(latest) > FAMILY_EVENTS_SHOWN,
         recordings=recordings,
+        conference=family_conference(parent),
     )

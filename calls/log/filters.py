@@ -19,11 +19,12 @@ from calls.constants import (
     EndedBy,
     FamilyKind,
     FamilyOutcome,
+    HubEndedBy,
     QualityVerdict,
 )
 from calls.family_facts import families_of, outcome_condition
 from calls.log.paging import DEFAULT_SORT, SORTS
-from calls.models import Call
+from calls.models import Call, Disposition
 from voiceproject.twilio_ids import (
     client_address,
     client_identity,
@@ -132,10 +133,14 @@ def _agents() -> QuerySet[Agent]:
     return Agent.objects.order_by("identity")
 
 
+YES_OR_NO = [("yes", "Yes"), ("no", "No")]
+
+
 class CallFamilyFilter(django_filters.FilterSet):
     """Filters over parent legs (families).
 
-    The date range, `kind`, `outcome` and `answered_by` describe the family (its parent);
+    The date range, `kind`, `outcome`, `disposition` and `answered_by` describe the family
+    (its parent);
     every other filter matches a family when one of its legs matches them all together.
     """
 
@@ -155,6 +160,13 @@ class CallFamilyFilter(django_filters.FilterSet):
         empty_label="Any",
         method="filter_outcome",
         help_text="How the family ended (in-progress until its parent leg ends).",
+    )
+    disposition = django_filters.ModelChoiceFilter(
+        queryset=Disposition.objects.all(),
+        field_name="family_disposition__disposition",
+        to_field_name="name",
+        empty_label="Any",
+        help_text="The disposition picked for the family (by its name).",
     )
     answered_by = django_filters.ModelChoiceFilter(
         queryset=_agents(),
@@ -183,16 +195,38 @@ class CallFamilyFilter(django_filters.FilterSet):
         method="filter_quality",
         help_text="A leg's quality by its Voice Insights summary (poor: Twilio tagged it).",
     )
-    ended_by = django_filters.ChoiceFilter(
+    disconnected_by = django_filters.ChoiceFilter(
         choices=EndedBy.choices,
         field_name="quality__disconnected_by",
         empty_label="Anyone",
-        label="Ended by",
+        label="Disconnected by",
         help_text="Who hung up a leg, by its Voice Insights summary.",
+    )
+    ended_by = django_filters.ChoiceFilter(
+        choices=HubEndedBy.choices,
+        field_name="conference__ended_by",
+        empty_label="Anyone",
+        label="Ended by",
+        help_text="Who ended a call that met in a conference: the customer, an agent, or the "
+        "system (a transfer nobody answered, the API).",
+    )
+    held = django_filters.ChoiceFilter(
+        choices=YES_OR_NO,
+        empty_label="Either",
+        method="filter_held",
+        label="Put on hold",
+        help_text="Families whose customer was put on hold (yes) or never was (no).",
+    )
+    transferred = django_filters.ChoiceFilter(
+        choices=YES_OR_NO,
+        empty_label="Either",
+        method="filter_transferred",
+        label="Transferred",
+        help_text="Families transferred at least once (yes) or never (no).",
     )
 
     LEG_FILTERS = frozenset(
-        {"direction", "status", "agent", "number", "sid", "quality", "ended_by"}
+        {"direction", "status", "agent", "number", "sid", "quality", "disconnected_by"}
     )
 
     class Meta:
@@ -249,6 +283,14 @@ class CallFamilyFilter(django_filters.FilterSet):
 
     def filter_quality(self, legs: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
         return legs.filter(quality__poor=value == QualityVerdict.POOR)
+
+    def filter_held(self, parents: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
+        held = Q(conference__holds__gt=0)
+        return parents.filter(held if value == "yes" else ~held)
+
+    def filter_transferred(self, parents: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
+        transferred = Q(conference__transfers__gt=0)
+        return parents.filter(transferred if value == "yes" else ~transferred)
 
     def filter_outcome(self, parents: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
         return parents.filter(outcome_condition(value))

@@ -37,6 +37,8 @@ PAGE_FIELDS = (
 # What a page shows of each family besides its parent leg's own fields.
 FAMILY_FIELDS = (
     "kind", "dial_result", "voicemail_left", "child_answer_time", "answered_by__identity",
+    "conference__hold_seconds", "conference__transfers", "conference__ended_by",
+    "family_disposition__note", "family_disposition__disposition__name",
 )  # fmt: skip
 
 SortKey = datetime | int | None
@@ -194,7 +196,7 @@ def call_family_page(
         after = (key, call_id)
     with _serial_plans():
         rows = keyset_rows(
-            families.select_related("answered_by")
+            families.select_related("answered_by", "conference", "family_disposition__disposition")
             .only(*PAGE_FIELDS, *FAMILY_FIELDS)
             .annotate(outcome=family_outcome()),
             field=field,

@@ -5,7 +5,7 @@ Every figure counts families (calls as the caller knows them), never legs: a rin
 offered to five agents is one call, answered by one of them and not missed by the others.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from django.utils import timezone
 from calls.access import User, call_log_agent_id, call_log_sees_everything, stats_agent_limited_to
 from calls.constants import FamilyKind
 from calls.log.filters import CallFamilyFilter
+from calls.log.handling import AgentHandling, handling_by_agent
 from calls.log.rollup import families_started_on, rollup_parts
 from calls.log.stats_parts import StatsParts, Volume, histogram_median, stats_parts_live
 from calls.models import Call
@@ -118,6 +119,7 @@ class CallStats:
     kinds: list[str]
     team: TeamStats
     agents: list[AgentStats]
+    handling: list[AgentHandling]
 
 
 def call_stats(
@@ -159,13 +161,15 @@ def call_stats_for(
     """The statistics of the user's filtered families, as she may see them: only her own
     agent's figures unless she holds `calls.view_call`, and the daily rollup only where
     it counts exactly these families. The page and the API both ask here."""
-    return call_stats(
+    only_agent_id = stats_agent_limited_to(user)
+    stats = call_stats(
         filters.qs,
         first_day=first_day,
         last_day=last_day,
-        only_agent_id=stats_agent_limited_to(user),
+        only_agent_id=only_agent_id,
         every_family=stats_cover_every_family(user, filters),
     )
+    return replace(stats, handling=handling_by_agent(filters.qs, only_agent_id=only_agent_id))
 
 
 def stats_figures(parts: StatsParts, *, first_day: date, last_day: date) -> CallStats:
@@ -212,6 +216,7 @@ def stats_figures(parts: StatsParts, *, first_day: date, last_day: date) -> Call
             service_level_seconds=settings.SERVICE_LEVEL_SECONDS,
         ),
         agents=sorted(agents, key=lambda agent: agent.identity),
+        handling=[],
     )
 
 

@@ -121,7 +121,10 @@ def _value_at(in_order: list[tuple[int, int]], position: int) -> int:
     raise IndexError(position)
 
 
-_ENDED_INBOUND = Q(kind=FamilyKind.INBOUND) & ~outcome_condition(FamilyOutcome.IN_PROGRESS)
+# Inbound calls that ended after ringing: a blocked caller was never offered to the team.
+_ENDED_INBOUND = Q(kind=FamilyKind.INBOUND, blocked=False) & ~outcome_condition(
+    FamilyOutcome.IN_PROGRESS
+)
 
 
 def stats_parts_live(families: QuerySet[Call], *, only_agent_id: int | None = None) -> StatsParts:

@@ -7,6 +7,7 @@ from typing import cast
 from django import template
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.forms import BoundField, ChoiceField
 from django.template import Context
 from django.utils import timezone
@@ -184,13 +185,30 @@ def family_badges(parent: Call) -> SafeString:
     outcome = getattr(parent, "outcome", "")
     kind_label = FamilyKind(kind).value if kind in FamilyKind.values else "unknown"
     outcome_label = FamilyOutcome(outcome).label if outcome in FamilyOutcome.values else "—"
-    return format_html(
+    badges = format_html(
         '<span class="kind kind-{}">{}</span> <span class="outcome outcome-{}">{}</span>',
         kind or "unknown",
         kind_label,
         outcome or "unknown",
         outcome_label,
     )
+    return badges + _handling_badges(parent)
+
+
+def _handling_badges(parent: Call) -> SafeString:
+    """How the call was handled in its conference: hold time, transfers, who ended it."""
+    try:
+        conference = parent.conference
+    except ObjectDoesNotExist:
+        return mark_safe("")
+    parts = []
+    if conference.hold_seconds:
+        parts.append(f"held {seconds(conference.hold_seconds)}")
+    if conference.transfers:
+        parts.append(f"transferred {conference.transfers}x")
+    if conference.ended_by:
+        parts.append(f"ended by {conference.get_ended_by_display()}")
+    return format_html_join("", ' <span class="handling">{}</span>', ((part,) for part in parts))
 
 
 @register.simple_tag

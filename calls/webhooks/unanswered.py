@@ -14,8 +14,7 @@ from agents.constants import UnansweredPolicy
 from agents.models import PhoneNumber
 from agents.selectors import PolicyOwner, policy_owner_of_leg
 from calls.deliveries.calls import DialAction, TwilioCallback
-from calls.webhooks.twiml import (
-    AGENT_UNAVAILABLE,
+from calls.webhooks.ringing import (
     RECORDING_CALLBACK_EVENTS,
     WebhookUrls,
     dial_verb,
@@ -24,6 +23,7 @@ from calls.webhooks.twiml import (
 )
 from inbound.models import Queue
 
+AGENT_UNAVAILABLE = "That agent cannot take your call right now. Please try again later."
 NOBODY_AVAILABLE = "Nobody is available to take your call. Please try again later."
 NUMBER_VOICEMAIL_GREETING = (
     "Nobody is available to take your call. Please leave a message after the tone."
@@ -64,16 +64,10 @@ def twiml_for_dial_action(*, action: DialAction, urls: WebhookUrls) -> str:
         owner = with_queue_policy(owner, queue_id=action.queue_id)
     forward_to = _safe_forward_target(owner, action)
     if forward_to is not None:
-        dial = dial_verb(
-            response,
-            action=urls.dial_action_for(offered=action.offered, forwarded=True),
-            caller_id=_forward_caller_id(owner),
-        )
-        dial.number(forward_to)
-        return str(response)
+        return str(forwarded(owner, forward_to, urls, offered=action.offered))
     if owner.unanswered_policy == UnansweredPolicy.MESSAGE:
         return str(spoken(owner.unanswered_greeting or _default_message(owner)))
-    return str(_voicemail(owner, urls))
+    return str(voicemail(owner, urls))
 
 
 def with_queue_policy(number: PhoneNumber, *, queue_id: int) -> PhoneNumber:
@@ -98,16 +92,46 @@ def twiml_voicemail_done() -> str:
 
 def _safe_forward_target(owner: PolicyOwner, action: DialAction) -> str | None:
     """The number to forward to, unless forwarding could loop: a forward that went
-    unanswered goes to voicemail rather than forward again, and a target that is one of our
-    own numbers (which would ring our agents and forward again) or the caller is refused."""
+    unanswered goes to voicemail rather than forward again."""
     if owner.unanswered_policy != UnansweredPolicy.FORWARD or action.forwarded:
         return None
-    target = owner.forward_to
-    if not target or not _forward_caller_id(owner) or target == action.callback.from_address:
+    return safe_forward_target(owner, owner.forward_to, caller=action.callback.from_address)
+
+
+def safe_forward_target(owner: PolicyOwner, target: str, *, caller: str) -> str | None:
+    """The target, unless forwarding to it could loop or cannot be placed: one of our own
+    numbers (which would ring our agents and forward again), the caller, or an owner
+    without a caller ID to forward with."""
+    if not target or not _forward_caller_id(owner) or target == caller:
         return None
     if PhoneNumber.objects.filter(number=target).exists():
         return None
     return target
+
+
+def forwarded(
+    owner: PolicyOwner, target: str, urls: WebhookUrls, *, offered: list[str]
+) -> VoiceResponse:
+    """Ring the target with our number (or the agent's caller ID); a forward nobody answers
+    comes back to our <Dial> action marked as forwarded, and goes to voicemail."""
+    response = VoiceResponse()
+    dial = dial_verb(
+        response,
+        action=urls.dial_action_for(offered=offered, forwarded=True),
+        caller_id=_forward_caller_id(owner),
+    )
+    dial.number(target)
+    return response
+
+
+def forwarded_or_voicemail(
+    owner: PolicyOwner, target: str, urls: WebhookUrls, *, caller: str, greeting: str = ""
+) -> VoiceResponse:
+    """Forward to the target, or take voicemail when that could loop or cannot be placed."""
+    safe_target = safe_forward_target(owner, target, caller=caller)
+    if safe_target is None:
+        return voicemail(owner, urls, greeting=greeting)
+    return forwarded(owner, safe_target, urls, offered=[])
 
 
 def _forward_caller_id(owner: PolicyOwner) -> str:
@@ -119,14 +143,17 @@ def _default_message(owner: PolicyOwner) -> str:
     return NOBODY_AVAILABLE if isinstance(owner, PhoneNumber) else AGENT_UNAVAILABLE
 
 
-def _voicemail(owner: PolicyOwner, urls: WebhookUrls) -> VoiceResponse:
-    """A greeting, the beep, and a recording whose callbacks say whose voicemail it is."""
+def voicemail(owner: PolicyOwner, urls: WebhookUrls, *, greeting: str = "") -> VoiceResponse:
+    """A greeting (the given one, else the owner's), the beep, and a recording whose
+    callbacks say whose voicemail it is."""
     if isinstance(owner, PhoneNumber):
-        greeting = owner.unanswered_greeting or NUMBER_VOICEMAIL_GREETING
+        greeting = greeting or owner.unanswered_greeting or NUMBER_VOICEMAIL_GREETING
         whose = {"number": str(owner.pk)}
     else:
-        greeting = owner.unanswered_greeting or AGENT_VOICEMAIL_GREETING.format(
-            name=owner.display_name
+        greeting = (
+            greeting
+            or owner.unanswered_greeting
+            or AGENT_VOICEMAIL_GREETING.format(name=owner.display_name)
         )
         whose = {"agent": str(owner.pk)}
     response = VoiceResponse()

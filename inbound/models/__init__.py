@@ -1,5 +1,8 @@
 """Each part of the inbound flow keeps its models in a module of its own."""
 
+from inbound.models.blocklist import BlockedCaller
+from inbound.models.hours import Holiday, NumberHours, Schedule, WeeklyInterval
+from inbound.models.menus import Menu, MenuOption
 from inbound.models.queues import (
     CallerOutcome,
     OfferResult,
@@ -13,7 +16,12 @@ from inbound.models.queues import (
 )
 
 __all__ = [
+    "BlockedCaller",
     "CallerOutcome",
+    "Holiday",
+    "Menu",
+    "MenuOption",
+    "NumberHours",
     "OfferResult",
     "Queue",
     "QueueCaller",
@@ -21,5 +29,7 @@ __all__ = [
     "QueueNumber",
     "QueueOffer",
     "QueueRouting",
+    "Schedule",
+    "WeeklyInterval",
     "WrapUp",
 ]

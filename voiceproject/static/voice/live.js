@@ -2,7 +2,8 @@
 // #live-board), redraws when the answer changed (ETag), and ticks elapsed times every second.
 // Clock times are 24-hour in the user's zone, named as the server names it (data-zone-names,
 // by offset), with the date when not today. Everything from the server is written with
-// textContent, never as HTML.
+// textContent, never as HTML. For supervisors (data-monitor-url present) each call in a
+// conference gets Listen, Whisper, Barge and Leave, posted to the conference hub's API.
 "use strict";
 
 (function () {
@@ -12,6 +13,12 @@
   const familyUrl = board.dataset.familyUrl;
   const period = Number(board.dataset.pollMilliseconds) || 1000;
   const status = document.getElementById("live-status");
+  const monitorStatus = document.getElementById("monitor-status");
+  const mayMonitor = Boolean(board.dataset.monitorUrl);
+  const columns = mayMonitor ? 6 : 5;
+  // conference name -> the mode this supervisor last asked for there (this page's memory).
+  const monitoring = new Map();
+  let lastData = null;
   let etag = null;
   let clockOffset = 0; // server time minus this browser's time, from the Date header
   const zoneNames = JSON.parse(board.dataset.zoneNames || "{}");
@@ -83,7 +90,76 @@
       element("td", {}, call.kind),
       element("td", { class: "number" }, call.from),
       element("td", { class: "number" }, call.to),
-      element("td", {}, element("ul", { class: "legs" }, ...call.legs.map(legItem))));
+      element("td", {}, element("ul", { class: "legs" }, ...call.legs.map(legItem))),
+      ...(mayMonitor ? [element("td", { class: "monitor" }, call.conference ? monitorButtons(call) : "–")] : []));
+  }
+
+  const MODES = [["listen", "Listen"], ["whisper", "Whisper"], ["barge", "Barge"]];
+  const MODE_WORDS = {
+    listen: "You are listening (muted).",
+    whisper: "You are whispering to the agent: the customer does not hear you.",
+    barge: "You have joined the call: everyone hears you.",
+  };
+
+  function monitorButtons(call) {
+    const mode = monitoring.get(call.conference);
+    const who = call.from || "this call";
+    const buttons = MODES.map(([value, words]) => {
+      const button = element("button", {
+        type: "button", class: "small" + (mode === value ? "" : " secondary"),
+        "aria-pressed": String(mode === value), "aria-label": `${words}: ${who}`,
+      }, words);
+      button.addEventListener("click", () => monitor(call.conference, value));
+      return button;
+    });
+    const leave = element("button", { type: "button", class: "small secondary", "aria-label": `Leave: ${who}` }, "Leave");
+    leave.disabled = !mode;
+    leave.addEventListener("click", () => leaveCall(call.conference));
+    return element("div", { class: "monitor-buttons", role: "group", "aria-label": `Listen in: ${who}` }, ...buttons, leave);
+  }
+
+  function sayMonitor(words, isError) {
+    monitorStatus.replaceChildren(...words);
+    monitorStatus.classList.toggle("alert", Boolean(isError));
+    monitorStatus.hidden = false;
+  }
+
+  async function post(template, conference, body) {
+    const response = await fetch(template.replace("CONFERENCE", encodeURIComponent(conference)), {
+      method: "POST",
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": board.dataset.csrfToken },
+      body: JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    if (response.ok) return;
+    const payload = await response.json().catch(() => null);
+    throw new Error((payload && payload.detail) || `the server answered ${response.status}`);
+  }
+
+  async function monitor(conference, mode) {
+    const first = !monitoring.has(conference);
+    try {
+      await post(board.dataset.monitorUrl, conference, { mode });
+    } catch (error) {
+      sayMonitor([error.message], true);
+      return;
+    }
+    monitoring.set(conference, mode);
+    const phone = element("a", { href: board.dataset.phoneUrl }, "your phone");
+    sayMonitor(first ? ["Your softphone is ringing: answer it on ", phone, ". ", MODE_WORDS[mode]] : [MODE_WORDS[mode]]);
+    if (lastData) render(lastData);
+  }
+
+  async function leaveCall(conference) {
+    try {
+      await post(board.dataset.leaveUrl, conference, {});
+    } catch (error) {
+      sayMonitor([error.message], true);
+      return;
+    }
+    monitoring.delete(conference);
+    sayMonitor(["You left the call."]);
+    if (lastData) render(lastData);
   }
 
   function callCell(agent) {
@@ -114,7 +190,8 @@
   }
 
   function render(data) {
-    fill("live-calls", data.calls.map(callRow), 5, "No calls right now.");
+    lastData = data;
+    fill("live-calls", data.calls.map(callRow), columns, "No calls right now.");
     fill("live-agents", data.agents.map(agentRow), 4, "No active agents.");
     fill("live-queues", data.queues.map(queueRow), 4, "No queues.");
     for (const [name, value] of Object.entries(data.counts)) {

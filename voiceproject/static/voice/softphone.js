@@ -1,5 +1,7 @@
 // The agents' softphone: the Voice JavaScript SDK's Device, our token and presence APIs.
 // Configuration comes from the page's JSON script tag; no inline script, no inline style.
+// While a call is up the page polls the conference hub (/api/hub/current/) for who is in it,
+// and offers hold, transfers and three-way calls through the hub's API.
 
 const config = JSON.parse(document.getElementById("softphone-config").textContent);
 const element = (id) => document.getElementById(id);
@@ -22,6 +24,8 @@ const CONNECTION_ERRORS = new Set([31005, 31009, 53000, 53001]);
 const TOKEN_REFUSED_ERRORS = new Set([20101, 20102, 20103, 20105, 20106, 20107, 20151, 20157, 31202, 31204, 31207]);
 // Twilio's media servers (Voice SDKs network connectivity requirements).
 const MEDIA_NETWORK = "168.86.128.0/18 on UDP ports 10000–60000";
+const HUB_POLL_MS = 1500;
+const CANNOT_REACH_SERVER = "Cannot reach the server; nothing changed. Try again.";
 
 class ApiError extends Error {
   constructor(status, detail) {
@@ -40,9 +44,13 @@ const state = {
   refreshAttempt: 0,
   heartbeatTimer: null,
   callTimer: null,
+  hub: null, // the conference of the call, as /api/hub/current/ last told it
+  hubTimer: null,
+  colleagues: new Map(), // identity -> the directory's entry, this agent left out
   registerTimer: null,
   signallingHost: null, // where the SDK's secure WebSocket goes, from the token's edge
   reachedTwilio: false, // registered at least once since the page opened
+  dispositionSid: null, // the leg of the call whose disposition the form writes
 };
 
 // ---- Words on the page
@@ -115,8 +123,18 @@ async function api(url, { method = "GET", body } = {}) {
   } catch {
     payload = null;
   }
-  if (!response.ok) throw new ApiError(response.status, payload && payload.detail);
+  if (!response.ok) throw new ApiError(response.status, payload && (payload.detail || firstFieldError(payload)));
   return payload;
+}
+
+// A 400's body names the field: {"to": ["Ensure this field has no more than 64 characters."]}.
+function firstFieldError(payload) {
+  const [first] = Object.values(payload).flat();
+  return typeof first === "string" ? first : null;
+}
+
+function describeActionError(error) {
+  return error instanceof ApiError ? error.message : CANNOT_REACH_SERVER;
 }
 
 function describeTokenError(error) {
@@ -231,6 +249,8 @@ async function loadDirectory() {
   const list = element("directory");
   list.replaceChildren();
   const colleagues = agents.filter((agent) => agent.identity !== config.identity);
+  state.colleagues = new Map(colleagues.map((agent) => [agent.identity, agent]));
+  fillColleaguePicker();
   if (!colleagues.length) {
     const empty = document.createElement("li");
     empty.className = "muted";
@@ -375,13 +395,42 @@ function watchCall(call, peer, { outgoing }) {
   if (outgoing) {
     state.call = call;
     element("call-peer").textContent = peer;
+    element("outgoing-peer").textContent = peer;
+    element("outgoing").hidden = false;
     setState("calling", `Calling ${peer}…`);
+    element("cancel-call").focus();
+  }
+}
+
+// Cancel an outgoing call while it rings: the SDK says so to Twilio; should it fail, the
+// server cancels the legs the call rings (the SDK knows the call's SID once it rings).
+async function cancelOutgoing() {
+  const call = state.call;
+  if (!call) return;
+  try {
+    call.disconnect();
+    return;
+  } catch {
+    // Said below, once the server has tried.
+  }
+  const sid = call.parameters && call.parameters.CallSid;
+  if (!sid) {
+    showError("The call could not be cancelled: it has not reached Twilio yet. Try again.");
+    return;
+  }
+  try {
+    await api(config.urls.hubCancel.replace("SID", encodeURIComponent(sid)), { method: "POST", body: {} });
+    endCall(call);
+  } catch (error) {
+    if (error.status !== 401) showError(describeActionError(error));
   }
 }
 
 function startCall(call, peer) {
   state.call = call;
+  offerDisposition(call, peer);
   element("call-peer").textContent = peer;
+  element("outgoing").hidden = true;
   element("in-call").hidden = false;
   setState("on-call", `On a call with ${peer}`);
   const started = Date.now();
@@ -395,12 +444,18 @@ function startCall(call, peer) {
   state.callTimer = setInterval(tick, 1000);
   element("hang-up").focus();
   updateDialPreview();
+  loadDirectory().catch(() => showWarning("Could not load your colleagues."));
+  pollHub();
 }
 
 function endCall(call) {
   if (state.call !== call) return;
   state.call = null;
   clearInterval(state.callTimer);
+  clearTimeout(state.hubTimer);
+  showHub(null);
+  setText("hub-status", "");
+  element("outgoing").hidden = true;
   element("in-call").hidden = true;
   element("mute").setAttribute("aria-pressed", "false");
   element("mute").textContent = "Mute";
@@ -415,6 +470,211 @@ function showIdle() {
   if (state.wanted === "available") setState("available", "Available: your phone rings for calls");
   else if (state.wanted === "away") setState("away", "Away: calls do not ring here");
   else setState("offline", "Offline: click Go available to take calls");
+}
+
+// ---- The call's conference: who is in it, hold, transfers, three-way calls
+
+const PARTY_STATES = { ringing: "Ringing", talking: "Talking", "on-hold": "On hold" };
+// What the page says, for screen readers too, once an action is done; `who` is whom it called.
+const ACTION_WORDS = {
+  hold: () => "The other party is on hold.",
+  resume: () => "The other party is back with you.",
+  transfer: (who) => `Transferring to ${who}: you leave the call once they answer.`,
+  consult: (who) => `Calling ${who} while the other party waits on hold.`,
+  complete: () => "Transfer completed: you have left the call.",
+  "cancel-consult": () => "Transfer cancelled: the other party is back with you.",
+  add: (who) => `Adding ${who} to the call.`,
+  remove: (who) => `${who} was removed from the call.`,
+};
+const SUPERVISOR_WORDS = {
+  listen: "A supervisor is listening",
+  whisper: "A supervisor is coaching you",
+  barge: "A supervisor has joined the call",
+};
+
+async function pollHub() {
+  clearTimeout(state.hubTimer);
+  const call = state.call;
+  if (!call) return;
+  try {
+    const hub = await api(config.urls.hubCurrent);
+    if (state.call === call) showHub(hub);
+  } catch (error) {
+    if (error.status === 401) return;
+    // The next poll tries again; the call goes on meanwhile.
+  }
+  if (state.call === call) state.hubTimer = setTimeout(pollHub, HUB_POLL_MS);
+}
+
+// Labels name no phone number: a number added to the call is "Other party".
+function partyName(party) {
+  if (party.me) return "You";
+  if (party.role === "customer") return "Customer";
+  if (party.role === "agent") {
+    const colleague = state.colleagues.get(party.identity);
+    return colleague ? colleague.display_name : party.identity;
+  }
+  if (party.role === "supervisor") return "Supervisor";
+  return "Other party";
+}
+
+// Someone this agent added to the call; a colleague consulted leaves by Cancel transfer.
+function removable(party) {
+  return !party.me && !party.consulted && (party.role === "party" || party.role === "agent");
+}
+
+function partyItem(party) {
+  const name = partyName(party);
+  const item = document.createElement("li");
+  item.dataset.role = party.role;
+  const who = document.createElement("span");
+  who.className = "name";
+  who.textContent = party.consulted ? `${name} (transfer)` : name;
+  const badge = document.createElement("span");
+  badge.className = `badge party-${party.state}`;
+  badge.textContent = PARTY_STATES[party.state] || party.state;
+  item.append(who, badge);
+  if (removable(party)) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary small";
+    button.textContent = "Remove";
+    button.setAttribute("aria-label", `Remove ${name} from the call`);
+    button.addEventListener("click", () => hubAct("remove", { call_sid: party.call_sid }, name));
+    item.append(button);
+  }
+  return item;
+}
+
+function setText(id, words) {
+  const node = element(id);
+  // Unchanged words are left alone, so that a screen reader does not repeat them each poll.
+  if (node.textContent !== words) node.textContent = words;
+  node.hidden = !words;
+}
+
+function showHub(hub) {
+  state.hub = hub && hub.conference ? hub : null;
+  const current = state.hub;
+  element("hub-parties").hidden = !current;
+  element("hub-hold").hidden = !current;
+  element("hub-consulting").hidden = !current || !current.consulting;
+  element("hub-destination").hidden = !current || current.consulting;
+  if (!current) {
+    element("hub-parties").replaceChildren();
+    setText("hub-supervised", "");
+    return;
+  }
+  // The customer first and this agent last, whatever order the server lists them in.
+  const place = (party) => (party.role === "customer" ? 0 : party.me ? 2 : 1);
+  const talkers = current.parties
+    .filter((party) => party.role !== "supervisor")
+    .sort((one, other) => place(one) - place(other));
+  element("hub-parties").replaceChildren(...talkers.map(partyItem));
+  const others = talkers.filter((party) => !party.me && !party.consulted);
+  const held = others.some((party) => party.state === "on-hold");
+  const hold = element("hub-hold");
+  hold.textContent = held ? "Resume" : "Hold";
+  hold.dataset.action = held ? "resume" : "hold";
+  hold.disabled = current.consulting || !others.length;
+  const supervisor = current.parties.find((party) => party.role === "supervisor" && party.state !== "ringing");
+  setText("hub-supervised", supervisor ? SUPERVISOR_WORDS[supervisor.mode] || SUPERVISOR_WORDS.listen : "");
+}
+
+// One action on the call's conference; the answer is the conference as it is after it, a 409
+// says why the call moved on. Returns whether it was done.
+async function hubAct(action, body = {}, who = "") {
+  if (!state.hub) return false;
+  showError("");
+  const url = config.urls.hub[action].replace("CONFERENCE", encodeURIComponent(state.hub.conference));
+  try {
+    const hub = await api(url, { method: "POST", body });
+    if (state.call) showHub(hub);
+    setText("hub-status", ACTION_WORDS[action](who));
+    return true;
+  } catch (error) {
+    if (error.status !== 401) showError(describeActionError(error));
+    return false;
+  }
+}
+
+function destination() {
+  return element("hub-number").value.trim() || element("hub-colleague").value;
+}
+
+function updateDestination() {
+  for (const id of ["hub-transfer", "hub-consult", "hub-add"]) element(id).disabled = !destination();
+}
+
+async function sendTo(action) {
+  const to = destination();
+  const colleague = state.colleagues.get(to);
+  if (to && (await hubAct(action, { to }, colleague ? colleague.display_name : to))) {
+    element("hub-number").value = "";
+    element("hub-colleague").value = "";
+    updateDestination();
+  }
+}
+
+// The transfer picker offers the colleagues free to take a call: available, not on one.
+function fillColleaguePicker() {
+  const select = element("hub-colleague");
+  const chosen = select.value;
+  const free = [...state.colleagues.values()].filter((agent) => agent.availability === "available" && !agent.on_call);
+  const option = (value, words) => {
+    const node = document.createElement("option");
+    node.value = value;
+    node.textContent = words;
+    return node;
+  };
+  select.replaceChildren(
+    option("", free.length ? "Choose…" : "No colleague is free"),
+    ...free.map((agent) => option(agent.identity, agent.display_name)),
+  );
+  select.value = free.some((agent) => agent.identity === chosen) ? chosen : "";
+  updateDestination();
+}
+
+// ---- The disposition and note of the call going on, or of the last one
+
+async function loadDispositions() {
+  const select = element("disposition-choice");
+  for (const choice of await api(config.urls.dispositions)) {
+    const option = document.createElement("option");
+    option.value = choice.name;
+    option.textContent = choice.name;
+    select.append(option);
+  }
+}
+
+function offerDisposition(call, peer) {
+  // Our own leg's SID (Twilio's, from the SDK): the server finds its family.
+  const sid = call.parameters && call.parameters.CallSid;
+  if (!sid) return;
+  state.dispositionSid = sid;
+  element("disposition-call").textContent = `For the call with ${peer}`;
+  element("disposition-choice").value = "";
+  element("disposition-note").value = "";
+  element("disposition-status").textContent = "";
+  element("disposition").hidden = false;
+}
+
+async function saveDisposition(event) {
+  event.preventDefault();
+  if (!state.dispositionSid) return;
+  const status = element("disposition-status");
+  status.textContent = "Saving…";
+  const url = config.urls.familyDisposition.replace("SID", encodeURIComponent(state.dispositionSid));
+  const body = {
+    disposition: element("disposition-choice").value || null,
+    note: element("disposition-note").value,
+  };
+  try {
+    await api(url, { method: "PUT", body });
+    status.textContent = "Saved.";
+  } catch (error) {
+    if (error.status !== 401) status.textContent = `Not saved: ${error.message}`;
+  }
 }
 
 // ---- Microphone, speaker and ringtone
@@ -551,8 +811,19 @@ function wireControls() {
   element("hang-up").addEventListener("click", () => state.call && state.call.disconnect());
   element("wrap-up-end").addEventListener("click", () => changeWrapUp("end"));
   element("wrap-up-extend").addEventListener("click", () => changeWrapUp("extend"));
+  element("cancel-call").addEventListener("click", cancelOutgoing);
+  element("hub-hold").addEventListener("click", (event) => hubAct(event.target.dataset.action));
+  element("hub-complete").addEventListener("click", () => hubAct("complete"));
+  element("hub-cancel-consult").addEventListener("click", () => hubAct("cancel-consult"));
+  element("hub-transfer").addEventListener("click", () => sendTo("transfer"));
+  element("hub-consult").addEventListener("click", () => sendTo("consult"));
+  element("hub-add").addEventListener("click", () => sendTo("add"));
+  element("hub-colleague").addEventListener("change", updateDestination);
+  element("hub-number").addEventListener("input", updateDestination);
+  element("hub-destination").addEventListener("submit", (event) => event.preventDefault());
   element("mute").addEventListener("click", () => state.call && state.call.mute(!state.call.isMuted()));
   element("dial-to").addEventListener("input", updateDialPreview);
+  element("disposition-form").addEventListener("submit", saveDisposition);
   element("dial-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const target = dialTarget(element("dial-to").value);
@@ -579,6 +850,7 @@ async function start() {
   element("dial-to").value = config.dial;
   updateDialPreview();
   loadDirectory().catch(() => showWarning("Could not load your colleagues."));
+  loadDispositions().catch(() => showWarning("Could not load the dispositions."));
   let issued;
   try {
     issued = await issueToken();
