@@ -12,12 +12,12 @@ from datetime import date, datetime, time, timedelta
 from statistics import median
 
 from django.conf import settings
-from django.db.models import DurationField, ExpressionWrapper, F, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from agents.constants import Availability
 from agents.models import Agent, PresenceChange
-from calls.models import Call
+from calls.models import Call, FamilyDisposition
 from inbound.models import CallerOutcome, Queue, QueueCaller, WrapUp
 
 
@@ -37,8 +37,7 @@ class QueueStats:
     p90_wait_seconds: int | None  # nine in ten answered callers waited at most this long
     median_abandon_seconds: float | None  # how long the callers who hung up waited
     service_level_seconds: int
-    # Callers per disposition, once calls carry one; empty until then.
-    dispositions: dict[str, int]
+    dispositions: dict[str, int]  # callers whose call was given a disposition, by its name
 
     @property
     def service_level(self) -> float | None:
@@ -79,13 +78,45 @@ def queue_stats(*, start: datetime, end: datetime) -> list[QueueStats]:
     )
     for queue_id, outcome, wait in rows:
         callers[queue_id].append((outcome, wait))
+    dispositions = _dispositions(start=start, end=end)
     return [
-        _queue_figures(queue.name, callers.get(queue.pk, []), target=target)
+        _queue_figures(
+            queue.name,
+            callers.get(queue.pk, []),
+            target=target,
+            dispositions=dispositions.get(queue.pk, {}),
+        )
         for queue in Queue.objects.order_by("name")
     ]
 
 
-def _queue_figures(name: str, callers: list[tuple[str, int | None]], *, target: int) -> QueueStats:
+def _dispositions(*, start: datetime, end: datetime) -> dict[int, dict[str, int]]:
+    """Queue id → disposition name → callers (arrived from start to end) whose call, the
+    family of their leg, was given it."""
+    disposition = FamilyDisposition.objects.filter(
+        call__sid=OuterRef("call_sid"), disposition__isnull=False
+    ).values("disposition__name")[:1]
+    rows = (
+        QueueCaller.objects.filter(arrived_at__gte=start, arrived_at__lt=end)
+        .annotate(disposition=Subquery(disposition))
+        .filter(disposition__isnull=False)
+        .values("queue_id", "disposition")
+        .annotate(callers=Count("id"))
+        .values_list("queue_id", "disposition", "callers")
+    )
+    counted: dict[int, dict[str, int]] = defaultdict(dict)
+    for queue_id, name, count in rows:
+        counted[queue_id][name] = count
+    return counted
+
+
+def _queue_figures(
+    name: str,
+    callers: list[tuple[str, int | None]],
+    *,
+    target: int,
+    dispositions: dict[str, int],
+) -> QueueStats:
     def waits(outcome: CallerOutcome) -> list[int]:
         return sorted(wait for kind, wait in callers if kind == outcome and wait is not None)
 
@@ -106,7 +137,7 @@ def _queue_figures(name: str, callers: list[tuple[str, int | None]], *, target: 
         p90_wait_seconds=nearest_rank(answered, 0.9),
         median_abandon_seconds=median(abandoned) if abandoned else None,
         service_level_seconds=target,
-        dispositions={},
+        dispositions=dispositions,
     )
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from agents.constants import Availability, PresenceSource
 from agents.models import Agent, PresenceChange
+from calls.models import Disposition, FamilyDisposition
 from inbound.models import CallerOutcome, QueueCaller, WrapUp
 from tests.factories import AgentFactory, CallFactory, QueueFactory, UserFactory
 from voiceproject.roles import ANALYSTS
@@ -65,6 +66,20 @@ def test_a_queues_figures_count_its_callers_by_how_their_wait_ended(analyst, set
         "p90_wait_seconds": 100,
         "dispositions": {},
     }
+
+
+def test_a_queue_counts_its_callers_by_the_disposition_of_their_call(analyst):
+    alice = AgentFactory(identity="alice")
+    queue = QueueFactory(name="Support", agents=[alice])
+    resolved, _ = Disposition.objects.get_or_create(name="resolved")
+    for given in [True, True, False]:
+        caller = waited(queue, CallerOutcome.ANSWERED, 10, agent=alice)
+        if given:
+            FamilyDisposition.objects.create(
+                call=CallFactory(sid=caller.call_sid), disposition=resolved
+            )
+    (figures,) = analyst.get(STATS_API).json()["queues"]
+    assert figures["dispositions"] == {"resolved": 2}
 
 
 def test_a_queue_counts_only_callers_who_arrived_in_the_period(analyst):

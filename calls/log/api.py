@@ -374,7 +374,8 @@ class QueueStatsOutput(serializers.Serializer[Any]):
         allow_null=True, help_text="Nine in ten answered callers waited at most this long."
     )
     dispositions = serializers.DictField(
-        child=serializers.IntegerField(), help_text="Callers per disposition."
+        child=serializers.IntegerField(),
+        help_text="Callers per disposition their call was given, by its name.",
     )
 
 
