@@ -361,6 +361,9 @@ def main() -> None:
         TWILIO_VALIDATE_SIGNATURES="1",
         SERVICE_LEVEL_SECONDS=str(SERVICE_LEVEL_SECONDS),
         QUEUE_HOLD_MUSIC_URL="https://example.com/hold.mp3",
+        # Answered calls stay bridged by their <Dial>, as the simulation plays them: moving
+        # them into conferences would need Twilio's REST API.
+        CONFERENCE_HUB="0",
     )
     with fresh_database(DATABASE, prepare_with=environment):
         # This process reads and writes the same database with the server's settings.
