@@ -4,11 +4,12 @@ Our own bookkeeping rather than Twilio's <Enqueue>: every leg stays in the calle
 (an agent reached through <Dial><Queue> from a call we placed would be a family of its own),
 so the call log, recordings and statistics keep working as for any call to a number.
 
-Each request to the wait URL asks queue_caller_next_step. It locks the queue's row, so the
-processes serving one queue choose one at a time; only the longest-waiting caller not
-already ringing is offered an agent, which keeps arrival order. The offer is a QueueOffer
-row, and an agent has at most one ringing (a partial unique index), so two queues or two
-processes never ring one agent for two callers.
+Each request to the wait URL asks queue_caller_next_step. A caller behind others just
+waits; anything else is decided with the queue's row locked, so the processes serving one
+queue choose one at a time. Only the longest-waiting caller not already ringing is offered
+an agent, which keeps arrival order. The offer is a QueueOffer row, and an agent has at most
+one ringing (a partial unique index), so two queues or two processes never ring one agent
+for two callers.
 """
 
 from dataclasses import dataclass
@@ -228,13 +229,17 @@ def _offer(queue: Queue, caller: QueueCaller, *, now: datetime) -> list[Agent]:
     if connection.features.has_select_for_update_skip_locked:
         # An agent another process is reserving right now is left to it.
         candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-    expires_at = now + timedelta(seconds=queue.ring_timeout + OFFER_GRACE_SECONDS)
+    free = list(candidates[: wanted + RING_ALL_MAX_AGENTS])
+    # Timed after the read that found them free: an offer another process closed meanwhile
+    # (which freed the agent) was closed before this one was made.
+    offered_at = timezone.now()
+    expires_at = offered_at + timedelta(seconds=queue.ring_timeout + OFFER_GRACE_SECONDS)
     offered: list[Agent] = []
-    for agent in candidates[: wanted + RING_ALL_MAX_AGENTS]:
+    for agent in free:
         try:
             with transaction.atomic():
                 QueueOffer.objects.create(
-                    caller=caller, agent=agent, offered_at=now, expires_at=expires_at
+                    caller=caller, agent=agent, offered_at=offered_at, expires_at=expires_at
                 )
         except IntegrityError:
             continue  # offered a call by another queue meanwhile
