@@ -41,6 +41,13 @@ def caller(client, number: str = "+12125550100") -> Caller:
     return Caller(client=client, number=SUPPORT_LINE, caller=number)
 
 
+def arrived_ago(call: Caller, *, seconds: int) -> None:
+    """As if the caller had entered the queue that long ago."""
+    QueueCaller.objects.filter(call_sid=call.sid).update(
+        arrived_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
 def outcome(call: Caller) -> str:
     return QueueCaller.objects.get(call_sid=call.sid).outcome
 
@@ -185,9 +192,7 @@ def test_a_caller_who_hangs_up_while_waiting_is_abandoned_with_her_wait(client):
     caller(client, "+12125550101").enters()
     call = caller(client, "+12125550102")
     call.enters()
-    QueueCaller.objects.filter(call_sid=call.sid).update(
-        arrived_at=timezone.now() - timedelta(seconds=42)
-    )
+    arrived_ago(call, seconds=42)
     call.hangs_up()
     row = QueueCaller.objects.get(call_sid=call.sid)
     assert row.outcome == CallerOutcome.ABANDONED
@@ -287,9 +292,7 @@ def test_the_maximum_wait_leads_to_the_queues_voicemail(client):
     caller(client, "+12125550101").enters()
     call = caller(client, "+12125550102")
     call.enters()
-    QueueCaller.objects.filter(call_sid=call.sid).update(
-        arrived_at=timezone.now() - timedelta(seconds=61)
-    )
+    arrived_ago(call, seconds=61)
     redirect = call.waits_again().find("Redirect")
     assert f"/twilio/dial/?offered=&queue={queue.pk}" in redirect.text
     document = call.dial_ends("")
@@ -305,9 +308,7 @@ def test_the_maximum_wait_can_forward_to_another_number(client):
     caller(client, "+12125550101").enters()
     call = caller(client, "+12125550102")
     call.enters()
-    QueueCaller.objects.filter(call_sid=call.sid).update(
-        arrived_at=timezone.now() - timedelta(seconds=61)
-    )
+    arrived_ago(call, seconds=61)
     call.waits_again()
     dial = call.dial_ends("").find("Dial")
     assert dial.find("Number").text == "+12125559999"
