@@ -77,6 +77,7 @@ def phone(request: HttpRequest) -> HttpResponse:
         "urls": {
             "token": reverse("api-access-token"),
             "presence": reverse("api-presence"),
+            "wrapUp": reverse("api-presence-wrap-up"),
             "agents": reverse("api-agents"),
             "dispositions": reverse("api-dispositions"),
             # The family of any leg: the page puts its call's SID in place of "SID".

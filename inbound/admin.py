@@ -1,5 +1,6 @@
-"""The admin where supervisors set numbers' business hours and menus, and keep the
-blocklist."""
+"""The admin where supervisors set numbers' business hours and menus, keep the blocklist
+and define queues (members, routing, timings, the numbers that send callers to them and
+what happens after the maximum wait); waiting callers and wrap-ups are read-only."""
 
 from typing import Any
 from xml.dom.minidom import parseString
@@ -12,6 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from agents.forms import PhoneNumberField
+from agents.models import CALL_HANDLING_FIELDS
 from calls.deliveries.signatures import public_url
 from inbound.hours import first_overlap, is_open_at, opening_hours_of
 from inbound.menus import menu_gather
@@ -21,9 +24,15 @@ from inbound.models import (
     Menu,
     MenuOption,
     NumberHours,
+    Queue,
+    QueueCaller,
+    QueueMember,
+    QueueNumber,
     Schedule,
     WeeklyInterval,
+    WrapUp,
 )
+from voiceproject.admin import ReadOnlyAdmin
 
 
 def kept_forms(formset: forms.BaseFormSet[Any]) -> list[Any]:
@@ -175,3 +184,57 @@ class BlockedCallerAdmin(admin.ModelAdmin[BlockedCaller]):
         if not change:
             obj.added_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
+
+
+class QueueForm(forms.ModelForm[Queue]):
+    class Meta:
+        model = Queue
+        fields = [
+            "name",
+            "routing",
+            "ring_timeout",
+            "wrap_up_seconds",
+            "maximum_wait",
+            "announce_every",
+            *CALL_HANDLING_FIELDS,
+        ]
+        field_classes = {"forward_to": PhoneNumberField}
+        labels = {"unanswered_policy": "after the maximum wait"}
+
+
+class QueueMemberInline(admin.TabularInline[QueueMember, Queue]):
+    model = QueueMember
+    extra = 1
+    autocomplete_fields = ["agent"]
+
+
+class QueueNumberInline(admin.TabularInline[QueueNumber, Queue]):
+    model = QueueNumber
+    extra = 1
+    verbose_name = "number sending its callers here"
+    verbose_name_plural = "numbers sending their callers here"
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin[Queue]):
+    form = QueueForm
+    inlines = [QueueMemberInline, QueueNumberInline]
+    list_display = ["name", "routing", "ring_timeout", "wrap_up_seconds", "maximum_wait"]
+    search_fields = ["name"]
+
+
+@admin.register(QueueCaller)
+class QueueCallerAdmin(ReadOnlyAdmin[QueueCaller]):
+    """Every caller's wait: arrival, outcome, wait and who answered."""
+
+    list_display = ["arrived_at", "queue", "call_sid", "outcome", "wait_seconds", "agent"]
+    list_filter = ["queue", "outcome"]
+    list_select_related = ["queue", "agent"]
+    date_hierarchy = "arrived_at"
+
+
+@admin.register(WrapUp)
+class WrapUpAdmin(ReadOnlyAdmin[WrapUp]):
+    list_display = ["started_at", "ends_at", "agent"]
+    list_filter = ["agent"]
+    list_select_related = ["agent"]

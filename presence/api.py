@@ -16,6 +16,7 @@ from agents.models import Agent
 from agents.selectors import NotAnActiveAgent, active_agent_for_user
 from agents.user_time_zone import UserTimeZoneApiView
 from calls.access import can_view_agent_directory
+from inbound.wrap_up import WRAP_UP_EXTEND_MAX_SECONDS, wrap_up_end, wrap_up_extend
 from presence.availability import presence_set
 from presence.selectors import agent_directory, agent_presence
 
@@ -25,6 +26,11 @@ class PresenceOutputSerializer(serializers.Serializer[object]):
     availability = serializers.ChoiceField(choices=Availability.choices)
     on_call = serializers.BooleanField(help_text="One of the agent's call legs is in progress.")
     since = serializers.DateTimeField(help_text="When the availability last changed.")
+    wrap_up_until = serializers.DateTimeField(
+        allow_null=True,
+        help_text="While wrapping up after a queue call: when the wrap-up ends; routing "
+        "offers no call until then.",
+    )
 
 
 class PresenceApi(UserTimeZoneApiView):
@@ -75,6 +81,33 @@ class PresenceApi(UserTimeZoneApiView):
         return Response(asdict(agent_presence(agent=agent, now=timezone.now())))
 
 
+class WrapUpApi(PresenceApi):
+    """End the logged-in agent's wrap-up now, or extend it; answers her presence."""
+
+    class WrapUpInputSerializer(serializers.Serializer[object]):
+        action = serializers.ChoiceField(choices=["end", "extend"])
+        seconds = serializers.IntegerField(
+            min_value=1,
+            max_value=WRAP_UP_EXTEND_MAX_SECONDS,
+            default=60,
+            help_text="How much longer, with `extend`.",
+        )
+
+    http_method_names = ["post", "options"]
+
+    @extend_schema(request=WrapUpInputSerializer, responses=PresenceOutputSerializer)
+    def post(self, request: Request) -> Response:
+        agent = self.agent(request)
+        serializer = self.WrapUpInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        now = timezone.now()
+        if serializer.validated_data["action"] == "end":
+            wrap_up_end(agent=agent, now=now)
+        else:
+            wrap_up_extend(agent=agent, seconds=serializer.validated_data["seconds"], now=now)
+        return self.answer(agent)
+
+
 class IsAgentOrSupervisor(BasePermission):
     message = "Only agents and supervisors may see the agents' directory."
 
@@ -94,6 +127,7 @@ class AgentDirectoryApi(APIView):
             source="current_availability", choices=Availability.choices
         )
         on_call = serializers.BooleanField()
+        in_wrap_up = serializers.BooleanField(help_text="Finishing the work of a queue call.")
 
     @extend_schema(responses=DirectoryEntrySerializer(many=True))
     def get(self, request: Request) -> Response:

@@ -10,6 +10,7 @@ from agents.constants import Availability
 from agents.models import Agent
 from calls.constants import CallStatus
 from calls.models import Call
+from inbound.wrap_up import in_wrap_up, ringing_with_a_queue_call, wrap_up_current
 from presence.availability import agent_current_availability, agents_with_current_availability
 
 
@@ -19,6 +20,7 @@ class AgentPresence:
     availability: str
     on_call: bool
     since: datetime
+    wrap_up_until: datetime | None
 
 
 def live_legs(*, now: datetime) -> QuerySet[Call]:
@@ -41,18 +43,23 @@ def _talking_for(agent: Agent | OuterRef) -> Q:
 
 
 def agents_with_presence(agents: QuerySet[Agent], *, now: datetime) -> QuerySet[Agent]:
-    """Annotate `current_availability` and `on_call` (one of the agent's calls is live)."""
+    """Annotate `current_availability`, `on_call` (one of the agent's calls is live) and
+    `in_wrap_up` (finishing the work of a queue call)."""
     on_call = Exists(live_legs(now=now).filter(_talking_for(OuterRef("pk"))))
-    return agents_with_current_availability(agents, now=now).annotate(on_call=on_call)
+    return agents_with_current_availability(agents, now=now).annotate(
+        on_call=on_call, in_wrap_up=in_wrap_up(OuterRef("pk"), now=now)
+    )
 
 
 def agent_presence(*, agent: Agent, now: datetime) -> AgentPresence:
     availability, since = agent_current_availability(agent=agent, now=now)
+    wrap_up = wrap_up_current(agent=agent, now=now)
     return AgentPresence(
         identity=agent.identity,
         availability=availability,
         on_call=live_legs(now=now).filter(_talking_for(agent)).exists(),
         since=since,
+        wrap_up_until=wrap_up.ends_at if wrap_up is not None else None,
     )
 
 
@@ -63,7 +70,11 @@ def agent_directory(*, now: datetime) -> QuerySet[Agent]:
 
 
 def agents_free_to_take_a_call(agents: QuerySet[Agent], *, now: datetime) -> QuerySet[Agent]:
-    """The agents available now and not on a call: the presence that routing rings."""
+    """The agents available now, not on a call, not in wrap-up and not ringing for a waiting
+    caller: the presence that routing rings."""
     return agents_with_presence(agents, now=now).filter(
-        Q(current_availability=Availability.AVAILABLE), Q(on_call=False)
+        Q(current_availability=Availability.AVAILABLE),
+        Q(on_call=False),
+        Q(in_wrap_up=False),
+        ~ringing_with_a_queue_call(OuterRef("pk")),
     )

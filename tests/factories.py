@@ -8,7 +8,17 @@ from django.contrib.auth.models import Group, Permission
 
 from agents.models import Agent, PhoneNumber, TwimlApp
 from calls.models import Call, Recording
-from inbound.models import Holiday, Menu, MenuOption, NumberHours, Schedule, WeeklyInterval
+from inbound.models import (
+    Holiday,
+    Menu,
+    MenuOption,
+    NumberHours,
+    Queue,
+    QueueMember,
+    QueueNumber,
+    Schedule,
+    WeeklyInterval,
+)
 from tokens.api_tokens import api_token_create
 from voiceproject.roles import roles_create
 
@@ -156,6 +166,26 @@ class MenuOptionFactory(factory.django.DjangoModelFactory):
 
     menu = factory.SubFactory(MenuFactory)
     action = "ring"
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Queue
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Queue {n}")
+
+    @factory.post_generation
+    def agents(self, create, agents):
+        """QueueFactory(agents=[alice, bob]) makes them members, in that order."""
+        for order, agent in enumerate(agents or ()):
+            QueueMember.objects.create(queue=self, agent=agent, order=order)
+
+    @factory.post_generation
+    def numbers(self, create, numbers):
+        """QueueFactory(numbers=[line]) sends the line's callers to the queue."""
+        for number in numbers or ():
+            QueueNumber.objects.create(queue=self, number=number)
 
 
 def api_token_header(user, *, name: str = "test device") -> dict[str, str]:

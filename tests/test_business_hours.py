@@ -316,8 +316,13 @@ def test_a_number_without_hours_or_menu_costs_no_query_more(client):
         answer(client, phone_form(SUPPORT_LINE))
 
     # Its steps are read with the number itself (joined), never asked for on their own; the
-    # blocklist, which is the caller's, is asked before the number is read.
-    inbound_queries = [q["sql"] for q in queries if 'FROM "inbound_' in (q["sql"] or "")]
+    # blocklist, which is the caller's, is asked before the number is read. (Routing's own
+    # read of the agents free to ring looks into queues' offers and wrap-ups in subqueries.)
+    inbound_queries = [
+        q["sql"]
+        for q in queries
+        if 'FROM "inbound_' in (q["sql"] or "") and not q["sql"].startswith('SELECT "agents_agent"')
+    ]
     assert [sql for sql in inbound_queries if "inbound_blockedcaller" not in sql] == []
 
 

@@ -208,7 +208,7 @@ def test_the_json_has_the_documented_shape(client, supervisor_client, agents):
 
     data = supervisor_client.get(LIVE_API).json()
 
-    assert set(data) == {"calls", "agents", "counts"}
+    assert set(data) == {"calls", "agents", "counts", "queues"}
     assert set(data["calls"][0]) == {
         "sid",
         "kind",
@@ -219,7 +219,14 @@ def test_the_json_has_the_documented_shape(client, supervisor_client, agents):
         "conference",
     }
     assert set(data["calls"][0]["legs"][0]) == {"sid", "status", "agent", "to", "stale"}
-    assert set(data["agents"][0]) == {"identity", "availability", "on_call", "with", "since"}
+    assert set(data["agents"][0]) == {
+        "identity",
+        "availability",
+        "on_call",
+        "with",
+        "since",
+        "wrap_up_until",
+    }
 
 
 def test_a_call_not_answered_yet_has_no_conference(client, supervisor_client, agents):

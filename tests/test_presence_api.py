@@ -50,6 +50,7 @@ def test_a_new_agent_is_offline_and_not_on_a_call(as_alice, alice):
         "availability": "offline",
         "on_call": False,
         "since": alice.availability_since.isoformat().replace("+00:00", "Z"),
+        "wrap_up_until": None,
     }
 
 
@@ -222,14 +223,27 @@ def test_agents_see_each_active_colleagues_presence(as_alice):
     answer = as_alice.get("/api/agents/")
     assert answer.status_code == 200
     assert answer.json() == [
-        {"identity": "alice", "display_name": "alice", "availability": "offline", "on_call": False},
+        {
+            "identity": "alice",
+            "display_name": "alice",
+            "availability": "offline",
+            "on_call": False,
+            "in_wrap_up": False,
+        },
         {
             "identity": "bob",
             "display_name": "Bob Brown",
             "availability": "available",
             "on_call": True,
+            "in_wrap_up": False,
         },
-        {"identity": "carol", "display_name": "carol", "availability": "away", "on_call": False},
+        {
+            "identity": "carol",
+            "display_name": "carol",
+            "availability": "away",
+            "on_call": False,
+            "in_wrap_up": False,
+        },
     ]
 
 

@@ -3,15 +3,18 @@
 real SDK, which cannot reach Twilio from here."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from agents.constants import Availability, PresenceSource
 from agents.models import Agent, PresenceChange
+from inbound.models import CallerOutcome, QueueCaller, WrapUp
 from tests.browser import SCREENSHOTS, eventually, log_in
-from tests.factories import AgentFactory, UserFactory
+from tests.factories import AgentFactory, QueueFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -355,3 +358,33 @@ def test_closing_the_page_says_offline(alice, chromium, live_server):
         lambda: Agent.objects.get(pk=alice.pk).availability, Availability.OFFLINE
     )
     assert availability == Availability.OFFLINE
+
+
+@pytest.fixture
+def alice_wrapping_up(alice):
+    """Alice answered a queue's caller and wraps up for five more minutes."""
+    now = timezone.now()
+    caller = QueueCaller.objects.create(
+        call_sid="CA" + "2" * 32,
+        queue=QueueFactory(agents=[alice]),
+        arrived_at=now - timedelta(minutes=3),
+        outcome=CallerOutcome.ANSWERED,
+        ended_at=now - timedelta(minutes=2),
+        wait_seconds=60,
+        agent=alice,
+    )
+    WrapUp.objects.create(
+        agent=alice, caller=caller, started_at=now, ends_at=now + timedelta(minutes=5)
+    )
+
+
+def test_an_agent_wrapping_up_sees_until_when_and_ends_it(alice_wrapping_up, chromium, live_server):
+    page = open_phone(chromium, live_server)
+    page.get_by_role("button", name="Go available").click()
+
+    expect(page.locator("#wrap-up")).to_be_visible()
+    expect(page.locator("#wrap-up-until")).not_to_be_empty()
+    page.get_by_role("button", name="Ready for calls").click()
+
+    expect(page.locator("#wrap-up")).to_be_hidden()
+    assert presence(page)["wrap_up_until"] is None

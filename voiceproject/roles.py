@@ -52,6 +52,14 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
                 "menuoption",
             )
         ),
+        # Queues: their members and the numbers that send callers to them; every caller's
+        # wait and every wrap-up, read-only.
+        *(
+            ("inbound", model, ("add", "change", "delete", "view"))
+            for model in ("queue", "queuemember", "queuenumber")
+        ),
+        ("inbound", "queuecaller", ("view",)),
+        ("inbound", "wrapup", ("view",)),
     ],
     ANALYSTS: [
         ("agents", "presencechange", ("view",)),

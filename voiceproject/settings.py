@@ -126,6 +126,7 @@ HOT_PATH_MIDDLEWARE = {
     "webhooks:dial-action": WEBHOOK_MIDDLEWARE,
     "webhooks:voicemail-done": WEBHOOK_MIDDLEWARE,
     "webhooks:menu": WEBHOOK_MIDDLEWARE,
+    "webhooks:queue-wait": WEBHOOK_MIDDLEWARE,
     "webhooks:recording": WEBHOOK_MIDDLEWARE,
     "webhooks:debugger": WEBHOOK_MIDDLEWARE,
     "webhooks:error-events": WEBHOOK_MIDDLEWARE,
@@ -311,6 +312,10 @@ PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", schemes=["https", "http"], origin_o
 TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", default=True)
 # Seconds <Dial> rings agents or numbers before giving up; Twilio accepts 5 to 600.
 TWILIO_DIAL_TIMEOUT = env_int("TWILIO_DIAL_TIMEOUT", default=20, minimum=5, maximum=600)
+# The music a queue's waiting caller hears (an MP3 or WAV Twilio can fetch); empty: ours,
+# an eight-second loop served with the static files. Its length is a turn of the wait loop,
+# so it is kept short, unlike HOLD_MUSIC_URL's.
+QUEUE_HOLD_MUSIC_URL = env_url("QUEUE_HOLD_MUSIC_URL", schemes=["https", "http"])
 # The conference hub (docs/agents.md): once answered, a call's legs are moved into a
 # conference of its own, so agents can hold, consult and transfer and supervisors listen in.
 # Off, answered calls stay bridged by their <Dial> (no hold, transfer or monitoring).

@@ -227,6 +227,8 @@ class DialAction:
     dial_call_duration: int | None
     offered: list[str]
     forwarded: bool
+    # The queue whose waiting caller rang, or that sent her on at its maximum wait.
+    queue_id: int | None
 
     @property
     def account_sid(self) -> str:
@@ -235,6 +237,11 @@ class DialAction:
     @property
     def nobody_answered(self) -> bool:
         return self.dial_status not in ANSWERED_DIAL_STATUSES
+
+    @property
+    def returns_to_queue(self) -> bool:
+        """A queue's caller rang an agent who did not answer: she waits again, at the head."""
+        return self.queue_id is not None and self.dial_status in UNANSWERED_DIAL_STATUSES
 
 
 def parse_dial_action(
@@ -258,4 +265,15 @@ def parse_dial_action(
         dial_call_duration=optional_counter(form, "DialCallDuration"),
         offered=offered,
         forwarded=query.get("forwarded") == "1",
+        queue_id=queue_id_in(query),
     )
+
+
+def queue_id_in(query: dict[str, str]) -> int | None:
+    """The `queue` we wrote into a URL: a row's id; None when absent."""
+    value = query.get("queue")
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or not 0 < int(value) < 2**31:
+        raise InvalidCallback("queue is not a queue's id.")
+    return int(value)

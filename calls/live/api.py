@@ -62,6 +62,9 @@ class LiveAgentSerializer(serializers.Serializer[Any]):
     on_call = serializers.BooleanField()
     # "with" is a Python keyword too.
     since = serializers.DateTimeField(allow_null=True)
+    wrap_up_until = serializers.DateTimeField(
+        allow_null=True, help_text="Wrapping up after a queue call until then."
+    )
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
@@ -69,6 +72,7 @@ class LiveAgentSerializer(serializers.Serializer[Any]):
             **{name: fields[name] for name in ("identity", "availability", "on_call")},
             "with": serializers.CharField(source="with_address", allow_null=True),
             "since": fields["since"],
+            "wrap_up_until": fields["wrap_up_until"],
         }
 
 
@@ -79,10 +83,22 @@ class LiveCountsSerializer(serializers.Serializer[Any]):
     missed_today = serializers.IntegerField()
 
 
+class LiveQueueSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    waiting = serializers.IntegerField(help_text="Callers waiting now.")
+    longest_waiting_since = serializers.DateTimeField(
+        allow_null=True, help_text="When the caller waiting longest arrived."
+    )
+    wrapping_up = serializers.ListField(
+        child=serializers.CharField(), help_text="Members wrapping up after a call."
+    )
+
+
 class LiveBoardSerializer(serializers.Serializer[Any]):
     calls = LiveCallSerializer(many=True)
     agents = LiveAgentSerializer(many=True)
     counts = LiveCountsSerializer()
+    queues = LiveQueueSerializer(many=True)
 
 
 def _etag(data: Any) -> str:
@@ -99,7 +115,12 @@ class LiveBoardApi(UserTimeZoneApiView):
     def get(self, request: Request) -> Response:
         board: LiveBoard = live_board(user=request.user, now=timezone.now())
         data = LiveBoardSerializer(
-            {"calls": board.calls, "agents": board.agents, "counts": asdict(board.counts)}
+            {
+                "calls": board.calls,
+                "agents": board.agents,
+                "counts": asdict(board.counts),
+                "queues": board.queues,
+            }
         ).data
         etag = _etag(data)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}

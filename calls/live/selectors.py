@@ -21,6 +21,7 @@ from calls.constants import STATUS_RANK, TERMINAL_STATUSES, CallStatus, FamilyOu
 from calls.family_facts import outcome_condition
 from calls.models import Call, Conference
 from calls.reconcile.selectors import leg_is_silent
+from inbound.selectors import QueueNow, queues_now, wrap_ups_now
 from presence.availability import agent_current_availability
 from presence.selectors import agents_with_presence
 
@@ -64,6 +65,7 @@ class LiveAgent:
     on_call: bool  # presence.selectors' rule: one of the agent's legs is in progress
     with_address: str | None  # the other party of the call the agent is talking on
     since: datetime | None  # on a call: since it was answered; else since its availability
+    wrap_up_until: datetime | None  # wrapping up after a queue call until then
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class LiveBoard:
     calls: list[LiveCall]
     agents: list[LiveAgent]
     counts: LiveCounts
+    queues: list[QueueNow]
 
 
 def live_families(*, user: User) -> QuerySet[Call]:
@@ -92,7 +95,7 @@ def live_families(*, user: User) -> QuerySet[Call]:
 
 
 def live_board(*, user: User, now: datetime) -> LiveBoard:
-    """Everything the live board shows, in four queries."""
+    """Everything the live board shows, in eight queries."""
     parents = list(live_families(user=user)[:LIVE_FAMILIES_LIMIT])
     children_by_parent: dict[int, list[Call]] = {parent.pk: [] for parent in parents}
     children = Call.objects.filter(parent_id__in=children_by_parent).select_related(
@@ -107,6 +110,7 @@ def live_board(*, user: User, now: datetime) -> LiveBoard:
         calls=calls,
         agents=_live_agents(user=user, now=now, parents=parents, children=children_by_parent),
         counts=_live_counts(user=user, now=now, parents=parents, children=children_by_parent),
+        queues=queues_now(now=now),
     )
 
 
@@ -177,10 +181,20 @@ def _live_agents(
                 for agent_id in (leg.agent_id, parent.agent_id):
                     if agent_id is not None:
                         talking.setdefault(agent_id, (leg, parent))
-    return [_live_agent(agent, talking.get(agent.pk), now=now) for agent in agents]
+    wrap_ups = wrap_ups_now(now=now)
+    return [
+        _live_agent(agent, talking.get(agent.pk), wrap_ups.get(agent.pk), now=now)
+        for agent in agents
+    ]
 
 
-def _live_agent(agent: Agent, talking: tuple[Call, Call] | None, *, now: datetime) -> LiveAgent:
+def _live_agent(
+    agent: Agent,
+    talking: tuple[Call, Call] | None,
+    wrap_up_until: datetime | None,
+    *,
+    now: datetime,
+) -> LiveAgent:
     availability, available_since = agent_current_availability(agent=agent, now=now)
     on_call: bool = agent.on_call  # type: ignore[attr-defined]  # agents_with_presence
     if not on_call or talking is None:
@@ -190,6 +204,7 @@ def _live_agent(agent: Agent, talking: tuple[Call, Call] | None, *, now: datetim
             on_call=on_call,
             with_address=None,
             since=None if on_call else available_since,
+            wrap_up_until=wrap_up_until,
         )
     leg, parent = talking
     is_caller = parent.from_number == agent.client_address
@@ -199,6 +214,7 @@ def _live_agent(agent: Agent, talking: tuple[Call, Call] | None, *, now: datetim
         on_call=True,
         with_address=parent.to_number if is_caller else parent.from_number,
         since=leg.answer_time or leg.status_changed_at or leg.start_time,
+        wrap_up_until=wrap_up_until,
     )
 
 

@@ -25,7 +25,7 @@ from calls.constants import FamilyKind, FamilyOutcome
 from calls.log.families import ALL_EVENTS, FAMILY_EVENTS_SHOWN, CallFamily, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import DEFAULT_SORT, PAGE_SIZE, SORTS, InvalidCursor, call_family_page
-from calls.log.stats import call_stats_for, stats_period
+from calls.log.stats import call_stats_for, queue_figures_for, stats_period
 from calls.models import Call, CallEvent, Recording
 
 
@@ -353,6 +353,42 @@ class TeamStatsOutput(serializers.Serializer[Any]):
     abandon_rate = serializers.FloatField(allow_null=True)
 
 
+class QueueStatsOutput(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    offered = serializers.IntegerField(help_text="Callers who entered the queue in the period.")
+    answered = serializers.IntegerField()
+    abandoned = serializers.IntegerField(help_text="Hung up while waiting.")
+    abandoned_within_target = serializers.IntegerField(
+        help_text="... within SERVICE_LEVEL_SECONDS (short abandons)."
+    )
+    median_abandon_seconds = serializers.FloatField(allow_null=True)
+    timed_out = serializers.IntegerField(help_text="Waited the maximum wait.")
+    waiting = serializers.IntegerField(help_text="Still waiting.")
+    answered_within_target = serializers.IntegerField()
+    service_level_seconds = serializers.IntegerField()
+    service_level = serializers.FloatField(
+        allow_null=True, help_text="answered_within_target / (offered - waiting)."
+    )
+    median_wait_seconds = serializers.FloatField(allow_null=True, help_text="Of those answered.")
+    p90_wait_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Nine in ten answered callers waited at most this long."
+    )
+    dispositions = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Callers per disposition their call was given, by its name.",
+    )
+
+
+class AgentOccupancyOutput(serializers.Serializer[Any]):
+    identity = serializers.CharField()
+    available_seconds = serializers.IntegerField()
+    talk_seconds = serializers.IntegerField()
+    wrap_up_seconds = serializers.IntegerField()
+    occupancy = serializers.FloatField(
+        allow_null=True, help_text="(talk + wrap-up) / time available."
+    )
+
+
 class VolumeOutput(serializers.Serializer[Any]):
     period = serializers.CharField(help_text="The day (YYYY-MM-DD) or the hour of the day.")
     calls = serializers.DictField(child=serializers.IntegerField(), help_text="By kind.")
@@ -368,6 +404,8 @@ class CallStatsOutput(serializers.Serializer[Any]):
     handling = AgentHandlingOutput(
         many=True, help_text="Hold time and transfers of the calls each agent answered."
     )
+    queues = QueueStatsOutput(many=True, help_text="Every queue; empty for an agent.")
+    occupancy = AgentOccupancyOutput(many=True, help_text="An agent sees only her own.")
 
 
 class CallStatsApi(UserTimeZoneApiView):
@@ -376,9 +414,11 @@ class CallStatsApi(UserTimeZoneApiView):
     @extend_schema(
         summary="Call statistics",
         description="Calls per day and hour by kind, the team's service level and abandon "
-        "rate, and each agent's answer rate, over the filtered families (the last 30 days "
-        "unless `started_after`/`started_before` say otherwise); the filters are those of the "
-        "list. An agent sees only her own figures. Filters it does not understand answer 400.",
+        "rate, each agent's answer rate and occupancy, and each queue's figures (by the "
+        "callers' arrival in the period, whatever the other filters), over the filtered "
+        "families (the last 30 days unless `started_after`/`started_before` say otherwise); "
+        "the filters are those of the list. An agent sees only her own figures. Filters it "
+        "does not understand answer 400.",
         responses=CallStatsOutput,
     )
     def get(self, request: Request) -> Response:
@@ -387,6 +427,7 @@ class CallStatsApi(UserTimeZoneApiView):
         if filters.refused:
             raise ValidationError(filters.refused)
         stats = call_stats_for(request.user, filters, first_day=first_day, last_day=last_day)
+        queue_figures = queue_figures_for(request.user, first_day=first_day, last_day=last_day)
         data = {
             "time_zone": timezone.get_current_timezone_name(),
             "kinds": stats.kinds,
@@ -399,5 +440,7 @@ class CallStatsApi(UserTimeZoneApiView):
             "team": stats.team,
             "agents": stats.agents,
             "handling": stats.handling,
+            "queues": queue_figures.queues,
+            "occupancy": queue_figures.occupancy,
         }
         return Response(CallStatsOutput(data).data)

@@ -13,13 +13,20 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from calls.access import User, call_log_sees_everything, stats_agent_limited_to
+from calls.access import User, call_log_agent_id, call_log_sees_everything, stats_agent_limited_to
 from calls.constants import FamilyKind
 from calls.log.filters import CallFamilyFilter
 from calls.log.handling import AgentHandling, handling_by_agent
 from calls.log.rollup import families_started_on, rollup_parts
 from calls.log.stats_parts import StatsParts, Volume, histogram_median, stats_parts_live
 from calls.models import Call
+from inbound.queue_stats import (
+    AgentOccupancy,
+    QueueStats,
+    agent_occupancy,
+    period_bounds,
+    queue_stats,
+)
 from voiceproject.twilio_ids import TWILIO_EPOCH
 
 # The statistics cover the last 30 days (today included) unless a date range is given, and
@@ -210,4 +217,28 @@ def stats_figures(parts: StatsParts, *, first_day: date, last_day: date) -> Call
         ),
         agents=sorted(agents, key=lambda agent: agent.identity),
         handling=[],
+    )
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    queues: list[QueueStats]
+    occupancy: list[AgentOccupancy]
+
+
+def queue_figures_for(user: User, *, first_day: date, last_day: date) -> QueueFigures:
+    """Each queue's figures, for those who see every call, and agents' occupancy: an agent
+    sees only her own. The page and the API both ask here."""
+    start, end = period_bounds(first_day=first_day, last_day=last_day)
+    now = timezone.now()
+    if call_log_sees_everything(user):
+        return QueueFigures(
+            queues=queue_stats(start=start, end=end),
+            occupancy=agent_occupancy(start=start, end=end, now=now),
+        )
+    agent_id = call_log_agent_id(user)
+    if agent_id is None:
+        return QueueFigures(queues=[], occupancy=[])
+    return QueueFigures(
+        queues=[], occupancy=agent_occupancy(start=start, end=end, now=now, only_agent_id=agent_id)
     )

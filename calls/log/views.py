@@ -25,7 +25,7 @@ from calls.log.export import CSV_HEADER, call_export_rows
 from calls.log.families import ALL_EVENTS, call_family_get
 from calls.log.filters import CallFamilyFilter
 from calls.log.paging import SORTS, InvalidCursor, call_family_page
-from calls.log.stats import call_stats_for, stats_period
+from calls.log.stats import call_stats_for, queue_figures_for, stats_period
 from calls.quality.selectors import poor_call_shares
 from voiceproject.streams import stream_limited
 
@@ -128,6 +128,9 @@ def call_statistics(request: HttpRequest) -> HttpResponse:
         {
             "filters": filters,
             "stats": stats,
+            "queue_figures": queue_figures_for(
+                request.user, first_day=first_day, last_day=last_day
+            ),
             "per_day": per_day,
             "per_hour": per_hour,
             "quality": poor_call_shares(

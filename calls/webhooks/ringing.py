@@ -36,13 +36,22 @@ class WebhookUrls:
     recording_callback: str
     voicemail_done: str
     menu: str
+    queue_wait: str
 
-    def dial_action_for(self, *, offered: list[str], forwarded: bool = False) -> str:
-        """The <Dial> action, carrying who was rung (signed with the URL by Twilio)."""
+    def dial_action_for(
+        self, *, offered: list[str], forwarded: bool = False, queue_id: int | None = None
+    ) -> str:
+        """The <Dial> action, carrying who was rung and for which queue (signed with the URL
+        by Twilio)."""
         query = {"offered": ",".join(offered)}
         if forwarded:
             query["forwarded"] = "1"
+        if queue_id is not None:
+            query["queue"] = str(queue_id)
         return f"{self.dial_action}?{urlencode(query)}"
+
+    def queue_wait_for(self, *, queue_id: int) -> str:
+        return f"{self.queue_wait}?{urlencode({'queue': queue_id})}"
 
 
 def twiml_ringing_number(
@@ -59,16 +68,45 @@ def twiml_ringing_number(
     agents = list(agents_to_ring(candidates=candidates, now=timezone.now())[:DIAL_MAX_NOUNS])
     if not agents:
         return str(nobody_eligible(urls))
-    response = announced(phone_number)
     context = {
         "caller_number": caller_number,
         "called_number": phone_number.number,
         "called_name": phone_number.friendly_name,
     }
+    return str(ringing(owner=phone_number, agents=agents, context=context, urls=urls))
+
+
+def ringing(
+    *,
+    owner: CallHandling,
+    agents: list[Agent],
+    context: dict[str, str],
+    urls: WebhookUrls,
+    queue_id: int | None = None,
+    timeout: int | None = None,
+) -> VoiceResponse:
+    """Ring the agents at once, recorded and announced as the owner (number or queue) says;
+    the <Dial> action learns who was rung, and for which queue."""
+    response = announced(owner)
     offered = [agent.identity for agent in agents]
-    dial = recorded_dial(response, urls, recorded_by=phone_number, offered=offered)
+    options = {} if timeout is None else {"timeout": timeout}
+    dial = recorded_dial(
+        response,
+        urls,
+        recorded_by=owner,
+        offered=offered,
+        action=urls.dial_action_for(offered=offered, queue_id=queue_id),
+        **options,
+    )
     ring(dial, agents, context, status_callback_options(urls.status_callback))
-    return str(response)
+    return response
+
+
+def sent_to_queue(*, queue_id: int, urls: WebhookUrls) -> VoiceResponse:
+    """Send the caller to wait in the queue (a number's queue, or a menu's option)."""
+    response = VoiceResponse()
+    response.redirect(urls.queue_wait_for(queue_id=queue_id), method="POST")
+    return response
 
 
 def nobody_eligible(urls: WebhookUrls) -> VoiceResponse:
@@ -106,6 +144,7 @@ def recorded_dial(
     *,
     recorded_by: CallHandling,
     offered: list[str],
+    action: str | None = None,
     **options: Any,
 ) -> Dial:
     """A <Dial> whose action continues the call when nobody answers, recorded when the
@@ -118,18 +157,13 @@ def recorded_dial(
             recording_status_callback_event=RECORDING_CALLBACK_EVENTS,
             recording_status_callback_method="POST",
         )
-    return dial_verb(response, action=urls.dial_action_for(offered=offered), **options)
+    return dial_verb(response, action=action or urls.dial_action_for(offered=offered), **options)
 
 
 def dial_verb(response: VoiceResponse, *, action: str, **options: Any) -> Dial:
     # answerOnBridge: the caller hears ringing, and is not billed, until someone answers.
-    return response.dial(
-        answer_on_bridge=True,
-        timeout=settings.TWILIO_DIAL_TIMEOUT,
-        action=action,
-        method="POST",
-        **options,
-    )
+    options.setdefault("timeout", settings.TWILIO_DIAL_TIMEOUT)
+    return response.dial(answer_on_bridge=True, action=action, method="POST", **options)
 
 
 def status_callback_options(status_callback_url: str) -> dict[str, str]:

@@ -3,7 +3,8 @@
 Who is rung comes from calls.webhooks.routing; every <Dial> gets our action URL, so that a
 call nobody answers goes on to the unanswered-call policy of the number or agent called
 (calls.webhooks.unanswered), and the recording attributes of the policy owner. A call from
-the phone network first passes the number's inbound steps (inbound.hours, inbound.menus).
+the phone network first passes the number's inbound steps (inbound.hours, inbound.menus,
+then a queue's wait loop, inbound.webhooks).
 """
 
 from django.utils import timezone
@@ -17,6 +18,7 @@ from calls.webhooks.ringing import (
     nobody_eligible,
     recorded_dial,
     ring,
+    sent_to_queue,
     spoken,
     status_callback_options,
     twiml_ringing_number,
@@ -26,6 +28,7 @@ from calls.webhooks.unanswered import AGENT_UNAVAILABLE
 from inbound.blocklist import twiml_if_blocked
 from inbound.hours import twiml_if_closed
 from inbound.menus import twiml_if_menu
+from inbound.selectors import queue_id_for_number
 from voiceproject.twilio_ids import client_identity, is_e164, is_identity
 
 APOLOGY = "We're sorry. An error has occurred. Please try your call again."
@@ -94,14 +97,14 @@ def _twiml_for_phone_call(
     call_sid: str, caller_number: str, called_number: str, urls: WebhookUrls
 ) -> str:
     """The number's steps in order, each answering the call or passing it on: the
-    blocklist, closed hours, then the menu, then ringing its agents."""
+    blocklist, closed hours, then the menu, then its queue or ringing its agents."""
     rejected = twiml_if_blocked(call_sid=call_sid, caller_number=caller_number)
     if rejected is not None:
         return rejected
     # The inbound steps' settings come with the number: no query more for a number without.
     phone_number = (
         PhoneNumber.objects.filter(number=called_number)
-        .select_related("hours__schedule", "menu")
+        .select_related("hours__schedule", "menu", "queue_link")
         .first()
     )
     if phone_number is None:
@@ -110,4 +113,6 @@ def _twiml_for_phone_call(
         return closed
     if menu := twiml_if_menu(phone_number=phone_number, urls=urls):
         return menu
+    if (queue_id := queue_id_for_number(number=phone_number)) is not None:
+        return str(sent_to_queue(queue_id=queue_id, urls=urls))
     return twiml_ringing_number(phone_number=phone_number, caller_number=caller_number, urls=urls)

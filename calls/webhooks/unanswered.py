@@ -14,7 +14,14 @@ from agents.constants import UnansweredPolicy
 from agents.models import PhoneNumber
 from agents.selectors import PolicyOwner, policy_owner_of_leg
 from calls.deliveries.calls import DialAction, TwilioCallback
-from calls.webhooks.ringing import RECORDING_CALLBACK_EVENTS, WebhookUrls, dial_verb, spoken
+from calls.webhooks.ringing import (
+    RECORDING_CALLBACK_EVENTS,
+    WebhookUrls,
+    dial_verb,
+    sent_to_queue,
+    spoken,
+)
+from inbound.models import Queue
 
 AGENT_UNAVAILABLE = "That agent cannot take your call right now. Please try again later."
 NOBODY_AVAILABLE = "Nobody is available to take your call. Please try again later."
@@ -28,8 +35,13 @@ VOICEMAIL_THANKS = "Thank you for your message. Goodbye."
 
 
 def dial_action_is_missed(*, action: DialAction) -> bool:
-    """Nobody answered a call to us; an agent's own unanswered call to a number is not."""
-    return action.nobody_answered and unanswered_policy_owner(callback=action.callback) is not None
+    """Nobody answered a call to us; an agent's own unanswered call to a number is not, nor
+    a queue's offer that rang out (the caller waits again)."""
+    return (
+        action.nobody_answered
+        and not action.returns_to_queue
+        and unanswered_policy_owner(callback=action.callback) is not None
+    )
 
 
 def unanswered_policy_owner(*, callback: TwilioCallback) -> PolicyOwner | None:
@@ -39,18 +51,39 @@ def unanswered_policy_owner(*, callback: TwilioCallback) -> PolicyOwner | None:
 
 
 def twiml_for_dial_action(*, action: DialAction, urls: WebhookUrls) -> str:
-    """End an answered call; apply the policy of the number or agent called to an unanswered one."""
+    """End an answered call; send a queue's caller whose offer rang out back to wait; apply
+    the policy of the queue, number or agent called to an unanswered one."""
     response = VoiceResponse()
+    if action.returns_to_queue and action.queue_id is not None:
+        return str(sent_to_queue(queue_id=action.queue_id, urls=urls))
     owner = unanswered_policy_owner(callback=action.callback) if action.nobody_answered else None
     if owner is None:
         response.hangup()
         return str(response)
+    if isinstance(owner, PhoneNumber) and action.queue_id is not None:
+        owner = with_queue_policy(owner, queue_id=action.queue_id)
     forward_to = _safe_forward_target(owner, action)
     if forward_to is not None:
         return str(forwarded(owner, forward_to, urls, offered=action.offered))
     if owner.unanswered_policy == UnansweredPolicy.MESSAGE:
         return str(spoken(owner.unanswered_greeting or _default_message(owner)))
     return str(voicemail(owner, urls))
+
+
+def with_queue_policy(number: PhoneNumber, *, queue_id: int) -> PhoneNumber:
+    """The number called, handling its unanswered caller as the queue she waited in says:
+    the voicemail stays the number's, and a forward shows the number as caller ID."""
+    queue = Queue.objects.filter(pk=queue_id).first()
+    if queue is None:
+        return number
+    return PhoneNumber(
+        pk=number.pk,
+        number=number.number,
+        friendly_name=number.friendly_name,
+        unanswered_policy=queue.unanswered_policy,
+        unanswered_greeting=queue.unanswered_greeting,
+        forward_to=queue.forward_to,
+    )
 
 
 def twiml_voicemail_done() -> str:

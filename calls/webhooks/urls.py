@@ -1,12 +1,13 @@
 """URLs Twilio requests: the Voice URL and its fallback, status callbacks, our <Dial> action,
-the end of a voicemail, a menu's answers, conference and recording status callbacks and
-Twilio's error reports."""
+the end of a voicemail, a menu's answers, a queue's wait loop, conference and recording
+status callbacks and Twilio's error reports."""
 
 from django.urls import path
 
 from calls.recordings import webhooks as recordings
 from calls.twilio_errors import webhooks as twilio_errors
 from calls.webhooks import views as webhooks
+from inbound import webhooks as inbound
 
 app_name = "webhooks"
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("dial/", webhooks.dial_action, name="dial-action"),
     path("voicemail/done/", webhooks.voicemail_done, name="voicemail-done"),
     path("menu/", webhooks.menu_answer, name="menu"),
+    path("queue/wait/", inbound.queue_wait, name="queue-wait"),
     path("conference/", webhooks.conference_status, name="conference"),
     path("recording/", recordings.recording_status, name="recording"),
     path("debugger/", twilio_errors.debugger_event, name="debugger"),

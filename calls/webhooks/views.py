@@ -1,6 +1,6 @@
 """The URLs Twilio requests about calls: the Voice URL, its fallback, status callbacks, our
 <Dial> action, the end of a voicemail, the answers to a number's menu and conference status
-callbacks.
+callbacks (a queue's wait loop is inbound.webhooks).
 
 Each view checks the signature, reads the form into a typed value, calls one service and
 answers; rules about calls live in calls.call_table, TwiML in calls.webhooks.twiml,
@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from calls import tasks
 from calls.call_table import call_apply_callback, call_record_dial_result
@@ -49,6 +50,11 @@ from calls.webhooks.unanswered import (
     twiml_voicemail_done,
 )
 from inbound.menus import twiml_for_menu_answer
+from inbound.queue_routing import (
+    queue_apply_dial_action,
+    queue_leg_status_after,
+    queue_leg_status_before,
+)
 from voiceproject.metrics import callback_lag_observe
 from voiceproject.twilio_ids import is_call_sid
 
@@ -86,7 +92,7 @@ def _conference_callback(
 def voice(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
     callback = with_dialled_destination(callback)
     call_apply_callback(callback=callback)
-    return _twiml(twiml_for_voice_request(callback=callback, urls=_webhook_urls(request)))
+    return _twiml(twiml_for_voice_request(callback=callback, urls=webhook_urls(request)))
 
 
 @parent_leg_webhook
@@ -102,13 +108,15 @@ def voice_fallback(request: HttpRequest, callback: TwilioCallback) -> HttpRespon
 @twilio_webhook_parsed_by(_status_callback)
 @retry_on_database_outage
 def status_callback(request: HttpRequest, callback: TwilioCallback) -> HttpResponse:
+    queue_leg_status_before(callback=callback)
     call_apply_callback(callback=callback)
+    queue_leg_status_after(callback=callback)
     if callback.timed_by_twilio:
         callback_lag_observe(timestamp=callback.timestamp)
     if callback.status in TERMINAL_STATUSES and (
         missed := transfer_target_missed(call_sid=callback.call_sid)
     ):
-        unanswered_url = _webhook_urls(request).dial_action_for(offered=[])
+        unanswered_url = webhook_urls(request).dial_action_for(offered=[])
         tasks.hub_react_soon(tasks.hub_transfer_unanswered, missed, unanswered_url)
     if _answered_by_our_dial(callback):
         parent = Call.objects.filter(sid=callback.parent_call_sid).first()
@@ -150,13 +158,16 @@ def dial_action(request: HttpRequest, action: DialAction) -> HttpResponse:
             unanswered=dial_action_is_missed(action=action),
             offered_to=action.offered,
         )
+    joining = None
     if not action.nobody_answered:
         # The answered leg was moved into the family's conference: the parent joins it.
         parent = Call.objects.filter(sid=action.callback.call_sid).first()
         joining = twiml_for_parent(parent=parent, urls=hub_urls_for(request)) if parent else None
-        if joining is not None:
-            return _twiml(joining)
-    return _twiml(twiml_for_dial_action(action=action, urls=_webhook_urls(request)))
+    if action.queue_id is not None:
+        queue_apply_dial_action(action=action, now=timezone.now(), call_goes_on=bool(joining))
+    if joining is not None:
+        return _twiml(joining)
+    return _twiml(twiml_for_dial_action(action=action, urls=webhook_urls(request)))
 
 
 @parent_leg_webhook
@@ -171,16 +182,18 @@ def menu_answer(request: HttpRequest, answer: MenuAnswer) -> HttpResponse:
     """A caller answered a number's menu, or said nothing: the option chosen, the menu
     again, or its default; the parent leg's event keeps the keys pressed."""
     call_apply_callback(callback=answer.callback)
-    return _twiml(twiml_for_menu_answer(answer=answer, urls=_webhook_urls(request)))
+    return _twiml(twiml_for_menu_answer(answer=answer, urls=webhook_urls(request)))
 
 
-def _webhook_urls(request: HttpRequest) -> WebhookUrls:
+def webhook_urls(request: HttpRequest) -> WebhookUrls:
+    """Our webhooks' URLs as Twilio requests them, for the TwiML answering this request."""
     return WebhookUrls(
         status_callback=public_url(request, reverse("webhooks:status")),
         dial_action=public_url(request, reverse("webhooks:dial-action")),
         recording_callback=public_url(request, reverse("webhooks:recording")),
         voicemail_done=public_url(request, reverse("webhooks:voicemail-done")),
         menu=public_url(request, reverse("webhooks:menu")),
+        queue_wait=public_url(request, reverse("webhooks:queue-wait")),
     )
 
 

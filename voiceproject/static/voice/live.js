@@ -162,12 +162,26 @@
     if (lastData) render(lastData);
   }
 
+  function callCell(agent) {
+    if (agent.on_call) return "on a call" + (agent.with ? " with " + agent.with : "");
+    if (agent.wrap_up_until) return "wrapping up until " + clockTime(agent.wrap_up_until);
+    return "free";
+  }
+
   function agentRow(agent) {
     return element("tr", { "data-identity": agent.identity },
       element("td", {}, agent.identity),
       element("td", {}, agent.availability ? badge(agent.availability, "availability-" + agent.availability) : "–"),
-      element("td", { class: "on-call" }, agent.on_call ? "on a call" + (agent.with ? " with " + agent.with : "") : "free"),
+      element("td", { class: "on-call" }, callCell(agent)),
       element("td", { class: "since", "data-label": "Since" }, agent.since ? element("time", { datetime: agent.since }, clockTime(agent.since)) : "–"));
+  }
+
+  function queueRow(queue) {
+    return element("tr", { "data-queue": queue.name },
+      element("td", {}, queue.name),
+      element("td", { class: "waiting" }, String(queue.waiting)),
+      element("td", {}, queue.longest_waiting_since ? ticking(queue.longest_waiting_since) : "–"),
+      element("td", { class: "wrapping-up" }, queue.wrapping_up.join(", ") || "–"));
   }
 
   function fill(id, rows, columns, empty) {
@@ -179,6 +193,7 @@
     lastData = data;
     fill("live-calls", data.calls.map(callRow), columns, "No calls right now.");
     fill("live-agents", data.agents.map(agentRow), 4, "No active agents.");
+    fill("live-queues", data.queues.map(queueRow), 4, "No queues.");
     for (const [name, value] of Object.entries(data.counts)) {
       const cell = document.getElementById("count-" + name.replaceAll("_", "-"));
       if (cell) cell.textContent = value;

@@ -198,15 +198,17 @@ async function setPresence(availability) {
   });
   clearInterval(state.heartbeatTimer);
   state.heartbeatTimer = setInterval(heartbeat, config.heartbeatSeconds * 1000);
+  showWrapUp(presence);
   return presence;
 }
 
 async function heartbeat() {
   try {
-    await api(config.urls.presence, {
+    const presence = await api(config.urls.presence, {
       method: "PUT",
       body: { availability: state.wanted, heartbeat: true },
     });
+    showWrapUp(presence);
     await loadDirectory();
   } catch (error) {
     if (error.status !== 401) showWarning("Lost contact with the server; your colleagues may see you as offline.");
@@ -220,6 +222,22 @@ function sayOfflineOnLeaving() {
   form.append("heartbeat", "true");
   form.append("csrfmiddlewaretoken", config.csrfToken);
   navigator.sendBeacon(config.urls.presence, form);
+}
+
+// ---- Wrap-up after a queue call: no queue call is offered until it ends
+
+function showWrapUp(presence) {
+  const until = presence && presence.wrap_up_until ? new Date(presence.wrap_up_until) : null;
+  element("wrap-up").hidden = !until;
+  if (until) element("wrap-up-until").textContent = until.toLocaleTimeString();
+}
+
+async function changeWrapUp(action) {
+  try {
+    showWrapUp(await api(config.urls.wrapUp, { method: "POST", body: { action } }));
+  } catch (error) {
+    if (error.status !== 401) showWarning(`Could not change your wrap-up: ${error.message}`);
+  }
 }
 
 // ---- Directory of colleagues
@@ -360,7 +378,11 @@ function showIncoming(call) {
 
 function watchCall(call, peer, { outgoing }) {
   call.on("accept", () => startCall(call, peer));
-  call.on("disconnect", () => endCall(call));
+  call.on("disconnect", () => {
+    endCall(call);
+    // A queue call's wrap-up starts when Twilio reports the call ended: ask shortly after.
+    setTimeout(heartbeat, 3000);
+  });
   call.on("cancel", () => endCall(call));
   call.on("reject", () => endCall(call));
   call.on("error", (error) => showError(describeTwilioError(error)));
@@ -787,6 +809,8 @@ function wireControls() {
   element("accept").addEventListener("click", () => state.incoming && state.incoming.accept());
   element("reject").addEventListener("click", () => state.incoming && state.incoming.reject());
   element("hang-up").addEventListener("click", () => state.call && state.call.disconnect());
+  element("wrap-up-end").addEventListener("click", () => changeWrapUp("end"));
+  element("wrap-up-extend").addEventListener("click", () => changeWrapUp("extend"));
   element("cancel-call").addEventListener("click", cancelOutgoing);
   element("hub-hold").addEventListener("click", (event) => hubAct(event.target.dataset.action));
   element("hub-complete").addEventListener("click", () => hubAct("complete"));
