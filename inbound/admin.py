@@ -131,7 +131,7 @@ class MenuOptionInline(admin.TabularInline[MenuOption, Menu]):
         models.CharField: {"widget": forms.TextInput(attrs={"size": 14})},
         models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})},
     }
-    fields = ["key", "speech", "action", "agent", "forward_to", "message", "is_default"]
+    fields = ["key", "speech", "action", "agent", "queue", "forward_to", "message", "is_default"]
 
 
 @admin.register(Menu)

@@ -16,6 +16,7 @@ class MenuAction(models.TextChoices):
 
     RING_NUMBER = "ring", "ring the number's agents"
     AGENT = "agent", "ring one agent"
+    QUEUE = "queue", "wait in a queue"
     FORWARD = "forward", "forward to another number"
     VOICEMAIL = "voicemail", "the number's voicemail"
     MESSAGE = "message", "spoken message, then hang up"

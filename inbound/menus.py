@@ -17,6 +17,7 @@ from calls.deliveries.menus import MenuAnswer
 from calls.webhooks.ringing import (
     NUMBER_NOT_IN_SERVICE,
     WebhookUrls,
+    sent_to_queue,
     spoken,
     twiml_ringing_number,
 )
@@ -130,6 +131,12 @@ def _forward(
     return str(forwarded_or_voicemail(phone_number, option.forward_to, urls, caller=caller_number))
 
 
+def _queue(
+    option: MenuOption, phone_number: PhoneNumber, caller_number: str, urls: WebhookUrls
+) -> str:
+    return str(sent_to_queue(queue_id=int(option.queue_id or 0), urls=urls))
+
+
 def _voicemail(
     option: MenuOption, phone_number: PhoneNumber, caller_number: str, urls: WebhookUrls
 ) -> str:
@@ -145,6 +152,7 @@ def _message(
 OPTION_TWIML: dict[MenuAction, OptionTwiml] = {
     MenuAction.RING_NUMBER: _ring_number_agents,
     MenuAction.AGENT: _ring_agent,
+    MenuAction.QUEUE: _queue,
     MenuAction.FORWARD: _forward,
     MenuAction.VOICEMAIL: _voicemail,
     MenuAction.MESSAGE: _message,

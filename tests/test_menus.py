@@ -131,6 +131,18 @@ def test_an_agent_option_rings_that_agent_as_the_number_would(client, line):
     }
 
 
+def test_a_queue_option_sends_the_caller_to_wait_in_that_queue(client, line):
+    from tests.factories import QueueFactory
+
+    queue = QueueFactory()
+    option(line, "3", "queue", queue=queue)
+
+    (redirect,) = twiml(menu_answer(client, line.menu, Digits="3"))
+
+    assert redirect.tag == "Redirect"
+    assert redirect.text == f"http://testserver/twilio/queue/wait/?queue={queue.pk}"
+
+
 def test_an_agent_option_for_an_agent_who_cannot_take_the_call_goes_to_unanswered(client, line):
     option(line, "2", "agent", agent=AgentFactory(identity="carol", availability="away"))
 

@@ -72,6 +72,14 @@ class MenuOption(models.Model):
         related_name="menu_options",
         help_text="The agent rung by the agent action.",
     )
+    queue = models.ForeignKey(
+        "inbound.Queue",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="menu_options",
+        help_text="The queue the queue action sends the caller to.",
+    )
     forward_to = forward_to_field(help_text="E.164 number the forward action rings.")
     message = models.TextField(blank=True, help_text="Spoken by the message action.")
     is_default = models.BooleanField(
@@ -110,6 +118,12 @@ class MenuOption(models.Model):
                 | (~models.Q(action=MenuAction.AGENT) & models.Q(agent__isnull=True)),
                 name="menuoption_agent_for_agent_action",
                 violation_error_message="Choose the agent for the agent action (only for it).",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(action=MenuAction.QUEUE, queue__isnull=False)
+                | (~models.Q(action=MenuAction.QUEUE) & models.Q(queue__isnull=True)),
+                name="menuoption_queue_for_queue_action",
+                violation_error_message="Choose the queue for the queue action (only for it).",
             ),
             models.CheckConstraint(
                 condition=~models.Q(action=MenuAction.MESSAGE) | ~models.Q(message=""),
