@@ -22,7 +22,13 @@ from twilio.base.exceptions import TwilioRestException
 
 from agents.models import Agent
 from calls.conference_table import conference_count_transfer, conference_note_invite
-from calls.constants import LEG_STATUS_CALLBACK_EVENTS, HubActionKind, PartyRole
+from calls.constants import (
+    LEG_STATUS_CALLBACK_EVENTS,
+    TERMINAL_STATUSES,
+    CallStatus,
+    HubActionKind,
+    PartyRole,
+)
 from calls.hub.selectors import live_participants
 from calls.hub.twiml import HubUrls
 from calls.models import Call, Conference, ConferenceParticipant, HubAction
@@ -35,6 +41,9 @@ from voiceproject.twilio_ids import (
     is_identity,
 )
 from voiceproject.twilio_rest import TwilioUnavailable, twilio_rest_client_for_a_page
+
+# A leg's statuses before anyone answers it.
+NOT_YET_ANSWERED = (CallStatus.QUEUED, CallStatus.INITIATED, CallStatus.RINGING)
 
 logger = logging.getLogger(__name__)
 
@@ -209,16 +218,16 @@ def leave(*, conference: Conference, actor: Actor) -> None:
 
 def cancel_outgoing_call(*, family: Call, actor: Actor) -> None:
     """Stop an agent's own outgoing call while it rings: its ringing legs are cancelled."""
-    ringing = family.children.filter(status__in=("queued", "initiated", "ringing"))
-    if family.status not in ("queued", "initiated", "ringing", "in-progress") or (
-        not ringing.exists() and family.answer_time is not None
-    ):
+    ringing = list(
+        family.children.filter(status__in=NOT_YET_ANSWERED).values_list("sid", flat=True)
+    )
+    if family.status in TERMINAL_STATUSES or (not ringing and family.answer_time is not None):
         raise HubConflict("The call is no longer ringing.")
     client = twilio_rest_client_for_a_page()
     try:
-        for leg in ringing:
-            client.calls(leg.sid).update(status="canceled")
-        if not ringing.exists():
+        for sid in ringing:
+            client.calls(sid).update(status="canceled")
+        if not ringing:
             client.calls(family.sid).update(status="completed")
     except TwilioRestException as error:
         raise HubConflict("The call is no longer ringing.") from error

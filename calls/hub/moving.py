@@ -22,15 +22,12 @@ from voiceproject.twilio_rest import TwilioUnavailable, twilio_rest_client_for_a
 logger = logging.getLogger(__name__)
 
 
-def hub_takes_answered_leg(*, parent: Call | None) -> bool:
+def hub_takes_answered_leg(*, parent_sid: str) -> bool:
     """Whether an answered <Dial> child of this parent moves into a conference: not once a
     move began, nor for a forward of an unanswered call (the unanswered-call policy's, which
-    connects the caller to someone outside)."""
-    return (
-        settings.CONFERENCE_HUB
-        and parent is not None
-        and not parent.unanswered
-        and not Conference.objects.filter(family=parent).exists()
+    connects the caller to someone outside). One query, none with the hub off."""
+    return settings.CONFERENCE_HUB and (
+        Call.objects.filter(sid=parent_sid, unanswered=False, conference__isnull=True).exists()
     )
 
 

@@ -113,20 +113,27 @@ def status_callback(request: HttpRequest, callback: TwilioCallback) -> HttpRespo
     queue_leg_status_after(callback=callback)
     if callback.timed_by_twilio:
         callback_lag_observe(timestamp=callback.timestamp)
-    if callback.status in TERMINAL_STATUSES and (
-        missed := transfer_target_missed(call_sid=callback.call_sid)
+    if (
+        callback.status in TERMINAL_STATUSES
+        and _added_by_the_hub(callback)
+        and (missed := transfer_target_missed(call_sid=callback.call_sid))
     ):
         unanswered_url = webhook_urls(request).dial_action_for(offered=[])
         tasks.hub_react_soon(tasks.hub_transfer_unanswered, missed, unanswered_url)
-    if _answered_by_our_dial(callback):
-        parent = Call.objects.filter(sid=callback.parent_call_sid).first()
-        if hub_takes_answered_leg(parent=parent):
-            tasks.hub_move_answered_leg_soon(
-                leg_sid=callback.call_sid,
-                family_sid=str(callback.parent_call_sid),
-                urls=hub_urls_for(request),
-            )
+    if _answered_by_our_dial(callback) and hub_takes_answered_leg(
+        parent_sid=str(callback.parent_call_sid)
+    ):
+        tasks.hub_move_answered_leg_soon(
+            leg_sid=callback.call_sid,
+            family_sid=str(callback.parent_call_sid),
+            urls=hub_urls_for(request),
+        )
     return HttpResponse(status=204)
+
+
+def _added_by_the_hub(callback: TwilioCallback) -> bool:
+    """A leg the conference hub added: its family came in the callback URL, not from Twilio."""
+    return callback.parent_call_sid is not None and not callback.parameters.get("ParentCallSid")
 
 
 def _answered_by_our_dial(callback: TwilioCallback) -> bool:
