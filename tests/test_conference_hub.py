@@ -595,3 +595,62 @@ class _NoFake:
 
     def add_call(self, *args, **fields):
         return {}
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("transfer", {"to": ["bob"]}),
+        ("transfer", {"to": {"identity": "bob"}}),
+        ("transfer", {"to": "bob\x00"}),
+        ("transfer", {"to": "9" * 10_000}),
+        ("consult", {}),
+        ("add", {"to": True}),
+        ("remove", {"call_sid": {"$ne": None}}),
+        (
+            "transfer",
+            {
+                "to": "bob",
+                "nested": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+            },
+        ),
+    ],
+)
+def test_an_action_with_a_bad_body_is_refused_and_changes_nothing(answered, action, body):
+    writes = len(answered.fake.writes)
+
+    response = act(answered, "alice", action, **body)
+
+    assert response.status_code in (400, 409)
+    assert len(answered.fake.writes) == writes
+    assert not party(answered, "customer").hold
+
+
+def test_a_supervisor_asking_for_a_mode_there_is_not_is_refused(answered, supervisor):
+    response = monitor(answered, "sue", "shout")
+
+    assert response.status_code == 400
+    assert not ConferenceParticipant.objects.filter(label="supervisor:sue").exists()
+
+
+def test_a_conference_that_does_not_exist_answers_404(answered):
+    answered.client.force_login(Agent.objects.get(identity="alice").user)
+
+    response = answered.client.post(
+        "/api/hub/hub-CA%00x/hold/", {}, content_type="application/json"
+    )
+
+    assert response.status_code in (400, 404)
+
+
+def test_an_agent_cannot_cancel_a_colleagues_call(client, fake_twilio):
+    bob = AgentFactory(identity="bob")
+    AgentFactory(identity="alice", caller_id=SUPPORT_LINE)
+    call = HubCall.outgoing(client, fake_twilio, identity="alice", to="+12125550123")
+    call.rings()
+    client.force_login(bob.user)
+
+    response = client.post(f"/api/hub/calls/{call.parent_sid}/cancel/")
+
+    assert response.status_code == 404
+    assert fake_twilio.writes == []
