@@ -4,7 +4,7 @@ family's timeline."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from calls.constants import TERMINAL_STATUSES, ConferenceEventKind, HubActionKind, PartyRole
 from calls.models import Call, Conference, ConferenceEvent, ConferenceParticipant, HubAction
@@ -123,9 +123,11 @@ def conference_timeline(conference: Conference) -> list[TimelineEntry]:
 
 def _timeline_events(conference: Conference) -> QuerySet[ConferenceEvent]:
     """Events worth a line: not speech detection or announcements."""
-    return conference.events.filter(
-        Q(event__in=list(_EVENT_WORDS)) | ~Q(event__startswith="participant-speech")
-    ).order_by("sequence_number", "timestamp", "id")
+    return (
+        conference.events.exclude(event__startswith="participant-speech")
+        .exclude(event__startswith="announcement")
+        .order_by("sequence_number", "timestamp", "id")
+    )
 
 
 def _event_detail(event: ConferenceEvent) -> str:
